@@ -1,0 +1,59 @@
+//! seatkeeper: GitOps for GitHub Copilot seats.
+//!
+//! A reviewed `seats.yaml` says who holds a Copilot seat. seatkeeper reads the
+//! live seat assignments from the GitHub REST API, computes a [`plan::Plan`]
+//! with a pure planner, guards it, and applies it in batches.
+//!
+//! Layout: [`config`] parses and validates seats.yaml, [`plan`] is the pure
+//! planner, [`render`] prints plans, [`github`] is the I/O boundary (trait
+//! [`github::SeatApi`] and its octocrab implementation), [`simulator`] is an
+//! in-process fake GitHub used by tests, benches and `seatkeeper demo`.
+
+pub mod config;
+pub mod github;
+pub mod plan;
+pub mod render;
+pub mod simulator;
+
+/// Errors the library reports. Each message says what went wrong and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// seats.yaml did not parse or validate; carries every diagnostic.
+    #[error("{0}")]
+    Config(#[from] config::ConfigError),
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file that could not be read.
+        path: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A live-state JSON document did not decode.
+    #[error("{path}: not a GitHub seat listing: {message}")]
+    LiveState {
+        /// Where the document came from.
+        path: String,
+        /// What was wrong with it.
+        message: String,
+    },
+    /// The GitHub API (or the simulator) failed.
+    #[error(transparent)]
+    GitHub(#[from] github::GitHubError),
+}
+
+impl Error {
+    /// A short, bounded label for metrics (`error` label values never carry user data).
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            Error::Config(_) => "config",
+            Error::Io { .. } => "io",
+            Error::LiveState { .. } => "live_state",
+            Error::GitHub(e) => e.metric_label(),
+        }
+    }
+}
+
+/// Crate-wide result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
