@@ -362,11 +362,10 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
         Scope::Enterprise(_) => TeamKind::Enterprise,
     };
     let idle_policy = policy.inactivity;
-    let remove_idle = enforce
-        && idle_policy.is_some_and(|i| i.action == crate::config::InactivityAction::Remove);
-    let is_idle = |seat: &LiveSeat| {
-        idle_policy.is_some_and(|p| idle(seat, today).0 >= i64::from(p.days))
-    };
+    let remove_idle =
+        enforce && idle_policy.is_some_and(|i| i.action == crate::config::InactivityAction::Remove);
+    let is_idle =
+        |seat: &LiveSeat| idle_policy.is_some_and(|p| idle(seat, today).0 >= i64::from(p.days));
 
     // Seats by lowercase login. GitHub lists one seat per user; should a
     // listing ever repeat a login, a held entry wins over a pending one.
@@ -434,9 +433,28 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
             .map(|(_, m)| m);
         match members {
             Some(m) if m.is_empty() => empty_teams.push((*slug).clone()),
+            // Every member already seated through a team that stays: the add
+            // would create nothing and, since a seat lists one team, never show
+            // up as granting; skip it rather than re-add it forever. It is
+            // added on the first reconcile where a member is not covered.
+            Some(m)
+                if m.iter().all(|l| {
+                    seats.get(&lower(l)).is_some_and(|s| {
+                        held(s)
+                            && s.assigning_team.as_ref().is_some_and(|t| {
+                                t.kind == team_kind
+                                    && (!enforce || desired_teams.contains_key(&lower(&t.slug)))
+                            })
+                    })
+                }) => {}
             Some(m) => {
                 added_members.extend(m.iter().map(|l| lower(l)));
-                team_adds.push(team_change(Action::AddTeam, slug, Reason::New, Some(m.len())));
+                team_adds.push(team_change(
+                    Action::AddTeam,
+                    slug,
+                    Reason::New,
+                    Some(m.len()),
+                ));
             }
             None => {
                 unknown_teams.push((*slug).clone());
@@ -536,7 +554,13 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
                 never_active: never,
             });
         }
-        if !enforce || seat.assigning_team.is_some() || protected.contains(key) {
+        // Members of a team being added hold their seat through it after the
+        // team add (applied first); a DELETE would then be refused with 422.
+        if !enforce
+            || seat.assigning_team.is_some()
+            || protected.contains(key)
+            || added_members.contains(key)
+        {
             continue;
         }
         let reason = if !wanted.contains_key(key) {
@@ -564,10 +588,18 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
         });
     }
 
-    let by_name = |a: &Change, b: &Change| lower(&a.name).cmp(&lower(&b.name)).then(a.name.cmp(&b.name));
+    let by_name = |a: &Change, b: &Change| {
+        lower(&a.name)
+            .cmp(&lower(&b.name))
+            .then(a.name.cmp(&b.name))
+    };
     user_adds.sort_by(by_name);
     user_removals.sort_by(by_name);
-    inactive.sort_by(|a, b| lower(&a.login).cmp(&lower(&b.login)).then(a.login.cmp(&b.login)));
+    inactive.sort_by(|a, b| {
+        lower(&a.login)
+            .cmp(&lower(&b.login))
+            .then(a.login.cmp(&b.login))
+    });
     unmanaged.sort();
     empty_teams.sort();
     unknown_teams.sort();
@@ -589,24 +621,22 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
         .cloned()
         .collect();
     for c in &user_adds {
-        after.entry(lower(&c.name)).or_insert_with(|| c.name.clone());
+        after
+            .entry(lower(&c.name))
+            .or_insert_with(|| c.name.clone());
     }
     for m in &added_members {
-        after.entry(m.clone()).or_insert_with(|| {
-            seats.get(m).map_or_else(|| m.clone(), |s| s.login.clone())
-        });
+        after
+            .entry(m.clone())
+            .or_insert_with(|| seats.get(m).map_or_else(|| m.clone(), |s| s.login.clone()));
     }
     let seats_before = before.len();
     let seats_after = after.len();
 
     // Guards, on the whole plan.
     let mut guard = Guard::default();
-    let removals = seats_before.saturating_sub(
-        before
-            .iter()
-            .filter(|(k, _)| after.contains_key(k))
-            .count(),
-    );
+    let removals =
+        seats_before.saturating_sub(before.iter().filter(|(k, _)| after.contains_key(k)).count());
     if let Some(limit) = policy.max_removals
         && limit.exceeded(removals, seats_before)
     {
@@ -627,9 +657,15 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
             max_seats: max,
         });
     }
-    if enforce && desired.users.is_empty() && desired.teams.is_empty() && seats_before > 0 && !policy.allow_empty
+    if enforce
+        && desired.users.is_empty()
+        && desired.teams.is_empty()
+        && seats_before > 0
+        && !policy.allow_empty
     {
-        guard.reasons.push(GuardReason::EmptyDesired { seats_before });
+        guard
+            .reasons
+            .push(GuardReason::EmptyDesired { seats_before });
     }
     guard.tripped = !guard.reasons.is_empty();
 
@@ -670,7 +706,7 @@ fn team_change(action: Action, slug: &str, reason: Reason, seats: Option<usize>)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{InactivityAction, Inactivity, MaxRemovals, RemovalMode};
+    use crate::config::{Inactivity, InactivityAction, MaxRemovals, RemovalMode};
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
@@ -827,7 +863,8 @@ mod tests {
     #[test]
     fn seat_counts_and_rosters() {
         let mut l = live(&["a", "b", "c!", "d@old"]);
-        l.team_members.insert("platform".into(), vec!["p1".into(), "a".into()]);
+        l.team_members
+            .insert("platform".into(), vec!["p1".into(), "a".into()]);
         let p = plan(&desired(&["a", "c"], &["platform"], enforce()), &l, today());
         // before: a, b, d (c pending); after: a, c (restored), p1 (team); b and d go.
         assert_eq!(p.seats_before, 3);
@@ -841,7 +878,11 @@ mod tests {
     fn empty_and_unknown_teams() {
         let mut l = live(&[]);
         l.team_members.insert("ghosts".into(), vec![]);
-        let p = plan(&desired(&[], &["ghosts", "mystery"], enforce()), &l, today());
+        let p = plan(
+            &desired(&[], &["ghosts", "mystery"], enforce()),
+            &l,
+            today(),
+        );
         assert_eq!(p.empty_teams, vec!["ghosts"]);
         assert_eq!(p.unknown_teams, vec!["mystery"]);
         assert_eq!(summary(&p), vec!["+team:mystery(new)"]);
@@ -900,7 +941,8 @@ mod tests {
     #[test]
     fn ineligible_users_skipped_not_removed() {
         let mut d = desired(&["a", "b"], &[], enforce());
-        d.ineligible.insert("b".into(), "not a member of acme".into());
+        d.ineligible
+            .insert("b".into(), "not a member of acme".into());
         let p = plan(&d, &live(&["b"]), today());
         assert_eq!(summary(&p), vec!["+a(new)"]);
         assert_eq!(p.skipped[0].login, "b");
@@ -921,7 +963,11 @@ mod tests {
             created_at: ago(70),
             ..seat("never")
         });
-        let p = plan(&desired(&["a", "b", "c", "never"], &[], policy), &l, today());
+        let p = plan(
+            &desired(&["a", "b", "c", "never"], &[], policy),
+            &l,
+            today(),
+        );
         let idle: Vec<(&str, i64, bool)> = p
             .inactive
             .iter()
