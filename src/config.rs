@@ -133,7 +133,9 @@ pub struct Policy {
 }
 
 /// A position in seats.yaml (1-based line and column, in characters).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct Pos {
     /// 1-based line.
     pub line: u32,
@@ -222,11 +224,21 @@ impl std::fmt::Display for ConfigError {
                     .map(|c| if c == '\t' { ' ' } else { c })
                     .collect();
                 // Show at most a window of a very long line around the column.
-                let start = (d.pos.col.max(1) as usize - 1).saturating_sub(60).min(chars.len());
+                let start = (d.pos.col.max(1) as usize - 1)
+                    .saturating_sub(60)
+                    .min(chars.len());
                 let end = (start + 120).min(chars.len());
                 let shown: String = chars[start..end].iter().collect();
-                let shown = if start > 0 { format!("…{shown}") } else { shown };
-                let shown = if end < chars.len() { format!("{shown}…") } else { shown };
+                let shown = if start > 0 {
+                    format!("…{shown}")
+                } else {
+                    shown
+                };
+                let shown = if end < chars.len() {
+                    format!("{shown}…")
+                } else {
+                    shown
+                };
                 let width = shown.chars().count() as u32;
                 let col = d.pos.col.max(1) - start as u32 + u32::from(start > 0);
                 let len = d.len.max(1).min(width.saturating_sub(col - 1).max(1));
@@ -257,7 +269,9 @@ impl std::fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl ConfigError {
-    fn new(path: &str, text: &str, mut diagnostics: Vec<Diagnostic>) -> ConfigError {
+    /// Diagnostics found outside the parser (e.g. a team GitHub does not
+    /// know), rendered against the file's text like parse errors.
+    pub fn new(path: &str, text: &str, mut diagnostics: Vec<Diagnostic>) -> ConfigError {
         diagnostics.sort_by_key(|d| d.pos);
         diagnostics.dedup();
         let all: Vec<&str> = text.lines().collect();
@@ -352,7 +366,10 @@ impl<'de> serde::de::Visitor<'de> for KindVisitor {
         Ok(Kind::Int(i128::try_from(v).unwrap_or(i128::MAX)))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Kind, E> {
-        { let _ = v; Ok(Kind::Float) }
+        {
+            let _ = v;
+            Ok(Kind::Float)
+        }
     }
     fn visit_str<E>(self, v: &str) -> Result<Kind, E> {
         Ok(Kind::Str(v.to_string()))
@@ -472,14 +489,20 @@ pub fn login_problem(s: &str) -> Option<String> {
             c as u32
         ));
     }
-    if let Some(c) = s.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-')) {
+    if let Some(c) = s
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
+    {
         return Some(format!(
             "contains '{}'; logins are ASCII letters, digits and hyphens",
             c.escape_default()
         ));
     }
     if s.len() > 39 {
-        return Some(format!("is {} characters long; logins have at most 39", s.len()));
+        return Some(format!(
+            "is {} characters long; logins have at most 39",
+            s.len()
+        ));
     }
     if s.starts_with('-') || s.ends_with('-') {
         return Some("starts or ends with a hyphen; GitHub logins cannot".into());
@@ -557,13 +580,22 @@ impl Walker {
 
     fn wrong_type(&mut self, node: &Node, what: &str, expected: &str) {
         let help = match node.kind {
-            Kind::Null => Some(format!("write `{what}: []` for an empty list, or remove the key")),
+            Kind::Null => Some(format!(
+                "write `{what}: []` for an empty list, or remove the key"
+            )),
             _ => None,
         };
-        let help = if expected.contains("list") { help } else { None };
+        let help = if expected.contains("list") {
+            help
+        } else {
+            None
+        };
         self.error(
             node,
-            format!("`{what}` must be {expected}, found {}", node.kind.describe()),
+            format!(
+                "`{what}` must be {expected}, found {}",
+                node.kind.describe()
+            ),
             help,
         );
     }
@@ -586,7 +618,10 @@ impl Walker {
             let Kind::Str(key) = &k.kind else {
                 self.error(
                     k,
-                    format!("keys of `{what}` must be strings, found {}", k.kind.describe()),
+                    format!(
+                        "keys of `{what}` must be strings, found {}",
+                        k.kind.describe()
+                    ),
                     None,
                 );
                 continue;
@@ -630,7 +665,10 @@ impl Walker {
             _ => {
                 self.error(
                     node,
-                    format!("`{what}` must be true or false, found {}", node.kind.describe()),
+                    format!(
+                        "`{what}` must be true or false, found {}",
+                        node.kind.describe()
+                    ),
                     None,
                 );
                 None
@@ -652,7 +690,10 @@ impl Walker {
             _ => {
                 self.error(
                     node,
-                    format!("`{what}` must be an integer, found {}", node.kind.describe()),
+                    format!(
+                        "`{what}` must be an integer, found {}",
+                        node.kind.describe()
+                    ),
                     None,
                 );
                 None
@@ -769,7 +810,9 @@ impl Walker {
                     }
                     p.eligible_teams = seen.into_iter().map(|(s, _)| s).collect();
                 }
-                "allow_empty" => p.allow_empty = self.bool(v, "policy.allow_empty").unwrap_or(false),
+                "allow_empty" => {
+                    p.allow_empty = self.bool(v, "policy.allow_empty").unwrap_or(false)
+                }
                 "suspend" => p.suspend = self.bool(v, "policy.suspend").unwrap_or(false),
                 "inactivity" => p.inactivity = self.inactivity(v),
                 _ => unreachable!("entries() only yields allowed keys"),
@@ -809,7 +852,11 @@ impl Walker {
                 }
             }
             _ => {
-                self.wrong_type(v, "policy.max_removals", "an integer or a percentage string");
+                self.wrong_type(
+                    v,
+                    "policy.max_removals",
+                    "an integer or a percentage string",
+                );
                 None
             }
         }
@@ -822,7 +869,9 @@ impl Walker {
         for (key, _k, v) in self.entries(node, "policy.inactivity", INACTIVITY_KEYS) {
             match key {
                 "days" => {
-                    days = self.int(v, "policy.inactivity.days", 1, 3650).map(|n| n as u32);
+                    days = self
+                        .int(v, "policy.inactivity.days", 1, 3650)
+                        .map(|n| n as u32);
                     ok &= days.is_some();
                 }
                 "action" => match self.string(v, "policy.inactivity.action").as_deref() {
@@ -904,16 +953,23 @@ impl Walker {
             _ => {
                 self.error(
                     v,
-                    format!("`expires` must be a date YYYY-MM-DD, found {}", v.kind.describe()),
+                    format!(
+                        "`expires` must be a date YYYY-MM-DD, found {}",
+                        v.kind.describe()
+                    ),
                     None,
                 );
                 return None;
             }
         };
         let well_formed = s.len() == 10
-            && s.bytes()
-                .enumerate()
-                .all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+            && s.bytes().enumerate().all(|(i, b)| {
+                if i == 4 || i == 7 {
+                    b == b'-'
+                } else {
+                    b.is_ascii_digit()
+                }
+            });
         match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
             Ok(d) if well_formed => Some(d),
             _ => {
@@ -931,7 +987,10 @@ impl Walker {
         if !matches!(root.kind, Kind::Map(_)) {
             self.error(
                 root,
-                format!("seats.yaml must be a mapping with `org:` (or `enterprise:`), found {}", root.kind.describe()),
+                format!(
+                    "seats.yaml must be a mapping with `org:` (or `enterprise:`), found {}",
+                    root.kind.describe()
+                ),
                 None,
             );
             return None;
@@ -979,7 +1038,9 @@ impl Walker {
                 None
             }
             (None, None) => {
-                let has_key = entries.iter().any(|(key, _, _)| *key == "org" || *key == "enterprise");
+                let has_key = entries
+                    .iter()
+                    .any(|(key, _, _)| *key == "org" || *key == "enterprise");
                 if !has_key {
                     self.diags.push(Diagnostic {
                         pos: Pos { line: 1, col: 1 },
@@ -1004,7 +1065,10 @@ impl Walker {
                             && !self.check_dup(&seen, &slug, item, "teams")
                         {
                             seen.push((slug.clone(), item.pos));
-                            teams.push(TeamEntry { slug, pos: item.pos });
+                            teams.push(TeamEntry {
+                                slug,
+                                pos: item.pos,
+                            });
                         }
                     }
                 }
@@ -1012,7 +1076,11 @@ impl Walker {
                     let mut seen: Vec<(String, Pos)> = Vec::new();
                     for item in self.list(v, "users") {
                         if let Some(u) = self.user(item) {
-                            let node = Node { pos: u.pos, len: u.login.chars().count() as u32, kind: Kind::Null };
+                            let node = Node {
+                                pos: u.pos,
+                                len: u.login.chars().count() as u32,
+                                kind: Kind::Null,
+                            };
                             if !self.check_dup(&seen, &u.login, &node, "users") {
                                 seen.push((u.login.clone(), u.pos));
                                 users.push(u);
@@ -1149,7 +1217,9 @@ impl SeatsFile {
 
     /// The user entry for a login (case-insensitive), for positions in messages.
     pub fn user(&self, login: &str) -> Option<&UserEntry> {
-        self.users.iter().find(|u| u.login.eq_ignore_ascii_case(login))
+        self.users
+            .iter()
+            .find(|u| u.login.eq_ignore_ascii_case(login))
     }
 }
 
@@ -1194,4 +1264,113 @@ fn yaml_error(path: &str, text: &str, e: &serde_saphyr::Error) -> ConfigError {
             help,
         }],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logins() {
+        #[rustfmt::skip]
+        let cases: &[(&str, Option<&str>)] = &[
+            ("octocat", None),
+            ("a", None),
+            ("Mona-Lisa", None),
+            ("1234", None),
+            ("a23456789012345678901234567890123456789", None),
+            ("a234567890123456789012345678901234567890", Some("at most 39")),
+            ("", Some("cannot be empty")),
+            ("-x", Some("hyphen")),
+            ("x-", Some("hyphen")),
+            ("a--b", Some("two hyphens")),
+            ("a_b", Some("contains '_'")),
+            ("a b", Some("contains ' '")),
+            ("\u{430}lice", Some("U+0430")),
+            ("al\u{131}ce", Some("U+0131")),
+        ];
+        for (login, want) in cases {
+            match (login_problem(login), want) {
+                (None, None) => {}
+                (Some(p), Some(w)) => assert!(p.contains(w), "{login:?}: {p}"),
+                (got, want) => panic!("{login:?}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn slugs() {
+        #[rustfmt::skip]
+        let cases: &[(&str, bool, bool)] = &[
+            ("platform", false, true),
+            ("data_science.v2-x", false, true),
+            ("Platform", false, false),
+            ("my team", false, false),
+            ("ent:platform", true, true),
+            ("ent:platform", false, false),
+            ("ent:", true, false),
+            ("", false, false),
+        ];
+        for (slug, enterprise, ok) in cases {
+            assert_eq!(
+                slug_problem(slug, *enterprise).is_none(),
+                *ok,
+                "{slug:?} enterprise={enterprise}"
+            );
+        }
+    }
+
+    #[test]
+    fn full_example_parses_with_every_field() {
+        let text = "org: acme\npolicy:\n  removals: additive\n  max_removals: \"5%\"\n  max_seats: 500\n  protected: [ceo-login]\n  eligible_teams: [engineering]\n  allow_empty: true\n  suspend: true\n  inactivity: {days: 60, action: remove}\nteams: [platform]\nusers:\n  - octocat\n  - login: hubot\n    expires: 2027-03-31\n    note: trial\n";
+        let f = SeatsFile::parse("seats.yaml", text.as_bytes()).unwrap();
+        assert_eq!(f.scope, Scope::Org("acme".into()));
+        assert_eq!(f.policy.removals, RemovalMode::Additive);
+        assert_eq!(f.policy.max_removals, Some(MaxRemovals::Percent(5.0)));
+        assert_eq!(f.policy.max_seats, Some(500));
+        assert_eq!(f.policy.protected, vec!["ceo-login"]);
+        assert_eq!(f.policy.eligible_teams, vec!["engineering"]);
+        assert!(f.policy.allow_empty && f.policy.suspend);
+        assert_eq!(
+            f.policy.inactivity,
+            Some(Inactivity {
+                days: 60,
+                action: InactivityAction::Remove
+            })
+        );
+        assert_eq!(f.teams[0].slug, "platform");
+        assert_eq!(f.teams[0].pos, Pos { line: 11, col: 9 });
+        assert_eq!(f.users[1].login, "hubot");
+        assert_eq!(f.users[1].pos, Pos { line: 14, col: 12 });
+        assert_eq!(f.users[1].expires, NaiveDate::from_ymd_opt(2027, 3, 31));
+        assert_eq!(f.users[1].note.as_deref(), Some("trial"));
+    }
+
+    #[test]
+    fn max_removals_limits() {
+        #[rustfmt::skip]
+        let cases = [
+            (MaxRemovals::Count(3), 3, 100, false),
+            (MaxRemovals::Count(3), 4, 100, true),
+            (MaxRemovals::Percent(5.0), 5, 100, false),
+            (MaxRemovals::Percent(5.0), 6, 100, true),
+            (MaxRemovals::Percent(5.0), 1, 10, true),
+            (MaxRemovals::Percent(0.0), 0, 10, false),
+        ];
+        for (limit, removals, seats, exceeded) in cases {
+            assert_eq!(
+                limit.exceeded(removals, seats),
+                exceeded,
+                "{limit} {removals}/{seats}"
+            );
+        }
+    }
+
+    #[test]
+    fn never_panics_on_arbitrary_prefixes_of_a_valid_file() {
+        let text = std::fs::read("seats.yaml").unwrap();
+        for n in 0..text.len() {
+            let _ = SeatsFile::parse("seats.yaml", &text[..n]);
+        }
+    }
 }

@@ -12,8 +12,10 @@
 pub mod config;
 pub mod github;
 pub mod plan;
+pub mod reconcile;
 pub mod render;
 pub mod simulator;
+pub mod source;
 
 /// Errors the library reports. Each message says what went wrong and what to do.
 #[derive(Debug, thiserror::Error)]

@@ -3,7 +3,7 @@
 //! No I/O and no async here. Every rule of DESIGN.md "Reconcile semantics"
 //! lives in [`plan`]; the reconciler only gathers inputs and applies output.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -207,6 +207,10 @@ pub struct Change {
     /// For team changes: how many seats the team grants now (removals) or
     /// will grant (adds, when its members are known).
     pub seats: Option<usize>,
+    /// For `team_removed` adds: the team whose grant is going away.
+    pub via_team: Option<String>,
+    /// For `expired` removals: the `expires` date from seats.yaml.
+    pub expires: Option<NaiveDate>,
 }
 
 /// An idle seat found by the inactivity policy.
@@ -263,6 +267,49 @@ pub struct Guard {
     pub reasons: Vec<GuardReason>,
 }
 
+/// A sorted list of logins, stored as one newline-terminated string: a
+/// 100,000-seat roster is one allocation, and it is already the input a line
+/// diff wants.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Roster {
+    text: String,
+    len: usize,
+}
+
+impl Roster {
+    /// The logins, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.text.lines()
+    }
+
+    /// Number of logins.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when there are no logins.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// One login per line, each followed by `\n`.
+    pub fn as_text(&self) -> &str {
+        &self.text
+    }
+}
+
+impl<S: AsRef<str>> FromIterator<S> for Roster {
+    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
+        let mut r = Roster::default();
+        for login in iter {
+            r.text.push_str(login.as_ref());
+            r.text.push('\n');
+            r.len += 1;
+        }
+        r
+    }
+}
+
 /// A computed plan: the value every renderer prints and the applier executes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
@@ -278,19 +325,21 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// Idle seats per the inactivity policy (empty without one).
     pub inactive: Vec<Inactive>,
+    /// `policy.inactivity.days`, when an inactivity policy is set.
+    pub inactivity_days: Option<u32>,
     /// Desired logins that are not added (ineligible).
     pub skipped: Vec<Skipped>,
     /// Desired teams with no members: nothing to add, reported instead.
     pub empty_teams: Vec<String>,
     /// Desired teams whose members are unknown (seat counts exclude them).
     pub unknown_teams: Vec<String>,
-    /// Seats granted by a team this scope cannot manage (an enterprise team
-    /// seen from an org): never removed, listed for the reader.
+    /// Logins whose seat is granted by a team this scope cannot manage (an
+    /// enterprise team seen from an org): never removed, listed for the reader.
     pub unmanaged: Vec<String>,
-    /// Sorted seat holders now, for the roster diff.
-    pub roster_before: Vec<String>,
-    /// Sorted seat holders after apply, for the roster diff.
-    pub roster_after: Vec<String>,
+    /// Seat holders now, sorted case-insensitively, for the roster diff.
+    pub roster_before: Roster,
+    /// Seat holders after apply, sorted the same way.
+    pub roster_after: Roster,
     /// The guard verdict.
     pub guard: Guard,
 }
@@ -319,8 +368,112 @@ fn held(s: &LiveSeat) -> bool {
     s.pending_cancellation_date.is_none()
 }
 
-fn lower(s: &str) -> String {
-    s.to_ascii_lowercase()
+/// A login or slug that compares, hashes and orders ignoring ASCII case,
+/// without allocating a lowercase copy (GitHub logins are case-insensitive;
+/// the planner looks up hundreds of thousands of them).
+#[derive(Clone, Copy, Debug)]
+struct Ci<'a>(&'a str);
+
+impl PartialEq for Ci<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.eq_ignore_ascii_case(other.0)
+    }
+}
+
+impl Eq for Ci<'_> {}
+
+/// ASCII-lowercase eight bytes at once: add 0x20 to each byte in `A..=Z`,
+/// leave every other byte (including non-ASCII ones) as it is.
+fn lower8(x: u64) -> u64 {
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let low7 = x & !HI;
+    let ge_a = low7 + 0x3f3f_3f3f_3f3f_3f3f; // high bit set where byte >= b'A'
+    let gt_z = low7 + 0x2525_2525_2525_2525; // high bit set where byte > b'Z'
+    let upper = ge_a & !gt_z & !x & HI;
+    x | (upper >> 2)
+}
+
+/// Bytes `i..i+8` of `s` as a lowercased big-endian word, zero-padded past
+/// the end (logins hold no NUL, so padding sorts a prefix first).
+#[inline]
+fn lowered_word(s: &[u8], i: usize) -> u64 {
+    let w = match s.get(i..i + 8) {
+        Some(chunk) => u64::from_be_bytes(chunk.try_into().unwrap_or([0; 8])),
+        None => {
+            let tail = s.get(i..).unwrap_or(&[]);
+            let mut w = 0u64;
+            for &b in tail {
+                w = (w << 8) | u64::from(b);
+            }
+            if tail.is_empty() {
+                0
+            } else {
+                w << (8 * (8 - tail.len()))
+            }
+        }
+    };
+    lower8(w)
+}
+
+impl std::hash::Hash for Ci<'_> {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        let s = self.0.as_bytes();
+        let mut i = 0;
+        while i < s.len() {
+            h.write_u64(lowered_word(s, i));
+            i += 8;
+        }
+        h.write_usize(s.len());
+    }
+}
+
+impl Ord for Ci<'_> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        let (a, b) = (self.0.as_bytes(), other.0.as_bytes());
+        let mut i = 0;
+        while i < a.len() || i < b.len() {
+            let (x, y) = (lowered_word(a, i), lowered_word(b, i));
+            if x != y {
+                return x.cmp(&y);
+            }
+            i += 8;
+        }
+        a.len().cmp(&b.len())
+    }
+}
+
+impl Ci<'_> {
+    /// The first 16 lowered bytes as two words: a cheap sort key whose order
+    /// agrees with `Ord` wherever it differs.
+    fn prefix(&self) -> (u64, u64) {
+        let s = self.0.as_bytes();
+        (lowered_word(s, 0), lowered_word(s, 8))
+    }
+}
+
+/// Sort items by a case-insensitive key, comparing precomputed prefixes
+/// first: 100,000 logins sort several times faster than with `Ci::cmp`.
+/// Ties between spellings of one login break on the exact spelling.
+fn sort_ci<'k, T>(items: &mut Vec<T>, key: impl Fn(&T) -> Ci<'k>) {
+    let mut keyed: Vec<((u64, u64), usize)> = items
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (key(t).prefix(), i))
+        .collect();
+    keyed.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0).then_with(|| {
+            let (ka, kb) = (key(&items[a.1]), key(&items[b.1]));
+            ka.cmp(&kb).then(ka.0.cmp(kb.0))
+        })
+    });
+    let mut slots: Vec<Option<T>> = items.drain(..).map(Some).collect();
+    items.extend(keyed.into_iter().filter_map(|(_, i)| slots[i].take()));
+}
+
+impl PartialOrd for Ci<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 /// Days from `t` to `today` (0 when `t` is in the future).
@@ -353,7 +506,8 @@ fn idle(seat: &LiveSeat, today: NaiveDate) -> (i64, bool) {
 /// - guards (`max_removals`, `max_seats`, empty desired state) are checked on
 ///   the whole plan and mark it tripped.
 pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
-    use std::collections::{HashMap, HashSet};
+    type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
+    type HashSet<K> = std::collections::HashSet<K, foldhash::fast::FixedState>;
 
     let policy = &desired.policy;
     let enforce = policy.removals == crate::config::RemovalMode::Enforce;
@@ -362,76 +516,133 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
         Scope::Enterprise(_) => TeamKind::Enterprise,
     };
     let idle_policy = policy.inactivity;
+    let idle_days = idle_policy.map(|p| i64::from(p.days));
     let remove_idle =
         enforce && idle_policy.is_some_and(|i| i.action == crate::config::InactivityAction::Remove);
-    let is_idle =
-        |seat: &LiveSeat| idle_policy.is_some_and(|p| idle(seat, today).0 >= i64::from(p.days));
 
-    // Seats by lowercase login. GitHub lists one seat per user; should a
-    // listing ever repeat a login, a held entry wins over a pending one.
-    let mut seats: HashMap<String, &LiveSeat> = HashMap::with_capacity(live.seats.len());
-    for seat in &live.seats {
-        let key = lower(&seat.login);
-        match seats.get(&key) {
-            Some(prev) if prev.pending_cancellation_date.is_none() => {}
-            _ => {
-                seats.insert(key, seat);
-            }
+    // One view per seat: its key, and the slug of its granting team when
+    // that team is of this scope's kind.
+    struct View<'a> {
+        key: Ci<'a>,
+        seat: &'a LiveSeat,
+        team: Option<Ci<'a>>,
+        held: bool,
+        idle: i64,
+        never: bool,
+    }
+    impl View<'_> {
+        fn idle_pair(&self) -> (Option<i64>, bool) {
+            (Some(self.idle), self.never)
         }
     }
+    let views: Vec<View> = live
+        .seats
+        .iter()
+        .map(|seat| {
+            let (idle, never) = idle(seat, today);
+            View {
+                key: Ci(&seat.login),
+                team: seat
+                    .assigning_team
+                    .as_ref()
+                    .filter(|t| t.kind == team_kind)
+                    .map(|t| Ci(&t.slug)),
+                held: held(seat),
+                seat,
+                idle,
+                never,
+            }
+        })
+        .collect();
+    // GitHub lists one seat per user; should a listing ever repeat a login,
+    // a held entry wins over a pending one.
+    let mut index: HashMap<Ci, usize> =
+        HashMap::with_capacity_and_hasher(views.len(), Default::default());
+    for (i, v) in views.iter().enumerate() {
+        let slot = index.entry(v.key).or_insert(i);
+        if !views[*slot].held {
+            *slot = i;
+        }
+    }
+    // Canonical views sorted by key, once: every seat-ordered output below
+    // (removals, idle seats, rosters) comes out sorted by walking this order.
+    let mut order: Vec<usize> = index.values().copied().collect();
+    sort_ci(&mut order, |&i| views[i].key);
+    let live_views = || order.iter().map(|&i| &views[i]);
+    let is_idle = |v: &View| idle_days.is_some_and(|d| v.idle >= d);
 
-    let protected: HashSet<String> = policy.protected.iter().map(|l| lower(l)).collect();
+    let protected: HashSet<Ci> = policy.protected.iter().map(|l| Ci(l)).collect();
 
     // Desired users: not expired, not ineligible.
-    let mut wanted: HashMap<String, &DesiredUser> = HashMap::with_capacity(desired.users.len());
-    let mut expired: HashSet<String> = HashSet::new();
+    let mut wanted: HashMap<Ci, &DesiredUser> =
+        HashMap::with_capacity_and_hasher(desired.users.len(), Default::default());
+    let mut expired: HashMap<Ci, NaiveDate> = HashMap::default();
     let mut skipped = Vec::new();
     for u in &desired.users {
-        let key = lower(&u.login);
-        if u.expires.is_some_and(|e| e < today) {
-            expired.insert(key);
-        } else if let Some(why) = desired.ineligible.get(&key) {
+        let key = Ci(&u.login);
+        if let Some(e) = u.expires.filter(|e| *e < today) {
+            expired.insert(key, e);
+            continue;
+        }
+        if !desired.ineligible.is_empty()
+            && let Some(why) = desired.ineligible.get(&u.login.to_ascii_lowercase())
+        {
             skipped.push(Skipped {
                 login: u.login.clone(),
                 reason: why.clone(),
             });
-        } else {
-            wanted.insert(key, u);
+            continue;
+        }
+        wanted.insert(key, u);
+    }
+    let is_ineligible = |k: Ci| {
+        !desired.ineligible.is_empty() && desired.ineligible.contains_key(&k.0.to_ascii_lowercase())
+    };
+    // What seats.yaml says of each seat, resolved once per login (hashing
+    // is most of the planner's cost at 100k seats): the view each wanted
+    // user maps to, and per-view flags.
+    const WANTED: u8 = 1;
+    const PROTECTED: u8 = 2;
+    let mut listed = vec![0u8; views.len()];
+    let wanted_views: Vec<(Ci, &DesiredUser, Option<usize>)> = wanted
+        .iter()
+        .map(|(&k, &u)| {
+            let view = index.get(&k).copied();
+            if let Some(i) = view {
+                listed[i] |= WANTED;
+            }
+            (k, u, view)
+        })
+        .collect();
+    for p in &protected {
+        if let Some(&i) = index.get(p) {
+            listed[i] |= PROTECTED;
         }
     }
 
     // Teams granting now, with their held seat counts.
-    let mut granting: BTreeMap<String, (String, usize)> = BTreeMap::new();
+    let mut granting: BTreeMap<Ci, usize> = BTreeMap::new();
     let mut unmanaged = Vec::new();
-    for seat in seats.values().filter(|s| held(s)) {
-        if let Some(team) = &seat.assigning_team {
-            if team.kind == team_kind {
-                granting
-                    .entry(lower(&team.slug))
-                    .or_insert_with(|| (team.slug.clone(), 0))
-                    .1 += 1;
-            } else {
-                unmanaged.push(format!("{} (enterprise team {})", seat.login, team.slug));
-            }
+    for v in live_views().filter(|v| v.held) {
+        if let Some(team) = v.team {
+            *granting.entry(team).or_insert(0) += 1;
+        } else if v.seat.assigning_team.is_some() {
+            unmanaged.push(v.seat.login.clone());
         }
     }
-    let desired_teams: BTreeMap<String, &String> =
-        desired.teams.iter().map(|t| (lower(t), t)).collect();
+    let desired_teams: BTreeMap<Ci, &String> = desired.teams.iter().map(|t| (Ci(t), t)).collect();
+    let team_members: HashMap<Ci, &Vec<String>> =
+        live.team_members.iter().map(|(k, m)| (Ci(k), m)).collect();
 
     let mut team_adds = Vec::new();
     let mut empty_teams = Vec::new();
     let mut unknown_teams = Vec::new();
-    let mut added_members: HashSet<String> = HashSet::new();
+    let mut added_members: BTreeSet<Ci> = BTreeSet::new();
     for (key, slug) in &desired_teams {
         if granting.contains_key(key) {
             continue;
         }
-        let members = live
-            .team_members
-            .iter()
-            .find(|(k, _)| lower(k) == *key)
-            .map(|(_, m)| m);
-        match members {
+        match team_members.get(key) {
             Some(m) if m.is_empty() => empty_teams.push((*slug).clone()),
             // Every member already seated through a team that stays: the add
             // would create nothing and, since a seat lists one team, never show
@@ -439,16 +650,15 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
             // added on the first reconcile where a member is not covered.
             Some(m)
                 if m.iter().all(|l| {
-                    seats.get(&lower(l)).is_some_and(|s| {
-                        held(s)
-                            && s.assigning_team.as_ref().is_some_and(|t| {
-                                t.kind == team_kind
-                                    && (!enforce || desired_teams.contains_key(&lower(&t.slug)))
-                            })
+                    index.get(&Ci(l)).is_some_and(|&i| {
+                        let v = &views[i];
+                        v.held
+                            && v.team
+                                .is_some_and(|t| !enforce || desired_teams.contains_key(&t))
                     })
                 }) => {}
             Some(m) => {
-                added_members.extend(m.iter().map(|l| lower(l)));
+                added_members.extend(m.iter().map(|l| Ci(l)));
                 team_adds.push(team_change(
                     Action::AddTeam,
                     slug,
@@ -464,109 +674,112 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
     }
 
     let mut team_removals = Vec::new();
-    let mut removed_teams: HashSet<&str> = HashSet::new();
+    let mut removed_teams: HashSet<Ci> = HashSet::default();
     if enforce {
-        for (key, (slug, count)) in &granting {
+        for (key, count) in &granting {
             if !desired_teams.contains_key(key) {
-                removed_teams.insert(key.as_str());
+                removed_teams.insert(*key);
                 team_removals.push(team_change(
                     Action::RemoveTeam,
-                    slug,
+                    key.0,
                     Reason::NotDesired,
                     Some(*count),
                 ));
             }
         }
     }
-    let loses_team = |seat: &LiveSeat| {
-        seat.assigning_team
-            .as_ref()
-            .is_some_and(|t| t.kind == team_kind && removed_teams.contains(lower(&t.slug).as_str()))
-    };
+    let loses_team = |v: &View| v.team.is_some_and(|t| removed_teams.contains(&t));
 
-    // User adds, in seats.yaml order first, sorted below.
-    let mut user_adds = Vec::new();
-    let mut held_after_adds: HashSet<String> = HashSet::new();
-    for (key, u) in &wanted {
-        let change = match seats.get(key) {
-            None => Some((Reason::New, None)),
-            Some(seat) if seat.pending_cancellation_date.is_some() => {
+    // User adds, keyed for sorting.
+    let mut user_adds: Vec<(Ci, Option<usize>, Change)> = Vec::new();
+    for &(key, u, view_index) in &wanted_views {
+        let view = view_index.map(|i| &views[i]);
+        let reason = match view {
+            None => Reason::New,
+            Some(v) if !v.held => {
                 // An idle seat cancelled by the inactivity policy stays cancelled.
-                if remove_idle && is_idle(seat) && !protected.contains(key) {
-                    None
-                } else {
-                    Some((Reason::Restore, Some(*seat)))
+                if remove_idle && is_idle(v) && listed[view_index.unwrap_or(0)] & PROTECTED == 0 {
+                    continue;
                 }
+                Reason::Restore
             }
-            Some(seat) if loses_team(seat) => Some((Reason::TeamRemoved, Some(*seat))),
-            Some(_) => None,
+            Some(v) if loses_team(v) => Reason::TeamRemoved,
+            Some(_) => continue,
         };
-        if let Some((reason, seat)) = change {
-            held_after_adds.insert(key.clone());
-            let (days_idle, never_active) = match seat {
-                Some(s) => {
-                    let (d, n) = idle(s, today);
-                    (Some(d), n)
-                }
-                None => (None, false),
-            };
-            user_adds.push(Change {
+        let (days_idle, never_active) = view.map_or((None, false), View::idle_pair);
+        user_adds.push((
+            key,
+            view_index,
+            Change {
                 action: Action::AddUser,
                 name: u.login.clone(),
                 reason,
                 days_idle,
                 never_active,
-                pending_cancellation_date: seat.and_then(|s| s.pending_cancellation_date),
+                pending_cancellation_date: view.and_then(|v| v.seat.pending_cancellation_date),
                 seats: None,
-            });
-        }
+                via_team: via_team(reason, view.map(|v| v.seat)),
+                expires: None,
+            },
+        ));
     }
     // Protected holders keep their seat when their team goes away.
-    for (key, seat) in &seats {
-        if held(seat) && loses_team(seat) && protected.contains(key) && !wanted.contains_key(key) {
-            held_after_adds.insert(key.clone());
-            let (d, n) = idle(seat, today);
-            user_adds.push(Change {
-                action: Action::AddUser,
-                name: seat.login.clone(),
-                reason: Reason::TeamRemoved,
-                days_idle: Some(d),
-                never_active: n,
-                pending_cancellation_date: None,
-                seats: None,
-            });
+    if !protected.is_empty() && !removed_teams.is_empty() {
+        for &i in &order {
+            let v = &views[i];
+            if v.held && loses_team(v) && listed[i] == PROTECTED {
+                let (days_idle, never_active) = v.idle_pair();
+                user_adds.push((
+                    v.key,
+                    Some(i),
+                    Change {
+                        action: Action::AddUser,
+                        name: v.seat.login.clone(),
+                        reason: Reason::TeamRemoved,
+                        days_idle,
+                        never_active,
+                        pending_cancellation_date: None,
+                        seats: None,
+                        via_team: via_team(Reason::TeamRemoved, Some(v.seat)),
+                        expires: None,
+                    },
+                ));
+            }
         }
     }
+    // Deterministic order: by login ignoring case, then as spelled.
+    sort_ci(&mut user_adds, |(k, _, _)| *k);
 
     // User removals: direct, held, not protected; not desired, or idle.
-    let mut user_removals = Vec::new();
-    let mut inactive = Vec::new();
-    for (key, seat) in &seats {
-        if !held(seat) {
+    let mut user_removals: Vec<(usize, Change)> = Vec::with_capacity(order.len());
+    let mut inactive: Vec<Inactive> =
+        Vec::with_capacity(if idle_days.is_some() { order.len() } else { 0 });
+    for &i in &order {
+        let v = &views[i];
+        if !v.held {
             continue;
         }
-        let (days, never) = idle(seat, today);
-        let idle_now = is_idle(seat);
+        let idle_now = is_idle(v);
         if idle_now {
             inactive.push(Inactive {
-                login: seat.login.clone(),
-                days_idle: days,
-                never_active: never,
+                login: v.seat.login.clone(),
+                days_idle: v.idle,
+                never_active: v.never,
             });
         }
         // Members of a team being added hold their seat through it after the
         // team add (applied first); a DELETE would then be refused with 422.
         if !enforce
-            || seat.assigning_team.is_some()
-            || protected.contains(key)
-            || added_members.contains(key)
+            || v.seat.assigning_team.is_some()
+            || listed[i] & PROTECTED != 0
+            || (!added_members.is_empty() && added_members.contains(&v.key))
         {
             continue;
         }
-        let reason = if !wanted.contains_key(key) {
-            if expired.contains(key) {
+        let reason = if listed[i] & WANTED == 0 {
+            if !expired.is_empty() && expired.contains_key(&v.key) {
                 Reason::Expired
-            } else if desired.ineligible.contains_key(key) {
+            } else if is_ineligible(v.key) {
                 // Listed but ineligible: keep what they hold; only adds are skipped.
                 continue;
             } else {
@@ -577,66 +790,85 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
         } else {
             continue;
         };
-        user_removals.push(Change {
-            action: Action::RemoveUser,
-            name: seat.login.clone(),
-            reason,
-            days_idle: Some(days),
-            never_active: never,
-            pending_cancellation_date: None,
-            seats: None,
-        });
+        let (days_idle, never_active) = v.idle_pair();
+        user_removals.push((
+            i,
+            Change {
+                action: Action::RemoveUser,
+                name: v.seat.login.clone(),
+                reason,
+                days_idle,
+                never_active,
+                pending_cancellation_date: None,
+                seats: None,
+                via_team: None,
+                expires: if reason == Reason::Expired {
+                    expired.get(&v.key).copied()
+                } else {
+                    None
+                },
+            },
+        ));
     }
-
-    let by_name = |a: &Change, b: &Change| {
-        lower(&a.name)
-            .cmp(&lower(&b.name))
-            .then(a.name.cmp(&b.name))
-    };
-    user_adds.sort_by(by_name);
-    user_removals.sort_by(by_name);
-    inactive.sort_by(|a, b| {
-        lower(&a.login)
-            .cmp(&lower(&b.login))
-            .then(a.login.cmp(&b.login))
-    });
     unmanaged.sort();
     empty_teams.sort();
     unknown_teams.sort();
 
-    // Rosters: holders now and after apply.
-    let mut before: Vec<(String, String)> = seats
+    // Rosters: holders now and after apply, as (key, login) sorted by key.
+    // Per-view fate flags instead of sets: this runs over every seat.
+    const REMOVED: u8 = 1;
+    const READDED: u8 = 2;
+    let mut fate = vec![0u8; views.len()];
+    for (i, _) in &user_removals {
+        fate[*i] = REMOVED;
+    }
+    for (_, view, _) in &user_adds {
+        if let Some(i) = *view {
+            fate[i] = READDED;
+        }
+    }
+    let keeps = |i: usize| fate[i] != REMOVED && (!loses_team(&views[i]) || fate[i] == READDED);
+    let before: Vec<(Ci, &str, usize)> = order
         .iter()
-        .filter(|(_, s)| held(s))
-        .map(|(k, s)| (k.clone(), s.login.clone()))
+        .filter(|&&i| views[i].held)
+        .map(|&i| (views[i].key, views[i].seat.login.as_str(), i))
         .collect();
-    before.sort();
-    let removed_users: HashSet<String> = user_removals.iter().map(|c| lower(&c.name)).collect();
-    let mut after: BTreeMap<String, String> = before
+    let kept_list: Vec<(Ci, &str)> = before
         .iter()
-        .filter(|(k, _)| {
-            let seat = seats[k.as_str()];
-            !removed_users.contains(k) && (!loses_team(seat) || held_after_adds.contains(k))
+        .filter(|(_, _, i)| keeps(*i))
+        .map(|(k, l, _)| (*k, *l))
+        .collect();
+    let kept = kept_list.len();
+    // New holders: user adds (already sorted) and new team members (sorted).
+    let new_users: Vec<(Ci, &str)> = user_adds
+        .iter()
+        .filter(|(_, view, _)| !view.is_some_and(|i| views[i].held))
+        .map(|(k, _, c)| (*k, c.name.as_str()))
+        .collect();
+    let adds: HashSet<Ci> = if added_members.is_empty() {
+        HashSet::default()
+    } else {
+        user_adds.iter().map(|(k, _, _)| *k).collect()
+    };
+    let new_members: Vec<(Ci, &str)> = added_members
+        .iter()
+        .filter(|m| !adds.contains(m))
+        .filter(|m| !index.get(m).is_some_and(|&i| views[i].held && keeps(i)))
+        .map(|m| {
+            (
+                *m,
+                index.get(m).map_or(m.0, |&i| views[i].seat.login.as_str()),
+            )
         })
-        .cloned()
         .collect();
-    for c in &user_adds {
-        after
-            .entry(lower(&c.name))
-            .or_insert_with(|| c.name.clone());
-    }
-    for m in &added_members {
-        after
-            .entry(m.clone())
-            .or_insert_with(|| seats.get(m).map_or_else(|| m.clone(), |s| s.login.clone()));
-    }
+    let adds_seats = !new_users.is_empty() || !new_members.is_empty();
+    let after = merge_sorted(merge_sorted(kept_list, new_users), new_members);
     let seats_before = before.len();
     let seats_after = after.len();
 
     // Guards, on the whole plan.
     let mut guard = Guard::default();
-    let removals =
-        seats_before.saturating_sub(before.iter().filter(|(k, _)| after.contains_key(k)).count());
+    let removals = seats_before - kept;
     if let Some(limit) = policy.max_removals
         && limit.exceeded(removals, seats_before)
     {
@@ -645,9 +877,6 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
             limit: limit.to_string(),
         });
     }
-    let adds_seats = after
-        .keys()
-        .any(|k| before.binary_search_by(|(b, _)| b.as_str().cmp(k)).is_err());
     if let Some(max) = policy.max_seats
         && seats_after as u64 > max
         && adds_seats
@@ -669,10 +898,12 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
     }
     guard.tripped = !guard.reasons.is_empty();
 
+    let roster_before = before.iter().map(|(_, l, _)| *l).collect();
+    let roster_after = after.iter().map(|(_, l)| *l).collect();
     let mut changes = team_adds;
-    changes.extend(user_adds);
+    changes.extend(user_adds.into_iter().map(|(_, _, c)| c));
     changes.extend(team_removals);
-    changes.extend(user_removals);
+    changes.extend(user_removals.into_iter().map(|(_, c)| c));
 
     Plan {
         scope: desired.scope.clone(),
@@ -681,14 +912,35 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
         max_seats: policy.max_seats,
         changes,
         inactive,
+        inactivity_days: idle_policy.map(|p| p.days),
         skipped,
         empty_teams,
         unknown_teams,
         unmanaged,
-        roster_before: before.into_iter().map(|(_, l)| l).collect(),
-        roster_after: after.into_values().collect(),
+        roster_before,
+        roster_after,
         guard,
     }
+}
+
+/// Merge two lists sorted by key into one.
+fn merge_sorted<'a>(
+    a: Vec<(Ci<'a>, &'a str)>,
+    b: Vec<(Ci<'a>, &'a str)>,
+) -> Vec<(Ci<'a>, &'a str)> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    loop {
+        let next = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) if x.0 <= y.0 => a.next(),
+            (Some(_), Some(_)) => b.next(),
+            (Some(_), None) => a.next(),
+            (None, Some(_)) => b.next(),
+            (None, None) => break,
+        };
+        out.extend(next);
+    }
+    out
 }
 
 fn team_change(action: Action, slug: &str, reason: Reason, seats: Option<usize>) -> Change {
@@ -700,7 +952,17 @@ fn team_change(action: Action, slug: &str, reason: Reason, seats: Option<usize>)
         never_active: false,
         pending_cancellation_date: None,
         seats,
+        via_team: None,
+        expires: None,
     }
+}
+
+fn via_team(reason: Reason, seat: Option<&LiveSeat>) -> Option<String> {
+    if reason != Reason::TeamRemoved {
+        return None;
+    }
+    seat.and_then(|s| s.assigning_team.as_ref())
+        .map(|t| t.slug.clone())
 }
 
 #[cfg(test)]
@@ -819,8 +1081,17 @@ mod tests {
             removals: RemovalMode::Additive,
             ..Policy::default()
         };
+        // (name, desired users, desired teams, policy, live seats, expected changes)
+        type Case<'a> = (
+            &'a str,
+            Vec<&'a str>,
+            Vec<&'a str>,
+            Policy,
+            Vec<&'a str>,
+            Vec<&'a str>,
+        );
         #[rustfmt::skip]
-        let cases: Vec<(&str, Vec<&str>, Vec<&str>, Policy, Vec<&str>, Vec<&str>)> = vec![
+        let cases: Vec<Case> = vec![
             ("no changes when equal", vec!["alice"], vec![], enforce(), vec!["alice"], vec![]),
             ("new user", vec!["alice", "bob"], vec![], enforce(), vec!["alice"], vec!["+bob(new)"]),
             ("not desired removed", vec!["alice"], vec![], enforce(), vec!["alice", "bob"], vec!["-bob(not_desired)"]),
@@ -868,8 +1139,14 @@ mod tests {
         let p = plan(&desired(&["a", "c"], &["platform"], enforce()), &l, today());
         // before: a, b, d (c pending); after: a, c (restored), p1 (team); b and d go.
         assert_eq!(p.seats_before, 3);
-        assert_eq!(p.roster_before, vec!["a", "b", "d"]);
-        assert_eq!(p.roster_after, vec!["a", "c", "p1"]);
+        assert_eq!(
+            p.roster_before.iter().collect::<Vec<_>>(),
+            vec!["a", "b", "d"]
+        );
+        assert_eq!(
+            p.roster_after.iter().collect::<Vec<_>>(),
+            vec!["a", "c", "p1"]
+        );
         assert_eq!(p.seats_after, 3);
         assert_eq!(p.restores(), 1);
     }

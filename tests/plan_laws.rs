@@ -324,12 +324,12 @@ proptest! {
         desired.policy.max_removals = Some(if cap % 2 == 0 { MaxRemovals::Count(cap) } else { MaxRemovals::Percent(f64::from(pct)) });
         desired.policy.max_seats = Some(max_seats);
         let p = plan(&desired, &model.listing(&desired.teams, false), today());
-        let after: BTreeSet<String> = p.roster_after.iter().map(|l| l.to_lowercase()).collect();
+        let after: BTreeSet<String> = p.roster_after.iter().map(str::to_lowercase).collect();
         let removed = p.roster_before.iter().filter(|l| !after.contains(&l.to_lowercase())).count();
         let limit = desired.policy.max_removals.unwrap();
         if !p.guard.tripped {
             prop_assert!(!limit.exceeded(removed, p.seats_before));
-            let before: BTreeSet<String> = p.roster_before.iter().map(|l| l.to_lowercase()).collect();
+            let before: BTreeSet<String> = p.roster_before.iter().map(str::to_lowercase).collect();
             let grows = after.iter().any(|l| !before.contains(l));
             prop_assert!(!grows || p.seats_after as u64 <= max_seats);
         } else {

@@ -201,26 +201,36 @@ pub trait SeatApi: Send + Sync {
     async fn list_seats(&self, scope: &Scope) -> Result<LiveState, GitHubError>;
 
     /// Grant seats to users (`POST .../selected_users`), batched.
-    async fn add_users(&self, scope: &Scope, logins: &[String]) -> Result<WriteReport, GitHubError>;
+    async fn add_users(&self, scope: &Scope, logins: &[String])
+    -> Result<WriteReport, GitHubError>;
 
     /// Cancel users' direct seats (`DELETE .../selected_users`), batched.
-    async fn remove_users(&self, scope: &Scope, logins: &[String])
-    -> Result<WriteReport, GitHubError>;
+    async fn remove_users(
+        &self,
+        scope: &Scope,
+        logins: &[String],
+    ) -> Result<WriteReport, GitHubError>;
 
     /// Grant seats to teams (`POST .../selected_teams` or `selected_enterprise_teams`).
     async fn add_teams(&self, scope: &Scope, teams: &[String]) -> Result<WriteReport, GitHubError>;
 
     /// Cancel teams' seats (`DELETE .../selected_teams` or `selected_enterprise_teams`).
-    async fn remove_teams(&self, scope: &Scope, teams: &[String])
-    -> Result<WriteReport, GitHubError>;
+    async fn remove_teams(
+        &self,
+        scope: &Scope,
+        teams: &[String],
+    ) -> Result<WriteReport, GitHubError>;
 
     /// Is `login` a member of `org` (`GET /orgs/{org}/members/{login}`)?
     async fn membership(&self, org: &str, login: &str) -> Result<Membership, GitHubError>;
 
     /// Logins of a team's members (child teams included), or `None` when the
     /// team does not exist.
-    async fn team_members(&self, scope: &Scope, slug: &str)
-    -> Result<Option<Vec<String>>, GitHubError>;
+    async fn team_members(
+        &self,
+        scope: &Scope,
+        slug: &str,
+    ) -> Result<Option<Vec<String>>, GitHubError>;
 
     /// Does a GitHub user with this login exist (`GET /users/{login}`)?
     async fn user_exists(&self, login: &str) -> Result<bool, GitHubError>;

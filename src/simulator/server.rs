@@ -1,0 +1,1266 @@
+//! The HTTP side: axum routes, GitHub's error bodies and headers, and the
+//! request pipeline (recording, latency, faults, auth, rate limits).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::source::git_blob_sha;
+use axum::Router;
+use axum::body::{Body, Bytes, to_bytes};
+use axum::extract::{ConnectInfo, MatchedPath, Path, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::json;
+
+use super::app_auth::{self, JwtError};
+use super::faults::{FaultAction, FaultHandle, Outcome, SplitMix64};
+use super::json;
+use super::listener::ConnHandle;
+use super::pagination::{self, PageRequest};
+use super::state::{SimError, SimScope, SimState};
+use super::{RecordedRequest, SimOptions, routes};
+use crate::plan::TeamKind;
+
+/// Largest request body accepted (GitHub's own limit is far above what the
+/// seat routes need).
+const MAX_BODY: usize = 8 * 1024 * 1024;
+
+const DOC_REST: &str = "https://docs.github.com/rest";
+
+/// State shared by every handler.
+pub(crate) struct Shared {
+    pub state: Mutex<SimState>,
+    pub opts: SimOptions,
+    pub base_url: String,
+    pub requests: Mutex<Vec<RecordedRequest>>,
+    pub faults: FaultHandle,
+    pub limits: Mutex<Limits>,
+    pub in_flight: AtomicUsize,
+    pub max_in_flight: AtomicUsize,
+    pub tokens: Mutex<HashMap<String, DateTime<Utc>>>,
+    pub token_rng: Mutex<SplitMix64>,
+    pub seq: AtomicU64,
+}
+
+/// Rate-limit counters.
+#[derive(Debug)]
+pub(crate) struct Limits {
+    pub limit: u64,
+    pub used: u64,
+    pub reset: i64,
+    pub secondary_start: Option<tokio::time::Instant>,
+    pub secondary_points: u64,
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic elsewhere must not take the simulator down with it.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    fn state(&self) -> MutexGuard<'_, SimState> {
+        lock(&self.state)
+    }
+
+    fn api(&self) -> &str {
+        &self.base_url
+    }
+}
+
+/// A GitHub error response: `{"message", "documentation_url", "status"}`.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    message: String,
+    doc: &'static str,
+    headers: Vec<(String, String)>,
+}
+
+impl ApiError {
+    fn new(status: u16, message: impl Into<String>, doc: &'static str) -> ApiError {
+        ApiError {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            message: message.into(),
+            doc,
+            headers: Vec::new(),
+        }
+    }
+
+    fn not_found(doc: &'static str) -> ApiError {
+        ApiError::new(404, "Not Found", doc)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "message": self.message,
+            "documentation_url": self.doc,
+            "status": self.status.as_u16().to_string(),
+        });
+        let mut r = json_response(self.status, &body);
+        for (k, v) in self.headers {
+            if let (Ok(k), Ok(v)) = (HeaderName::try_from(k), HeaderValue::try_from(v)) {
+                r.headers_mut().insert(k, v);
+            }
+        }
+        r
+    }
+}
+
+type ApiResult = Result<Response, ApiError>;
+
+fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let mut r = Response::new(Body::from(bytes));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    r
+}
+
+fn empty(status: StatusCode) -> Response {
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = status;
+    r
+}
+
+/// Build the router over `shared`.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route(routes::ORG_BILLING, get(org_billing))
+        .route(routes::ORG_SEATS, get(org_seats))
+        .route(
+            routes::ORG_SELECTED_USERS,
+            post(org_add_users).delete(org_remove_users),
+        )
+        .route(
+            routes::ORG_SELECTED_TEAMS,
+            post(org_add_teams).delete(org_remove_teams),
+        )
+        .route(routes::ORG_MEMBER, get(org_member))
+        .route(routes::ORG_MEMBER_COPILOT, get(org_member_copilot))
+        .route(routes::ORG_TEAM, get(org_team))
+        .route(routes::ORG_TEAM_MEMBERS, get(org_team_members))
+        .route(routes::ORG_INSTALLATION, get(org_installation))
+        .route(routes::ENTERPRISE_SEATS, get(ent_seats))
+        .route(
+            routes::ENTERPRISE_SELECTED_USERS,
+            post(ent_add_users).delete(ent_remove_users),
+        )
+        .route(
+            routes::ENTERPRISE_SELECTED_TEAMS,
+            post(ent_add_teams).delete(ent_remove_teams),
+        )
+        .route(
+            routes::ENTERPRISE_TEAM_MEMBERSHIPS,
+            get(ent_team_memberships),
+        )
+        .route(routes::USER, get(get_user))
+        .route(routes::CONTENTS, get(get_contents))
+        .route(routes::RATE_LIMIT, get(rate_limit))
+        .route(routes::APP_ACCESS_TOKENS, post(create_access_token))
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_found)
+        .layer(middleware::from_fn_with_state(shared.clone(), pipeline))
+        .with_state(shared)
+}
+
+async fn not_found() -> Response {
+    ApiError::not_found(DOC_REST).into_response()
+}
+
+// ---------------------------------------------------------------------------
+// Pipeline
+
+/// Counts a request as in flight for as long as it lives.
+struct InFlight<'a>(&'a Shared);
+
+impl<'a> InFlight<'a> {
+    fn enter(sh: &'a Shared) -> (InFlight<'a>, usize) {
+        let now = sh.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        sh.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        (InFlight(sh), now)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The token of `Authorization: Bearer X` or `Authorization: token X`.
+fn auth_token(h: &HeaderMap) -> Option<&str> {
+    let v = header_str(h, "authorization")?.trim();
+    let (scheme, rest) = v.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token"))
+        .then(|| rest.trim())
+}
+
+fn authorized(sh: &Shared, h: &HeaderMap) -> bool {
+    let Some(token) = auth_token(h) else {
+        return false;
+    };
+    if token == sh.opts.token {
+        return true;
+    }
+    lock(&sh.tokens)
+        .get(token)
+        .is_some_and(|exp| *exp > Utc::now())
+}
+
+fn unix_now() -> i64 {
+    Utc::now().timestamp()
+}
+
+/// Points a request costs against the secondary limit
+/// (<https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#calculating-points-for-the-secondary-rate-limit>):
+/// 1 for reads, 5 for writes.
+fn secondary_points(method: &Method) -> u64 {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        1
+    } else {
+        5
+    }
+}
+
+fn secondary_error(status: u16, retry_after: u64) -> ApiError {
+    let mut e = ApiError::new(
+        status,
+        "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.",
+        "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits",
+    );
+    e.headers
+        .push(("retry-after".to_string(), retry_after.to_string()));
+    e
+}
+
+/// Apply the primary and secondary limits; `Err` is the refusal to send.
+fn consume_limits(
+    sh: &Shared,
+    method: &Method,
+    route: &str,
+    in_flight: usize,
+) -> Result<(), ApiError> {
+    let mut l = lock(&sh.limits);
+    let now = unix_now();
+    if now >= l.reset {
+        l.used = 0;
+        l.reset = now + sh.opts.rate_limit_window.as_secs().max(1) as i64;
+    }
+    if let Some(sec) = &sh.opts.secondary {
+        if sec.max_concurrent.is_some_and(|m| in_flight > m) {
+            return Err(secondary_error(sec.status, sec.window.as_secs().max(1)));
+        }
+        if sec.points_per_window > 0 {
+            let t = tokio::time::Instant::now();
+            let start = *l.secondary_start.get_or_insert(t);
+            let elapsed = t.duration_since(start);
+            if elapsed >= sec.window {
+                l.secondary_start = Some(t);
+                l.secondary_points = 0;
+            }
+            let cost = secondary_points(method);
+            if l.secondary_points + cost > sec.points_per_window {
+                let left = sec
+                    .window
+                    .saturating_sub(t.duration_since(l.secondary_start.unwrap_or(t)));
+                let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+                return Err(secondary_error(sec.status, secs.max(1)));
+            }
+            l.secondary_points += cost;
+        }
+    }
+    // GitHub: "Accessing this endpoint does not count against your REST API
+    // rate limit" (GET /rate_limit).
+    if route == routes::RATE_LIMIT {
+        return Ok(());
+    }
+    if l.used >= l.limit {
+        return Err(ApiError::new(
+            403,
+            "API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please include the request ID.",
+            "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-primary-rate-limits",
+        ));
+    }
+    l.used += 1;
+    Ok(())
+}
+
+fn rate_headers(sh: &Shared, h: &mut HeaderMap) {
+    let l = lock(&sh.limits);
+    let pairs = [
+        ("x-ratelimit-limit", l.limit.to_string()),
+        (
+            "x-ratelimit-remaining",
+            l.limit.saturating_sub(l.used).to_string(),
+        ),
+        ("x-ratelimit-reset", l.reset.to_string()),
+        ("x-ratelimit-used", l.used.to_string()),
+        ("x-ratelimit-resource", "core".to_string()),
+    ];
+    for (k, v) in pairs {
+        if let Ok(v) = HeaderValue::try_from(v) {
+            h.insert(k, v);
+        }
+    }
+}
+
+fn headers_vec(h: &HeaderMap) -> Vec<(String, String)> {
+    h.iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+fn body_json(bytes: &[u8]) -> Option<serde_json::Value> {
+    if bytes.is_empty() {
+        return None;
+    }
+    Some(
+        serde_json::from_slice(bytes).unwrap_or_else(|_| {
+            serde_json::Value::String(String::from_utf8_lossy(bytes).into_owned())
+        }),
+    )
+}
+
+/// Every request passes here: count, record, delay, fault, authenticate,
+/// rate-limit, then the handler; GitHub's headers on the way out.
+async fn pipeline(State(sh): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    let (_guard, in_flight) = InFlight::enter(&sh);
+    let seq = sh.seq.fetch_add(1, Ordering::SeqCst) + 1;
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_default();
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().map(str::to_string);
+    let conn = req
+        .extensions()
+        .get::<ConnectInfo<ConnHandle>>()
+        .map(|c| c.0.clone());
+    let req_headers = headers_vec(req.headers());
+    let (parts, body) = req.into_parts();
+    let bytes = to_bytes(body, MAX_BODY).await;
+    let request_body = match &bytes {
+        Ok(b) if sh.opts.record_requests => body_json(b),
+        _ => None,
+    };
+
+    let decision = sh.faults.decide(seq, method.as_str(), &route);
+    let latency = sh.opts.latency + decision.latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+
+    let mut dropped = false;
+    let mut counted = false;
+    let mut response = 'resp: {
+        let bytes = match bytes {
+            Ok(b) => b,
+            Err(_) => {
+                break 'resp ApiError::new(413, "Request body too large", DOC_REST).into_response();
+            }
+        };
+        if let Some(v) = header_str(&parts.headers, "x-github-api-version") {
+            if !sh.opts.api_versions.iter().any(|a| a == v.trim()) {
+                // https://docs.github.com/rest/about-the-rest-api/api-versions:
+                // an unsupported version is answered with 400.
+                break 'resp ApiError::new(
+                    400,
+                    format!("API version '{v}' is not supported."),
+                    "https://docs.github.com/rest/about-the-rest-api/api-versions",
+                )
+                .into_response();
+            }
+        }
+        match decision.outcome {
+            Some(Outcome::Drop) => {
+                if let Some(c) = &conn {
+                    c.kill();
+                }
+                dropped = true;
+                break 'resp empty(StatusCode::INTERNAL_SERVER_ERROR);
+            }
+            Some(Outcome::Status {
+                status,
+                headers,
+                message,
+            }) => {
+                let message = message.unwrap_or_else(|| {
+                    StatusCode::from_u16(status)
+                        .ok()
+                        .and_then(|s| s.canonical_reason())
+                        .unwrap_or("Injected fault")
+                        .to_string()
+                });
+                let mut e = ApiError::new(status, message, DOC_REST);
+                e.headers = headers;
+                break 'resp e.into_response();
+            }
+            None => {}
+        }
+        let jwt_route = route == routes::APP_ACCESS_TOKENS || route == routes::ORG_INSTALLATION;
+        if !jwt_route && !route.is_empty() && !authorized(&sh, &parts.headers) {
+            break 'resp ApiError::new(401, "Bad credentials", DOC_REST).into_response();
+        }
+        if !route.is_empty() {
+            if let Err(e) = consume_limits(&sh, &method, &route, in_flight) {
+                break 'resp e.into_response();
+            }
+            counted = route != routes::RATE_LIMIT;
+        }
+        next.run(Request::from_parts(parts, Body::from(bytes)))
+            .await
+    };
+
+    // axum's own rejections (a path segment that is not UTF-8, a body over
+    // the extractor's limit) are plain text; GitHub always answers JSON.
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if response.status().as_u16() >= 400 && !is_json && !dropped {
+        let status = response.status();
+        let message = status.canonical_reason().unwrap_or("Error");
+        response = ApiError::new(status.as_u16(), message, DOC_REST).into_response();
+    }
+    let status = response.status();
+    // Conditional requests answered 304 do not count against the primary
+    // limit (https://docs.github.com/rest/using-the-rest-api/best-practices-for-using-the-rest-api#use-conditional-requests-if-appropriate).
+    if counted && status == StatusCode::NOT_MODIFIED {
+        let mut l = lock(&sh.limits);
+        l.used = l.used.saturating_sub(1);
+    }
+    if status.is_success() && !dropped {
+        for action in &decision.after {
+            apply_after(&sh, action);
+        }
+    }
+    let h = response.headers_mut();
+    rate_headers(&sh, h);
+    h.insert(
+        "x-github-api-version-selected",
+        HeaderValue::from_static("2022-11-28"),
+    );
+    h.insert(
+        "x-github-media-type",
+        HeaderValue::from_static("github.v3; format=json"),
+    );
+    if let Ok(v) = HeaderValue::try_from(format!("{seq:08X}:SIM")) {
+        h.insert("x-github-request-id", v);
+    }
+
+    let response_headers = headers_vec(response.headers());
+    let (response, response_body) = if sh.opts.record_response_bodies && !dropped {
+        let (parts, body) = response.into_parts();
+        let b = to_bytes(body, usize::MAX).await.unwrap_or_default();
+        let v = body_json(&b);
+        (Response::from_parts(parts, Body::from(b)), v)
+    } else {
+        (response, None)
+    };
+    if sh.opts.record_requests {
+        lock(&sh.requests).push(RecordedRequest {
+            seq,
+            method: method.to_string(),
+            path,
+            query,
+            route,
+            status: if dropped { 0 } else { status.as_u16() },
+            body: request_body,
+            headers: req_headers,
+            response_headers,
+            response_body,
+        });
+    }
+    response
+}
+
+/// A post-response fault: change the seats (e.g. between two pages).
+fn apply_after(sh: &Shared, action: &FaultAction) {
+    let mut st = sh.state();
+    let now = Utc::now();
+    match action {
+        FaultAction::InsertSeatAfter(login) => {
+            if !st.is_member(login) {
+                st.members.push(login.clone());
+                st.invalidate();
+            }
+            let mut seat = super::state::SimSeat::new(login, now);
+            seat.updated_at = Some(now);
+            st.insert_seat(seat);
+        }
+        FaultAction::RemoveSeatAfter(login) => {
+            let login = login
+                .clone()
+                .or_else(|| st.seats.first().map(|s| s.login.clone()));
+            if let Some(l) = login {
+                st.remove_seat(&l);
+            }
+        }
+        _ => {}
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Helpers for handlers
+
+fn check_org(st: &SimState, org: &str) -> Result<(), ApiError> {
+    if st.org.eq_ignore_ascii_case(org) {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(DOC_REST))
+    }
+}
+
+fn check_enterprise(st: &SimState, ent: &str) -> Result<(), ApiError> {
+    match &st.enterprise {
+        Some(e) if e.eq_ignore_ascii_case(ent) => Ok(()),
+        _ => Err(ApiError::not_found(DOC_REST)),
+    }
+}
+
+/// Parse `{"<key>": ["name", ...]}` as GitHub validates it: bad JSON is
+/// 400 "Problems parsing JSON"; a missing key, a non-array, a non-string
+/// item or an empty array (`minItems: 1`) is 422 "Invalid request".
+fn parse_names(body: &[u8], key: &str, doc: &'static str) -> Result<Vec<String>, ApiError> {
+    let v: serde_json::Value = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        serde_json::from_slice(body)
+            .map_err(|_| ApiError::new(400, "Problems parsing JSON", doc))?
+    };
+    let Some(obj) = v.as_object() else {
+        return Err(ApiError::new(
+            422,
+            "Invalid request.\n\nInvalid input: object is expected.",
+            doc,
+        ));
+    };
+    let Some(list) = obj.get(key) else {
+        return Err(ApiError::new(
+            422,
+            format!("Invalid request.\n\n\"{key}\" wasn't supplied."),
+            doc,
+        ));
+    };
+    let Some(items) = list.as_array() else {
+        return Err(ApiError::new(
+            422,
+            format!("Invalid request.\n\nFor 'properties/{key}', {list} is not an array."),
+            doc,
+        ));
+    };
+    if items.is_empty() {
+        return Err(ApiError::new(
+            422,
+            format!("Invalid request.\n\nFor 'properties/{key}', [] has fewer than 1 items."),
+            doc,
+        ));
+    }
+    items
+        .iter()
+        .map(|i| {
+            i.as_str().map(str::to_string).ok_or_else(|| {
+                ApiError::new(
+                    422,
+                    format!("Invalid request.\n\nFor 'items', {i} is not a string."),
+                    doc,
+                )
+            })
+        })
+        .collect()
+}
+
+fn sim_error(e: SimError, doc: &'static str) -> ApiError {
+    ApiError::new(422, e.to_string(), doc)
+}
+
+fn page_request(
+    query: Option<&str>,
+    default: usize,
+    doc: &'static str,
+) -> Result<PageRequest, ApiError> {
+    pagination::parse_page_request(query, default)
+        .map_err(|e| ApiError::new(422, e.to_string(), doc))
+}
+
+fn with_link(mut r: Response, sh: &Shared, uri: &Uri, req: PageRequest, total: usize) -> Response {
+    if let Some(link) = pagination::link_header(
+        &sh.base_url,
+        uri.path(),
+        uri.query(),
+        req.page,
+        req.last_page(total),
+    ) {
+        if let Ok(v) = HeaderValue::try_from(link) {
+            r.headers_mut().insert(header::LINK, v);
+        }
+    }
+    r
+}
+
+// ---------------------------------------------------------------------------
+// Copilot seat management
+
+async fn org_billing(State(sh): State<Arc<Shared>>, Path(org): Path<String>) -> ApiResult {
+    let st = sh.state();
+    check_org(&st, &org)?;
+    let body = json!({
+        "seat_breakdown": st.seat_breakdown(),
+        "seat_management_setting": st.seat_management_setting.as_str(),
+        "public_code_suggestions": st.public_code_suggestions,
+        "ide_chat": "enabled",
+        "platform_chat": "enabled",
+        "cli": "enabled",
+        "plan_type": st.plan_type,
+    });
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+#[derive(Serialize)]
+struct SeatList {
+    total_seats: usize,
+    seats: Vec<json::SeatDetail>,
+}
+
+/// One page of the seat listing. Seats are kept in listing order, so a page
+/// is a slice: O(per_page) per request even for 100,000 seats.
+fn seats_page(sh: &Shared, uri: &Uri, doc: &'static str) -> ApiResult {
+    let req = page_request(uri.query(), 50, doc)?;
+    let (total, seats) = {
+        let st = sh.state();
+        let total = st.seats.len();
+        let org = (!st.org.is_empty()).then(|| json::org_simple(sh.api(), &st));
+        let seats: Vec<json::SeatDetail> = st.seats[req.range(total)]
+            .iter()
+            .map(|s| json::seat(sh.api(), &st, org.as_ref(), s))
+            .collect();
+        (total, seats)
+    };
+    let r = json_response(
+        StatusCode::OK,
+        &SeatList {
+            total_seats: total,
+            seats,
+        },
+    );
+    Ok(with_link(r, sh, uri, req, total))
+}
+
+async fn org_seats(State(sh): State<Arc<Shared>>, Path(org): Path<String>, uri: Uri) -> ApiResult {
+    check_org(&sh.state(), &org)?;
+    seats_page(
+        &sh,
+        &uri,
+        "https://docs.github.com/rest/copilot/copilot-user-management#list-all-copilot-seat-assignments-for-an-organization",
+    )
+}
+
+async fn ent_seats(State(sh): State<Arc<Shared>>, Path(ent): Path<String>, uri: Uri) -> ApiResult {
+    check_enterprise(&sh.state(), &ent)?;
+    seats_page(
+        &sh,
+        &uri,
+        "https://docs.github.com/enterprise-cloud@latest/rest/copilot/copilot-user-management#list-all-copilot-seat-assignments-for-an-enterprise",
+    )
+}
+
+#[derive(Clone, Copy)]
+enum Write {
+    AddUsers,
+    RemoveUsers,
+    AddTeams,
+    RemoveTeams,
+}
+
+fn write_doc(scope: SimScope, w: Write) -> &'static str {
+    match (scope, w) {
+        (SimScope::Org, Write::AddUsers) => {
+            "https://docs.github.com/rest/copilot/copilot-user-management#add-users-to-the-copilot-subscription-for-an-organization"
+        }
+        (SimScope::Org, Write::RemoveUsers) => {
+            "https://docs.github.com/rest/copilot/copilot-user-management#remove-users-from-the-copilot-subscription-for-an-organization"
+        }
+        (SimScope::Org, Write::AddTeams) => {
+            "https://docs.github.com/rest/copilot/copilot-user-management#add-teams-to-the-copilot-subscription-for-an-organization"
+        }
+        (SimScope::Org, Write::RemoveTeams) => {
+            "https://docs.github.com/rest/copilot/copilot-user-management#remove-teams-from-the-copilot-subscription-for-an-organization"
+        }
+        (SimScope::Enterprise, Write::AddUsers) => {
+            "https://docs.github.com/enterprise-cloud@latest/rest/copilot/copilot-user-management#add-users-to-the-copilot-subscription-for-an-enterprise"
+        }
+        (SimScope::Enterprise, Write::RemoveUsers) => {
+            "https://docs.github.com/enterprise-cloud@latest/rest/copilot/copilot-user-management#remove-users-from-the-copilot-subscription-for-an-enterprise"
+        }
+        (SimScope::Enterprise, Write::AddTeams) => {
+            "https://docs.github.com/enterprise-cloud@latest/rest/copilot/copilot-user-management#add-enterprise-teams-to-the-copilot-subscription-for-an-enterprise"
+        }
+        (SimScope::Enterprise, Write::RemoveTeams) => {
+            "https://docs.github.com/enterprise-cloud@latest/rest/copilot/copilot-user-management#remove-enterprise-teams-from-the-copilot-subscription-for-an-enterprise"
+        }
+    }
+}
+
+/// Every seat write: check the scope, parse the body, apply the pure
+/// transition, answer `seats_created` (201) or `seats_cancelled` (200).
+fn seat_write(sh: &Shared, scope: SimScope, name: &str, w: Write, body: &[u8]) -> ApiResult {
+    let doc = write_doc(scope, w);
+    {
+        let st = sh.state();
+        match scope {
+            SimScope::Org => check_org(&st, name)?,
+            SimScope::Enterprise => check_enterprise(&st, name)?,
+        }
+    }
+    let key = match (scope, w) {
+        (_, Write::AddUsers | Write::RemoveUsers) => "selected_usernames",
+        (SimScope::Org, _) => "selected_teams",
+        (SimScope::Enterprise, _) => "selected_enterprise_teams",
+    };
+    let names = parse_names(body, key, doc)?;
+    if matches!(w, Write::AddUsers | Write::RemoveUsers) {
+        let rejected = sh.faults.rejected_among(&names);
+        if !rejected.is_empty() {
+            return Err(sim_error(SimError::Rejected { logins: rejected }, doc));
+        }
+    }
+    let now = Utc::now();
+    let mut st = sh.state();
+    let result = match w {
+        Write::AddUsers => st.add_users(scope, &names, now),
+        Write::RemoveUsers => st.remove_users(scope, &names, now),
+        Write::AddTeams => st.add_teams(scope, &names, now),
+        Write::RemoveTeams => st.remove_teams(scope, &names, now),
+    };
+    drop(st);
+    let n = result.map_err(|e| sim_error(e, doc))?;
+    Ok(match w {
+        Write::AddUsers | Write::AddTeams => {
+            json_response(StatusCode::CREATED, &json!({ "seats_created": n }))
+        }
+        Write::RemoveUsers | Write::RemoveTeams => {
+            json_response(StatusCode::OK, &json!({ "seats_cancelled": n }))
+        }
+    })
+}
+
+async fn org_add_users(
+    State(sh): State<Arc<Shared>>,
+    Path(org): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    seat_write(&sh, SimScope::Org, &org, Write::AddUsers, &body)
+}
+
+async fn org_remove_users(
+    State(sh): State<Arc<Shared>>,
+    Path(org): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    seat_write(&sh, SimScope::Org, &org, Write::RemoveUsers, &body)
+}
+
+async fn org_add_teams(
+    State(sh): State<Arc<Shared>>,
+    Path(org): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    seat_write(&sh, SimScope::Org, &org, Write::AddTeams, &body)
+}
+
+async fn org_remove_teams(
+    State(sh): State<Arc<Shared>>,
+    Path(org): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    seat_write(&sh, SimScope::Org, &org, Write::RemoveTeams, &body)
+}
+
+async fn ent_add_users(
+    State(sh): State<Arc<Shared>>,
+    Path(e): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    seat_write(&sh, SimScope::Enterprise, &e, Write::AddUsers, &body)
+}
+
+async fn ent_remove_users(
+    State(sh): State<Arc<Shared>>,
+    Path(e): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    seat_write(&sh, SimScope::Enterprise, &e, Write::RemoveUsers, &body)
+}
+
+async fn ent_add_teams(
+    State(sh): State<Arc<Shared>>,
+    Path(e): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    seat_write(&sh, SimScope::Enterprise, &e, Write::AddTeams, &body)
+}
+
+async fn ent_remove_teams(
+    State(sh): State<Arc<Shared>>,
+    Path(e): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    seat_write(&sh, SimScope::Enterprise, &e, Write::RemoveTeams, &body)
+}
+
+// ---------------------------------------------------------------------------
+// Members, teams, users
+
+async fn org_member(
+    State(sh): State<Arc<Shared>>,
+    Path((org, user)): Path<(String, String)>,
+) -> ApiResult {
+    let mut st = sh.state();
+    check_org(&st, &org)?;
+    if !sh.opts.requester_is_member {
+        // "302: Response if requester is not an organization member".
+        let mut r = empty(StatusCode::FOUND);
+        let loc = format!("{}/orgs/{}/public_members/{user}", sh.base_url, st.org);
+        if let Ok(v) = HeaderValue::try_from(loc) {
+            r.headers_mut().insert(header::LOCATION, v);
+        }
+        return Ok(r);
+    }
+    if st.is_member(&user) {
+        Ok(empty(StatusCode::NO_CONTENT))
+    } else {
+        Err(ApiError::new(
+            404,
+            "User does not exist or is not a member of the organization",
+            "https://docs.github.com/rest/orgs/members#check-organization-membership-for-a-user",
+        ))
+    }
+}
+
+async fn org_member_copilot(
+    State(sh): State<Arc<Shared>>,
+    Path((org, user)): Path<(String, String)>,
+) -> ApiResult {
+    let doc = "https://docs.github.com/rest/copilot/copilot-user-management#get-copilot-seat-assignment-details-for-a-user";
+    let mut st = sh.state();
+    check_org(&st, &org)?;
+    let Some(i) = st.seat_index(&user) else {
+        return Err(ApiError::not_found(doc));
+    };
+    let org_json = json::org_simple(sh.api(), &st);
+    let body = json::seat(sh.api(), &st, Some(&org_json), &st.seats[i]);
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+async fn org_team(
+    State(sh): State<Arc<Shared>>,
+    Path((org, slug)): Path<(String, String)>,
+) -> ApiResult {
+    let doc = "https://docs.github.com/rest/teams/teams#get-a-team-by-name";
+    let st = sh.state();
+    check_org(&st, &org)?;
+    let team = st
+        .team(TeamKind::Org, &slug)
+        .ok_or(ApiError::not_found(doc))?;
+    let count = st.effective_members(TeamKind::Org, &slug).len();
+    let body = json::team_full(sh.api(), &st, team, count);
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+fn members_page(
+    sh: &Shared,
+    kind: TeamKind,
+    slug: &str,
+    uri: &Uri,
+    doc: &'static str,
+) -> ApiResult {
+    // Both member listings default to 30 per page (the description's default).
+    let req = page_request(uri.query(), 30, doc)?;
+    let role = pagination::query_pairs(uri.query())
+        .into_iter()
+        .find(|(k, _)| *k == "role")
+        .map(|(_, v)| v.to_string());
+    let (total, body) = {
+        let st = sh.state();
+        if st.team(kind, slug).is_none() {
+            return Err(ApiError::not_found(doc));
+        }
+        // The simulator has no maintainers: role=maintainer lists nobody.
+        let members = if role.as_deref() == Some("maintainer") {
+            Vec::new()
+        } else {
+            st.effective_members_detailed(kind, slug)
+        };
+        let total = members.len();
+        let page = &members[req.range(total)];
+        let body = match kind {
+            TeamKind::Org => serde_json::to_value(
+                page.iter()
+                    .map(|(l, inh)| json::team_member(sh.api(), l, *inh))
+                    .collect::<Vec<_>>(),
+            ),
+            TeamKind::Enterprise => serde_json::to_value(
+                page.iter()
+                    .map(|(l, _)| json::simple_user(sh.api(), l))
+                    .collect::<Vec<_>>(),
+            ),
+        }
+        .unwrap_or_default();
+        (total, body)
+    };
+    Ok(with_link(
+        json_response(StatusCode::OK, &body),
+        sh,
+        uri,
+        req,
+        total,
+    ))
+}
+
+async fn org_team_members(
+    State(sh): State<Arc<Shared>>,
+    Path((org, slug)): Path<(String, String)>,
+    uri: Uri,
+) -> ApiResult {
+    check_org(&sh.state(), &org)?;
+    members_page(
+        &sh,
+        TeamKind::Org,
+        &slug,
+        &uri,
+        "https://docs.github.com/rest/teams/members#list-team-members",
+    )
+}
+
+async fn ent_team_memberships(
+    State(sh): State<Arc<Shared>>,
+    Path((ent, slug)): Path<(String, String)>,
+    uri: Uri,
+) -> ApiResult {
+    check_enterprise(&sh.state(), &ent)?;
+    members_page(
+        &sh,
+        TeamKind::Enterprise,
+        &slug,
+        &uri,
+        "https://docs.github.com/enterprise-cloud@latest/rest/enterprise-teams/enterprise-team-members#list-members-in-an-enterprise-team",
+    )
+}
+
+async fn get_user(State(sh): State<Arc<Shared>>, Path(user): Path<String>) -> ApiResult {
+    let login = sh.state().canonical_login(&user);
+    match login {
+        Some(l) => Ok(json_response(
+            StatusCode::OK,
+            &json::public_user(sh.api(), &l),
+        )),
+        None => Err(ApiError::not_found(
+            "https://docs.github.com/rest/users/users#get-a-user",
+        )),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Contents
+
+/// Base64 wrapped at 60 columns with a trailing newline, as GitHub sends `content`.
+fn wrapped_base64(bytes: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let mut out = String::with_capacity(b64.len() + b64.len() / 60 + 1);
+    for chunk in b64.as_bytes().chunks(60) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out
+}
+
+fn ref_matches(stored: &str, wanted: &str) -> bool {
+    let strip = |r: &str| {
+        r.strip_prefix("refs/heads/")
+            .or_else(|| r.strip_prefix("refs/tags/"))
+            .unwrap_or(r)
+            .to_string()
+    };
+    strip(stored) == strip(wanted)
+}
+
+fn if_none_match(h: &HeaderMap, etag: &str) -> bool {
+    let Some(v) = header_str(h, "if-none-match") else {
+        return false;
+    };
+    let bare = etag.trim_start_matches("W/").trim_matches('"');
+    v.split(',').any(|t| {
+        let t = t.trim();
+        t == "*" || t.trim_start_matches("W/").trim_matches('"') == bare
+    })
+}
+
+fn content_links(
+    api: &str,
+    repo: &str,
+    git_ref: &str,
+    path: &str,
+    sha: &str,
+    kind: &str,
+) -> serde_json::Value {
+    let url = format!("{api}/repos/{repo}/contents/{path}?ref={git_ref}");
+    let git = if kind == "dir" {
+        format!("{api}/repos/{repo}/git/trees/{sha}")
+    } else {
+        format!("{api}/repos/{repo}/git/blobs/{sha}")
+    };
+    let html = format!(
+        "https://github.com/{repo}/{}/{git_ref}/{path}",
+        if kind == "dir" { "tree" } else { "blob" }
+    );
+    json!({ "url": url, "git_url": git, "html_url": html, "_links": { "self": url, "git": git, "html": html } })
+}
+
+async fn get_contents(
+    State(sh): State<Arc<Shared>>,
+    Path((owner, repo, path)): Path<(String, String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult {
+    let doc = "https://docs.github.com/rest/repos/contents#get-repository-content";
+    let st = sh.state();
+    let git_ref = pagination::query_pairs(uri.query())
+        .into_iter()
+        .find(|(k, _)| *k == "ref")
+        .map(|(_, v)| pagination::percent_decode(v))
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| st.default_branch.clone());
+    let full = format!("{owner}/{repo}");
+    let path = path.trim_matches('/').to_string();
+    let in_repo = |f: &&super::state::SimFile| {
+        f.repo.eq_ignore_ascii_case(&full) && ref_matches(&f.git_ref, &git_ref)
+    };
+    let api = sh.api();
+    if let Some(f) = st.files.iter().filter(in_repo).find(|f| f.path == path) {
+        let bytes = f.content.as_bytes();
+        let sha = git_blob_sha(bytes);
+        let etag = format!("\"{sha}\"");
+        let mut r = if if_none_match(&headers, &etag) {
+            empty(StatusCode::NOT_MODIFIED)
+        } else if header_str(&headers, "accept").is_some_and(|a| a.contains("vnd.github.raw")) {
+            let mut r = Response::new(Body::from(f.content.clone()));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/vnd.github.raw; charset=utf-8"),
+            );
+            r
+        } else {
+            let name = path.rsplit('/').next().unwrap_or(&path).to_string();
+            let mut body = content_links(api, &full, &git_ref, &path, &sha, "file");
+            if let Some(o) = body.as_object_mut() {
+                o.insert("type".into(), "file".into());
+                o.insert("encoding".into(), "base64".into());
+                o.insert("size".into(), bytes.len().into());
+                o.insert("name".into(), name.into());
+                o.insert("path".into(), path.clone().into());
+                o.insert("content".into(), wrapped_base64(bytes).into());
+                o.insert("sha".into(), sha.clone().into());
+                let raw = format!("https://raw.githubusercontent.com/{full}/{git_ref}/{path}");
+                o.insert("download_url".into(), raw.into());
+            }
+            json_response(StatusCode::OK, &body)
+        };
+        if let Ok(v) = HeaderValue::try_from(etag) {
+            r.headers_mut().insert(header::ETAG, v);
+        }
+        return Ok(r);
+    }
+    // A directory: list its direct entries.
+    let prefix = if path.is_empty() {
+        String::new()
+    } else {
+        format!("{path}/")
+    };
+    let mut entries: std::collections::BTreeMap<String, serde_json::Value> = Default::default();
+    for f in st.files.iter().filter(in_repo) {
+        let Some(rest) = f.path.strip_prefix(&prefix) else {
+            continue;
+        };
+        let (name, kind) = match rest.split_once('/') {
+            Some((dir, _)) => (dir.to_string(), "dir"),
+            None => (rest.to_string(), "file"),
+        };
+        if entries.contains_key(&name) {
+            continue;
+        }
+        let epath = format!("{prefix}{name}");
+        let (sha, size) = if kind == "file" {
+            (git_blob_sha(f.content.as_bytes()), f.content.len())
+        } else {
+            (git_blob_sha(epath.as_bytes()), 0)
+        };
+        let mut e = content_links(api, &full, &git_ref, &epath, &sha, kind);
+        if let Some(o) = e.as_object_mut() {
+            o.insert("type".into(), kind.into());
+            o.insert("size".into(), size.into());
+            o.insert("name".into(), name.clone().into());
+            o.insert("path".into(), epath.clone().into());
+            o.insert("sha".into(), sha.into());
+            let dl = (kind == "file")
+                .then(|| format!("https://raw.githubusercontent.com/{full}/{git_ref}/{epath}"));
+            o.insert("download_url".into(), dl.into());
+        }
+        entries.insert(name, e);
+    }
+    if entries.is_empty() {
+        return Err(ApiError::not_found(doc));
+    }
+    let list: Vec<serde_json::Value> = entries.into_values().collect();
+    Ok(json_response(StatusCode::OK, &list))
+}
+
+// ---------------------------------------------------------------------------
+// Rate limit
+
+async fn rate_limit(State(sh): State<Arc<Shared>>) -> Response {
+    let core = {
+        let l = lock(&sh.limits);
+        json!({
+            "limit": l.limit,
+            "remaining": l.limit.saturating_sub(l.used),
+            "reset": l.reset,
+            "used": l.used,
+            "resource": "core",
+        })
+    };
+    let reset = unix_now() + 60;
+    let other =
+        |limit: u64| json!({ "limit": limit, "remaining": limit, "reset": reset, "used": 0 });
+    let body = json!({
+        "resources": {
+            "core": core,
+            "search": other(30),
+            "graphql": other(5000),
+            "code_search": other(10),
+            "integration_manifest": other(5000),
+        },
+        "rate": core,
+    });
+    json_response(StatusCode::OK, &body)
+}
+
+// ---------------------------------------------------------------------------
+// GitHub App
+
+fn jwt_error(e: JwtError) -> ApiError {
+    ApiError::new(401, e.to_string(), DOC_REST)
+}
+
+/// Verify the App JWT of a request; the App must be configured in state.
+fn verify_jwt(sh: &Shared, headers: &HeaderMap) -> Result<super::state::SimApp, ApiError> {
+    let token = match header_str(headers, "authorization").and_then(|v| v.trim().split_once(' ')) {
+        Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim().to_string(),
+        _ => return Err(jwt_error(JwtError::Missing)),
+    };
+    let app = sh
+        .state()
+        .app
+        .clone()
+        .ok_or_else(|| jwt_error(JwtError::Undecodable))?;
+    app_auth::verify_app_jwt(&token, &app, unix_now()).map_err(jwt_error)?;
+    Ok(app)
+}
+
+fn app_permissions() -> serde_json::Value {
+    json!({
+        "organization_copilot_seat_management": "write",
+        "members": "read",
+        "contents": "read",
+        "metadata": "read",
+    })
+}
+
+async fn create_access_token(
+    State(sh): State<Arc<Shared>>,
+    Path(installation): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let doc =
+        "https://docs.github.com/rest/apps/apps#create-an-installation-access-token-for-an-app";
+    let app = verify_jwt(&sh, &headers)?;
+    if installation.parse::<u64>().ok() != Some(app.installation_id) {
+        return Err(ApiError::not_found(doc));
+    }
+    if !body.iter().all(u8::is_ascii_whitespace)
+        && serde_json::from_slice::<serde_json::Value>(&body).is_err()
+    {
+        return Err(ApiError::new(400, "Problems parsing JSON", doc));
+    }
+    let token = app_auth::mint_token(&mut lock(&sh.token_rng));
+    let expires = Utc::now() + chrono::Duration::hours(1);
+    lock(&sh.tokens).insert(token.clone(), expires);
+    let body = json!({
+        "token": token,
+        "expires_at": json::ts(expires),
+        "permissions": app_permissions(),
+        "repository_selection": "all",
+    });
+    Ok(json_response(StatusCode::CREATED, &body))
+}
+
+async fn org_installation(
+    State(sh): State<Arc<Shared>>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let app = verify_jwt(&sh, &headers)?;
+    let st = sh.state();
+    check_org(&st, &org)?;
+    let api = sh.api();
+    let created = json::ts(DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default());
+    let id = app.installation_id;
+    let mut body = json!({
+        "id": id,
+        "account": json::org_account(api, &st),
+        "access_tokens_url": format!("{api}/app/installations/{id}/access_tokens"),
+        "repositories_url": format!("{api}/installation/repositories"),
+        "html_url": format!("https://github.com/organizations/{}/settings/installations/{id}", st.org),
+        "app_id": app.app_id,
+        "app_slug": app.slug,
+        "target_id": st.org_id,
+        "target_type": "Organization",
+        "permissions": app_permissions(),
+        "events": [],
+        "created_at": created,
+        "updated_at": created,
+        "single_file_name": null,
+        "has_multiple_single_files": false,
+        "single_file_paths": [],
+        "repository_selection": "all",
+        "suspended_by": null,
+        "suspended_at": null,
+    });
+    if let (Some(c), Some(o)) = (&app.client_id, body.as_object_mut()) {
+        o.insert("client_id".into(), c.clone().into());
+    }
+    Ok(json_response(StatusCode::OK, &body))
+}
