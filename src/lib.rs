@@ -10,6 +10,8 @@
 //! in-process fake GitHub used by tests, benches and `seatkeeper demo`.
 
 pub mod config;
+pub mod daemon;
+pub mod demo;
 pub mod github;
 pub mod plan;
 pub mod reconcile;

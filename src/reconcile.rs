@@ -516,3 +516,50 @@ pub async fn eligibility(
     out.sort_by(|a, b| a.pos.cmp(&b.pos).then(a.login.cmp(&b.login)));
     Ok(out)
 }
+
+/// `validate --online`: every listed user exists, is an org member and is in
+/// an eligible team; every team (and eligible team) exists. Each problem
+/// points at its line in seats.yaml; none means valid.
+pub async fn check_online(
+    api: &dyn SeatApi,
+    source: &Loaded,
+    concurrency: usize,
+) -> crate::Result<crate::config::ConfigError> {
+    let file = &source.file;
+    let mut diags = Vec::new();
+    let teams = fetch_teams(
+        api,
+        &file.scope,
+        file.teams.iter().map(|t| t.slug.as_str()),
+        concurrency,
+    )
+    .await?;
+    for t in &file.teams {
+        if !matches!(teams.get(&t.slug), Some(Some(_))) {
+            diags.push(Diagnostic {
+                pos: t.pos,
+                len: t.slug.chars().count() as u32,
+                message: format!("team `{}` does not exist in {}", t.slug, file.scope),
+                help: Some(
+                    "use the team's slug as shown in its URL (github.com/orgs/ORG/teams/SLUG)"
+                        .into(),
+                ),
+            });
+        }
+    }
+    let logins: Vec<String> = file.users.iter().map(|u| u.login.clone()).collect();
+    for i in eligibility(api, source, &logins, concurrency).await? {
+        let len = i.login.chars().count() as u32;
+        diags.push(Diagnostic {
+            pos: i.pos,
+            len,
+            message: format!("`{}` is not eligible: {}", i.login, i.reason),
+            help: None,
+        });
+    }
+    Ok(crate::config::ConfigError::new(
+        &source.path,
+        &source.text,
+        diags,
+    ))
+}

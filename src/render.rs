@@ -852,6 +852,246 @@ pub fn diff(plan: &Plan) -> String {
         .to_string()
 }
 
+/// What a change to seats.yaml asks for, between a base version (e.g. the
+/// PR's target branch) and the working file: logins and teams added and
+/// removed. Shown above the live plan in a pull request.
+pub fn desired_diff(
+    base: &crate::config::SeatsFile,
+    head: &crate::config::SeatsFile,
+    format: Format,
+    color: bool,
+) -> String {
+    let d = DesiredDiff::between(base, head);
+    match format {
+        Format::Json => String::new(),
+        Format::Markdown => d.markdown(),
+        Format::Text | Format::Diff => d.text(color),
+    }
+}
+
+/// The markdown PR comment: the marker first (so a workflow can find and
+/// update its one comment), what the PR asks for, then the live plan.
+pub fn pr_markdown(
+    plan: &Plan,
+    base: &crate::config::SeatsFile,
+    head: &crate::config::SeatsFile,
+) -> String {
+    let body = markdown(plan);
+    let body = body
+        .strip_prefix(MARKDOWN_MARKER)
+        .map(|b| b.trim_start_matches('\n'))
+        .unwrap_or(&body);
+    format!(
+        "{MARKDOWN_MARKER}\n{}{body}",
+        DesiredDiff::between(base, head).markdown()
+    )
+}
+
+/// Logins and teams a seats.yaml change adds or removes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DesiredDiff {
+    /// Logins added to `users` (as written in the new file).
+    pub users_added: Vec<String>,
+    /// Logins removed from `users`.
+    pub users_removed: Vec<String>,
+    /// Teams added to `teams`.
+    pub teams_added: Vec<String>,
+    /// Teams removed from `teams`.
+    pub teams_removed: Vec<String>,
+    /// True when the `policy` block changed.
+    pub policy_changed: bool,
+}
+
+impl DesiredDiff {
+    /// Compare two files; logins compare case-insensitively.
+    pub fn between(
+        base: &crate::config::SeatsFile,
+        head: &crate::config::SeatsFile,
+    ) -> DesiredDiff {
+        use std::collections::BTreeMap;
+        let users = |f: &crate::config::SeatsFile| -> BTreeMap<String, String> {
+            f.users
+                .iter()
+                .map(|u| (u.login.to_ascii_lowercase(), u.login.clone()))
+                .collect()
+        };
+        let teams = |f: &crate::config::SeatsFile| -> BTreeMap<String, String> {
+            f.teams
+                .iter()
+                .map(|t| (t.slug.to_ascii_lowercase(), t.slug.clone()))
+                .collect()
+        };
+        let only = |a: &BTreeMap<String, String>, b: &BTreeMap<String, String>| -> Vec<String> {
+            a.iter()
+                .filter(|(k, _)| !b.contains_key(*k))
+                .map(|(_, v)| v.clone())
+                .collect()
+        };
+        let (bu, hu, bt, ht) = (users(base), users(head), teams(base), teams(head));
+        DesiredDiff {
+            users_added: only(&hu, &bu),
+            users_removed: only(&bu, &hu),
+            teams_added: only(&ht, &bt),
+            teams_removed: only(&bt, &ht),
+            policy_changed: base.policy != head.policy,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.users_added.is_empty()
+            && self.users_removed.is_empty()
+            && self.teams_added.is_empty()
+            && self.teams_removed.is_empty()
+            && !self.policy_changed
+    }
+
+    fn lines(&self) -> Vec<(char, String)> {
+        let mut out = Vec::new();
+        out.extend(self.teams_added.iter().map(|t| ('+', format!("team {t}"))));
+        out.extend(self.users_added.iter().map(|u| ('+', u.clone())));
+        out.extend(
+            self.teams_removed
+                .iter()
+                .map(|t| ('-', format!("team {t}"))),
+        );
+        out.extend(self.users_removed.iter().map(|u| ('-', u.clone())));
+        if self.policy_changed {
+            out.push(('~', "policy".to_string()));
+        }
+        out
+    }
+
+    fn text(&self, color: bool) -> String {
+        if self.is_empty() {
+            return "This change does not change who is listed in seats.yaml.\n\n".to_string();
+        }
+        let mut s = String::from("This change to seats.yaml asks for:\n");
+        for (sign, what) in self.lines() {
+            let line = format!("  {sign} {what}");
+            let code = match sign {
+                '+' => "32",
+                '-' => "31",
+                _ => "33",
+            };
+            if color {
+                s.push_str(&format!("\x1b[{code}m{line}\x1b[0m\n"));
+            } else {
+                s.push_str(&line);
+                s.push('\n');
+            }
+        }
+        s.push_str("\nAgainst the live seats, applying it gives:\n");
+        s
+    }
+
+    fn markdown(&self) -> String {
+        let mut s = String::from("#### What this pull request asks for\n\n");
+        if self.is_empty() {
+            s.push_str("No one is added to or removed from seats.yaml.\n\n");
+            return s;
+        }
+        for (sign, what) in self.lines() {
+            s.push_str(&format!("- `{sign}` {}\n", md_escape(&what)));
+        }
+        s.push('\n');
+        s
+    }
+}
+
+/// What applying each change did, one line each, then a count.
+pub fn results(results: &[crate::reconcile::ChangeResult]) -> String {
+    use crate::plan::Action;
+    let mut s = String::new();
+    let (mut ok, mut failed, mut skipped) = (0, 0, 0);
+    for r in results {
+        let what = match r.action {
+            Action::AddTeam => format!("add team {}", r.name),
+            Action::RemoveTeam => format!("remove team {}", r.name),
+            Action::AddUser => format!("add {}", r.name),
+            Action::RemoveUser => format!("remove {}", r.name),
+        };
+        match r.result {
+            "ok" => ok += 1,
+            "failed" => failed += 1,
+            _ => skipped += 1,
+        }
+        match &r.message {
+            Some(m) => s.push_str(&format!("{:<7} {what}: {m}\n", r.result)),
+            None => s.push_str(&format!("{:<7} {what}\n", r.result)),
+        }
+    }
+    s.push_str(&format!(
+        "Applied: {ok} ok, {failed} failed, {skipped} skipped.\n"
+    ));
+    s
+}
+
+/// A valid seats.yaml that matches a live listing: direct seats as `users`,
+/// granting teams as `teams`, seats pending cancellation left out (listed in
+/// a comment). Sorted, so re-importing gives the same bytes.
+pub fn seats_yaml(scope: &crate::config::Scope, live: &crate::plan::LiveState) -> String {
+    use crate::config::Scope;
+    use crate::plan::TeamKind;
+    use std::collections::BTreeMap;
+    let kind = match scope {
+        Scope::Org(_) => TeamKind::Org,
+        Scope::Enterprise(_) => TeamKind::Enterprise,
+    };
+    let mut users: BTreeMap<String, String> = BTreeMap::new();
+    let mut teams: BTreeMap<String, String> = BTreeMap::new();
+    let mut pending: BTreeMap<String, String> = BTreeMap::new();
+    let mut foreign: BTreeMap<String, String> = BTreeMap::new();
+    for seat in &live.seats {
+        let key = seat.login.to_ascii_lowercase();
+        if let Some(date) = seat.pending_cancellation_date {
+            pending.insert(key, format!("{} (until {date})", seat.login));
+            continue;
+        }
+        match &seat.assigning_team {
+            None => {
+                users.insert(key, seat.login.clone());
+            }
+            Some(t) if t.kind == kind => {
+                teams.insert(t.slug.to_ascii_lowercase(), t.slug.clone());
+            }
+            Some(t) => {
+                foreign.insert(key, format!("{} (enterprise team {})", seat.login, t.slug));
+            }
+        }
+    }
+    let mut s = String::from("# Imported by `seatkeeper import` from the live Copilot seats.\n");
+    s.push_str(&format!("{}: {}\n", scope.kind(), scope.name()));
+    if !pending.is_empty() {
+        s.push_str("# Seats pending cancellation, left out (add them back to keep them):\n");
+        for p in pending.values() {
+            s.push_str(&format!("#   {p}\n"));
+        }
+    }
+    if !foreign.is_empty() {
+        s.push_str("# Seats granted by enterprise teams, managed outside this org:\n");
+        for p in foreign.values() {
+            s.push_str(&format!("#   {p}\n"));
+        }
+    }
+    if teams.is_empty() {
+        s.push_str("teams: []\n");
+    } else {
+        s.push_str("teams:\n");
+        for t in teams.values() {
+            s.push_str(&format!("  - {t}\n"));
+        }
+    }
+    if users.is_empty() {
+        s.push_str("users: []\n");
+    } else {
+        s.push_str("users:\n");
+        for u in users.values() {
+            s.push_str(&format!("  - {u}\n"));
+        }
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::NaiveDate;

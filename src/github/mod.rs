@@ -1,6 +1,7 @@
 //! The GitHub boundary: the [`SeatApi`] trait, its domain types, GitHub's
 //! wire format for seats, and the octocrab implementation in [`client`].
 
+pub mod args;
 pub mod client;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,126 @@
+//! Command-line and environment settings for connecting to GitHub, shared by
+//! every subcommand that talks to GitHub (plan, apply, import, run).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use super::GitHubError;
+use super::client::{Auth, ClientConfig, GitHubClient};
+
+/// How to reach GitHub and authenticate. Tokens are never accepted as
+/// command-line arguments (they would show in `ps`): use `GITHUB_TOKEN`,
+/// `--token-file`, or a GitHub App key file.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GitHubArgs {
+    /// REST API root: GitHub.com, a GHES `https://HOST/api/v3`, GHE.com, or a simulator.
+    #[arg(long, env = "GITHUB_API_URL", default_value = super::client::DEFAULT_BASE_URL, value_name = "URL")]
+    pub github_url: String,
+    /// Read the token from this file (e.g. a mounted Kubernetes secret) instead of `GITHUB_TOKEN`.
+    #[arg(long, env = "SEATKEEPER_TOKEN_FILE", value_name = "PATH")]
+    pub token_file: Option<PathBuf>,
+    /// Authenticate as this GitHub App instead of with a token.
+    #[arg(
+        long,
+        env = "GITHUB_APP_ID",
+        value_name = "ID",
+        requires = "app_key_file"
+    )]
+    pub app_id: Option<u64>,
+    /// The GitHub App's private key (PEM).
+    #[arg(long, env = "GITHUB_APP_PRIVATE_KEY_FILE", value_name = "PATH")]
+    pub app_key_file: Option<PathBuf>,
+    /// The App's installation id; discovered from the org when omitted.
+    #[arg(long, env = "GITHUB_APP_INSTALLATION_ID", value_name = "ID")]
+    pub installation_id: Option<u64>,
+    /// Seat pages fetched at once after the first.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub page_concurrency: usize,
+    /// Logins or teams per write request.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub batch_size: usize,
+    /// Requests in flight at once (GitHub's secondary limit is 100).
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub max_concurrent_requests: usize,
+    /// Request points per minute (GET 1, POST/DELETE 5; GitHub's secondary limit is 900).
+    #[arg(long, default_value_t = 900, value_name = "N")]
+    pub points_per_minute: u32,
+    /// Longest wait for a rate limit to reset before giving up, in seconds.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub max_rate_limit_wait: u64,
+}
+
+impl GitHubArgs {
+    /// Settings for a client that reaches `url` with `token` (the simulator).
+    pub fn for_url(url: &str) -> GitHubArgs {
+        GitHubArgs {
+            github_url: url.to_string(),
+            token_file: None,
+            app_id: None,
+            app_key_file: None,
+            installation_id: None,
+            page_concurrency: 4,
+            batch_size: 100,
+            max_concurrent_requests: 8,
+            points_per_minute: 900,
+            max_rate_limit_wait: 300,
+        }
+    }
+
+    /// The credentials: `--app-id` + key file, else `--token-file`, else
+    /// `token_env` (the value of `GITHUB_TOKEN`).
+    pub fn auth(&self, token_env: Option<String>) -> Result<Auth, GitHubError> {
+        let read = |path: &PathBuf, what: &str| {
+            std::fs::read_to_string(path).map_err(|e| {
+                GitHubError::Config(format!("cannot read the {what} {}: {e}", path.display()))
+            })
+        };
+        if let Some(app_id) = self.app_id {
+            let key_path = self.app_key_file.as_ref().ok_or_else(|| {
+                GitHubError::Config(
+                    "--app-id needs --app-key-file (the App's private key, PEM)".into(),
+                )
+            })?;
+            return Ok(Auth::App {
+                app_id,
+                private_key_pem: SecretString::from(read(key_path, "GitHub App private key")?),
+                installation_id: self.installation_id,
+            });
+        }
+        if let Some(path) = &self.token_file {
+            let token = read(path, "token file")?.trim().to_string();
+            if token.is_empty() {
+                return Err(GitHubError::Config(format!(
+                    "the token file {} is empty",
+                    path.display()
+                )));
+            }
+            return Ok(Auth::Token(SecretString::from(token)));
+        }
+        match token_env.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()) {
+            Some(t) => Ok(Auth::Token(SecretString::from(t))),
+            None => Err(GitHubError::Config(
+                "no GitHub credentials: set GITHUB_TOKEN (a token with manage_billing:copilot and read:org), or --token-file PATH, or --app-id with --app-key-file".into(),
+            )),
+        }
+    }
+
+    /// The client configuration.
+    pub fn config(&self, token_env: Option<String>) -> Result<ClientConfig, GitHubError> {
+        let mut config = ClientConfig::new(self.auth(token_env)?)
+            .with_base_url(self.github_url.trim_end_matches('/'));
+        config.page_concurrency = self.page_concurrency.max(1);
+        config.batch_size = self.batch_size.max(1);
+        config.max_rate_limit_wait = Duration::from_secs(self.max_rate_limit_wait);
+        config.throttle.max_concurrent = self.max_concurrent_requests.clamp(1, 100);
+        config.throttle.points_per_window = Some(self.points_per_minute.max(1));
+        Ok(config)
+    }
+
+    /// A connected client, with the token from `GITHUB_TOKEN` when needed.
+    pub async fn client(&self) -> Result<GitHubClient, GitHubError> {
+        super::client::install_crypto_provider();
+        GitHubClient::new(self.config(std::env::var("GITHUB_TOKEN").ok())?).await
+    }
+}
