@@ -13,6 +13,7 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod github;
+pub mod metrics;
 pub mod plan;
 pub mod reconcile;
 pub mod render;

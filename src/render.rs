@@ -985,7 +985,7 @@ impl DesiredDiff {
     }
 
     fn markdown(&self) -> String {
-        let mut s = String::from("#### What this pull request asks for\n\n");
+        let mut s = String::from("### What this pull request asks for\n\n");
         if self.is_empty() {
             s.push_str("No one is added to or removed from seats.yaml.\n\n");
             return s;

@@ -1,10 +1,13 @@
 //! Where desired state comes from: a local file (re-read on every
 //! reconcile, so a ConfigMap mount or a git-sync sidecar works), or a file in
-//! a GitHub repository at a ref (see the controller).
+//! a GitHub repository at a ref, read through the Contents API with
+//! `If-None-Match` ([`Source`]).
 
 use std::path::PathBuf;
 
 use crate::config::SeatsFile;
+use crate::github::GitHubError;
+use crate::github::client::{Contents, GitHubClient};
 
 /// A seats.yaml that was read and validated, with what is needed to point
 /// later findings (unknown teams, ineligible users) at its lines.
@@ -107,6 +110,126 @@ impl std::fmt::Display for SourceSpec {
                 reference,
             } => write!(f, "github:{owner}/{repo}/{path}@{reference}"),
         }
+    }
+}
+
+/// The bytes of a desired-state source as read, before parsing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Raw {
+    /// The path shown in messages (the source as written on the command line).
+    pub path: String,
+    /// The file's bytes.
+    pub bytes: Vec<u8>,
+    /// The git blob SHA of the bytes.
+    pub sha: String,
+    /// True when GitHub answered 304: the same file as the last read.
+    pub unchanged: bool,
+}
+
+impl Raw {
+    /// Parse and validate the bytes.
+    pub fn parse(&self) -> crate::Result<Loaded> {
+        Loaded::parse(&self.path, &self.bytes, Some(self.sha.clone()))
+    }
+}
+
+/// The last file read from GitHub, kept for conditional requests.
+#[derive(Debug, Clone)]
+struct Cached {
+    etag: String,
+    bytes: Vec<u8>,
+    sha: String,
+}
+
+/// A desired-state source the controller reads on every reconcile: a local
+/// path is read again each time (a ConfigMap mount or a git-sync checkout
+/// changes under us); a `github:` source is read through the Contents API
+/// with `If-None-Match`, so an unchanged file costs a 304 and no rate limit.
+#[derive(Debug, Clone)]
+pub struct Source {
+    spec: SourceSpec,
+    cached: Option<Cached>,
+}
+
+impl Source {
+    /// A source that has not been read yet.
+    pub fn new(spec: SourceSpec) -> Source {
+        Source { spec, cached: None }
+    }
+
+    /// What this source reads.
+    pub fn spec(&self) -> &SourceSpec {
+        &self.spec
+    }
+
+    /// Read the source's current bytes (`client` is used for `github:`
+    /// sources only). On a 304 the bytes of the last read are returned with
+    /// [`Raw::unchanged`] set.
+    pub async fn read(&mut self, client: &GitHubClient) -> crate::Result<Raw> {
+        let shown = self.spec.to_string();
+        match &self.spec {
+            SourceSpec::Path(path) => {
+                let io = |source| crate::Error::Io {
+                    path: shown.clone(),
+                    source,
+                };
+                // A file over the limit is read whole and refused by
+                // parse(), which reports its size at file:1:1.
+                let bytes = tokio::fs::read(path).await.map_err(io)?;
+                Ok(Raw {
+                    path: shown,
+                    sha: git_blob_sha(&bytes),
+                    bytes,
+                    unchanged: false,
+                })
+            }
+            SourceSpec::GitHub {
+                owner,
+                repo,
+                path,
+                reference,
+            } => {
+                let etag = self.cached.as_ref().map(|c| c.etag.as_str());
+                match client
+                    .get_contents(owner, repo, path, reference, etag)
+                    .await?
+                {
+                    Contents::NotModified => match &self.cached {
+                        Some(c) => Ok(Raw {
+                            path: shown,
+                            bytes: c.bytes.clone(),
+                            sha: c.sha.clone(),
+                            unchanged: true,
+                        }),
+                        // Only possible if GitHub answered 304 to a request
+                        // without If-None-Match.
+                        None => Err(GitHubError::Decode {
+                            route: "/repos/{owner}/{repo}/contents/{path}".into(),
+                            message: format!("{shown}: 304 Not Modified without a cached copy"),
+                        }
+                        .into()),
+                    },
+                    Contents::File { bytes, sha, etag } => {
+                        self.cached = etag.map(|etag| Cached {
+                            etag,
+                            bytes: bytes.clone(),
+                            sha: sha.clone(),
+                        });
+                        Ok(Raw {
+                            path: shown,
+                            bytes,
+                            sha,
+                            unchanged: false,
+                        })
+                    }
+                }
+            }
+        }
+    }
+
+    /// Read, parse and validate the source.
+    pub async fn fetch(&mut self, client: &GitHubClient) -> crate::Result<Loaded> {
+        self.read(client).await?.parse()
     }
 }
 
