@@ -204,7 +204,7 @@ pub async fn reconcile(
     let found = fetch_teams(
         api,
         scope,
-        lookups.iter().map(|t| t.slug.as_str()),
+        lookups.iter().map(|t| t.slug.clone()).collect(),
         opts.concurrency,
     )
     .await?;
@@ -407,14 +407,19 @@ fn record(
 type TeamLookup = Option<Vec<String>>;
 
 /// Members of each team, read once each, concurrently (bounded).
-async fn fetch_teams<'a>(
+async fn fetch_teams(
     api: &dyn SeatApi,
     scope: &Scope,
-    slugs: impl Iterator<Item = &'a str>,
+    slugs: Vec<String>,
     concurrency: usize,
 ) -> Result<BTreeMap<String, TeamLookup>, GitHubError> {
     let results: Vec<(String, Result<TeamLookup, GitHubError>)> = futures::stream::iter(
-        slugs.map(|s| async move { (s.to_string(), api.team_members(scope, s).await) }),
+        // Owned names: a future borrowing the iterator's items is not `Send`
+        // for every lifetime, which tokio::spawn (the controller) needs.
+        slugs.into_iter().map(|s| async move {
+            let r = api.team_members(scope, &s).await;
+            (s, r)
+        }),
     )
     .buffer_unordered(concurrency.max(1))
     .collect()
@@ -444,7 +449,7 @@ pub async fn eligibility(
     let mut eligible_members: Option<BTreeSet<String>> = None;
     if !eligible.is_empty() && !logins.is_empty() {
         let teams =
-            fetch_teams(api, scope, eligible.iter().map(String::as_str), concurrency).await?;
+            fetch_teams(api, scope, eligible.clone(), concurrency).await?;
         let mut all = BTreeSet::new();
         let mut missing = Vec::new();
         for slug in eligible {
@@ -469,8 +474,9 @@ pub async fn eligibility(
         Scope::Enterprise(_) => None,
     };
     let checks: Vec<(String, Result<Option<String>, GitHubError>)> =
-        futures::stream::iter(logins.iter().map(|login| async move {
+        futures::stream::iter(logins.iter().cloned().map(|login| async move {
             let verdict = async {
+                let login = login.as_str();
                 if let Some(org) = org {
                     match api.membership(org, login).await? {
                         Membership::Member => return Ok(None),
@@ -530,7 +536,7 @@ pub async fn check_online(
     let teams = fetch_teams(
         api,
         &file.scope,
-        file.teams.iter().map(|t| t.slug.as_str()),
+        file.teams.iter().map(|t| t.slug.clone()).collect(),
         concurrency,
     )
     .await?;
