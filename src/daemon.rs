@@ -1,11 +1,51 @@
-//! The controller (`seatkeeper run`): schedule, HTTP server, webhook,
-//! graceful shutdown. (Being built; see issue "The controller".)
+//! The controller (`seatkeeper run`): reconcile every configured org at
+//! start and on a cron schedule, serve metrics, health, status and a GitHub
+//! webhook, and shut down gracefully.
+//!
+//! Concurrency model: one worker task per `--config` source. A worker owns
+//! its source (and the source's ETag cache) and runs one reconcile at a
+//! time, so an org is never reconciled twice at once. Triggers (the
+//! schedule, the webhook) call [`Notify::notify_one`] on the worker: a
+//! trigger that arrives while a reconcile runs leaves one stored permit, so
+//! any number of triggers during a run coalesce into exactly one follow-up
+//! run. Workers share nothing but the GitHub client and the metrics, so a
+//! failing org never holds up another.
+//!
+//! Safety: a source that cannot be read or does not validate means no
+//! reconcile at all for that org (never "the last good file", which could
+//! remove seats granted since), `desired_state_valid 0`, and `/readyz` 503.
 
+use std::collections::HashMap;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+use tokio::sync::{Notify, watch};
+use tokio_cron_scheduler::{Job, JobScheduler};
+
+use crate::github::GitHubError;
 use crate::github::args::GitHubArgs;
-use crate::source::SourceSpec;
+use crate::github::client::GitHubClient;
+use crate::metrics::Metrics;
+use crate::plan::Action;
+use crate::reconcile::{Mode, Options, Outcome, Status};
+use crate::source::{Loaded, Source, SourceSpec};
 
 /// `seatkeeper run` options.
 #[derive(Debug, Clone, clap::Args)]
@@ -39,8 +79,916 @@ pub struct RunArgs {
     pub github: GitHubArgs,
 }
 
-/// Run the controller until SIGTERM or SIGINT.
+/// Largest webhook body accepted (GitHub caps payloads at 25 MB, but a push
+/// event that matters here is a few KB).
+pub const MAX_WEBHOOK_BODY: usize = 1024 * 1024;
+
+/// Environment variable holding the webhook secret itself (when no
+/// `--webhook-secret-file` is given).
+pub const WEBHOOK_SECRET_ENV: &str = "SEATKEEPER_WEBHOOK_SECRET";
+
+/// Run the controller until SIGTERM or SIGINT, then shut down gracefully:
+/// stop triggers, let an in-flight apply finish its current batch (at most
+/// `--shutdown-timeout`), and return `Ok`.
 pub async fn run(args: RunArgs) -> crate::Result<()> {
-    let _ = args;
-    Err(crate::github::GitHubError::Config("seatkeeper run is not built yet".into()).into())
+    let signals = shutdown_signal()?;
+    run_until(args, signals).await
+}
+
+/// [`run`], stopping when `shutdown` completes instead of on a signal
+/// (for embedding and tests).
+pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> crate::Result<()> {
+    let webhook = webhook_config(&args)?;
+    // Parse the schedule before anything else starts, so a typo fails fast.
+    let schedule = args.schedule.trim().to_string();
+    Job::new_async_tz(schedule.as_str(), Utc, |_, _| Box::pin(async {}))
+        .map_err(|_| config_error(schedule_help(&schedule)))?;
+    let client = args.github.client().await?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| config_error(format!("cannot listen on {} (--listen): {e}", args.listen)))?;
+    let listen = listener.local_addr().unwrap_or(args.listen);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let stats_client = client.clone();
+    let shared = Arc::new(Shared {
+        metrics: Metrics::new(Arc::new(move || stats_client.stats())),
+        client,
+        orgs: args
+            .configs
+            .iter()
+            .enumerate()
+            .map(|(index, spec)| {
+                Arc::new(OrgSlot {
+                    index,
+                    spec: spec.clone(),
+                    source: spec.to_string(),
+                    trigger: Notify::new(),
+                    status: Mutex::new(OrgStatus {
+                        source: spec.to_string(),
+                        ..OrgStatus::default()
+                    }),
+                })
+            })
+            .collect(),
+        options: Options {
+            mode: if args.dry_run {
+                Mode::Plan
+            } else {
+                Mode::Apply
+            },
+            batch_size: args.github.batch_size.max(1),
+            concurrency: args.github.max_concurrent_requests.max(1),
+            stop: Some(stop.clone()),
+            ..Options::default()
+        },
+        dry_run: args.dry_run,
+        schedule: schedule.clone(),
+        jitter: args.jitter,
+        stop,
+        accepting: AtomicBool::new(true),
+        webhook,
+        next_run: Mutex::new(None),
+        claims: Mutex::new(HashMap::new()),
+    });
+    tracing::info!(
+        sources = %shared.orgs.iter().map(|o| o.source.as_str()).collect::<Vec<_>>().join(", "),
+        schedule = %schedule,
+        jitter_s = args.jitter,
+        listen = %listen,
+        dry_run = args.dry_run,
+        webhook = shared.webhook.is_some(),
+        version = env!("CARGO_PKG_VERSION"),
+        "seatkeeper controller starting"
+    );
+
+    // Workers first, each with its start-up run already requested; one task
+    // per org, so a slow or failing org never holds up another.
+    let (workers_stop, workers_rx) = watch::channel(false);
+    let workers = futures::future::join_all(shared.orgs.iter().map(|slot| {
+        slot.trigger.notify_one();
+        tokio::spawn(worker(shared.clone(), slot.clone(), workers_rx.clone()))
+    }));
+    tokio::pin!(workers);
+
+    let mut scheduler = start_scheduler(&shared, &schedule).await?;
+
+    let (server_stop, server_rx) = tokio::sync::oneshot::channel::<()>();
+    let app = router(shared.clone());
+    let mut server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = server_rx.await;
+            })
+            .await
+    });
+
+    let server_failed = tokio::select! {
+        _ = shutdown => None,
+        // Workers only return once told to stop.
+        _ = &mut workers => None,
+        r = &mut server => Some(match r {
+            Ok(Ok(())) => "the HTTP server stopped".to_string(),
+            Ok(Err(e)) => format!("the HTTP server failed: {e}"),
+            Err(e) => format!("the HTTP server task failed: {e}"),
+        }),
+    };
+    match &server_failed {
+        None => {
+            tracing::info!("shutdown requested: no new reconciles; waiting for the one in flight")
+        }
+        Some(why) => tracing::error!(error = %why, "shutting down"),
+    }
+
+    // Stop every trigger and ask in-flight applies to stop after their
+    // current batch; keep polling the workers while the scheduler stops.
+    shared.accepting.store(false, Ordering::SeqCst);
+    shared.stop.store(true, Ordering::SeqCst);
+    let _ = workers_stop.send(true);
+    let timeout = Duration::from_secs(args.shutdown_timeout);
+    let (drained, scheduler_stopped) = tokio::join!(
+        tokio::time::timeout(timeout, &mut workers),
+        tokio::time::timeout(Duration::from_secs(5), scheduler.shutdown()),
+    );
+    if scheduler_stopped.is_err() {
+        tracing::warn!("the scheduler did not stop within 5 s");
+    }
+    if drained.is_err() {
+        // Returning drops the in-flight reconcile mid-request.
+        tracing::warn!(
+            timeout_s = args.shutdown_timeout,
+            "a reconcile did not finish within --shutdown-timeout: abandoning it"
+        );
+    }
+    if server_failed.is_none() {
+        let _ = server_stop.send(());
+        if tokio::time::timeout(Duration::from_secs(5), &mut server)
+            .await
+            .is_err()
+        {
+            server.abort();
+        }
+    }
+    tracing::info!("seatkeeper controller stopped");
+    match server_failed {
+        None => Ok(()),
+        Some(why) => Err(config_error(why)),
+    }
+}
+
+/// Completes on SIGTERM (Kubernetes) or SIGINT (Ctrl-C). The handlers are
+/// installed before this returns, so a signal sent right after start-up is
+/// not lost.
+fn shutdown_signal() -> crate::Result<impl Future<Output = ()> + Send> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let install = |kind: SignalKind, name: &str| {
+            signal(kind).map_err(|e| config_error(format!("cannot handle {name}: {e}")))
+        };
+        let mut term = install(SignalKind::terminate(), "SIGTERM")?;
+        let mut int = install(SignalKind::interrupt(), "SIGINT")?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => tracing::info!(signal = "SIGTERM", "signal received"),
+                _ = int.recv() => tracing::info!(signal = "SIGINT", "signal received"),
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
+}
+
+/// Start-up problems of the controller itself (not of GitHub), reported
+/// through the crate's configuration error.
+fn config_error(message: String) -> crate::Error {
+    GitHubError::Config(message).into()
+}
+
+fn schedule_help(schedule: &str) -> String {
+    format!(
+        "--schedule `{schedule}` is not a cron expression with seconds: use 6 fields `SEC MIN HOUR DAY MONTH WEEKDAY` in UTC, e.g. `0 */10 * * * *` (every 10 minutes)"
+    )
+}
+
+/// The webhook secret from `--webhook-secret-file`, else the environment.
+fn webhook_config(args: &RunArgs) -> crate::Result<Option<WebhookConfig>> {
+    let secret = match &args.webhook_secret_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| crate::Error::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
+            // Files written with `echo` end in a newline GitHub never saw.
+            let secret = text.trim_end_matches(['\r', '\n']);
+            if secret.is_empty() {
+                return Err(config_error(format!(
+                    "the webhook secret file {} is empty",
+                    path.display()
+                )));
+            }
+            Some(SecretString::from(secret.to_string()))
+        }
+        None => std::env::var(WEBHOOK_SECRET_ENV)
+            .ok()
+            .filter(|s| !s.is_empty())
+            .map(SecretString::from),
+    };
+    Ok(secret.map(|secret| WebhookConfig {
+        secret,
+        branch: args.webhook_branch.clone(),
+    }))
+}
+
+/// The cron job: every tick requests a run of every org (after a random
+/// delay of up to `--jitter` seconds each, so many controllers sharing a
+/// schedule do not hit GitHub in the same second).
+async fn start_scheduler(shared: &Arc<Shared>, schedule: &str) -> crate::Result<JobScheduler> {
+    let fail = |what: &str, e: tokio_cron_scheduler::JobSchedulerError| {
+        config_error(format!("cannot {what} the scheduler: {e}"))
+    };
+    let scheduler = JobScheduler::new().await.map_err(|e| fail("create", e))?;
+    let sh = shared.clone();
+    let job = Job::new_async_tz(schedule, Utc, move |_, _| {
+        let sh = sh.clone();
+        Box::pin(async move { sh.scheduled_tick() })
+    })
+    .map_err(|_| config_error(schedule_help(schedule)))?;
+    let id = scheduler
+        .add(job)
+        .await
+        .map_err(|e| fail("add a job to", e))?;
+    let handle = scheduler.clone();
+    let next: NextRunFn = Arc::new(move || {
+        let mut handle = handle.clone();
+        Box::pin(async move { handle.next_tick_for_job(id).await.ok().flatten() })
+    });
+    *lock(&shared.next_run) = Some(next);
+    scheduler.start().await.map_err(|e| fail("start", e))?;
+    Ok(scheduler)
+}
+
+type NextRunFn = Arc<dyn Fn() -> BoxFuture<'static, Option<DateTime<Utc>>> + Send + Sync>;
+
+struct WebhookConfig {
+    secret: SecretString,
+    branch: String,
+}
+
+/// Everything the workers and the HTTP handlers share.
+struct Shared {
+    client: GitHubClient,
+    metrics: Metrics,
+    orgs: Vec<Arc<OrgSlot>>,
+    /// Reconcile options shared by every org (mode, batch size, stop flag).
+    options: Options,
+    dry_run: bool,
+    schedule: String,
+    jitter: u64,
+    /// Set on shutdown: reconciles stop between batches.
+    stop: Arc<AtomicBool>,
+    /// Cleared on shutdown: the schedule and the webhook trigger nothing.
+    accepting: AtomicBool,
+    webhook: Option<WebhookConfig>,
+    next_run: Mutex<Option<NextRunFn>>,
+    /// Which source manages each org (`org:NAME` / `enterprise:NAME`), so
+    /// two sources naming the same org cannot undo each other's changes.
+    claims: Mutex<HashMap<String, usize>>,
+}
+
+/// One `--config` source and what is known about its org.
+struct OrgSlot {
+    index: usize,
+    spec: SourceSpec,
+    source: String,
+    trigger: Notify,
+    status: Mutex<OrgStatus>,
+}
+
+impl OrgSlot {
+    /// The `org` label: the org named by the last valid read of the source,
+    /// else the source itself.
+    fn label(&self) -> String {
+        lock(&self.status)
+            .org
+            .clone()
+            .unwrap_or_else(|| self.source.clone())
+    }
+}
+
+/// One org's entry in `/status`.
+#[derive(Debug, Clone, Default, Serialize)]
+struct OrgStatus {
+    /// The org or enterprise name, once a valid file named it.
+    org: Option<String>,
+    /// `org` or `enterprise`.
+    kind: Option<&'static str>,
+    /// The source as configured.
+    source: String,
+    /// Blob SHA of the source at the last read.
+    source_sha: Option<String>,
+    /// Whether the last read was readable and valid.
+    source_valid: Option<bool>,
+    /// `policy.suspend` of the last valid read.
+    suspended: bool,
+    /// A reconcile is running now.
+    running: bool,
+    /// Reconciles finished since start.
+    runs: u64,
+    last_started_at: Option<DateTime<Utc>>,
+    last_finished_at: Option<DateTime<Utc>>,
+    last_duration_ms: Option<u64>,
+    /// `success`, `error` or `guarded`.
+    last_result: Option<&'static str>,
+    /// How the last reconcile ended (`in_sync`, `applied`, ..., `invalid_source`, `error`).
+    last_status: Option<String>,
+    /// The last plan's one-line summary.
+    last_summary: Option<String>,
+    /// Changes applied and failed by the last reconcile.
+    last_applied: usize,
+    last_failed: usize,
+    last_error: Option<String>,
+    last_success_at: Option<DateTime<Utc>>,
+    next_run: Option<DateTime<Utc>>,
+}
+
+/// What one attempt produced.
+struct Attempt {
+    sha: Option<String>,
+    source_valid: bool,
+    suspended: bool,
+    result: crate::Result<Outcome>,
+}
+
+/// A worker's own state: the source (with its ETag cache) and the last
+/// file that parsed, reused when GitHub answers 304.
+struct WorkerState {
+    source: Source,
+    last: Option<Loaded>,
+}
+
+async fn worker(shared: Arc<Shared>, slot: Arc<OrgSlot>, mut shutdown: watch::Receiver<bool>) {
+    let mut state = WorkerState {
+        source: Source::new(slot.spec.clone()),
+        last: None,
+    };
+    loop {
+        tokio::select! {
+            biased;
+            _ = shutdown.wait_for(|stop| *stop) => return,
+            _ = slot.trigger.notified() => {}
+        }
+        if shared.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        shared.reconcile_org(&slot, &mut state).await;
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    fn scheduled_tick(self: &Arc<Self>) {
+        if !self.accepting.load(Ordering::SeqCst) {
+            return;
+        }
+        for slot in &self.orgs {
+            if self.jitter == 0 {
+                slot.trigger.notify_one();
+                continue;
+            }
+            let delay =
+                Duration::from_millis(rand::random_range(0..=self.jitter.saturating_mul(1000)));
+            let sh = self.clone();
+            let slot = slot.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                if sh.accepting.load(Ordering::SeqCst) {
+                    slot.trigger.notify_one();
+                }
+            });
+        }
+    }
+
+    async fn next_run(&self) -> Option<DateTime<Utc>> {
+        let next = lock(&self.next_run).clone()?;
+        tokio::time::timeout(Duration::from_secs(1), next())
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// Record `org` as managed by source `index`; `Err` names the source
+    /// that already manages it.
+    fn claim(&self, key: &str, index: usize) -> Result<(), String> {
+        let mut claims = lock(&self.claims);
+        if let Some(&other) = claims.get(key)
+            && other != index
+        {
+            return Err(self.orgs[other].source.clone());
+        }
+        // The file may have been edited to name another org: let the old one go.
+        claims.retain(|_, i| *i != index);
+        claims.insert(key.to_string(), index);
+        Ok(())
+    }
+
+    async fn attempt(&self, slot: &OrgSlot, state: &mut WorkerState) -> Attempt {
+        let invalid = |sha: Option<String>, e: crate::Error| Attempt {
+            sha,
+            source_valid: false,
+            suspended: false,
+            result: Err(e),
+        };
+        let raw = match state.source.read(&self.client).await {
+            Ok(raw) => raw,
+            Err(e) => return invalid(None, e),
+        };
+        let sha = Some(raw.sha.clone());
+        // A 304 means the very bytes that were validated last time.
+        let cached = state
+            .last
+            .take()
+            .filter(|l| raw.unchanged && l.sha.as_deref() == Some(raw.sha.as_str()));
+        let loaded = match cached {
+            Some(l) => l,
+            None => match raw.parse() {
+                Ok(l) => l,
+                Err(e) => return invalid(sha, e),
+            },
+        };
+        state.last = Some(loaded.clone());
+        let scope = &loaded.file.scope;
+        let key = format!("{}:{}", scope.kind(), scope.name().to_ascii_lowercase());
+        if let Err(other) = self.claim(&key, slot.index) {
+            return invalid(
+                sha,
+                config_error(format!(
+                    "{}: {} {} is already managed by --config {other}: give each org exactly one source",
+                    slot.source,
+                    scope.kind(),
+                    scope.name()
+                )),
+            );
+        }
+        {
+            let mut st = lock(&slot.status);
+            st.org = Some(scope.name().to_string());
+            st.kind = Some(scope.kind());
+        }
+        let result = crate::reconcile::reconcile(&self.client, &loaded, &self.options).await;
+        Attempt {
+            sha,
+            // A team the file names that GitHub does not know is a problem
+            // in the file, reported at its line.
+            source_valid: !matches!(result, Err(crate::Error::Config(_))),
+            suspended: loaded.file.policy.suspend,
+            result,
+        }
+    }
+
+    async fn reconcile_org(&self, slot: &OrgSlot, state: &mut WorkerState) {
+        let started = Instant::now();
+        {
+            let mut st = lock(&slot.status);
+            st.running = true;
+            st.last_started_at = Some(Utc::now());
+        }
+        let attempt = self.attempt(slot, state).await;
+        let elapsed = started.elapsed();
+        let duration_ms = elapsed.as_millis() as u64;
+        let org = slot.label();
+        let result = match &attempt.result {
+            Ok(o) => o.status.metric_result(),
+            Err(_) => "error",
+        };
+        self.metrics.set_valid(&org, attempt.source_valid);
+        self.metrics
+            .observe_reconcile(&org, result, elapsed.as_secs_f64());
+        if let Ok(outcome) = &attempt.result {
+            self.metrics.observe_outcome(&org, outcome);
+        }
+        let sha = attempt.sha.as_deref().unwrap_or("");
+        let mode = if self.dry_run {
+            "dry_run"
+        } else if attempt.suspended {
+            "suspended"
+        } else {
+            "apply"
+        };
+        match &attempt.result {
+            Ok(o) => {
+                let count =
+                    |f: fn(Action) -> bool| o.plan.changes.iter().filter(|c| f(c.action)).count();
+                let adds = count(|a| !a.is_removal());
+                let removes = count(Action::is_removal);
+                let applied = o.results.iter().filter(|r| r.result == "ok").count();
+                let failed = o.failed().count();
+                let summary = crate::render::summary_line(&o.plan);
+                let status = status_str(o.status);
+                macro_rules! summary_event {
+                    ($level:ident) => {
+                        tracing::$level!(
+                            event = "reconcile",
+                            org = %org,
+                            source = %slot.source,
+                            source_sha = sha,
+                            result,
+                            status,
+                            mode,
+                            adds,
+                            removes,
+                            applied,
+                            failed,
+                            seats_before = o.plan.seats_before,
+                            seats_after = o.plan.seats_after,
+                            duration_ms,
+                            error = "",
+                            "{summary}"
+                        )
+                    };
+                }
+                if result == "success" {
+                    summary_event!(info);
+                } else {
+                    summary_event!(warn);
+                }
+                if o.plan.guard.tripped {
+                    for r in &o.plan.guard.reasons {
+                        tracing::warn!(
+                            org = %org,
+                            guard = %crate::render::guard_message(r, |s| format!("`{s}`")),
+                            "plan guarded: nothing applied"
+                        );
+                    }
+                }
+                for i in &o.ineligible {
+                    tracing::warn!(org = %org, login = %i.login, reason = %i.reason, "{}:{}: not added", o.plan.scope, i.pos);
+                }
+                for t in &o.empty_teams {
+                    tracing::warn!(org = %org, team = %t, "team has no members: it grants no seat");
+                }
+                let mut st = lock(&slot.status);
+                st.last_status = Some(status.to_string());
+                st.last_summary = Some(summary);
+                st.last_applied = applied;
+                st.last_failed = failed;
+                st.last_error = None;
+                if result == "success" {
+                    st.last_success_at = Some(Utc::now());
+                }
+            }
+            Err(e) => {
+                let status = if attempt.source_valid {
+                    "error"
+                } else {
+                    "invalid_source"
+                };
+                tracing::error!(
+                    event = "reconcile",
+                    org = %org,
+                    source = %slot.source,
+                    source_sha = sha,
+                    result,
+                    status,
+                    mode,
+                    error_kind = e.metric_label(),
+                    duration_ms,
+                    error = %e,
+                    "reconcile failed: nothing written{}",
+                    if attempt.source_valid { "" } else { " (desired state unreadable or invalid)" }
+                );
+                let mut st = lock(&slot.status);
+                st.last_status = Some(status.to_string());
+                st.last_summary = None;
+                st.last_applied = 0;
+                st.last_failed = 0;
+                st.last_error = Some(e.to_string());
+            }
+        }
+        let mut st = lock(&slot.status);
+        st.running = false;
+        st.runs += 1;
+        st.last_finished_at = Some(Utc::now());
+        st.last_duration_ms = Some(duration_ms);
+        st.last_result = Some(result);
+        st.source_sha = attempt.sha;
+        st.source_valid = Some(attempt.source_valid);
+        st.suspended = attempt.suspended;
+    }
+
+    /// Why the controller is not ready, one line per org; empty when ready.
+    fn not_ready(&self) -> Vec<String> {
+        let mut reasons = Vec::new();
+        if !self.accepting.load(Ordering::SeqCst) {
+            reasons.push("shutting down".to_string());
+        }
+        for slot in &self.orgs {
+            let st = lock(&slot.status);
+            let name = st.org.clone().unwrap_or_else(|| slot.source.clone());
+            if st.last_finished_at.is_none() {
+                reasons.push(format!("{name}: first reconcile not finished"));
+            } else if st.source_valid != Some(true) {
+                let why = st
+                    .last_error
+                    .as_deref()
+                    .and_then(|e| e.lines().next())
+                    .unwrap_or("unknown error");
+                reasons.push(format!(
+                    "{name}: desired state unreadable or invalid: {why}"
+                ));
+            }
+        }
+        reasons
+    }
+}
+
+fn status_str(s: Status) -> &'static str {
+    match s {
+        Status::InSync => "in_sync",
+        Status::Planned => "planned",
+        Status::Applied => "applied",
+        Status::PartiallyApplied => "partially_applied",
+        Status::Guarded => "guarded",
+        Status::Stopped => "stopped",
+    }
+}
+
+// ---------------------------------------------------------------------------
+// HTTP
+
+fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/status", get(status))
+        .route(
+            "/webhook",
+            post(webhook).layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY)),
+        )
+        .with_state(shared)
+}
+
+async fn metrics(State(sh): State<Arc<Shared>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
+        )],
+        sh.metrics.encode(),
+    )
+        .into_response()
+}
+
+async fn readyz(State(sh): State<Arc<Shared>>) -> Response {
+    let reasons = sh.not_ready();
+    if reasons.is_empty() {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready:\n{}\n", reasons.join("\n")),
+        )
+            .into_response()
+    }
+}
+
+#[derive(Serialize)]
+struct StatusBody {
+    version: &'static str,
+    ready: bool,
+    dry_run: bool,
+    schedule: String,
+    jitter_seconds: u64,
+    next_run: Option<DateTime<Utc>>,
+    webhook: bool,
+    orgs: Vec<OrgStatus>,
+}
+
+async fn status(State(sh): State<Arc<Shared>>) -> Response {
+    let next_run = sh.next_run().await;
+    let orgs = sh
+        .orgs
+        .iter()
+        .map(|slot| {
+            let mut st = lock(&slot.status).clone();
+            st.next_run = next_run;
+            st
+        })
+        .collect();
+    axum::Json(StatusBody {
+        version: env!("CARGO_PKG_VERSION"),
+        ready: sh.not_ready().is_empty(),
+        dry_run: sh.dry_run,
+        schedule: sh.schedule.clone(),
+        jitter_seconds: sh.jitter,
+        next_run,
+        webhook: sh.webhook.is_some(),
+        orgs,
+    })
+    .into_response()
+}
+
+/// The parts of a `push` event used here.
+#[derive(Deserialize)]
+struct PushEvent {
+    #[serde(rename = "ref")]
+    git_ref: String,
+    repository: Option<PushRepository>,
+}
+
+#[derive(Deserialize)]
+struct PushRepository {
+    full_name: String,
+}
+
+/// `X-Hub-Signature-256: sha256=HEX` must be the HMAC-SHA256 of the raw body
+/// under the shared secret, compared in constant time.
+pub fn signature_valid(secret: &[u8], signature: Option<&str>, body: &[u8]) -> bool {
+    let Some(sig) = signature
+        .and_then(|s| s.strip_prefix("sha256="))
+        .and_then(decode_hex)
+    else {
+        return false;
+    };
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
+        return false;
+    };
+    mac.update(body);
+    let expected = mac.finalize().into_bytes();
+    sig.len() == expected.len() && bool::from(expected[..].ct_eq(&sig))
+}
+
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    let nibble = |b: u8| match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    };
+    s.as_bytes()
+        .chunks(2)
+        .map(|p| Some(nibble(p[0])? << 4 | nibble(p[1])?))
+        .collect()
+}
+
+async fn webhook(State(sh): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(config) = &sh.webhook else {
+        return (
+            StatusCode::NOT_FOUND,
+            "webhook disabled: start with --webhook-secret-file or SEATKEEPER_WEBHOOK_SECRET\n",
+        )
+            .into_response();
+    };
+    let text = |h: &str| headers.get(h).and_then(|v| v.to_str().ok());
+    let delivery = text("x-github-delivery").unwrap_or("").to_string();
+    let event = text("x-github-event").unwrap_or("").to_string();
+    if !signature_valid(
+        config.secret.expose_secret().as_bytes(),
+        text("x-hub-signature-256"),
+        &body,
+    ) {
+        tracing::warn!(delivery = %delivery, event = %event, "webhook rejected: missing or invalid X-Hub-Signature-256");
+        return (
+            StatusCode::UNAUTHORIZED,
+            "missing or invalid X-Hub-Signature-256\n",
+        )
+            .into_response();
+    }
+    match event.as_str() {
+        "ping" => return (StatusCode::OK, "pong\n").into_response(),
+        "push" => {}
+        _ => {
+            return (StatusCode::OK, format!("ignored: event `{event}`\n")).into_response();
+        }
+    }
+    let push: PushEvent = match serde_json::from_slice(&body) {
+        Ok(p) => p,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("not a push event payload: {e}\n"),
+            )
+                .into_response();
+        }
+    };
+    let wanted = format!("refs/heads/{}", config.branch);
+    if push.git_ref != wanted {
+        tracing::info!(delivery = %delivery, git_ref = %push.git_ref, "webhook push ignored: not {wanted}");
+        return (
+            StatusCode::OK,
+            format!("ignored: push to {}, not {wanted}\n", push.git_ref),
+        )
+            .into_response();
+    }
+    let repo = push.repository.map(|r| r.full_name);
+    // A github: source is triggered by pushes to its own repository; a
+    // local file may be a checkout of any repository (git-sync), so every
+    // push to the branch triggers it.
+    let targets: Vec<&Arc<OrgSlot>> = sh
+        .orgs
+        .iter()
+        .filter(|slot| match (&slot.spec, &repo) {
+            (
+                SourceSpec::GitHub {
+                    owner, repo: name, ..
+                },
+                Some(full),
+            ) => full.eq_ignore_ascii_case(&format!("{owner}/{name}")),
+            (SourceSpec::GitHub { .. }, None) => true,
+            (SourceSpec::Path(_), _) => true,
+        })
+        .collect();
+    if targets.is_empty() {
+        return (
+            StatusCode::OK,
+            format!(
+                "ignored: no --config source reads {}\n",
+                repo.as_deref().unwrap_or("that repository")
+            ),
+        )
+            .into_response();
+    }
+    if !sh.accepting.load(Ordering::SeqCst) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
+    }
+    let names: Vec<String> = targets.iter().map(|s| s.label()).collect();
+    for slot in targets {
+        slot.trigger.notify_one();
+    }
+    tracing::info!(
+        delivery = %delivery,
+        repository = repo.as_deref().unwrap_or(""),
+        orgs = %names.join(","),
+        "webhook push: reconcile requested"
+    );
+    (
+        StatusCode::ACCEPTED,
+        axum::Json(serde_json::json!({ "triggered": names })),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sign(secret: &[u8], body: &[u8]) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap();
+        mac.update(body);
+        let tag = mac.finalize().into_bytes();
+        let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+        format!("sha256={hex}")
+    }
+
+    #[test]
+    fn signatures() {
+        // GitHub's documented example ("Validating webhook deliveries"):
+        // secret "It's a Secret to Everybody", payload "Hello, World!".
+        let secret = b"It's a Secret to Everybody";
+        let body = b"Hello, World!";
+        let good = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+        assert_eq!(sign(secret, body), good);
+        assert!(signature_valid(secret, Some(good), body));
+        assert!(signature_valid(
+            secret,
+            Some(&good.to_uppercase().replace("SHA256=", "sha256=")),
+            body
+        ));
+        let cases: &[Option<&str>] = &[
+            None,
+            Some(""),
+            Some("sha256="),
+            Some("sha1=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"),
+            Some("757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"),
+            Some("sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e1"),
+            Some("sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e"),
+            Some("sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e18"),
+            Some("sha256=zz7107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"),
+            Some("sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e1700"),
+        ];
+        for c in cases {
+            assert!(!signature_valid(secret, *c, body), "{c:?}");
+        }
+        assert!(!signature_valid(b"other", Some(good), body));
+        assert!(!signature_valid(secret, Some(good), b"Hello, World?"));
+    }
+
+    #[test]
+    fn hex() {
+        assert_eq!(decode_hex("00ff10"), Some(vec![0, 255, 16]));
+        assert_eq!(decode_hex("0"), None);
+        assert_eq!(decode_hex("0g"), None);
+        assert_eq!(decode_hex("é1"), None);
+    }
 }

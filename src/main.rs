@@ -178,9 +178,10 @@ fn main() -> ExitCode {
 /// log warnings only unless RUST_LOG says otherwise; the controller logs info.
 fn init_logging(format: Option<LogFormat>, command: &Command) {
     use tracing_subscriber::EnvFilter;
+    // The cron library logs its own start-up at INFO; keep it out of the audit log.
     let default = match command {
-        Command::Run(_) | Command::Simulator(_) => "info",
-        Command::Demo(a) if a.serve => "info",
+        Command::Run(_) | Command::Simulator(_) => "info,tokio_cron_scheduler=warn",
+        Command::Demo(a) if a.serve => "info,tokio_cron_scheduler=warn",
         _ => "warn",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));

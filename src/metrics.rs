@@ -141,7 +141,7 @@ impl Collector for GitHubCollector {
             let counter = ConstCounter::new(0u64);
             let mut family = encoder.encode_descriptor(
                 "github_requests",
-                "GitHub API responses by method, route template and status (0: no response)",
+                "GitHub API responses by method, route template and status (0: no response).",
                 None,
                 counter.metric_type(),
             )?;
@@ -157,7 +157,7 @@ impl Collector for GitHubCollector {
         let gauge = ConstGauge::new(stats.rate_limit_remaining.unwrap_or(0) as i64);
         let metric = encoder.encode_descriptor(
             "github_rate_limit_remaining",
-            "The last x-ratelimit-remaining GitHub reported",
+            "The last x-ratelimit-remaining GitHub reported.",
             None,
             gauge.metric_type(),
         )?;
@@ -370,7 +370,11 @@ mod tests {
         let m = Metrics::new(Arc::new(|| {
             let mut s = ClientStats::default();
             s.requests.insert(
-                ("GET".into(), "/orgs/{org}/copilot/billing/seats".into(), 200),
+                (
+                    "GET".into(),
+                    "/orgs/{org}/copilot/billing/seats".into(),
+                    200,
+                ),
                 3,
             );
             s.rate_limit_remaining = Some(4990);
@@ -400,6 +404,11 @@ mod tests {
         let m = Metrics::new(Arc::new(ClientStats::default));
         let text = m.encode();
         assert!(text.contains("# TYPE seatkeeper_github_rate_limit_remaining gauge"));
-        assert!(!text.contains("seatkeeper_github_rate_limit_remaining "), "{text}");
+        assert!(
+            !text
+                .lines()
+                .any(|l| l.starts_with("seatkeeper_github_rate_limit_remaining")),
+            "{text}"
+        );
     }
 }
