@@ -629,7 +629,10 @@ impl Shared {
                     }
                 }
                 for i in &o.ineligible {
-                    tracing::warn!(org = %org, login = %i.login, reason = %i.reason, "{}:{}: not added", o.plan.scope, i.pos);
+                    tracing::warn!(
+                        org = %org, login = %i.login, reason = %i.reason,
+                        "{}:{}: not added", slot.source, i.pos
+                    );
                 }
                 for t in &o.empty_teams {
                     tracing::warn!(org = %org, team = %t, "team has no members: it grants no seat");

@@ -11,6 +11,9 @@ use crate::reconcile::{self, Mode, Options};
 use crate::simulator::{SimOptions, Simulator, demo_state};
 use crate::source::Loaded;
 
+/// The webhook secret of `demo --serve` (a demo, not a secret).
+const DEMO_WEBHOOK_SECRET: &str = "demo-webhook-secret";
+
 /// The demo's seats.yaml, built in for runs outside the repository.
 const DEMO_SEATS: &str = include_str!("../examples/demo/seats.yaml");
 
@@ -98,10 +101,12 @@ async fn serve_forever(sim: &Simulator, loaded: &Loaded, listen: SocketAddr) -> 
     };
     let seats = write("seats.yaml", &loaded.text)?;
     let token = write("token", &sim.token())?;
+    // A known secret, so a person can sign a test push by hand.
+    let secret = write("webhook-secret", DEMO_WEBHOOK_SECRET)?;
     let mut github = GitHubArgs::for_url(&sim.url());
     github.token_file = Some(token);
     println!(
-        "\nServing: simulator {} (token {}), controller on http://{listen}: /metrics /healthz /readyz /status /webhook.\nEdit {} to see it reconciled within 10 s. Ctrl-C stops.",
+        "\nServing: simulator {} (token {}), controller on http://{listen}: /metrics /healthz /readyz /status /webhook (secret {DEMO_WEBHOOK_SECRET:?}).\nEdit {} to see it reconciled within 10 s. Ctrl-C stops.",
         sim.url(),
         sim.token(),
         seats.display()
@@ -112,7 +117,7 @@ async fn serve_forever(sim: &Simulator, loaded: &Loaded, listen: SocketAddr) -> 
         jitter: 0,
         listen,
         dry_run: false,
-        webhook_secret_file: None,
+        webhook_secret_file: Some(secret),
         webhook_branch: "main".into(),
         shutdown_timeout: 10,
         github,
