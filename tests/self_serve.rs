@@ -319,3 +319,63 @@ fn simulator_command_prints_its_url_and_token_and_serves() {
     child.wait().ok();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }
+
+/// A bare HTTP/1.1 GET on 127.0.0.1: (status, body).
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).ok()?;
+    let status = raw.split(' ').nth(1)?.parse().ok()?;
+    let body = raw.split_once("\r\n\r\n").map(|(_, b)| b.to_string())?;
+    Some((status, body))
+}
+
+#[test]
+fn demo_serve_runs_a_live_controller_without_a_token() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_seatkeeper"))
+        .args(["demo", "--serve", "--listen", &format!("127.0.0.1:{port}")])
+        .current_dir(root())
+        .env_remove("GITHUB_TOKEN")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut ready = None;
+    while std::time::Instant::now() < deadline {
+        if let Some((200, body)) = http_get(port, "/readyz") {
+            ready = Some(body);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let metrics = http_get(port, "/metrics");
+    let health = http_get(port, "/healthz");
+    child.kill().ok();
+    child.wait().ok();
+    assert!(ready.is_some(), "/readyz never answered 200");
+    assert_eq!(health.map(|h| h.0), Some(200));
+    let (status, metrics) = metrics.expect("/metrics answered");
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("seatkeeper_drift{org=\"acme\",action=\"add\"} 0"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("seatkeeper_desired_state_valid{org=\"acme\"} 1"),
+        "{metrics}"
+    );
+}
