@@ -137,6 +137,12 @@ struct SimulatorArgs {
     /// Seed the org from this state file (YAML or JSON); the demo org by default.
     #[arg(long, value_name = "FILE")]
     state: Option<PathBuf>,
+    /// Answer this fraction of requests (0 to 1) with a 500, 502 or 429 (retry-after: 1), for soak and chaos tests.
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    fault_rate: f64,
+    /// Seed of the fault draws, so a run can be replayed.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    fault_seed: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -443,13 +449,34 @@ async fn simulator(args: SimulatorArgs) -> anyhow::Result<ExitCode> {
         }
         None => demo_state(),
     };
+    if !(0.0..=1.0).contains(&args.fault_rate) {
+        anyhow::bail!(
+            "--fault-rate must be between 0 and 1, not {}",
+            args.fault_rate
+        );
+    }
     let opts = SimOptions {
         listen: Some(args.listen),
+        fault_seed: args.fault_seed,
+        // A soak runs for hours: the default hourly budget would run out.
+        rate_limit: u32::MAX as u64,
         ..SimOptions::default()
     };
     let sim = Simulator::start(state, opts)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
+    if args.fault_rate > 0.0 {
+        let p = args.fault_rate / 3.0;
+        let faults = sim.faults();
+        faults.error_rate("*", 500, p);
+        faults.error_rate("*", 502, p);
+        faults.add_error_rate(seatkeeper::simulator::ErrorRate {
+            route: "*".into(),
+            status: 429,
+            probability: p,
+            headers: vec![("retry-after".into(), "1".into())],
+        });
+    }
     println!("simulator listening on {} token={}", sim.url(), sim.token());
     tokio::signal::ctrl_c().await.ok();
     sim.shutdown().await;
