@@ -751,17 +751,7 @@ impl SimState {
         slugs: &[String],
         now: DateTime<Utc>,
     ) -> Result<u64, SimError> {
-        self.check_setting(scope)?;
-        self.ensure_cache();
-        let kind = scope.team_kind();
-        let slugs = dedup_ci(slugs);
-        let unknown = self.unknown_teams(kind, &slugs);
-        if !unknown.is_empty() {
-            return Err(SimError::UnknownTeams {
-                scope: scope.noun(),
-                slugs: unknown,
-            });
-        }
+        let (kind, slugs) = self.team_write(scope, slugs)?;
         let mut created = 0;
         for slug in &slugs {
             let Some(team) = self.team(kind, slug) else {
@@ -795,17 +785,15 @@ impl SimState {
         Ok(created)
     }
 
-    /// `DELETE .../selected_teams` (or `selected_enterprise_teams`): the
-    /// team's seats go pending cancellation "unless they retain access
-    /// through another team" (or a direct grant), in which case
-    /// `assigning_team` moves to that grant. A team that grants nothing
-    /// counts 0.
-    pub fn remove_teams(
+    /// What every team write checks first, as GitHub does: the seat
+    /// management setting, then that every team exists (one unknown team
+    /// refuses the whole request). Returns the team kind and the slugs,
+    /// de-duplicated ignoring case.
+    fn team_write(
         &mut self,
         scope: SimScope,
         slugs: &[String],
-        now: DateTime<Utc>,
-    ) -> Result<u64, SimError> {
+    ) -> Result<(TeamKind, Vec<String>), SimError> {
         self.check_setting(scope)?;
         self.ensure_cache();
         let kind = scope.team_kind();
@@ -817,6 +805,21 @@ impl SimState {
                 slugs: unknown,
             });
         }
+        Ok((kind, slugs))
+    }
+
+    /// `DELETE .../selected_teams` (or `selected_enterprise_teams`): the
+    /// team's seats go pending cancellation "unless they retain access
+    /// through another team" (or a direct grant), in which case
+    /// `assigning_team` moves to that grant. A team that grants nothing
+    /// counts 0.
+    pub fn remove_teams(
+        &mut self,
+        scope: SimScope,
+        slugs: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<u64, SimError> {
+        let (kind, slugs) = self.team_write(scope, slugs)?;
         let mut removed = Vec::new();
         for slug in &slugs {
             if self.selected_set_mut(kind).remove(&lower(slug)) {
