@@ -85,10 +85,16 @@ for _ in 1 2 3 4 5; do
     *) sleep 2 ;; # a fault on every retry of one request: ask again
   esac
 done
+# Faulted answers the controller's client saw (and retried): 429, 500, 502.
+faulted=$(curl -s "http://127.0.0.1:$CTL_PORT/metrics" \
+  | awk '/^seatkeeper_github_requests_total/ && /status="(429|500|502)"/ {n += $2} END {print n + 0}')
+requests=$(curl -s "http://127.0.0.1:$CTL_PORT/metrics" \
+  | awk '/^seatkeeper_github_requests_total/ {n += $2} END {print n + 0}')
 ok=$(metric 'seatkeeper_reconcile_total{org="acme",result="success"}')
 err=$(metric 'seatkeeper_reconcile_total{org="acme",result="error"}')
 panics=$(grep -c '"level":"ERROR".*panick' "$work/daemon.log" || true)
 echo
+echo "GitHub requests: $requests, of which $faulted answered 429/500/502 by the fault injection and retried"
 echo "reconciles: $ok ok, $err failed; RSS first ${rss_first:-?} KiB, max $rss_max KiB, last $(rss_kib) KiB; panics: $panics"
 echo "converged: $converged"
 [ "$converged" = yes ] || { cat "$work/plan.txt"; exit 1; }
