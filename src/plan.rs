@@ -703,7 +703,14 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
                 }
                 Reason::Restore
             }
-            Some(v) if loses_team(v) => Reason::TeamRemoved,
+            Some(v) if loses_team(v) => {
+                // Nor is an idle one re-granted when its team goes: the
+                // direct seat would be removed as idle on the next reconcile.
+                if remove_idle && is_idle(v) && listed[view_index.unwrap_or(0)] & PROTECTED == 0 {
+                    continue;
+                }
+                Reason::TeamRemoved
+            }
             Some(_) => continue,
         };
         let (days_idle, never_active) = view.map_or((None, false), View::idle_pair);
@@ -1111,7 +1118,8 @@ mod tests {
             ("additive removes nothing", vec!["a"], vec![], additive, vec!["a", "b", "c@old"], vec![]),
             ("idle desired seat removed", vec!["a", "b"], vec![], idle_remove.clone(), vec!["a~90", "b~10"], vec!["-a(inactive)"]),
             ("idle cancelled seat not restored", vec!["a"], vec![], idle_remove.clone(), vec!["a!~90"], vec![]),
-            ("idle team seat not removed", vec![], vec!["t"], idle_remove, vec!["a@t~90"], vec![]),
+            ("idle team seat not removed", vec![], vec!["t"], idle_remove.clone(), vec!["a@t~90"], vec![]),
+            ("idle seat not re-granted when its team goes", vec!["a", "b"], vec![], idle_remove, vec!["a@old~90", "b@old~10"], vec!["+b(team_removed)", "-team:old(not_desired)"]),
             ("enterprise team seat unmanaged from org", vec![], vec![], enforce(), vec!["z@ent:e"], vec![]),
             ("apply order", vec!["new1", "kept"], vec!["t2"], enforce(), vec!["kept@t1", "gone"], vec!["+team:t2(new)", "+kept(team_removed)", "+new1(new)", "-team:t1(not_desired)", "-gone(not_desired)"]),
         ];

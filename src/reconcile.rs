@@ -448,8 +448,7 @@ pub async fn eligibility(
     let eligible = &file.policy.eligible_teams;
     let mut eligible_members: Option<BTreeSet<String>> = None;
     if !eligible.is_empty() && !logins.is_empty() {
-        let teams =
-            fetch_teams(api, scope, eligible.clone(), concurrency).await?;
+        let teams = fetch_teams(api, scope, eligible.clone(), concurrency).await?;
         let mut all = BTreeSet::new();
         let mut missing = Vec::new();
         for slug in eligible {

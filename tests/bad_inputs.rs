@@ -92,3 +92,323 @@ fn crlf_bom_and_odd_but_valid_files_parse() {
         assert!(!f.scope.name().is_empty(), "{name}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// seats.yaml beyond the fixtures: inputs built in memory, each refused by one
+// of the parser's own limits. Time and memory are bounded by the input size
+// (asserted) and by those limits (the message names the one that fired).
+
+/// Parse `bytes`, which must be refused; returns the rendered error.
+fn refused(name: &str, bytes: &[u8]) -> String {
+    match SeatsFile::parse(name, bytes) {
+        Ok(f) => panic!("{name} parsed but must not: {f:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn deep_nesting_is_refused_by_the_depth_limit() {
+    let flow = format!(
+        "org: acme\nusers: {}alice{}\n",
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    let mut block = String::from("org: acme\npolicy:\n");
+    for depth in 1..=1_000 {
+        block.push_str(&" ".repeat(depth));
+        block.push_str("k:\n");
+    }
+    let mapping = format!(
+        "org: acme\npolicy: {}1{}\n",
+        "{a: ".repeat(5_000),
+        "}".repeat(5_000)
+    );
+    for (name, text) in [
+        ("flow.yaml", flow),
+        ("block.yaml", block),
+        ("mapping.yaml", mapping),
+    ] {
+        assert!(text.len() < seatkeeper::config::MAX_FILE_BYTES, "{name}");
+        let err = refused(name, text.as_bytes());
+        // The budget's depth limit (32), or the YAML parser's own recursion
+        // limit, which fires first on flow collections.
+        assert!(
+            err.contains("Depth { depth: 33 }") || err.contains("recursion limit exceeded"),
+            "{name}: {err}"
+        );
+        assert!(err.contains("invalid YAML"), "{name}: {err}");
+        assert!(err.ends_with("1 error"), "{name}: {err}");
+        assert!(err.len() < 2_000, "{name}: message of {} bytes", err.len());
+    }
+}
+
+#[test]
+fn too_many_anchors_or_aliases_are_refused() {
+    let mut anchors = String::from("org: acme\nusers:\n");
+    for i in 0..1_500 {
+        anchors.push_str(&format!("  - &a{i} dev{i}\n"));
+    }
+    let mut aliases = String::from("org: acme\npolicy:\n  protected: &p [alice]\nteams:\n");
+    for _ in 0..1_500 {
+        aliases.push_str("  - *p\n");
+    }
+    for (name, text, limit) in [
+        ("anchors.yaml", anchors, "anchor"),
+        ("aliases.yaml", aliases, "alias"),
+    ] {
+        assert!(text.len() < 64 * 1024, "{name}");
+        let err = refused(name, text.as_bytes());
+        assert!(err.contains(limit), "{name}: {err}");
+    }
+}
+
+#[test]
+fn a_huge_line_gives_a_bounded_message() {
+    // One login of 900,000 characters: refused; the snippet and its carets
+    // are cut to the terminal's width, and only the headline quotes the
+    // login, so the message stays within the input's size.
+    let text = format!("org: acme\nusers:\n  - {}\n", "a".repeat(900_000));
+    assert!(text.len() <= seatkeeper::config::MAX_FILE_BYTES);
+    let err = refused("long.yaml", text.as_bytes());
+    assert!(
+        err.contains("is 900000 characters long; logins have at most 39"),
+        "{}",
+        &err[..err.len().min(500)]
+    );
+    assert!(
+        err.len() < text.len() + 1_024,
+        "message of {} bytes",
+        err.len()
+    );
+    for line in err.lines().skip(1) {
+        assert!(line.len() < 200, "snippet line of {} bytes", line.len());
+    }
+}
+
+#[test]
+fn merge_keys_are_plain_yaml() {
+    // `<<: *anchor` merges, and the entry's own keys win: bob inherits
+    // alice's expiry. (Duplicate keys written out are still refused.)
+    let text = b"org: acme\nusers:\n  - &base {login: alice, expires: 2030-01-01}\n  - <<: *base\n    login: bob\n";
+    let file = SeatsFile::parse("merge.yaml", text).expect("merge keys parse");
+    let users: Vec<(&str, Option<String>)> = file
+        .users
+        .iter()
+        .map(|u| (u.login.as_str(), u.expires.map(|d| d.to_string())))
+        .collect();
+    assert_eq!(
+        users,
+        [
+            ("alice", Some("2030-01-01".to_string())),
+            ("bob", Some("2030-01-01".to_string()))
+        ]
+    );
+}
+
+#[test]
+fn the_size_limit_is_exact() {
+    let max = seatkeeper::config::MAX_FILE_BYTES;
+    // Just under the limit: a roster of ~60,000 users parses.
+    let mut text = String::from("org: acme\nusers:\n");
+    let mut i = 0;
+    while text.len() + 16 < max {
+        text.push_str(&format!("  - dev{i}\n"));
+        i += 1;
+    }
+    text.push_str(&"#".repeat(max - text.len() - 1));
+    text.push('\n');
+    assert_eq!(text.len(), max);
+    let file = SeatsFile::parse("max.yaml", text.as_bytes()).expect("a 1 MiB roster parses");
+    assert_eq!(file.users.len(), i);
+    text.push('\n');
+    let err = refused("over.yaml", text.as_bytes());
+    assert!(err.contains("at most 1048576 bytes"), "{err}");
+}
+
+// ---------------------------------------------------------------------------
+// Seat-list JSON: every file in tests/fixtures/seats-json/ decodes (as the
+// client and `--live-state` decode GitHub's `GET .../copilot/billing/seats`
+// body) to exactly the outcome in its `.expected` sibling: `error: ...`, or
+// `ok: ...` and one line per seat the planner sees. Each accepted listing is
+// then planned against a fixed seats.yaml, which must not panic.
+// `UPDATE_EXPECT=1` rewrites the expectations as for seats.yaml.
+
+fn seat_list_outcome(name: &str, bytes: &[u8]) -> String {
+    use seatkeeper::github::SeatListResponse;
+    use std::fmt::Write as _;
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => return format!("error: not UTF-8: {e}\n"),
+    };
+    let from_text = SeatListResponse::from_json(name, text);
+    // The client decodes bytes; it must agree with the text path.
+    let from_bytes = serde_json::from_slice::<SeatListResponse>(bytes);
+    assert_eq!(
+        from_text.is_ok(),
+        from_bytes.is_ok(),
+        "{name}: text and bytes disagree"
+    );
+    let response = match from_text {
+        Ok(r) => r,
+        Err(e) => return format!("error: {e}\n"),
+    };
+    let listed = response.seats.len();
+    let total = response.total_seats;
+    let live = response.into_live_state();
+    let mut out = format!(
+        "ok: total_seats {total}, {listed} seat(s) listed, {} with an assignee",
+        live.seats.len()
+    );
+    if let Some(s) = &live.seat_management_setting {
+        write!(out, ", seat_management_setting {}", s.as_str()).unwrap();
+    }
+    out.push('\n');
+    for s in &live.seats {
+        let team = s.assigning_team.as_ref().map_or("-".to_string(), |t| {
+            format!(
+                "{}:{}",
+                if t.kind == seatkeeper::plan::TeamKind::Org {
+                    "org"
+                } else {
+                    "enterprise"
+                },
+                t.slug
+            )
+        });
+        let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+        writeln!(
+            out,
+            "{} team={team} pending={} last_activity={} created={}",
+            s.login,
+            opt(s.pending_cancellation_date.map(|d| d.to_string())),
+            opt(s.last_activity_at.map(|t| t.to_rfc3339())),
+            s.created_at.to_rfc3339()
+        )
+        .unwrap();
+    }
+    let desired = SeatsFile::parse(
+        "seats.yaml",
+        b"org: acme\npolicy:\n  protected: [hubot]\n  inactivity: {days: 30, action: remove}\nteams: [platform]\nusers: [octocat, erin]\n",
+    )
+    .expect("fixed seats.yaml")
+    .desired();
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let plan = seatkeeper::plan::plan(&desired, &live, today);
+    assert!(plan.seats_before <= live.seats.len(), "{name}");
+    out
+}
+
+#[test]
+fn every_seat_list_fixture_has_its_expected_outcome() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seats-json");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("seats-json dir")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 30, "only {} seat-list fixtures", files.len());
+    let update = std::env::var_os("UPDATE_EXPECT").is_some();
+    let mut mismatches = Vec::new();
+    for path in files {
+        let name = format!(
+            "seats-json/{}",
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .expect("utf-8 name")
+        );
+        let bytes = std::fs::read(&path).expect("read fixture");
+        assert!(bytes.len() < 16 * 1024, "{name}: fixtures stay small");
+        let got = seat_list_outcome(&name, &bytes);
+        let expected_path = path.with_extension("expected");
+        if update {
+            std::fs::write(&expected_path, &got).expect("write expectation");
+            continue;
+        }
+        let expected = std::fs::read_to_string(&expected_path)
+            .unwrap_or_else(|_| panic!("missing {}", expected_path.display()));
+        if expected != got {
+            mismatches.push(format!("--- {name}\nexpected:\n{expected}\ngot:\n{got}"));
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+#[test]
+fn seat_list_json_is_bounded_by_the_decoder_limits() {
+    // None of the wire types is recursive, so nesting costs no stack: where
+    // seatkeeper reads, the first wrong type stops decoding; where it does
+    // not (unknown fields), serde_json skips without recursing.
+    let deep_read = format!(
+        "{{\"total_seats\": 0, \"seats\": {}{}}}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let err = seatkeeper::github::SeatListResponse::from_json("deep.json", &deep_read).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("invalid type: sequence, expected an RFC 3339"),
+        "{err}"
+    );
+    let deep_unknown = format!(
+        "{{\"total_seats\": 0, \"seats\": [], \"x\": {}{}}}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let live = seatkeeper::github::SeatListResponse::from_json("deep.json", &deep_unknown)
+        .expect("unknown nesting is skipped");
+    assert_eq!(live.total_seats, 0);
+    // The same depth inside a field seatkeeper does not read (a team's
+    // `parent`) is skipped without recursion: accepted, stack untouched.
+    let mut seat = String::from(
+        "{\"created_at\": \"2025-06-01T09:00:00Z\", \"assignee\": {\"login\": \"octocat\"}, \"assigning_team\": {\"slug\": \"t\", \"parent\": ",
+    );
+    seat.push_str(&"{\"slug\": \"t\", \"parent\": ".repeat(100_000));
+    seat.push_str("null");
+    seat.push_str(&"}".repeat(100_002));
+    let nested_team = format!("{{\"total_seats\": 1, \"seats\": [{seat}]}}");
+    assert!(nested_team.len() < 4 * 1024 * 1024);
+    let live = seatkeeper::github::SeatListResponse::from_json("team.json", &nested_team)
+        .expect("unread nesting is skipped")
+        .into_live_state();
+    assert_eq!(live.seats.len(), 1);
+    assert_eq!(
+        live.seats[0]
+            .assigning_team
+            .as_ref()
+            .map(|t| t.slug.as_str()),
+        Some("t")
+    );
+}
+
+#[test]
+fn the_cli_plans_odd_listings_and_names_bad_ones() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let seats = dir.path().join("seats.yaml");
+    std::fs::write(&seats, "org: acme\nusers: [octocat]\n").unwrap();
+    let run = |fixture: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_seatkeeper"))
+            .arg("plan")
+            .arg(&seats)
+            .arg("--live-state")
+            .arg(root.join("tests/fixtures/seats-json").join(fixture))
+            .arg("--today")
+            .arg("2026-11-23")
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run seatkeeper")
+    };
+    // A seat without an assignee is skipped, not a crash: octocat holds the
+    // other seat, so there is nothing to do.
+    let out = run("assignee-null.json");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // A listing without total_seats is refused with its path and the field.
+    let out = run("missing-total-seats.json");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    assert!(stderr.contains("missing-total-seats.json"), "{stderr}");
+    assert!(stderr.contains("missing field `total_seats`"), "{stderr}");
+}
