@@ -377,8 +377,12 @@ impl<'de> serde::de::Visitor<'de> for KindVisitor {
     fn visit_string<E>(self, v: String) -> Result<Kind, E> {
         Ok(Kind::Str(v))
     }
-    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Kind, E> {
-        Ok(Kind::Str(String::from_utf8_lossy(v).into_owned()))
+    fn visit_bytes<E: serde::de::Error>(self, _: &[u8]) -> Result<Kind, E> {
+        // `!!binary` would let a pull request hide a login from its reviewer
+        // behind base64; seats.yaml is plain text.
+        Err(E::custom(
+            "binary (`!!binary`) values are not allowed in seats.yaml: write the text itself",
+        ))
     }
     fn visit_unit<E>(self) -> Result<Kind, E> {
         Ok(Kind::Null)
@@ -455,6 +459,13 @@ fn yaml_options() -> serde_saphyr::Options {
     opts.leading_zero_numbers_as_strings = true;
     opts.underscored_numbers_as_strings = true;
     opts.with_snippet = false;
+    // Application tags (`!foo`) mean nothing to seatkeeper: refuse them
+    // rather than silently read the value under them.
+    opts.reject_unsupported_tags = true;
+    // `!!binary` would let a pull request hide a login from its reviewer
+    // behind base64: read such a value as the text it is written as, which
+    // then fails validation where it stands.
+    opts.ignore_binary_tag_for_string = true;
     opts
 }
 
@@ -546,6 +557,15 @@ pub fn slug_problem(s: &str, enterprise: bool) -> Option<String> {
         ));
     }
     None
+}
+
+/// A value quoted in a message, cut to 60 characters: the caret line shows
+/// where it is, and a 1 MiB value must not make a 1 MiB message.
+fn shorten(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(60) {
+        Some((i, _)) => format!("{}…", &s[..i]).into(),
+        None => s.into(),
+    }
 }
 
 /// Edit distance, for "did you mean" hints on unknown keys.
@@ -714,7 +734,11 @@ impl Walker {
             }
         };
         if let Some(problem) = login_problem(&s) {
-            self.error(node, format!("invalid login `{s}`: {problem}"), None);
+            self.error(
+                node,
+                format!("invalid login `{}`: {problem}", shorten(&s)),
+                None,
+            );
             return None;
         }
         Some(s)
@@ -730,7 +754,11 @@ impl Walker {
             }
         };
         if let Some(problem) = slug_problem(&s, self.enterprise) {
-            self.error(node, format!("invalid team slug `{s}`: {problem}"), None);
+            self.error(
+                node,
+                format!("invalid team slug `{}`: {problem}", shorten(&s)),
+                None,
+            );
             return None;
         }
         Some(s)
@@ -782,7 +810,10 @@ impl Walker {
                     Some("additive") => p.removals = RemovalMode::Additive,
                     Some(other) => self.error(
                         v,
-                        format!("`policy.removals` is `{other}`; expected `enforce` or `additive`"),
+                        format!(
+                            "`policy.removals` is `{}`; expected `enforce` or `additive`",
+                            shorten(other)
+                        ),
                         None,
                     ),
                     None => {}
@@ -845,7 +876,7 @@ impl Walker {
                     None => {
                         self.error(
                             v,
-                            format!("`policy.max_removals` is `{s}`; expected a number of seats (10) or a percentage of current seats (\"5%\")"),
+                            format!("`policy.max_removals` is `{}`; expected a number of seats (10) or a percentage of current seats (\"5%\")", shorten(s)),
                             None,
                         );
                         None
@@ -875,19 +906,21 @@ impl Walker {
                         .map(|n| n as u32);
                     ok &= days.is_some();
                 }
-                "action" => match self.string(v, "policy.inactivity.action").as_deref() {
-                    Some("report") => action = InactivityAction::Report,
-                    Some("remove") => action = InactivityAction::Remove,
-                    Some(other) => {
-                        self.error(
+                "action" => {
+                    match self.string(v, "policy.inactivity.action").as_deref() {
+                        Some("report") => action = InactivityAction::Report,
+                        Some("remove") => action = InactivityAction::Remove,
+                        Some(other) => {
+                            self.error(
                             v,
-                            format!("`policy.inactivity.action` is `{other}`; expected `report` or `remove`"),
+                            format!("`policy.inactivity.action` is `{}`; expected `report` or `remove`", shorten(other)),
                             None,
                         );
-                        ok = false;
+                            ok = false;
+                        }
+                        None => ok = false,
                     }
-                    None => ok = false,
-                },
+                }
                 _ => unreachable!("entries() only yields allowed keys"),
             }
         }
@@ -976,7 +1009,10 @@ impl Walker {
             _ => {
                 self.error(
                     v,
-                    format!("`expires` is `{s}`, not a calendar date in the form YYYY-MM-DD"),
+                    format!(
+                        "`expires` is `{}`, not a calendar date in the form YYYY-MM-DD",
+                        shorten(s)
+                    ),
                     Some("for example `expires: 2027-03-31`".into()),
                 );
                 None
@@ -1005,7 +1041,11 @@ impl Walker {
                 "org" => {
                     if let Some(s) = self.string(v, "org") {
                         if let Some(p) = login_problem(&s) {
-                            self.error(v, format!("invalid organization name `{s}`: {p}"), None);
+                            self.error(
+                                v,
+                                format!("invalid organization name `{}`: {p}", shorten(&s)),
+                                None,
+                            );
                         }
                         org = Some((s, k));
                     }
@@ -1013,7 +1053,11 @@ impl Walker {
                 "enterprise" => {
                     if let Some(s) = self.string(v, "enterprise") {
                         if let Some(p) = slug_problem(&s, false) {
-                            self.error(v, format!("invalid enterprise slug `{s}`: {p}"), None);
+                            self.error(
+                                v,
+                                format!("invalid enterprise slug `{}`: {p}", shorten(&s)),
+                                None,
+                            );
                         }
                         ent = Some((s, k));
                     }
@@ -1268,12 +1312,16 @@ fn yaml_error(path: &str, text: &str, e: &serde_saphyr::Error) -> ConfigError {
         .trim()
         .to_string();
     let lower = message.to_lowercase();
-    let message = if lower.contains("budget breached") || lower.contains("alias replay") {
+    let message = if lower.contains("budget breached") && lower.contains("documents") {
+        "seats.yaml holds more than one YAML document (a second `---`); keep one".to_string()
+    } else if lower.contains("budget breached") || lower.contains("alias replay") {
         format!("the document expands to too much data ({message})")
     } else {
         message
     };
-    let help = if lower.contains("budget") || lower.contains("alias") || lower.contains("depth") {
+    let help = if lower.contains("documents") {
+        Some("merge the documents into one mapping with a single `org:`".into())
+    } else if lower.contains("budget") || lower.contains("alias") || lower.contains("depth") {
         Some("seats.yaml needs no anchors, aliases or deep nesting; write the values out".into())
     } else if text.contains('\t') && lower.contains("tab") {
         Some("YAML indents with spaces, not tabs".into())
