@@ -1210,11 +1210,7 @@ impl GitHubClient {
         if_none_match: Option<&str>,
     ) -> Result<Contents, GitHubError> {
         let crab = self.crab_for(Some(owner)).await?;
-        let encoded: Vec<String> = path
-            .trim_matches('/')
-            .split('/')
-            .map(seg)
-            .collect();
+        let encoded: Vec<String> = path.trim_matches('/').split('/').map(seg).collect();
         let route = "/repos/{owner}/{repo}/contents/{path}";
         let mut req = Req::get(
             route,
