@@ -686,7 +686,11 @@ async fn a_403_names_the_scope_or_permission_to_grant() {
     assert!(text.contains("manage_billing:copilot"), "{text}");
     assert!(text.contains("GitHub Copilot Business"), "{text}");
     assert!(text.contains("/orgs/{org}/copilot/billing"), "{text}");
-    assert_eq!(sim.requests().len(), 1, "a permission 403 is not retried");
+    assert_eq!(
+        requests_to(&sim, "GET", routes::ORG_BILLING).len(),
+        1,
+        "a permission 403 is not retried"
+    );
 }
 
 #[tokio::test]

@@ -14,7 +14,7 @@ mod retry;
 #[path = "throttle.rs"]
 mod throttle;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, SystemTime};
@@ -33,10 +33,10 @@ pub use throttle::{
 };
 
 use super::{
-    BillingInfo, GitHubError, Membership, Scope, SeatApi, SeatBreakdown, SeatListResponse,
-    WriteReport,
+    BillingInfo, GitHubError, Membership, Scope, SeatApi, SeatBreakdown, SeatJson,
+    SeatListResponse, WriteReport,
 };
-use crate::plan::{LiveState, SeatManagementSetting};
+use crate::plan::{LiveSeat, LiveState, SeatManagementSetting};
 use retry::RateLimit;
 use throttle::Throttle;
 
@@ -1147,6 +1147,37 @@ impl GitHubClient {
     }
 }
 
+/// The seat listing in page order, built while pages arrive in any order:
+/// a page that comes early waits (as `LiveSeat`s) until those before it are in.
+struct Assembly {
+    live: Vec<LiveSeat>,
+    /// Seats in the pages appended so far, with or without an assignee.
+    held: u64,
+    next: usize,
+    early: BTreeMap<usize, (u64, Vec<LiveSeat>)>,
+}
+
+impl Assembly {
+    fn new(total: u64) -> Self {
+        Assembly {
+            live: Vec::with_capacity(usize::try_from(total).unwrap_or(0).min(1 << 24)),
+            held: 0,
+            next: 1,
+            early: BTreeMap::new(),
+        }
+    }
+
+    fn add(&mut self, page: usize, body: &SeatListResponse) {
+        let seats: Vec<LiveSeat> = body.seats.iter().filter_map(SeatJson::to_live).collect();
+        self.early.insert(page, (body.seats.len() as u64, seats));
+        while let Some((held, seats)) = self.early.remove(&self.next) {
+            self.held += held;
+            self.live.extend(seats);
+            self.next += 1;
+        }
+    }
+}
+
 /// When GitHub sends a `Link` header, it is the authority on whether another
 /// page exists; without one, a full page means "maybe".
 fn has_next_link(headers: &HeaderMap) -> bool {
@@ -1310,7 +1341,6 @@ impl SeatApi for GitHubClient {
     }
 
     async fn list_seats(&self, scope: &Scope) -> Result<LiveState, GitHubError> {
-        let setting = self.billing(scope).await?.seat_management_setting;
         let crab = self.crab_for_scope(scope).await?;
         // Errors that say what to fix stay as they are; the rest mean "the
         // listing could not be read whole".
@@ -1324,6 +1354,11 @@ impl SeatApi for GitHubClient {
                 message: format!("page {page} failed: {other}"),
             },
         };
+        // Page 1 goes alone: it says how many pages follow, and it is the
+        // request that meets a bad token, a spent limit or an App's first
+        // token exchange, once. The billing details then go first among
+        // pages 2..N, within the same concurrency: one round trip fewer
+        // than asking for them before page 1.
         let first = self
             .seat_page(&crab, scope, 1)
             .await
@@ -1333,16 +1368,39 @@ impl SeatApi for GitHubClient {
             .unwrap_or(usize::MAX)
             .div_ceil(PER_PAGE)
             .max(1);
-        let mut bodies: Vec<Option<SeatListResponse>> = (0..pages).map(|_| None).collect();
-        bodies[0] = Some(first);
-        if pages > 1 {
+        // Each page becomes `LiveSeat`s as it arrives and its JSON is
+        // dropped: holding every page's `SeatJson` until the last one came
+        // cost tens of MB at 100,000 seats.
+        let mut listing = Assembly::new(total);
+        listing.add(1, &first);
+        drop(first);
+        let mut setting = None;
+        {
+            enum Part {
+                Billing(Result<BillingInfo, GitHubError>),
+                Page(usize, Result<SeatListResponse, GitHubError>),
+            }
             let concurrency = self.inner.page_concurrency;
             let crab = &crab;
-            let mut stream = futures::stream::iter(2..=pages)
-                .map(|page| async move { (page, self.seat_page(crab, scope, page).await) })
+            // `None` is the billing details, `Some(n)` page n.
+            let items = std::iter::once(None).chain((2..=pages).map(Some));
+            let mut stream = futures::stream::iter(items)
+                .map(|item| async move {
+                    match item {
+                        None => Part::Billing(self.billing(scope).await),
+                        Some(page) => Part::Page(page, self.seat_page(crab, scope, page).await),
+                    }
+                })
                 .buffer_unordered(concurrency);
-            while let Some((page, result)) = stream.next().await {
-                // Returning drops the stream, which cancels the pages still in flight.
+            while let Some(part) = stream.next().await {
+                // Returning drops the stream, which cancels the requests still in flight.
+                let (page, result) = match part {
+                    Part::Billing(info) => {
+                        setting = Some(info?.seat_management_setting);
+                        continue;
+                    }
+                    Part::Page(page, result) => (page, result),
+                };
                 let body = result.map_err(|e| incomplete(page, e))?;
                 if body.total_seats != total {
                     return Err(GitHubError::IncompleteListing {
@@ -1352,41 +1410,41 @@ impl SeatApi for GitHubClient {
                         ),
                     });
                 }
-                bodies[page - 1] = Some(body);
+                listing.add(page, &body);
             }
         }
-        let seats: Vec<_> = bodies
-            .into_iter()
-            .flat_map(|b| b.map(|b| b.seats).unwrap_or_default())
-            .collect();
-        if seats.len() as u64 != total {
+        // The billing details are one of the stream's items, so they are here
+        // unless the stream ended early, which returns above; stay total anyway.
+        let setting = setting.ok_or_else(|| GitHubError::IncompleteListing {
+            message: "the Copilot billing details were not read".into(),
+        })?;
+        let Assembly { live, held, .. } = listing;
+        if held != total {
             return Err(GitHubError::IncompleteListing {
-                message: format!(
-                    "GitHub reported {total} seats but {pages} page(s) held {}",
-                    seats.len()
-                ),
+                message: format!("GitHub reported {total} seats but {pages} page(s) held {held}"),
             });
         }
         if let Scope::Org(_) = scope {
             // One seat per user in an org listing: a repeat means the pages
             // shifted under us (a seat left and another came meanwhile).
-            let mut seen = HashSet::new();
-            for login in seats
-                .iter()
-                .filter_map(|s| s.assignee.as_ref())
-                .map(|a| a.login.to_ascii_lowercase())
+            // Sorted indices find it without a copy of every login.
+            let mut order: Vec<u32> = (0..live.len() as u32).collect();
+            let login = |i: u32| live[i as usize].login.as_bytes();
+            let folded = |i: u32| login(i).iter().map(u8::to_ascii_lowercase);
+            order.sort_unstable_by(|&a, &b| folded(a).cmp(folded(b)));
+            if let Some(w) = order
+                .windows(2)
+                .find(|w| login(w[0]).eq_ignore_ascii_case(login(w[1])))
             {
-                if !seen.insert(login.clone()) {
-                    return Err(GitHubError::IncompleteListing {
-                        message: format!(
-                            "{login} appears twice in the seat listing: seats changed while paging"
-                        ),
-                    });
-                }
+                let login = live[w[0] as usize].login.to_ascii_lowercase();
+                return Err(GitHubError::IncompleteListing {
+                    message: format!(
+                        "{login} appears twice in the seat listing: seats changed while paging"
+                    ),
+                });
             }
         }
-        let live: Vec<_> = seats.iter().filter_map(|s| s.to_live()).collect();
-        let skipped = seats.len() - live.len();
+        let skipped = total - live.len() as u64;
         if skipped > 0 {
             tracing::warn!(
                 scope = %scope,

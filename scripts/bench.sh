@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Performance run of issue 8: the planner bench (criterion) and the reconcile
+# bench (benches/reconcile.rs: 1k/10k/100k seats x 0/1/10 % drift against the
+# simulator with per-request latency, next to sequential-paging and per-user
+# baselines), then PASS/FAIL per target. See docs/performance.md.
+#
+#   scripts/bench.sh                 # the full run (about 6 minutes on 2 cores)
+#   scripts/bench.sh --latency 20    # other per-request latency (ms)
+#   scripts/bench.sh --quick         # 1k and 10k seats only
+#
+# Every argument goes to the reconcile bench (`--help` lists them). Output is
+# also written to target/bench/. Exit status 1 when a target is missed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+for a in "$@"; do
+    if [[ $a == --help || $a == -h ]]; then
+        sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+        exec cargo bench --quiet --bench reconcile -- --help
+    fi
+done
+
+target=${CARGO_TARGET_DIR:-target}
+out="$target/bench"
+mkdir -p "$out"
+start=$(date +%s)
+
+echo "== machine: $(nproc) cores, $(free -h | awk '/^Mem:/ {print $2}') memory, $(uname -sr)"
+echo "== building (release)"
+cargo bench --bench plan --bench reconcile --no-run 2>&1 | grep -E '^(error|warning: unused)|Finished' || true
+
+echo "== planner: cargo bench --bench plan"
+cargo bench --bench plan 2>&1 | tee "$out/plan.txt" | grep -E 'plan:|time:'
+estimates=""
+for f in "$target"/criterion/planner/*/new/estimates.json; do estimates=$f; done
+median_ns=$(
+    if command -v jq >/dev/null; then
+        jq '.median.point_estimate' "$estimates"
+    else
+        python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["median"]["point_estimate"])' "$estimates"
+    fi
+)
+plan_ms=$(awk -v ns="$median_ns" 'BEGIN { printf "%.1f", ns / 1e6 }')
+echo "planner median: $plan_ms ms"
+
+echo "== reconcile: cargo bench --bench reconcile -- $*"
+cargo bench --quiet --bench reconcile -- "$@" | tee "$out/reconcile.txt"
+
+echo
+echo "== targets"
+{
+    grep -E '^(PASS|FAIL) ' "$out/reconcile.txt" || true
+    if awk -v ms="$plan_ms" 'BEGIN { exit !(ms < 50) }'; then
+        echo "PASS planner < 50 ms at 100k x 100k: median $plan_ms ms (cargo bench --bench plan)"
+    else
+        echo "FAIL planner < 50 ms at 100k x 100k: median $plan_ms ms (cargo bench --bench plan)"
+    fi
+} | tee "$out/targets.txt"
+echo "(whole run: $(($(date +%s) - start)) s; output in $out/)"
+! grep -q '^FAIL' "$out/targets.txt"
