@@ -74,10 +74,17 @@ fn seat(
     active_days: Option<i64>,
     n: usize,
 ) -> SimSeat {
-    let mut s = SimSeat::new(login, now - Duration::days(created_days));
+    // Anchor at noon UTC of today, so "N days ago" (and a few minutes'
+    // spread between seats) never crosses midnight: the demo prints the
+    // same day counts whatever the time of day.
+    let noon = now
+        .date_naive()
+        .and_time(chrono::NaiveTime::from_hms_opt(12, 0, 0).unwrap_or_default())
+        .and_utc();
+    let mut s = SimSeat::new(login, noon - Duration::days(created_days));
     s.updated_at = Some(s.created_at);
     s.last_activity_at =
-        active_days.map(|d| now - Duration::days(d) - Duration::minutes(n as i64 * 7));
+        active_days.map(|d| noon - Duration::days(d) - Duration::minutes(n as i64 * 7));
     s.last_activity_editor = active_days.map(|_| EDITORS[n % EDITORS.len()].to_string());
     s
 }
