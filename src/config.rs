@@ -291,6 +291,17 @@ impl ConfigError {
         }
     }
 
+    /// The file is over [`MAX_FILE_BYTES`].
+    pub fn too_large(path: &str, len: u64) -> ConfigError {
+        ConfigError::whole_file(
+            path,
+            format!(
+                "file is {len} bytes; seats.yaml may be at most {MAX_FILE_BYTES} bytes (1 MiB)"
+            ),
+            Some("split very large rosters into teams: `teams:` grants every member".into()),
+        )
+    }
+
     /// A single problem at the start of the file (no source line shown).
     fn whole_file(path: &str, message: String, help: Option<String>) -> ConfigError {
         ConfigError {
@@ -1170,6 +1181,20 @@ impl Seen {
     }
 }
 
+/// Read a seats.yaml from disk, refusing one over [`MAX_FILE_BYTES`] before
+/// reading it into memory.
+pub fn read_file(path: &std::path::Path) -> crate::Result<Vec<u8>> {
+    let io = |source| crate::Error::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let len = std::fs::metadata(path).map_err(io)?.len();
+    if len > MAX_FILE_BYTES as u64 {
+        return Err(ConfigError::too_large(&path.display().to_string(), len).into());
+    }
+    std::fs::read(path).map_err(io)
+}
+
 /// Position of the first invalid UTF-8 byte, as (line, column).
 fn utf8_error_pos(bytes: &[u8], valid_up_to: usize) -> Pos {
     let prefix = String::from_utf8_lossy(&bytes[..valid_up_to]);
@@ -1183,15 +1208,7 @@ impl SeatsFile {
     /// messages. Reports every problem at once; never panics.
     pub fn parse(path: &str, bytes: &[u8]) -> Result<SeatsFile, ConfigError> {
         if bytes.len() > MAX_FILE_BYTES {
-            return Err(ConfigError::whole_file(
-                path,
-                format!(
-                    "file is {} bytes; seats.yaml may be at most {} bytes (1 MiB)",
-                    bytes.len(),
-                    MAX_FILE_BYTES
-                ),
-                Some("split very large rosters into teams: `teams:` grants every member".into()),
-            ));
+            return Err(ConfigError::too_large(path, bytes.len() as u64));
         }
         let text = match std::str::from_utf8(bytes) {
             Ok(t) => t,
@@ -1242,29 +1259,8 @@ impl SeatsFile {
 
     /// Read, parse and validate a seats.yaml file.
     pub fn load(path: &std::path::Path) -> crate::Result<SeatsFile> {
-        let shown = path.display().to_string();
-        let meta = std::fs::metadata(path).map_err(|source| crate::Error::Io {
-            path: shown.clone(),
-            source,
-        })?;
-        // Refuse a huge file before reading it into memory.
-        if meta.len() > MAX_FILE_BYTES as u64 {
-            return Err(ConfigError::whole_file(
-                &shown,
-                format!(
-                    "file is {} bytes; seats.yaml may be at most {} bytes (1 MiB)",
-                    meta.len(),
-                    MAX_FILE_BYTES
-                ),
-                None,
-            )
-            .into());
-        }
-        let bytes = std::fs::read(path).map_err(|source| crate::Error::Io {
-            path: shown.clone(),
-            source,
-        })?;
-        Ok(SeatsFile::parse(&shown, &bytes)?)
+        let bytes = read_file(path)?;
+        Ok(SeatsFile::parse(&path.display().to_string(), &bytes)?)
     }
 
     /// The planner's view of this file (no eligibility findings yet).

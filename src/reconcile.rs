@@ -214,15 +214,7 @@ pub async fn reconcile(
             Some(Some(members)) => {
                 live.team_members.insert(t.slug.clone(), members.clone());
             }
-            _ => missing.push(Diagnostic {
-                pos: t.pos,
-                len: t.slug.chars().count() as u32,
-                message: format!("team `{}` does not exist in {scope}", t.slug),
-                help: Some(
-                    "use the team's slug as shown in its URL (github.com/orgs/ORG/teams/SLUG)"
-                        .into(),
-                ),
-            }),
+            _ => missing.push(missing_team(t, scope)),
         }
     }
     if !missing.is_empty() {
@@ -403,6 +395,18 @@ fn record(
     });
 }
 
+/// A team in seats.yaml that GitHub does not know, at its line.
+fn missing_team(t: &crate::config::TeamEntry, scope: &Scope) -> Diagnostic {
+    Diagnostic {
+        pos: t.pos,
+        len: t.slug.chars().count() as u32,
+        message: format!("team `{}` does not exist in {scope}", t.slug),
+        help: Some(
+            "use the team's slug as shown in its URL (github.com/orgs/ORG/teams/SLUG)".into(),
+        ),
+    }
+}
+
 /// A team's member logins, or `None` when the team does not exist.
 type TeamLookup = Option<Vec<String>>;
 
@@ -541,15 +545,7 @@ pub async fn check_online(
     .await?;
     for t in &file.teams {
         if !matches!(teams.get(&t.slug), Some(Some(_))) {
-            diags.push(Diagnostic {
-                pos: t.pos,
-                len: t.slug.chars().count() as u32,
-                message: format!("team `{}` does not exist in {}", t.slug, file.scope),
-                help: Some(
-                    "use the team's slug as shown in its URL (github.com/orgs/ORG/teams/SLUG)"
-                        .into(),
-                ),
-            });
+            diags.push(missing_team(t, &file.scope));
         }
     }
     let logins: Vec<String> = file.users.iter().map(|u| u.login.clone()).collect();

@@ -35,20 +35,12 @@ impl Loaded {
         })
     }
 
-    /// Read and parse a local file.
+    /// Read and parse a local file (read once: the text, the parse and the
+    /// SHA all describe the same bytes).
     pub fn from_path(path: &std::path::Path) -> crate::Result<Loaded> {
-        let file = SeatsFile::load(path)?;
-        let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| crate::Error::Io {
-            path: shown.clone(),
-            source,
-        })?;
-        Ok(Loaded {
-            path: shown,
-            sha: Some(git_blob_sha(text.as_bytes())),
-            text,
-            file,
-        })
+        let bytes = crate::config::read_file(path)?;
+        let sha = git_blob_sha(&bytes);
+        Loaded::parse(&path.display().to_string(), &bytes, Some(sha))
     }
 }
 
@@ -173,8 +165,11 @@ impl Source {
                     path: shown.clone(),
                     source,
                 };
-                // A file over the limit is read whole and refused by
-                // parse(), which reports its size at file:1:1.
+                // Refuse a file over the limit before reading it into memory.
+                let len = tokio::fs::metadata(path).await.map_err(io)?.len();
+                if len > crate::config::MAX_FILE_BYTES as u64 {
+                    return Err(crate::config::ConfigError::too_large(&shown, len).into());
+                }
                 let bytes = tokio::fs::read(path).await.map_err(io)?;
                 Ok(Raw {
                     path: shown,
@@ -267,6 +262,28 @@ mod tests {
                 (g, w) => panic!("{input}: got {g:?}, want {w:?}"),
             }
         }
+    }
+
+    #[tokio::test]
+    async fn local_files_over_the_limit_are_refused_by_both_readers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seats.yaml");
+        std::fs::write(&path, vec![b'#'; crate::config::MAX_FILE_BYTES + 1]).unwrap();
+        let err = Loaded::from_path(&path).unwrap_err().to_string();
+        assert!(err.contains("may be at most 1048576 bytes"), "{err}");
+        let client = crate::github::client::GitHubClient::new(
+            crate::github::args::GitHubArgs::for_url("http://127.0.0.1:9")
+                .config(Some("t".into()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+        let err = Source::new(SourceSpec::Path(path.clone()))
+            .read(&client)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("may be at most 1048576 bytes"), "{err}");
     }
 
     #[test]
