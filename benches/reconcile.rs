@@ -154,6 +154,27 @@ impl SeatApi for Timed {
     async fn user_exists(&self, login: &str) -> Result<bool, GitHubError> {
         self.inner.user_exists(login).await
     }
+    async fn list_members(&self, org: &str) -> Result<Vec<String>, GitHubError> {
+        self.inner.list_members(org).await
+    }
+    async fn add_team_members(
+        &self,
+        scope: &Scope,
+        team: &str,
+        l: &[String],
+    ) -> Result<WriteReport, GitHubError> {
+        self.time_write(self.inner.add_team_members(scope, team, l))
+            .await
+    }
+    async fn remove_team_members(
+        &self,
+        scope: &Scope,
+        team: &str,
+        l: &[String],
+    ) -> Result<WriteReport, GitHubError> {
+        self.time_write(self.inner.remove_team_members(scope, team, l))
+            .await
+    }
 }
 
 fn vm_hwm_kib() -> u64 {

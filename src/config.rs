@@ -130,6 +130,10 @@ pub struct Policy {
     pub suspend: bool,
     /// Idle-seat policy.
     pub inactivity: Option<Inactivity>,
+    /// Enterprise scope only: keep this enterprise team's membership equal
+    /// to `users` and assign the team, instead of granting users directly
+    /// (how an enterprise dedicated to Copilot assigns seats).
+    pub assign_via_team: Option<String>,
 }
 
 /// A position in seats.yaml (1-based line and column, in characters).
@@ -492,6 +496,7 @@ const POLICY_KEYS: &[&str] = &[
     "eligible_teams",
     "allow_empty",
     "suspend",
+    "assign_via_team",
     "inactivity",
 ];
 const INACTIVITY_KEYS: &[&str] = &["days", "action"];
@@ -858,6 +863,17 @@ impl Walker {
                 }
                 "suspend" => p.suspend = self.bool(v, "policy.suspend").unwrap_or(false),
                 "inactivity" => p.inactivity = self.inactivity(v),
+                "assign_via_team" => {
+                    if !self.enterprise {
+                        self.error(
+                            v,
+                            "`policy.assign_via_team` needs `enterprise:`: it assigns seats through an enterprise team's membership",
+                            Some("remove it, or manage the enterprise's seats with `enterprise: NAME`".into()),
+                        );
+                    } else {
+                        p.assign_via_team = self.slug(v, "policy.assign_via_team");
+                    }
+                }
                 _ => unreachable!("entries() only yields allowed keys"),
             }
         }
@@ -1117,10 +1133,11 @@ impl Walker {
                 "teams" => {
                     let mut seen = Seen::default();
                     for item in self.list(v, "teams") {
+                        // `platform` and `ent:platform` are one enterprise team.
                         if let Some(slug) = self.slug(item, "teams")
-                            && !self.check_dup(&seen, &slug, item, "teams")
+                            && !self.check_dup(&seen, &self.team_key(&slug), item, "teams")
                         {
-                            seen.push(slug.clone(), item.pos);
+                            seen.push(self.team_key(&slug), item.pos);
                             teams.push(TeamEntry {
                                 slug,
                                 pos: item.pos,
@@ -1147,12 +1164,37 @@ impl Walker {
                 _ => {}
             }
         }
+        if let Some(via) = &policy.assign_via_team
+            && let Some(t) = teams.iter().find(|t| {
+                self.team_key(&t.slug)
+                    .eq_ignore_ascii_case(&self.team_key(via))
+            })
+        {
+            self.diags.push(Diagnostic {
+                pos: t.pos,
+                len: t.slug.chars().count() as u32,
+                message: format!(
+                    "team `{}` is `policy.assign_via_team`: its membership is `users`, so it cannot also be listed in `teams`",
+                    t.slug
+                ),
+                help: Some("remove it from `teams`".into()),
+            });
+        }
         Some(SeatsFile {
             scope: scope?,
             policy,
             teams,
             users,
         })
+    }
+
+    /// A team slug as compared for duplicates: enterprise slugs with `ent:`.
+    fn team_key(&self, slug: &str) -> String {
+        if self.enterprise {
+            format!("ent:{}", slug.strip_prefix("ent:").unwrap_or(slug))
+        } else {
+            slug.to_string()
+        }
     }
 }
 
@@ -1261,24 +1303,6 @@ impl SeatsFile {
     pub fn load(path: &std::path::Path) -> crate::Result<SeatsFile> {
         let bytes = read_file(path)?;
         Ok(SeatsFile::parse(&path.display().to_string(), &bytes)?)
-    }
-
-    /// The planner's view of this file (no eligibility findings yet).
-    pub fn desired(&self) -> crate::plan::Desired {
-        crate::plan::Desired {
-            scope: self.scope.clone(),
-            users: self
-                .users
-                .iter()
-                .map(|u| crate::plan::DesiredUser {
-                    login: u.login.clone(),
-                    expires: u.expires,
-                })
-                .collect(),
-            teams: self.teams.iter().map(|t| t.slug.clone()).collect(),
-            policy: self.policy.clone(),
-            ineligible: Default::default(),
-        }
     }
 
     /// The user entry for a login (case-insensitive), for positions in messages.

@@ -291,12 +291,17 @@ async fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
             let shown = file.display().to_string();
             let text =
                 std::fs::read_to_string(file).with_context(|| format!("cannot read {shown}"))?;
-            let live = SeatListResponse::from_json(&shown, &text)?.into_live_state();
+            let live = SeatListResponse::from_json(&shown, &text)?
+                .into_live_state(&shown, &loaded.file.scope)?;
             let today = args
                 .today
                 .unwrap_or_else(|| chrono::Utc::now().date_naive());
             (
-                seatkeeper::plan::plan(&loaded.file.desired(), &live, today),
+                seatkeeper::plan::plan(
+                    &seatkeeper::plan::Desired::from_file(&loaded.file),
+                    &live,
+                    today,
+                ),
                 Vec::new(),
             )
         }

@@ -19,8 +19,9 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use crate::config::{Diagnostic, Pos, Scope};
-use crate::github::{GitHubError, Membership, SeatApi};
-use crate::plan::{Action, Change, Plan, SeatManagementSetting, TeamKind};
+use crate::github::live::scoped_slug;
+use crate::github::{GitHubError, Grant, Membership, SeatApi};
+use crate::plan::{Action, Change, Desired, Plan, SeatManagementSetting, TeamKind};
 use crate::source::Loaded;
 
 /// How far a reconcile goes.
@@ -175,13 +176,10 @@ pub async fn reconcile(
         }
         .into());
     }
-    let seats_pending = live
-        .seats
-        .iter()
-        .filter(|s| s.pending_cancellation_date.is_some())
-        .count();
-    let seats_active = live.seats.len() - seats_pending;
+    let seats_active = live.held();
+    let seats_pending = live.pending();
 
+    let mut desired = Desired::from_file(file);
     // Members of desired teams that grant nothing yet: needed to count seats,
     // to spot empty teams, and to tell a missing team from a new one.
     let kind = match scope {
@@ -189,30 +187,30 @@ pub async fn reconcile(
         Scope::Enterprise(_) => TeamKind::Enterprise,
     };
     let granting: BTreeSet<String> = live
-        .seats
+        .users
         .iter()
-        .filter(|s| s.pending_cancellation_date.is_none())
-        .filter_map(|s| s.assigning_team.as_ref())
-        .filter(|t| t.kind == kind)
-        .map(|t| t.slug.to_ascii_lowercase())
+        .flat_map(|u| &u.grants)
+        .filter(|g| g.held())
+        .filter_map(|g| match &g.grant {
+            Grant::Team(t) if t.kind == kind => Some(t.slug.to_ascii_lowercase()),
+            _ => None,
+        })
         .collect();
-    let lookups: Vec<&crate::config::TeamEntry> = file
+    let lookups: Vec<(&crate::config::TeamEntry, String)> = file
         .teams
         .iter()
-        .filter(|t| !granting.contains(&t.slug.to_ascii_lowercase()))
+        .map(|t| (t, scoped_slug(scope, &t.slug)))
+        .filter(|(_, slug)| !granting.contains(&slug.to_ascii_lowercase()))
         .collect();
-    let found = fetch_teams(
-        api,
-        scope,
-        lookups.iter().map(|t| t.slug.clone()).collect(),
-        opts.concurrency,
-    )
-    .await?;
+    let via = desired.assign_via_team();
+    let mut slugs: Vec<String> = lookups.iter().map(|(_, s)| s.clone()).collect();
+    slugs.extend(via.clone());
+    let mut found = fetch_teams(api, scope, slugs, opts.concurrency).await?;
     let mut missing = Vec::new();
-    for t in &lookups {
-        match found.get(&t.slug) {
+    for (t, slug) in &lookups {
+        match found.get(slug) {
             Some(Some(members)) => {
-                live.team_members.insert(t.slug.clone(), members.clone());
+                live.team_members.insert(slug.clone(), members.clone());
             }
             _ => missing.push(missing_team(t, scope)),
         }
@@ -220,8 +218,21 @@ pub async fn reconcile(
     if !missing.is_empty() {
         return Err(crate::config::ConfigError::new(&source.path, &source.text, missing).into());
     }
+    if let Some(via) = &via {
+        // The assigning team's membership stands for the direct grants: read
+        // it whole (a failed page is an error, never a partial list).
+        match found.remove(via) {
+            Some(Some(members)) => live.assignment_members = Some(members),
+            _ => {
+                return Err(GitHubError::Config(format!(
+                    "{}: policy.assign_via_team names `{via}`, which is not an enterprise team of {scope}: create it (enterprise settings, Teams) or fix the slug",
+                    source.path
+                ))
+                .into());
+            }
+        }
+    }
 
-    let mut desired = file.desired();
     let mut plan = crate::plan::plan(&desired, &live, today);
     let mut ineligible = Vec::new();
     if opts.check_eligibility {
@@ -317,11 +328,16 @@ async fn apply(
                 continue;
             }
             let names: Vec<String> = chunk.iter().map(|c| c.name.clone()).collect();
-            let result = match action {
-                Action::AddTeam => api.add_teams(&scope, &names).await,
-                Action::AddUser => api.add_users(&scope, &names).await,
-                Action::RemoveTeam => api.remove_teams(&scope, &names).await,
-                Action::RemoveUser => api.remove_users(&scope, &names).await,
+            let via = outcome.plan.assign_via_team.as_deref();
+            let result = match (action, via) {
+                (Action::AddTeam, _) => api.add_teams(&scope, &names).await,
+                (Action::AddUser, None) => api.add_users(&scope, &names).await,
+                (Action::AddUser, Some(team)) => api.add_team_members(&scope, team, &names).await,
+                (Action::RemoveTeam, _) => api.remove_teams(&scope, &names).await,
+                (Action::RemoveUser, None) => api.remove_users(&scope, &names).await,
+                (Action::RemoveUser, Some(team)) => {
+                    api.remove_team_members(&scope, team, &names).await
+                }
             };
             match result {
                 Ok(report) => {
@@ -452,10 +468,11 @@ pub async fn eligibility(
     let eligible = &file.policy.eligible_teams;
     let mut eligible_members: Option<BTreeSet<String>> = None;
     if !eligible.is_empty() && !logins.is_empty() {
-        let teams = fetch_teams(api, scope, eligible.clone(), concurrency).await?;
+        let slugs: Vec<String> = eligible.iter().map(|t| scoped_slug(scope, t)).collect();
+        let teams = fetch_teams(api, scope, slugs.clone(), concurrency).await?;
         let mut all = BTreeSet::new();
         let mut missing = Vec::new();
-        for slug in eligible {
+        for slug in &slugs {
             match teams.get(slug) {
                 Some(Some(m)) => all.extend(m.iter().map(|l| l.to_ascii_lowercase())),
                 _ => missing.push(slug.clone()),
@@ -539,12 +556,15 @@ pub async fn check_online(
     let teams = fetch_teams(
         api,
         &file.scope,
-        file.teams.iter().map(|t| t.slug.clone()).collect(),
+        file.teams
+            .iter()
+            .map(|t| scoped_slug(&file.scope, &t.slug))
+            .collect(),
         concurrency,
     )
     .await?;
     for t in &file.teams {
-        if !matches!(teams.get(&t.slug), Some(Some(_))) {
+        if !matches!(teams.get(&scoped_slug(&file.scope, &t.slug)), Some(Some(_))) {
             diags.push(missing_team(t, &file.scope));
         }
     }

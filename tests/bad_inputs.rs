@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use seatkeeper::config::SeatsFile;
+use seatkeeper::config::{Scope, SeatsFile};
+use seatkeeper::plan::{Grant, TeamKind};
 
 fn fixtures() -> Vec<std::path::PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad");
@@ -254,47 +255,48 @@ fn seat_list_outcome(name: &str, bytes: &[u8]) -> String {
     };
     let listed = response.seats.len();
     let total = response.total_seats;
-    let live = response.into_live_state();
+    let live = match response.into_live_state(name, &Scope::Org("acme".into())) {
+        Ok(l) => l,
+        Err(e) => return format!("error: {e}\n"),
+    };
     let mut out = format!(
         "ok: total_seats {total}, {listed} seat(s) listed, {} with an assignee",
-        live.seats.len()
+        live.users.len()
     );
     if let Some(s) = &live.seat_management_setting {
         write!(out, ", seat_management_setting {}", s.as_str()).unwrap();
     }
     out.push('\n');
-    for s in &live.seats {
-        let team = s.assigning_team.as_ref().map_or("-".to_string(), |t| {
-            format!(
-                "{}:{}",
-                if t.kind == seatkeeper::plan::TeamKind::Org {
-                    "org"
-                } else {
-                    "enterprise"
-                },
-                t.slug
+    let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+    for u in &live.users {
+        for g in &u.grants {
+            let team = match &g.grant {
+                Grant::Team(t) if t.kind == TeamKind::Org => format!("org:{}", t.slug),
+                Grant::Team(t) => format!("enterprise:{}", t.slug),
+                Grant::Direct => "-".to_string(),
+                Grant::Organization { org, .. } => format!("organization:{org}"),
+            };
+            writeln!(
+                out,
+                "{} team={team} pending={} last_activity={} last_authenticated={} created={}",
+                u.login,
+                opt(g.pending_cancellation_date.map(|d| d.to_string())),
+                opt(u.last_activity_at.map(|t| t.to_rfc3339())),
+                opt(u.last_authenticated_at.map(|t| t.to_rfc3339())),
+                g.created_at.to_rfc3339()
             )
-        });
-        let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
-        writeln!(
-            out,
-            "{} team={team} pending={} last_activity={} created={}",
-            s.login,
-            opt(s.pending_cancellation_date.map(|d| d.to_string())),
-            opt(s.last_activity_at.map(|t| t.to_rfc3339())),
-            s.created_at.to_rfc3339()
-        )
-        .unwrap();
+            .unwrap();
+        }
     }
     let desired = SeatsFile::parse(
         "seats.yaml",
         b"org: acme\npolicy:\n  protected: [hubot]\n  inactivity: {days: 30, action: remove}\nteams: [platform]\nusers: [octocat, erin]\n",
     )
-    .expect("fixed seats.yaml")
-    .desired();
+    .expect("fixed seats.yaml");
+    let desired = seatkeeper::plan::Desired::from_file(&desired);
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
     let plan = seatkeeper::plan::plan(&desired, &live, today);
-    assert!(plan.seats_before <= live.seats.len(), "{name}");
+    assert!(plan.seats_before <= live.users.len(), "{name}");
     out
 }
 
@@ -370,14 +372,12 @@ fn seat_list_json_is_bounded_by_the_decoder_limits() {
     assert!(nested_team.len() < 4 * 1024 * 1024);
     let live = seatkeeper::github::SeatListResponse::from_json("team.json", &nested_team)
         .expect("unread nesting is skipped")
-        .into_live_state();
-    assert_eq!(live.seats.len(), 1);
+        .into_live_state("team.json", &Scope::Org("acme".into()))
+        .expect("one seat, counted");
+    assert_eq!(live.users.len(), 1);
     assert_eq!(
-        live.seats[0]
-            .assigning_team
-            .as_ref()
-            .map(|t| t.slug.as_str()),
-        Some("t")
+        live.users[0].grants[0].grant,
+        Grant::Team(seatkeeper::plan::TeamRef::org("t"))
     );
 }
 

@@ -53,7 +53,7 @@ fn plan_formats_and_exit_codes() {
     let live = "examples/live-state.json";
     #[rustfmt::skip]
     let cases: &[(&str, &str, i32, &[&str])] = &[
-        ("seats.yaml", "text", 2, &["+ hubot", "~ carol", "- bob", "Plan: 1 to add, 1 to remove, 1 to restore. Seats: 6 -> 7 (cap 500)."]),
+        ("seats.yaml", "text", 2, &["+ hubot", "~ carol", "- bob", "Plan: 1 to add, 1 to remove, 1 to restore. Seats: 6 -> 7; billed this cycle: 7 -> 8 (cap 500)."]),
         ("seats.yaml", "json", 2, &["\"format_version\": 1", "\"action\": \"remove_user\"", "\"reason\": \"restore\""]),
         ("seats.yaml", "markdown", 2, &["<!-- seatkeeper-plan -->", "hubot"]),
         ("seats.yaml", "diff", 2, &["--- seats (now)", "+++ seats (after apply)", "-bob", "+carol", "+hubot"]),

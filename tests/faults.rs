@@ -672,6 +672,34 @@ impl SeatApi for StopSwitch {
     async fn user_exists(&self, login: &str) -> Result<bool, GitHubError> {
         self.inner.user_exists(login).await
     }
+
+    async fn list_members(&self, org: &str) -> Result<Vec<String>, GitHubError> {
+        self.inner.list_members(org).await
+    }
+
+    async fn add_team_members(
+        &self,
+        scope: &Scope,
+        team: &str,
+        logins: &[String],
+    ) -> Result<WriteReport, GitHubError> {
+        self.before_write();
+        let r = self.inner.add_team_members(scope, team, logins).await;
+        self.after_write();
+        r
+    }
+
+    async fn remove_team_members(
+        &self,
+        scope: &Scope,
+        team: &str,
+        logins: &[String],
+    ) -> Result<WriteReport, GitHubError> {
+        self.before_write();
+        let r = self.inner.remove_team_members(scope, team, logins).await;
+        self.after_write();
+        r
+    }
 }
 
 async fn client(sim: &Simulator, s: &Scenario, faulty: bool) -> GitHubClient {

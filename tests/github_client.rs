@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use seatkeeper::github::client::{Auth, ClientConfig, GitHubClient, RetrySleep, ThrottleConfig};
 use seatkeeper::github::{GitHubError, Membership, Scope, SeatApi};
-use seatkeeper::plan::{SeatManagementSetting, TeamKind};
+use seatkeeper::plan::{Grant, SeatManagementSetting, TeamRef};
 use seatkeeper::simulator::{
     FaultAction, ScriptedFault, SecondaryLimit, SimApp, SimOptions, SimState, SimTeam, Simulator,
     demo_state, generated_login, generated_state, routes,
@@ -90,9 +90,9 @@ async fn lists_every_seat_exactly_with_the_expected_request_count() {
             .await
             .unwrap_or_else(|e| panic!("{n}: {e}"));
 
-        let got: BTreeSet<String> = live.seats.iter().map(|s| s.login.clone()).collect();
+        let got: BTreeSet<String> = live.users.iter().map(|s| s.login.clone()).collect();
         let want: BTreeSet<String> = (0..n).map(generated_login).collect();
-        assert_eq!(live.seats.len(), n, "{n} seats");
+        assert_eq!(live.users.len(), n, "{n} seats");
         assert_eq!(got, want, "{n} seats");
         assert_eq!(
             live.seat_management_setting,
@@ -178,7 +178,7 @@ async fn page_fetches_are_bounded_by_the_configured_concurrency() {
     let mut c = config(&sim);
     c.page_concurrency = 3;
     let gh = client(c).await;
-    assert_eq!(gh.list_seats(&org()).await.unwrap().seats.len(), 2_000);
+    assert_eq!(gh.list_seats(&org()).await.unwrap().users.len(), 2_000);
     assert_eq!(sim.max_in_flight(), 3, "19 pages after page 1, 3 at a time");
     assert_eq!(gh.stats().peak_in_flight, 3);
 
@@ -188,7 +188,7 @@ async fn page_fetches_are_bounded_by_the_configured_concurrency() {
     c.page_concurrency = 8;
     c.throttle.max_concurrent = 2;
     let gh = client(c).await;
-    assert_eq!(gh.list_seats(&org()).await.unwrap().seats.len(), 2_000);
+    assert_eq!(gh.list_seats(&org()).await.unwrap().users.len(), 2_000);
     assert_eq!(sim.max_in_flight(), 2);
 }
 
@@ -226,7 +226,7 @@ async fn a_page_that_keeps_failing_means_an_incomplete_listing() {
         action: FaultAction::status(503),
     });
     let live = gh.list_seats(&org()).await.unwrap();
-    assert_eq!(live.seats.len(), 350);
+    assert_eq!(live.users.len(), 350);
     assert_eq!(requests_to(&sim, "GET", routes::ORG_SEATS).len(), 4 + 3);
 }
 
@@ -244,7 +244,7 @@ async fn dropped_connections_and_slow_answers_are_retried() {
         FaultAction::Latency(Duration::from_secs(10)),
     );
     let live = gh.list_seats(&org()).await.unwrap();
-    assert_eq!(live.seats.len(), 250);
+    assert_eq!(live.users.len(), 250);
     let stats = gh.stats();
     // One dropped connection and one timeout: no response, counted as status 0.
     assert_eq!(
@@ -276,7 +276,7 @@ async fn total_seats_changing_between_pages_means_an_incomplete_listing() {
 
         // Once the seats hold still, the listing is whole again.
         let live = gh.list_seats(&org()).await.unwrap();
-        assert_eq!(live.seats.len(), sim.state().seats.len());
+        assert_eq!(live.users.len(), sim.state().seats.len());
         sim.shutdown().await;
     }
 }
@@ -380,17 +380,17 @@ async fn a_pending_seat_is_restored_by_post() {
     let sim = start(demo_state()).await;
     let gh = client(config(&sim)).await;
     let before = gh.list_seats(&org()).await.unwrap();
-    let kemal = before.seats.iter().find(|s| s.login == "kemal").unwrap();
-    assert!(kemal.pending_cancellation_date.is_some());
+    let kemal = before.users.iter().find(|s| s.login == "kemal").unwrap();
+    assert!(!kemal.held());
 
     let report = gh.add_users(&org(), &["kemal".to_string()]).await.unwrap();
     assert_eq!(report.applied, ["kemal"]);
     assert_eq!(report.seats_changed, 1);
 
     let after = gh.list_seats(&org()).await.unwrap();
-    let kemal = after.seats.iter().find(|s| s.login == "kemal").unwrap();
-    assert_eq!(kemal.pending_cancellation_date, None);
-    assert_eq!(after.seats.len(), before.seats.len());
+    let kemal = after.users.iter().find(|s| s.login == "kemal").unwrap();
+    assert!(kemal.held());
+    assert_eq!(after.users.len(), before.users.len());
 }
 
 #[tokio::test]
@@ -429,11 +429,11 @@ async fn teams_are_written_with_selected_teams() {
         serde_json::json!(["platform"])
     );
     let live = gh.list_seats(&org()).await.unwrap();
-    assert!(live.seats.iter().any(|s| {
+    assert!(live.users.iter().any(|s| {
         s.login == "ivan"
-            && s.assigning_team
-                .as_ref()
-                .is_some_and(|t| t.slug == "platform" && t.kind == TeamKind::Org)
+            && s.grants
+                .iter()
+                .any(|g| g.grant == Grant::Team(TeamRef::org("platform")))
     }));
 
     let report = gh
@@ -475,7 +475,7 @@ async fn retry_after_is_honoured() {
             FaultAction::status_with_retry_after(status, 30),
         );
         let live = gh.list_seats(&org()).await.unwrap();
-        assert_eq!(live.seats.len(), 120);
+        assert_eq!(live.users.len(), 120);
         assert_eq!(
             *waits.lock().unwrap(),
             [Duration::from_secs(30)],
@@ -532,7 +532,7 @@ async fn a_spent_primary_limit_waits_for_its_reset_or_fails_clearly() {
     let gh = client(c).await;
     sim.set_rate_limit(2, Duration::from_secs(20)); // billing and page 1, then spent
     let live = gh.list_seats(&org()).await.unwrap();
-    assert_eq!(live.seats.len(), 300);
+    assert_eq!(live.users.len(), 300);
     let waits = waits.lock().unwrap().clone();
     assert_eq!(waits.len(), 1, "{waits:?}");
     assert!(
@@ -558,7 +558,7 @@ async fn a_spent_primary_limit_waits_for_its_reset_or_fails_clearly() {
     c.retry_sleep = Some(sleep);
     let gh = client(c).await;
     sim.set_rate_limit(0, Duration::from_secs(40));
-    assert_eq!(gh.list_seats(&org()).await.unwrap().seats.len(), 30);
+    assert_eq!(gh.list_seats(&org()).await.unwrap().users.len(), 30);
     let waits = waits.lock().unwrap().clone();
     assert_eq!(waits.len(), 1, "{waits:?}");
     assert!(
@@ -845,7 +845,7 @@ async fn app_auth_discovers_the_installation_and_uses_its_token() {
     let gh = client(c.clone()).await;
 
     let live = gh.list_seats(&org()).await.unwrap();
-    assert_eq!(live.seats.len(), sim.state().seats.len());
+    assert_eq!(live.users.len(), sim.state().seats.len());
     gh.add_users(&org(), &["lena".to_string()]).await.unwrap();
     assert!(gh.user_exists("octocat").await.unwrap());
 
@@ -906,17 +906,17 @@ async fn app_auth_with_the_wrong_key_says_so() {
 async fn enterprise_scope_uses_the_enterprise_routes() {
     let mut state = demo_state();
     state.enterprise = Some("bigcorp".to_string());
-    state.enterprise_teams = vec![SimTeam::new("ent-data", &["alice", "lena", "mateo"])];
+    state.enterprise_teams = vec![SimTeam::new("ent:data", &["alice", "lena", "mateo"])];
     let sim = start(state).await;
     let gh = client(config(&sim)).await;
     let ent = Scope::Enterprise("bigcorp".to_string());
 
-    let report = gh.add_teams(&ent, &["ent-data".to_string()]).await.unwrap();
-    assert_eq!(report.applied, ["ent-data"]);
+    let report = gh.add_teams(&ent, &["ent:data".to_string()]).await.unwrap();
+    assert_eq!(report.applied, ["ent:data"]);
     let post = requests_to(&sim, "POST", routes::ENTERPRISE_SELECTED_TEAMS);
     assert_eq!(
         post[0].body.as_ref().unwrap()["selected_enterprise_teams"],
-        serde_json::json!(["ent-data"])
+        serde_json::json!(["ent:data"])
     );
 
     let report = gh.add_users(&ent, &["oskar".to_string()]).await.unwrap();
@@ -936,14 +936,13 @@ async fn enterprise_scope_uses_the_enterprise_routes() {
     );
     assert_eq!(sim.requests().len(), 1);
     assert_eq!(sim.requests()[0].route, routes::ENTERPRISE_SEATS);
-    let lena = live.seats.iter().find(|s| s.login == "lena").unwrap();
-    let team = lena.assigning_team.as_ref().unwrap();
+    let lena = live.users.iter().find(|s| s.login == "lena").unwrap();
     assert_eq!(
-        (team.kind, team.slug.as_str()),
-        (TeamKind::Enterprise, "ent-data")
+        lena.grants.iter().map(|g| &g.grant).collect::<Vec<_>>(),
+        vec![&Grant::Team(TeamRef::enterprise("data"))]
     );
 
-    let members = gh.team_members(&ent, "ent-data").await.unwrap().unwrap();
+    let members = gh.team_members(&ent, "ent:data").await.unwrap().unwrap();
     assert_eq!(members.len(), 3);
     assert_eq!(
         requests_to(&sim, "GET", routes::ENTERPRISE_TEAM_MEMBERSHIPS).len(),
@@ -951,10 +950,10 @@ async fn enterprise_scope_uses_the_enterprise_routes() {
     );
 
     let report = gh
-        .remove_teams(&ent, &["ent-data".to_string()])
+        .remove_teams(&ent, &["ent:data".to_string()])
         .await
         .unwrap();
-    assert_eq!(report.applied, ["ent-data"]);
+    assert_eq!(report.applied, ["ent:data"]);
     let report = gh.remove_users(&ent, &["oskar".to_string()]).await.unwrap();
     assert_eq!(report.seats_changed, 1);
     assert_eq!(

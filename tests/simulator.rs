@@ -104,6 +104,10 @@ fn contract() -> &'static Contract {
 
 /// The OpenAPI path of a simulator route template.
 fn openapi_path(route: &str) -> String {
+    if route == routes::ENTERPRISE_TEAM {
+        // The description names this one segment `{team_slug}`.
+        return "/enterprises/{enterprise}/teams/{team_slug}".to_string();
+    }
     route
         .replace("{*path}", "{path}")
         .replace("{enterprise_team}", "{enterprise-team}")
@@ -415,8 +419,8 @@ fn enterprise_state() -> SimState {
     let mut st = demo_state();
     st.enterprise = Some("acme-ent".into());
     st.enterprise_teams = vec![
-        SimTeam::new("ent-copilot", &["lena", "mateo"]),
-        SimTeam::new("ent-empty", &[]),
+        SimTeam::new("ent:copilot", &["lena", "mateo"]),
+        SimTeam::new("ent:empty", &[]),
     ];
     st
 }
@@ -562,7 +566,7 @@ async fn contract_every_operation_validates() {
         )
         .await;
     assert_eq!(r.status, 200);
-    let body = json!({"selected_enterprise_teams": ["ent-copilot"]});
+    let body = json!({"selected_enterprise_teams": ["ent:copilot"]});
     let r = h
         .send(
             "POST",
@@ -586,9 +590,29 @@ async fn contract_every_operation_validates() {
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(
-        h.get("/enterprises/acme-ent/teams/ent-copilot/memberships")
+        h.get("/enterprises/acme-ent/teams/ent:copilot/memberships")
             .await
             .status,
+        200
+    );
+    assert_eq!(
+        h.get("/enterprises/acme-ent/teams/ent:copilot")
+            .await
+            .status,
+        200
+    );
+    for verb in ["add", "remove"] {
+        let r = h
+            .send(
+                "POST",
+                &format!("/enterprises/acme-ent/teams/ent:copilot/memberships/{verb}"),
+                Some(json!({"usernames": ["nadia"]})),
+            )
+            .await;
+        assert_eq!(r.status, 200, "memberships/{verb}");
+    }
+    assert_eq!(
+        h.get("/orgs/acme/members?per_page=10&page=2").await.status,
         200
     );
 
@@ -615,7 +639,7 @@ async fn contract_every_operation_validates() {
         missing.is_empty(),
         "operations without a validated success: {missing:?}"
     );
-    assert_eq!(all.len(), 21);
+    assert_eq!(all.len(), 25);
     assert!(v.requests >= 10, "{v:?}");
     assert!(v.responses >= 35, "{v:?}");
 }
@@ -1583,7 +1607,7 @@ async fn enterprise_routes() {
         .send(
             "POST",
             &format!("{base}/selected_enterprise_teams"),
-            Some(json!({"selected_enterprise_teams": ["ent-copilot"]})),
+            Some(json!({"selected_enterprise_teams": ["ent:copilot"]})),
         )
         .await;
     assert_eq!(r.json(), json!({"seats_created": 2}));
@@ -1595,20 +1619,40 @@ async fn enterprise_routes() {
         .find(|s| s["assignee"]["login"] == "lena")
         .unwrap();
     let team = &lena["assigning_team"];
-    assert_eq!(team["slug"], "ent-copilot");
+    assert_eq!(team["slug"], "ent:copilot");
     assert!(
         team.as_object().unwrap().contains_key("group_id"),
         "enterprise teams carry group_id"
     );
-    // The org listing shows the same seat, granted by a team the org cannot manage.
-    let r = h
-        .send(
-            "DELETE",
-            "/orgs/acme/copilot/billing/selected_users",
-            Some(users(&["lena"])),
-        )
-        .await;
-    assert_eq!(r.status, 422);
+    assert!(
+        lena["organization"].is_null(),
+        "an enterprise team's grant names no org"
+    );
+    // Every org seat of the enterprise's organization is listed too, with its
+    // organization; total_seats counts each user once.
+    let seats = page["seats"].as_array().unwrap();
+    let org_entries = seats
+        .iter()
+        .filter(|s| s["organization"]["login"] == "acme")
+        .count();
+    assert_eq!(org_entries, h.sim.state().seats.len());
+    let users_listed: BTreeSet<String> = seats
+        .iter()
+        .map(|s| s["assignee"]["login"].as_str().unwrap().to_lowercase())
+        .collect();
+    assert_eq!(page["total_seats"], users_listed.len());
+    // The enterprise team's seat is not the org's: the org listing does not show it.
+    let org_page = h
+        .get("/orgs/acme/copilot/billing/seats?per_page=100")
+        .await
+        .json();
+    assert!(
+        !org_page["seats"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["assignee"]["login"] == "lena")
+    );
     // Enterprise seat writes for users.
     let r = h
         .send(
@@ -1628,7 +1672,7 @@ async fn enterprise_routes() {
     assert_eq!(r.status, 422);
     assert!(r.json()["message"].as_str().unwrap().contains("enterprise"));
     let m = h
-        .get("/enterprises/acme-ent/teams/ent-copilot/memberships")
+        .get("/enterprises/acme-ent/teams/ent:copilot/memberships")
         .await
         .json();
     assert_eq!(m.as_array().unwrap().len(), 2);
@@ -1648,18 +1692,18 @@ async fn enterprise_routes() {
         .send(
             "DELETE",
             &format!("{base}/selected_enterprise_teams"),
-            Some(json!({"selected_enterprise_teams": ["ent-copilot"]})),
+            Some(json!({"selected_enterprise_teams": ["ent:copilot"]})),
         )
         .await;
     assert_eq!(r.json(), json!({"seats_cancelled": 2}));
     let v = h.validate_now();
-    assert!(v.requests >= 5 && v.responses >= 9, "{v:?}");
+    assert!(v.requests >= 4 && v.responses >= 9, "{v:?}");
     // Deliberately outside the contract: the org route's body key.
     let r = h
         .send(
             "POST",
             &format!("{base}/selected_enterprise_teams"),
-            Some(json!({"selected_teams": ["ent-copilot"]})),
+            Some(json!({"selected_teams": ["ent:copilot"]})),
         )
         .await;
     assert_eq!(

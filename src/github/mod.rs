@@ -1,17 +1,20 @@
-//! The GitHub boundary: the [`SeatApi`] trait, its domain types, GitHub's
-//! wire format for seats, and the octocrab implementation in [`client`].
+//! The GitHub boundary: the [`SeatApi`] trait, its domain types ([`live`]:
+//! a live user with its set of grants), GitHub's wire format for seats
+//! ([`wire`]), and the octocrab implementation in [`client`].
 
 pub mod args;
 pub mod client;
-
-use std::collections::BTreeMap;
+pub mod live;
+pub mod wire;
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use crate::config::Scope;
-use crate::plan::{LiveSeat, LiveState, SeatManagementSetting, TeamKind, TeamRef};
+pub use live::{
+    Grant, GrantSeat, IdleSignal, LiveState, LiveUser, SeatManagementSetting, TeamKind, TeamRef,
+};
+pub use wire::{SeatJson, SeatListResponse};
 
 /// `GET /orgs/{org}/copilot/billing`, the parts seatkeeper uses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,9 +85,7 @@ pub enum GitHubError {
         message: String,
     },
     /// 403 without rate-limit signals.
-    #[error(
-        "GitHub refused {method} {route} (403 {message}): the token needs the `manage_billing:copilot` scope (classic PAT), or for a GitHub App the organization permission \"GitHub Copilot Business\" (read and write) and \"Members\" (read)"
-    )]
+    #[error("GitHub refused {method} {route} (403 {message}): {advice}")]
     Forbidden {
         /// HTTP method.
         method: String,
@@ -92,6 +93,8 @@ pub enum GitHubError {
         route: String,
         /// GitHub's message.
         message: String,
+        /// What the token or App needs for this route.
+        advice: String,
     },
     /// 404.
     #[error(
@@ -165,6 +168,25 @@ pub enum GitHubError {
         /// What did not decode.
         message: String,
     },
+    /// An enterprise write refused because of the enterprise's Copilot
+    /// settings (GHEC: "Copilot is not enabled for this enterprise, billing
+    /// has not been set up for this enterprise, a public code suggestions
+    /// policy has not been set for this enterprise, or the enterprise's
+    /// Copilot access setting is set to enable Copilot for all users or is
+    /// unconfigured").
+    #[error("{scope} refused {method} {route} (422 {message}): {advice}")]
+    EnterprisePolicy {
+        /// The enterprise.
+        scope: String,
+        /// HTTP method.
+        method: String,
+        /// Route template.
+        route: String,
+        /// GitHub's message.
+        message: String,
+        /// What to change, from the message.
+        advice: String,
+    },
     /// Bad client configuration (auth, URL, key).
     #[error("{0}")]
     Config(String),
@@ -183,6 +205,7 @@ impl GitHubError {
             GitHubError::Transport { .. } => "transport",
             GitHubError::IncompleteListing { .. } => "incomplete_listing",
             GitHubError::Decode { .. } => "decode",
+            GitHubError::EnterprisePolicy { .. } => "enterprise_policy",
             GitHubError::Config(_) => "client_config",
         }
     }
@@ -235,122 +258,26 @@ pub trait SeatApi: Send + Sync {
 
     /// Does a GitHub user with this login exist (`GET /users/{login}`)?
     async fn user_exists(&self, login: &str) -> Result<bool, GitHubError>;
-}
 
-// ---------------------------------------------------------------------------
-// Wire format: GitHub's JSON for the seat listing, decoded leniently (GitHub
-// adds fields over time; nulls appear where the description allows them).
+    /// Every member of an org (`GET /orgs/{org}/members`, every page), read
+    /// whole or not at all: cheaper than one membership check per login once
+    /// many logins need checking.
+    async fn list_members(&self, org: &str) -> Result<Vec<String>, GitHubError>;
 
-/// `GET .../copilot/billing/seats` response (and the `--live-state` file,
-/// which may add a top-level `seat_management_setting`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SeatListResponse {
-    /// Seats billed in total (all pages).
-    pub total_seats: u64,
-    /// The seats of this page.
-    #[serde(default)]
-    pub seats: Vec<SeatJson>,
-    /// Only in `--live-state` files: the org's seat management setting.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seat_management_setting: Option<String>,
-}
+    /// Add users to an enterprise team (`POST .../memberships/add`), batched:
+    /// how seats are assigned in an enterprise dedicated to Copilot.
+    async fn add_team_members(
+        &self,
+        scope: &Scope,
+        team: &str,
+        logins: &[String],
+    ) -> Result<WriteReport, GitHubError>;
 
-/// A seat as GitHub sends it (only the fields seatkeeper reads).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SeatJson {
-    /// When the seat was granted (required by GitHub's schema).
-    pub created_at: DateTime<Utc>,
-    /// The seat holder; GitHub's schema allows it to be absent or null.
-    #[serde(default)]
-    pub assignee: Option<AssigneeJson>,
-    /// The team granting the seat: an org team, an enterprise team, or null.
-    #[serde(default)]
-    pub assigning_team: Option<TeamJson>,
-    /// `YYYY-MM-DD` when pending cancellation.
-    #[serde(default)]
-    pub pending_cancellation_date: Option<NaiveDate>,
-    /// Last Copilot activity.
-    #[serde(default)]
-    pub last_activity_at: Option<DateTime<Utc>>,
-}
-
-/// The part of `simple-user` seatkeeper reads.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AssigneeJson {
-    /// The login.
-    pub login: String,
-}
-
-/// An `assigning_team`: GitHub's `oneOf` of Team and Enterprise Team. Only
-/// enterprise teams carry `group_id` (required in their schema, nullable),
-/// so its presence tells them apart.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TeamJson {
-    /// The slug.
-    pub slug: String,
-    /// Present (possibly null) only on enterprise teams.
-    #[serde(default, deserialize_with = "present")]
-    pub group_id: Option<Option<serde_json::Value>>,
-    /// Present only on enterprise teams in recent descriptions.
-    #[serde(default, deserialize_with = "present")]
-    pub sync_to_organizations: Option<Option<serde_json::Value>>,
-}
-
-fn present<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<serde_json::Value>>, D::Error> {
-    Ok(Some(Option::<serde_json::Value>::deserialize(d)?))
-}
-
-impl TeamJson {
-    /// Org team or enterprise team.
-    pub fn kind(&self) -> TeamKind {
-        if self.group_id.is_some() || self.sync_to_organizations.is_some() {
-            TeamKind::Enterprise
-        } else {
-            TeamKind::Org
-        }
-    }
-}
-
-impl SeatJson {
-    /// Our domain seat; `None` for a seat without an assignee (it cannot be
-    /// managed by login, so it is counted but never planned).
-    pub fn to_live(&self) -> Option<LiveSeat> {
-        let assignee = self.assignee.as_ref()?;
-        Some(LiveSeat {
-            login: assignee.login.clone(),
-            assigning_team: self.assigning_team.as_ref().map(|t| TeamRef {
-                kind: t.kind(),
-                slug: t.slug.clone(),
-            }),
-            pending_cancellation_date: self.pending_cancellation_date,
-            last_activity_at: self.last_activity_at,
-            created_at: self.created_at,
-        })
-    }
-}
-
-impl SeatListResponse {
-    /// Decode a `--live-state` file (GitHub's listing shape).
-    pub fn from_json(path: &str, text: &str) -> crate::Result<SeatListResponse> {
-        serde_json::from_str(text).map_err(|e| crate::Error::LiveState {
-            path: path.to_string(),
-            message: format!(
-                "{e} (expected the body of GET /orgs/ORG/copilot/billing/seats: {{\"total_seats\": N, \"seats\": [...]}})"
-            ),
-        })
-    }
-
-    /// The planner's live state from one complete listing.
-    pub fn into_live_state(self) -> LiveState {
-        LiveState {
-            seat_management_setting: self
-                .seat_management_setting
-                .as_deref()
-                .map(SeatManagementSetting::parse),
-            seats: self.seats.iter().filter_map(SeatJson::to_live).collect(),
-            team_members: BTreeMap::new(),
-        }
-    }
+    /// Remove users from an enterprise team (`POST .../memberships/remove`), batched.
+    async fn remove_team_members(
+        &self,
+        scope: &Scope,
+        team: &str,
+        logins: &[String],
+    ) -> Result<WriteReport, GitHubError>;
 }

@@ -177,19 +177,23 @@ pub(crate) struct OrgSimple {
 }
 
 pub(crate) fn org_simple(api: &str, st: &SimState) -> OrgSimple {
-    let org = &st.org;
+    org_simple_for(api, &st.org, st.org_id)
+}
+
+/// `organization-simple` of any organization.
+pub(crate) fn org_simple_for(api: &str, org: &str, id: u64) -> OrgSimple {
     let u = format!("{api}/orgs/{org}");
     OrgSimple {
-        login: org.clone(),
-        id: st.org_id,
-        node_id: node_id("Organization", st.org_id),
+        login: org.to_string(),
+        id,
+        node_id: node_id("Organization", id),
         repos_url: format!("{u}/repos"),
         events_url: format!("{u}/events"),
         hooks_url: format!("{u}/hooks"),
         issues_url: format!("{u}/issues"),
         members_url: format!("{u}/members{{/member}}"),
         public_members_url: format!("{u}/public_members{{/member}}"),
-        avatar_url: format!("https://avatars.githubusercontent.com/u/{}?v=4", st.org_id),
+        avatar_url: format!("https://avatars.githubusercontent.com/u/{id}?v=4"),
         description: None,
         url: u,
     }
@@ -337,16 +341,23 @@ pub(crate) struct EnterpriseTeam {
 
 pub(crate) fn enterprise_team(api: &str, st: &SimState, t: &SimTeam) -> EnterpriseTeam {
     let ent = st.enterprise.as_deref().unwrap_or(&st.org);
-    let u = format!("{api}/enterprises/{ent}/teams/{}", t.slug);
+    // "GitHub generates the enterprise team's `slug` from the team `name`
+    // and adds the `ent:` prefix."
+    let slug = crate::github::live::enterprise_slug(&t.slug);
+    let u = format!("{api}/enterprises/{ent}/teams/{slug}");
     let created = ts(DateTime::from_timestamp(EPOCH_CREATED, 0).unwrap_or_default());
     EnterpriseTeam {
-        id: stable_id("EnterpriseTeam", &t.slug),
-        name: t.display_name().to_string(),
-        slug: t.slug.clone(),
+        id: stable_id("EnterpriseTeam", &slug),
+        name: t
+            .display_name()
+            .strip_prefix("ent:")
+            .unwrap_or(t.display_name())
+            .to_string(),
+        slug: slug.clone(),
         sync_to_organizations: "disabled",
         group_id: None,
         group_name: None,
-        html_url: format!("{HTML}/enterprises/{ent}/teams/{}", t.slug),
+        html_url: format!("{HTML}/enterprises/{ent}/teams/{slug}"),
         members_url: format!("{u}/members{{/member}}"),
         url: u,
         created_at: created.clone(),
@@ -407,11 +418,43 @@ pub(crate) fn seat(api: &str, st: &SimState, org: Option<&OrgSimple>, s: &SimSea
         pending_cancellation_date: s.pending_cancellation_date.map(date),
         last_activity_at: s.last_activity_at.map(ts),
         last_activity_editor: s.last_activity_editor.clone(),
-        last_authenticated_at: s.last_activity_at.map(ts),
+        last_authenticated_at: s.last_authenticated_at.map(ts),
         created_at: ts(s.created_at),
         updated_at: ts(s.updated_at.unwrap_or(s.created_at)),
         plan_type,
     }
+}
+
+/// One entry of the enterprise listing: an organization's grant carries
+/// its `organization` (and the org team, when one grants it); an
+/// enterprise-level grant carries none, or its enterprise team.
+pub(crate) fn enterprise_entry(
+    api: &str,
+    st: &SimState,
+    e: super::enterprise::EntryRef,
+) -> SeatDetail {
+    use super::enterprise::EntryRef;
+    let (s, _) = st.entry(e);
+    let org = match e {
+        EntryRef::Primary(_) => Some(org_simple(api, st)),
+        EntryRef::Org(o, _) => Some(org_simple_for(api, &st.orgs[o].login, st.orgs[o].id)),
+        EntryRef::Enterprise(_) => None,
+    };
+    let mut d = seat(api, st, org.as_ref(), s);
+    if let (EntryRef::Org(o, _), Some(t)) = (e, &s.assigning_team) {
+        // The team is the other organization's, not the primary's.
+        let other = &st.orgs[o];
+        let granting = other
+            .teams
+            .iter()
+            .find(|x| x.slug.eq_ignore_ascii_case(&t.slug))
+            .cloned()
+            .unwrap_or_else(|| SimTeam::new(&t.slug, &[]));
+        let mut view = SimState::new(&other.login);
+        view.org_id = other.id;
+        d.assigning_team = Some(AssigningTeam::Org(Box::new(team(api, &view, &granting))));
+    }
+    d
 }
 
 /// The account an App installation belongs to (an org, as a simple-user of

@@ -25,6 +25,7 @@
 //! ([`SimState::normalize`]), as on GitHub.
 
 mod app_auth;
+mod enterprise;
 mod faults;
 mod fixtures;
 mod json;
@@ -50,7 +51,7 @@ pub use fixtures::{
     DEMO_REPO, GenSpec, demo_state, generated_login, generated_state, generated_state_with,
 };
 pub use state::{
-    SimApp, SimError, SimFile, SimScope, SimSeat, SimState, SimTeam, first_of_next_month,
+    SimApp, SimError, SimFile, SimOrg, SimScope, SimSeat, SimState, SimTeam, first_of_next_month,
 };
 
 use listener::{ConnHandle, KillableListener};
@@ -88,6 +89,16 @@ pub mod routes {
     /// `GET` an enterprise team's members.
     pub const ENTERPRISE_TEAM_MEMBERSHIPS: &str =
         "/enterprises/{enterprise}/teams/{enterprise_team}/memberships";
+    /// `POST` add members to an enterprise team, in bulk.
+    pub const ENTERPRISE_TEAM_MEMBERSHIPS_ADD: &str =
+        "/enterprises/{enterprise}/teams/{enterprise_team}/memberships/add";
+    /// `POST` remove members from an enterprise team, in bulk.
+    pub const ENTERPRISE_TEAM_MEMBERSHIPS_REMOVE: &str =
+        "/enterprises/{enterprise}/teams/{enterprise_team}/memberships/remove";
+    /// `GET` an enterprise team (its OpenAPI path names the slug `{team_slug}`).
+    pub const ENTERPRISE_TEAM: &str = "/enterprises/{enterprise}/teams/{enterprise_team}";
+    /// `GET` every member of an org, paged.
+    pub const ORG_MEMBERS: &str = "/orgs/{org}/members";
     /// `GET` a user.
     pub const USER: &str = "/users/{username}";
     /// `GET` repository contents.
@@ -165,7 +176,9 @@ impl Default for SimOptions {
             rate_limit_window: Duration::from_secs(3600),
             secondary: None,
             fault_seed: 0,
-            api_versions: vec!["2022-11-28".to_string()],
+            // Both versions GitHub serves: 2026-03-10 is the first with
+            // breaking changes, none of them in the routes simulated here.
+            api_versions: vec!["2022-11-28".to_string(), "2026-03-10".to_string()],
             requester_is_member: true,
             record_requests: true,
             record_response_bodies: false,

@@ -164,6 +164,16 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             routes::ENTERPRISE_TEAM_MEMBERSHIPS,
             get(ent_team_memberships),
         )
+        .route(
+            routes::ENTERPRISE_TEAM_MEMBERSHIPS_ADD,
+            post(ent_add_memberships),
+        )
+        .route(
+            routes::ENTERPRISE_TEAM_MEMBERSHIPS_REMOVE,
+            post(ent_remove_memberships),
+        )
+        .route(routes::ENTERPRISE_TEAM, get(ent_team))
+        .route(routes::ORG_MEMBERS, get(org_members))
         .route(routes::USER, get(get_user))
         .route(routes::CONTENTS, get(get_contents))
         .route(routes::RATE_LIMIT, get(rate_limit))
@@ -645,8 +655,8 @@ struct SeatList {
     seats: Vec<json::SeatDetail>,
 }
 
-/// One page of the seat listing. Seats are kept in listing order, so a page
-/// is a slice: O(per_page) per request even for 100,000 seats.
+/// One page of the org's seat listing. Seats are kept in listing order, so
+/// a page is a slice: O(per_page) per request even for 100,000 seats.
 fn seats_page(sh: &Shared, uri: &Uri, doc: &'static str) -> ApiResult {
     let req = page_request(uri.query(), 50, doc)?;
     let (total, seats) = {
@@ -678,13 +688,31 @@ async fn org_seats(State(sh): State<Arc<Shared>>, Path(org): Path<String>, uri: 
     )
 }
 
+/// One page of the enterprise listing: one entry per granting organization
+/// or enterprise team of each user, while `total_seats` counts each user
+/// once, so the pages (sized by entries) run past `total_seats / per_page`.
 async fn ent_seats(State(sh): State<Arc<Shared>>, Path(ent): Path<String>, uri: Uri) -> ApiResult {
+    let doc = "https://docs.github.com/enterprise-cloud@latest/rest/copilot/copilot-user-management#list-all-copilot-seat-assignments-for-an-enterprise";
     check_enterprise(&sh.state(), &ent)?;
-    seats_page(
-        &sh,
-        &uri,
-        "https://docs.github.com/enterprise-cloud@latest/rest/copilot/copilot-user-management#list-all-copilot-seat-assignments-for-an-enterprise",
-    )
+    let req = page_request(uri.query(), 50, doc)?;
+    let (entries, users, seats) = {
+        let mut st = sh.state();
+        let listing = st.enterprise_listing();
+        let n = listing.entries.len();
+        let seats: Vec<json::SeatDetail> = listing.entries[req.range(n)]
+            .iter()
+            .map(|&e| json::enterprise_entry(sh.api(), &st, e))
+            .collect();
+        (n, listing.users, seats)
+    };
+    let r = json_response(
+        StatusCode::OK,
+        &SeatList {
+            total_seats: users,
+            seats,
+        },
+    );
+    Ok(with_link(r, &sh, &uri, req, entries))
 }
 
 #[derive(Clone, Copy)]
@@ -968,6 +996,98 @@ async fn ent_team_memberships(
         &uri,
         "https://docs.github.com/enterprise-cloud@latest/rest/enterprise-teams/enterprise-team-members#list-members-in-an-enterprise-team",
     )
+}
+
+async fn ent_team(
+    State(sh): State<Arc<Shared>>,
+    Path((ent, slug)): Path<(String, String)>,
+) -> ApiResult {
+    let st = sh.state();
+    check_enterprise(&st, &ent)?;
+    // The description documents 200 and 403 only; a missing team answers
+    // 404 like every other missing resource.
+    let team = st.enterprise_team(&slug).ok_or(ApiError::not_found(
+        "https://docs.github.com/enterprise-cloud@latest/rest/enterprise-teams/enterprise-teams#get-an-enterprise-team",
+    ))?;
+    Ok(json_response(
+        StatusCode::OK,
+        &json::enterprise_team(sh.api(), &st, team),
+    ))
+}
+
+/// `POST .../memberships/add|remove`: `{"usernames": [...]}`, answered with
+/// the users added or removed.
+fn membership_write(sh: &Shared, ent: &str, slug: &str, add: bool, body: &[u8]) -> ApiResult {
+    let doc = if add {
+        "https://docs.github.com/enterprise-cloud@latest/rest/enterprise-teams/enterprise-team-members#bulk-add-team-members"
+    } else {
+        "https://docs.github.com/enterprise-cloud@latest/rest/enterprise-teams/enterprise-team-members#bulk-remove-team-members"
+    };
+    check_enterprise(&sh.state(), ent)?;
+    let names = parse_names(body, "usernames", doc)?;
+    let rejected = sh.faults.rejected_among(&names);
+    if !rejected.is_empty() {
+        return Err(sim_error(SimError::Rejected { logins: rejected }, doc));
+    }
+    let now = Utc::now();
+    let result = {
+        let mut st = sh.state();
+        if add {
+            st.ent_add_members(slug, &names, now)
+        } else {
+            st.ent_remove_members(slug, &names, now)
+        }
+    };
+    let users: Vec<json::SimpleUser> = result
+        .map_err(|e| sim_error(e, doc))?
+        .iter()
+        .map(|l| json::simple_user(sh.api(), l))
+        .collect();
+    Ok(json_response(StatusCode::OK, &users))
+}
+
+async fn ent_add_memberships(
+    State(sh): State<Arc<Shared>>,
+    Path((ent, slug)): Path<(String, String)>,
+    body: Bytes,
+) -> ApiResult {
+    membership_write(&sh, &ent, &slug, true, &body)
+}
+
+async fn ent_remove_memberships(
+    State(sh): State<Arc<Shared>>,
+    Path((ent, slug)): Path<(String, String)>,
+    body: Bytes,
+) -> ApiResult {
+    membership_write(&sh, &ent, &slug, false, &body)
+}
+
+/// `GET /orgs/{org}/members`: "List all users who are members of an
+/// organization", 30 a page by default, at most 100.
+async fn org_members(
+    State(sh): State<Arc<Shared>>,
+    Path(org): Path<String>,
+    uri: Uri,
+) -> ApiResult {
+    let doc = "https://docs.github.com/rest/orgs/members#list-organization-members";
+    let req = page_request(uri.query(), 30, doc)?;
+    let (total, body) = {
+        let st = sh.state();
+        check_org(&st, &org)?;
+        let total = st.members.len();
+        let page: Vec<json::SimpleUser> = st.members[req.range(total)]
+            .iter()
+            .map(|l| json::simple_user(sh.api(), l))
+            .collect();
+        (total, page)
+    };
+    Ok(with_link(
+        json_response(StatusCode::OK, &body),
+        &sh,
+        &uri,
+        req,
+        total,
+    ))
 }
 
 async fn get_user(State(sh): State<Arc<Shared>>, Path(user): Path<String>) -> ApiResult {

@@ -91,6 +91,29 @@ impl SimTeam {
     }
 }
 
+/// A further organization of the enterprise. It grants seats to its members
+/// as its selections say (derived by [`SimState::normalize`]), and appears
+/// in the enterprise listing with `organization` set; its own seat-write
+/// routes are not simulated (an enterprise file never writes to an org).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SimOrg {
+    /// The organization's login.
+    pub login: String,
+    /// Its numeric id.
+    pub id: u64,
+    /// Its members.
+    pub members: Vec<String>,
+    /// Its teams.
+    pub teams: Vec<SimTeam>,
+    /// Users it grants a seat directly (lowercase).
+    pub selected_users: BTreeSet<String>,
+    /// Teams it grants seats through (lowercase).
+    pub selected_teams: BTreeSet<String>,
+    /// Its seats, one per user (derived from the selections when missing).
+    pub seats: Vec<SimSeat>,
+}
+
 /// One Copilot seat. Seats are listed in the order of this vector (creation
 /// order), so pagination is deterministic.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,6 +131,9 @@ pub struct SimSeat {
     /// The editor of the last activity, e.g. `vscode/1.98.0/copilot/1.280.0`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_activity_editor: Option<String>,
+    /// Last sign-in to Copilot (reported even with IDE telemetry off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_authenticated_at: Option<DateTime<Utc>>,
     /// Set when the seat is cancelled at the end of the billing cycle.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_cancellation_date: Option<NaiveDate>,
@@ -125,6 +151,7 @@ impl SimSeat {
             updated_at: None,
             last_activity_at: None,
             last_activity_editor: None,
+            last_authenticated_at: None,
             pending_cancellation_date: None,
             assigning_team: None,
         }
@@ -211,8 +238,18 @@ pub struct SimState {
     pub selected_teams: BTreeSet<String>,
     /// Enterprise teams granting seats (lowercase slugs).
     pub selected_enterprise_teams: BTreeSet<String>,
-    /// Every seat, in listing order.
+    /// The primary organization's seats, one per user, in listing order.
     pub seats: Vec<SimSeat>,
+    /// Further organizations of the enterprise.
+    pub orgs: Vec<SimOrg>,
+    /// Enterprise members who are in no organization (an enterprise
+    /// dedicated to Copilot has no organizations at all).
+    pub enterprise_members: Vec<String>,
+    /// Users the enterprise grants a seat directly (lowercase logins).
+    pub enterprise_selected_users: BTreeSet<String>,
+    /// Enterprise-level grants, one per user and grant: `assigning_team`
+    /// `None` for a direct enterprise grant, else the enterprise team.
+    pub enterprise_seats: Vec<SimSeat>,
     /// The next billing date: cancelled seats go away then.
     pub next_billing_date: NaiveDate,
     /// The default branch of every repository (the Contents API's default `ref`).
@@ -222,16 +259,19 @@ pub struct SimState {
     /// The GitHub App installed on the org, if any.
     pub app: Option<SimApp>,
     #[serde(skip)]
-    cache: Cache,
+    pub(super) cache: Cache,
 }
 
 /// Lookup tables rebuilt from the public fields; never serialized.
 #[derive(Debug, Clone, Default)]
-struct Cache {
+pub(super) struct Cache {
     valid: bool,
     seats: HashMap<String, usize>,
     members: HashMap<String, usize>,
     users: HashMap<String, usize>,
+    /// The enterprise listing's entry order and user count, built on the
+    /// first page read after a change.
+    pub(super) listing: Option<std::sync::Arc<super::enterprise::Listing>>,
 }
 
 impl Default for SimState {
@@ -251,6 +291,10 @@ impl Default for SimState {
             selected_teams: BTreeSet::new(),
             selected_enterprise_teams: BTreeSet::new(),
             seats: Vec::new(),
+            orgs: Vec::new(),
+            enterprise_members: Vec::new(),
+            enterprise_selected_users: BTreeSet::new(),
+            enterprise_seats: Vec::new(),
             next_billing_date: first_of_next_month(Utc::now().date_naive()),
             default_branch: "main".to_string(),
             files: Vec::new(),
@@ -337,6 +381,7 @@ impl SimState {
     /// Mark the lookup tables stale after editing fields directly.
     pub fn invalidate(&mut self) {
         self.cache.valid = false;
+        self.cache.listing = None;
     }
 
     fn ensure_cache(&mut self) {
@@ -416,6 +461,7 @@ impl SimState {
                 self.resolve_after_team_loss(i, &team, &member_sets, now);
             }
         }
+        self.normalize_enterprise(now);
     }
 
     /// The lowercase key of the team sets for a team kind.
@@ -437,11 +483,11 @@ impl SimState {
         self.selected_set(team.kind).contains(&lower(&team.slug))
     }
 
-    /// Every selected team (org teams first, then enterprise teams, each in
-    /// slug order) with its effective members.
+    /// Every selected org team, in slug order, with its effective members.
     fn granting_teams(&self) -> Vec<(TeamRef, Vec<String>)> {
+        // Enterprise teams grant enterprise-level entries (enterprise.rs).
         let mut out = Vec::new();
-        for kind in [TeamKind::Org, TeamKind::Enterprise] {
+        for kind in [TeamKind::Org] {
             for slug in self.selected_set(kind) {
                 if let Some(team) = self.team(kind, slug) {
                     let r = TeamRef {
@@ -465,20 +511,25 @@ impl SimState {
 
     /// A team by slug (case-insensitive).
     pub fn team(&self, kind: TeamKind, slug: &str) -> Option<&SimTeam> {
-        self.teams_of(kind)
-            .iter()
-            .find(|t| t.slug.eq_ignore_ascii_case(slug))
+        match kind {
+            TeamKind::Org => self
+                .teams
+                .iter()
+                .find(|t| t.slug.eq_ignore_ascii_case(slug)),
+            TeamKind::Enterprise => self.enterprise_team(slug),
+        }
     }
 
     /// Direct child teams of a team.
     pub fn child_teams(&self, kind: TeamKind, slug: &str) -> Vec<&SimTeam> {
+        let same = |a: &str, b: &str| match kind {
+            TeamKind::Org => a.eq_ignore_ascii_case(b),
+            TeamKind::Enterprise => crate::github::live::enterprise_slug(a)
+                .eq_ignore_ascii_case(&crate::github::live::enterprise_slug(b)),
+        };
         self.teams_of(kind)
             .iter()
-            .filter(|t| {
-                t.parent
-                    .as_deref()
-                    .is_some_and(|p| p.eq_ignore_ascii_case(slug))
-            })
+            .filter(|t| t.parent.as_deref().is_some_and(|p| same(p, slug)))
             .collect()
     }
 
@@ -584,6 +635,7 @@ impl SimState {
     /// "seats change between pages" fault); no membership check.
     pub fn insert_seat(&mut self, seat: SimSeat) {
         self.ensure_cache();
+        self.cache.listing = None;
         let key = lower(&seat.login);
         if let Some(&i) = self.cache.seats.get(&key) {
             self.seats[i] = seat;
@@ -591,6 +643,23 @@ impl SimState {
             self.cache.seats.insert(key, self.seats.len());
             self.seats.push(seat);
         }
+    }
+
+    /// Add an enterprise-level entry directly (for fixtures and the "seats
+    /// change between pages" fault in enterprise scope); no checks.
+    pub fn insert_enterprise_seat(&mut self, seat: SimSeat) {
+        self.cache.listing = None;
+        self.enterprise_seats.push(seat);
+    }
+
+    /// Remove a user's enterprise-level entries outright.
+    pub fn remove_enterprise_seats(&mut self, login: &str) -> usize {
+        self.cache.listing = None;
+        let before = self.enterprise_seats.len();
+        self.enterprise_seats
+            .retain(|s| !s.login.eq_ignore_ascii_case(login));
+        self.enterprise_selected_users.remove(&lower(login));
+        before - self.enterprise_seats.len()
     }
 
     /// Remove a seat from the listing outright (as the billing cycle does).
@@ -620,6 +689,10 @@ impl SimState {
     /// the next billing date moves a month on.
     pub fn advance_billing_cycle(&mut self) {
         self.seats.retain(|s| s.is_active());
+        self.enterprise_seats.retain(|s| s.is_active());
+        for o in &mut self.orgs {
+            o.seats.retain(|s| s.is_active());
+        }
         self.next_billing_date = self
             .next_billing_date
             .checked_add_months(Months::new(1))
@@ -653,6 +726,10 @@ impl SimState {
         logins: &[String],
         now: DateTime<Utc>,
     ) -> Result<u64, SimError> {
+        self.cache.listing = None;
+        if scope == SimScope::Enterprise {
+            return self.ent_add_users(logins, now);
+        }
         self.check_setting(scope)?;
         self.ensure_cache();
         let logins = dedup_ci(logins);
@@ -702,6 +779,10 @@ impl SimState {
         logins: &[String],
         now: DateTime<Utc>,
     ) -> Result<u64, SimError> {
+        self.cache.listing = None;
+        if scope == SimScope::Enterprise {
+            return self.ent_remove_users(logins, now);
+        }
         self.check_setting(scope)?;
         self.ensure_cache();
         let logins = dedup_ci(logins);
@@ -751,6 +832,10 @@ impl SimState {
         slugs: &[String],
         now: DateTime<Utc>,
     ) -> Result<u64, SimError> {
+        self.cache.listing = None;
+        if scope == SimScope::Enterprise {
+            return self.ent_add_teams(slugs, now);
+        }
         let (kind, slugs) = self.team_write(scope, slugs)?;
         let mut created = 0;
         for slug in &slugs {
@@ -819,6 +904,10 @@ impl SimState {
         slugs: &[String],
         now: DateTime<Utc>,
     ) -> Result<u64, SimError> {
+        self.cache.listing = None;
+        if scope == SimScope::Enterprise {
+            return self.ent_remove_teams(slugs, now);
+        }
         let (kind, slugs) = self.team_write(scope, slugs)?;
         let mut removed = Vec::new();
         for slug in &slugs {

@@ -9,10 +9,11 @@
 //! here (octocrab's `retry` and `follow-redirect` features are off on
 //! purpose: `GET /orgs/{org}/members/{login}` must see its 302).
 
-#[path = "retry.rs"]
+mod contents;
+mod listing;
 mod retry;
-#[path = "throttle.rs"]
 mod throttle;
+mod writes;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -20,7 +21,6 @@ use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use futures::StreamExt;
 use futures::future::BoxFuture;
 use http::{HeaderMap, HeaderName, Method, StatusCode};
 use octocrab::models::{AppId, InstallationId};
@@ -32,13 +32,15 @@ pub use throttle::{
     GET_POINTS, GITHUB_MAX_CONCURRENT, GITHUB_POINTS_PER_MINUTE, ThrottleConfig, WRITE_POINTS,
 };
 
+pub use contents::Contents;
+
 use super::{
-    BillingInfo, GitHubError, Membership, Scope, SeatApi, SeatBreakdown, SeatJson,
-    SeatListResponse, WriteReport,
+    BillingInfo, GitHubError, LiveState, Membership, Scope, SeatApi, SeatBreakdown,
+    SeatManagementSetting, WriteReport,
 };
-use crate::plan::{LiveSeat, LiveState, SeatManagementSetting};
 use retry::RateLimit;
 use throttle::Throttle;
+use writes::Write;
 
 /// github.com's REST API.
 pub const DEFAULT_BASE_URL: &str = "https://api.github.com";
@@ -243,6 +245,8 @@ struct Inner {
     throttle: Throttle,
     retry_sleep: Option<RetrySleep>,
     counters: Mutex<Counters>,
+    /// GitHub App authentication (for what a 403 means).
+    app_auth: bool,
     /// When the primary limit was reported spent: wait for its reset before
     /// sending anything else rather than burning requests on 403s.
     primary_reset: Mutex<Option<SystemTime>>,
@@ -364,6 +368,29 @@ fn seg(s: &str) -> String {
     out
 }
 
+/// What a 403 on `route` most likely means, for a token or an App.
+///
+/// Enterprise teams: GitHub's docs say these endpoints are "only available
+/// to authenticated members of the enterprise team's enterprise with classic
+/// personal access tokens" and "not compatible with fine-grained personal
+/// access tokens or GitHub App access tokens" (a later changelog adds an
+/// "Enterprise teams" permission for Apps installed on the enterprise).
+/// Enterprise seat management is for enterprise owners; its description names
+/// only classic scopes, and Apps need an enterprise-level permission for
+/// Copilot seat management on an installation on the enterprise account.
+fn forbidden_advice(route: &str, app: bool) -> String {
+    let enterprise_teams = route.starts_with("/enterprises/{enterprise}/teams");
+    let enterprise_copilot = route.starts_with("/enterprises/{enterprise}/copilot");
+    match (enterprise_teams, enterprise_copilot, app) {
+        (true, _, true) => "GitHub's enterprise-teams API does not accept GitHub App installation tokens unless the App is installed on the enterprise with the \"Enterprise teams\" enterprise permission; use a classic personal access token of an enterprise owner with `admin:enterprise` (`read:enterprise` for reads) instead".to_string(),
+        (true, _, false) => "the enterprise-teams API takes a classic personal access token of an enterprise member with `read:enterprise` for reads and `admin:enterprise` for writes; fine-grained tokens are not accepted".to_string(),
+        (_, true, true) => "a GitHub App can manage enterprise Copilot seats only when installed on the enterprise account with the enterprise permission for Copilot seat management (\"Enterprise Copilot license management\", read and write); otherwise use a classic personal access token of an enterprise owner with `manage_billing:copilot` (or `admin:enterprise`; `read:enterprise` for reads)".to_string(),
+        (_, true, false) => "enterprise seats are managed by enterprise owners (billing managers may only read): use a classic personal access token of an enterprise owner with `manage_billing:copilot` or `admin:enterprise` (`read:enterprise` is enough to read)".to_string(),
+        (_, _, true) => "the GitHub App needs the organization permissions \"GitHub Copilot Business\" (read and write) and \"Members\" (read), installed on the organization".to_string(),
+        (_, _, false) => "the token needs the `manage_billing:copilot` scope (classic PAT, with `read:org`), or for a fine-grained token the organization permissions \"GitHub Copilot Business\" (read and write) and \"Members\" (read); its user must be an organization owner".to_string(),
+    }
+}
+
 /// Human name of a scope for messages ("organization `acme`").
 fn scope_label(scope: &Scope) -> String {
     match scope {
@@ -385,116 +412,6 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         source = s.source();
     }
     msg
-}
-
-/// The kinds of write, each a set operation on the seat assignment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Write {
-    AddUsers,
-    RemoveUsers,
-    AddTeams,
-    RemoveTeams,
-}
-
-impl Write {
-    fn method(self) -> Method {
-        match self {
-            Write::AddUsers | Write::AddTeams => Method::POST,
-            Write::RemoveUsers | Write::RemoveTeams => Method::DELETE,
-        }
-    }
-
-    /// Route template, concrete path and body key (checked against the GHEC
-    /// OpenAPI description: users take `selected_usernames` on both scopes,
-    /// org teams `selected_teams`, enterprise teams `selected_enterprise_teams`).
-    fn target(self, scope: &Scope) -> (&'static str, String, &'static str) {
-        let users = matches!(self, Write::AddUsers | Write::RemoveUsers);
-        match (scope, users) {
-            (Scope::Org(o), true) => (
-                "/orgs/{org}/copilot/billing/selected_users",
-                format!("/orgs/{}/copilot/billing/selected_users", seg(o)),
-                "selected_usernames",
-            ),
-            (Scope::Org(o), false) => (
-                "/orgs/{org}/copilot/billing/selected_teams",
-                format!("/orgs/{}/copilot/billing/selected_teams", seg(o)),
-                "selected_teams",
-            ),
-            (Scope::Enterprise(e), true) => (
-                "/enterprises/{enterprise}/copilot/billing/selected_users",
-                format!("/enterprises/{}/copilot/billing/selected_users", seg(e)),
-                "selected_usernames",
-            ),
-            (Scope::Enterprise(e), false) => (
-                "/enterprises/{enterprise}/copilot/billing/selected_enterprise_teams",
-                format!(
-                    "/enterprises/{}/copilot/billing/selected_enterprise_teams",
-                    seg(e)
-                ),
-                "selected_enterprise_teams",
-            ),
-        }
-    }
-}
-
-/// How a 422 on a write is read.
-#[derive(Debug, PartialEq, Eq)]
-enum Refusal {
-    /// The scope does not assign seats to selected users and teams.
-    NotAssignSelected,
-    /// Copilot or its billing is not set up: no login is at fault.
-    ScopeWide,
-    /// Some name in the batch was refused.
-    Names,
-}
-
-/// GitHub documents these 422 causes for the selected_users/teams routes:
-/// "Copilot Business or Enterprise is not enabled for this organization,
-/// billing has not been set up for this organization, a public code
-/// suggestions policy has not been set for this organization, or the
-/// organization's Copilot access setting is set to enable Copilot for all
-/// users or is unconfigured." Anything else is about the names sent.
-fn classify_422(message: &str) -> Refusal {
-    let m = message.to_ascii_lowercase();
-    let setting = [
-        "assign_selected",
-        "access setting",
-        "seat management setting",
-        "for all users",
-        "unconfigured",
-    ];
-    let scope_wide = [
-        "billing has not been set up",
-        "code suggestions policy",
-        "not enabled for this organization",
-        "not enabled for this enterprise",
-    ];
-    if setting.iter().any(|p| m.contains(p)) {
-        Refusal::NotAssignSelected
-    } else if scope_wide.iter().any(|p| m.contains(p)) {
-        Refusal::ScopeWide
-    } else {
-        Refusal::Names
-    }
-}
-
-/// Outcome of one write request.
-enum BatchOutcome {
-    Applied(u64),
-    Refused(String),
-}
-
-#[derive(Deserialize)]
-struct WriteResponse {
-    #[serde(default)]
-    seats_created: Option<u64>,
-    #[serde(default)]
-    seats_cancelled: Option<u64>,
-}
-
-#[derive(Deserialize)]
-struct LoginJson {
-    login: String,
 }
 
 #[derive(Deserialize)]
@@ -581,6 +498,7 @@ impl GitHubClient {
         };
         Ok(GitHubClient {
             inner: Arc::new(Inner {
+                app_auth: matches!(config.auth, Auth::App { .. }),
                 base_url,
                 auth,
                 page_concurrency: config.page_concurrency.max(1),
@@ -955,6 +873,7 @@ impl GitHubClient {
         match resp.status {
             StatusCode::UNAUTHORIZED => GitHubError::Unauthorized { message },
             StatusCode::FORBIDDEN => GitHubError::Forbidden {
+                advice: forbidden_advice(req.route, self.inner.app_auth),
                 method,
                 route,
                 message,
@@ -972,344 +891,6 @@ impl GitHubClient {
                 message,
             },
         }
-    }
-
-    /// GET one page of the seat listing.
-    async fn seat_page(
-        &self,
-        crab: &Octocrab,
-        scope: &Scope,
-        page: usize,
-    ) -> Result<SeatListResponse, GitHubError> {
-        let (route, base) = match scope {
-            Scope::Org(o) => (
-                "/orgs/{org}/copilot/billing/seats",
-                format!("/orgs/{}/copilot/billing/seats", seg(o)),
-            ),
-            Scope::Enterprise(e) => (
-                "/enterprises/{enterprise}/copilot/billing/seats",
-                format!("/enterprises/{}/copilot/billing/seats", seg(e)),
-            ),
-        };
-        let req = Req::get(route, format!("{base}?per_page={PER_PAGE}&page={page}"));
-        let resp = self.send(crab, &req).await?;
-        if !resp.status.is_success() {
-            return Err(self.status_error(&req, &resp, Some(scope)));
-        }
-        resp.json(route)
-    }
-
-    /// One write of one batch.
-    async fn write_batch(
-        &self,
-        crab: &Octocrab,
-        scope: &Scope,
-        kind: Write,
-        names: &[String],
-    ) -> Result<BatchOutcome, GitHubError> {
-        let (route, path, key) = kind.target(scope);
-        let body = serde_json::json!({ key: names }).to_string();
-        let req = Req {
-            method: kind.method(),
-            route,
-            path,
-            body: Some(body),
-            if_none_match: None,
-        };
-        let resp = self.send(crab, &req).await?;
-        if resp.status.is_success() {
-            let changed = serde_json::from_str::<WriteResponse>(&resp.body)
-                .map(|r| r.seats_created.or(r.seats_cancelled).unwrap_or(0))
-                .unwrap_or(0);
-            return Ok(BatchOutcome::Applied(changed));
-        }
-        if resp.status != StatusCode::UNPROCESSABLE_ENTITY {
-            return Err(self.status_error(&req, &resp, Some(scope)));
-        }
-        let message = resp.message();
-        match classify_422(&message) {
-            Refusal::Names => Ok(BatchOutcome::Refused(message)),
-            Refusal::NotAssignSelected => Err(self.not_assign_selected(scope, &req, message).await),
-            Refusal::ScopeWide => Err(self.status_error(&req, &resp, Some(scope))),
-        }
-    }
-
-    /// Confirm a "not assign_selected" refusal with the billing route (org
-    /// scope) so the error names the current setting; if billing says
-    /// `assign_selected` after all, the 422 was about something else.
-    async fn not_assign_selected(&self, scope: &Scope, req: &Req, message: String) -> GitHubError {
-        let setting = match scope {
-            Scope::Org(_) => match self.billing(scope).await {
-                Ok(b) if b.seat_management_setting == SeatManagementSetting::AssignSelected => {
-                    return GitHubError::Http {
-                        status: 422,
-                        method: req.method.to_string(),
-                        route: req.route.to_string(),
-                        message,
-                    };
-                }
-                Ok(b) => setting_name(&b.seat_management_setting),
-                Err(_) => "not assign_selected".to_string(),
-            },
-            Scope::Enterprise(_) => "not assign_selected".to_string(),
-        };
-        GitHubError::NotAssignSelected {
-            scope: scope_label(scope),
-            setting,
-        }
-    }
-
-    /// Apply one logical write: batches of `batch_size`; a batch refused
-    /// with 422 is bisected until each refused name stands alone, so one bad
-    /// login never blocks the others.
-    ///
-    /// Retrying these writes (after a 5xx, a timeout, a dropped connection
-    /// or a rate limit) is safe because they are set operations on the seat
-    /// assignment, not increments. GitHub's REST reference ("Copilot user
-    /// management", <https://docs.github.com/en/rest/copilot/copilot-user-management>):
-    /// "Add users to the Copilot subscription" purchases a seat "for each
-    /// user specified" and "the response contains the total number of new
-    /// seats that were created and existing seats that were refreshed", so
-    /// re-adding a user who holds a seat buys no second one; "Remove users" "sets
-    /// seats for all users specified to 'pending cancellation'" and counts
-    /// the seats so set, so cancelling again changes nothing. The team routes
-    /// are documented the same way. A request that GitHub applied but whose
-    /// answer was lost can therefore be sent again without granting (and
-    /// billing) or cancelling anything twice; `tests/github_client.rs`
-    /// checks it against the simulator.
-    async fn write(
-        &self,
-        scope: &Scope,
-        kind: Write,
-        names: &[String],
-    ) -> Result<WriteReport, GitHubError> {
-        let mut report = WriteReport::default();
-        if names.is_empty() {
-            return Ok(report);
-        }
-        let crab = self.crab_for_scope(scope).await?;
-        for batch in names.chunks(self.inner.batch_size) {
-            // Depth-first, left half first, so `applied` keeps input order.
-            let mut pending: Vec<&[String]> = vec![batch];
-            while let Some(chunk) = pending.pop() {
-                match self.write_batch(&crab, scope, kind, chunk).await? {
-                    BatchOutcome::Applied(n) => {
-                        report.applied.extend(chunk.iter().cloned());
-                        report.seats_changed += n;
-                    }
-                    BatchOutcome::Refused(message) if chunk.len() == 1 => {
-                        tracing::warn!(
-                            name = %chunk[0],
-                            route = kind.target(scope).0,
-                            %message,
-                            "GitHub refused one name"
-                        );
-                        report.failed.push((chunk[0].clone(), message));
-                    }
-                    BatchOutcome::Refused(_) => {
-                        let (left, right) = chunk.split_at(chunk.len() / 2);
-                        pending.push(right);
-                        pending.push(left);
-                    }
-                }
-            }
-        }
-        Ok(report)
-    }
-
-    /// GET every page of a plain JSON array of users (`per_page=100`),
-    /// stopping at the first short page. `None` on a 404 of page 1.
-    async fn list_logins(
-        &self,
-        crab: &Octocrab,
-        route: &'static str,
-        base: String,
-        scope: &Scope,
-    ) -> Result<Option<Vec<String>>, GitHubError> {
-        let mut logins = Vec::new();
-        for page in 1.. {
-            let req = Req::get(route, format!("{base}?per_page={PER_PAGE}&page={page}"));
-            let resp = self.send(crab, &req).await?;
-            if page == 1 && resp.status == StatusCode::NOT_FOUND {
-                return Ok(None);
-            }
-            if !resp.status.is_success() {
-                return Err(self.status_error(&req, &resp, Some(scope)));
-            }
-            let users: Vec<LoginJson> = resp.json(route)?;
-            let n = users.len();
-            logins.extend(users.into_iter().map(|u| u.login));
-            if n < PER_PAGE || !has_next_link(&resp.headers) {
-                break;
-            }
-        }
-        Ok(Some(logins))
-    }
-}
-
-/// The seat listing in page order, built while pages arrive in any order:
-/// a page that comes early waits (as `LiveSeat`s) until those before it are in.
-struct Assembly {
-    live: Vec<LiveSeat>,
-    /// Seats in the pages appended so far, with or without an assignee.
-    held: u64,
-    next: usize,
-    early: BTreeMap<usize, (u64, Vec<LiveSeat>)>,
-}
-
-impl Assembly {
-    fn new(total: u64) -> Self {
-        Assembly {
-            live: Vec::with_capacity(usize::try_from(total).unwrap_or(0).min(1 << 24)),
-            held: 0,
-            next: 1,
-            early: BTreeMap::new(),
-        }
-    }
-
-    fn add(&mut self, page: usize, body: &SeatListResponse) {
-        let seats: Vec<LiveSeat> = body.seats.iter().filter_map(SeatJson::to_live).collect();
-        self.early.insert(page, (body.seats.len() as u64, seats));
-        while let Some((held, seats)) = self.early.remove(&self.next) {
-            self.held += held;
-            self.live.extend(seats);
-            self.next += 1;
-        }
-    }
-}
-
-/// When GitHub sends a `Link` header, it is the authority on whether another
-/// page exists; without one, a full page means "maybe".
-fn has_next_link(headers: &HeaderMap) -> bool {
-    match headers
-        .get(http::header::LINK)
-        .and_then(|v| v.to_str().ok())
-    {
-        Some(link) => link.contains("rel=\"next\""),
-        None => true,
-    }
-}
-
-fn setting_name(s: &SeatManagementSetting) -> String {
-    match s {
-        SeatManagementSetting::AssignSelected => "assign_selected".into(),
-        SeatManagementSetting::AssignAll => "assign_all".into(),
-        SeatManagementSetting::Disabled => "disabled".into(),
-        SeatManagementSetting::Unconfigured => "unconfigured".into(),
-        SeatManagementSetting::Other(o) => o.clone(),
-    }
-}
-
-/// A file read with [`GitHubClient::get_contents`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Contents {
-    /// 304: the file still has the ETag that was sent.
-    NotModified,
-    /// The file as it is now.
-    File {
-        /// The decoded content.
-        bytes: Vec<u8>,
-        /// The git blob SHA GitHub reports.
-        sha: String,
-        /// The `ETag` to send next time, when GitHub sent one.
-        etag: Option<String>,
-    },
-}
-
-#[derive(Deserialize)]
-struct ContentsJson {
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
-    encoding: Option<String>,
-    #[serde(default)]
-    content: Option<String>,
-    sha: String,
-}
-
-impl GitHubClient {
-    /// Read one file with the Contents API (`GET
-    /// /repos/{owner}/{repo}/contents/{path}?ref=REF`). With `if_none_match`
-    /// (the ETag of an earlier read) an unchanged file costs no rate limit
-    /// and answers [`Contents::NotModified`].
-    pub async fn get_contents(
-        &self,
-        owner: &str,
-        repo: &str,
-        path: &str,
-        reference: &str,
-        if_none_match: Option<&str>,
-    ) -> Result<Contents, GitHubError> {
-        let crab = self.crab_for(Some(owner)).await?;
-        let encoded: Vec<String> = path.trim_matches('/').split('/').map(seg).collect();
-        let route = "/repos/{owner}/{repo}/contents/{path}";
-        let mut req = Req::get(
-            route,
-            format!(
-                "/repos/{}/{}/contents/{}?ref={}",
-                seg(owner),
-                seg(repo),
-                encoded.join("/"),
-                seg(reference)
-            ),
-        );
-        req.if_none_match = if_none_match.map(str::to_string);
-        let resp = self.send(&crab, &req).await?;
-        if resp.status == StatusCode::NOT_MODIFIED {
-            return Ok(Contents::NotModified);
-        }
-        if resp.status == StatusCode::NOT_FOUND {
-            return Err(GitHubError::Http {
-                status: 404,
-                method: "GET".into(),
-                route: route.into(),
-                message: format!(
-                    "no file `{path}` at `{reference}` in {owner}/{repo}, or the token cannot read that repository (it needs contents: read)"
-                ),
-            });
-        }
-        if !resp.status.is_success() {
-            return Err(self.status_error(&req, &resp, None));
-        }
-        let body: ContentsJson = resp.json(route)?;
-        if body.kind != "file" {
-            return Err(GitHubError::Decode {
-                route: route.into(),
-                message: format!("`{path}` is a {}, not a file", body.kind),
-            });
-        }
-        // Files over 1 MB come without content (`encoding: none`); seats.yaml
-        // may not be that big anyway.
-        let content = match (body.encoding.as_deref(), body.content) {
-            (Some("base64"), Some(c)) => c,
-            (encoding, _) => {
-                return Err(GitHubError::Decode {
-                    route: route.into(),
-                    message: format!(
-                        "`{path}` came without base64 content (encoding {}): seats.yaml may be at most 1 MiB",
-                        encoding.unwrap_or("missing")
-                    ),
-                });
-            }
-        };
-        use base64::Engine as _;
-        let compact: String = content.split_ascii_whitespace().collect();
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(compact)
-            .map_err(|e| GitHubError::Decode {
-                route: route.into(),
-                message: format!("`{path}`: content is not valid base64: {e}"),
-            })?;
-        let etag = resp
-            .headers
-            .get(http::header::ETAG)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        Ok(Contents::File {
-            bytes,
-            sha: body.sha,
-            etag,
-        })
     }
 }
 
@@ -1341,123 +922,7 @@ impl SeatApi for GitHubClient {
     }
 
     async fn list_seats(&self, scope: &Scope) -> Result<LiveState, GitHubError> {
-        let crab = self.crab_for_scope(scope).await?;
-        // Errors that say what to fix stay as they are; the rest mean "the
-        // listing could not be read whole".
-        let incomplete = |page: usize, e: GitHubError| match e {
-            GitHubError::Unauthorized { .. }
-            | GitHubError::Forbidden { .. }
-            | GitHubError::NotFound { .. }
-            | GitHubError::RateLimited { .. }
-            | GitHubError::Config(_) => e,
-            other => GitHubError::IncompleteListing {
-                message: format!("page {page} failed: {other}"),
-            },
-        };
-        // Page 1 goes alone: it says how many pages follow, and it is the
-        // request that meets a bad token, a spent limit or an App's first
-        // token exchange, once. The billing details then go first among
-        // pages 2..N, within the same concurrency: one round trip fewer
-        // than asking for them before page 1.
-        let first = self
-            .seat_page(&crab, scope, 1)
-            .await
-            .map_err(|e| incomplete(1, e))?;
-        let total = first.total_seats;
-        let pages = usize::try_from(total)
-            .unwrap_or(usize::MAX)
-            .div_ceil(PER_PAGE)
-            .max(1);
-        // Each page becomes `LiveSeat`s as it arrives and its JSON is
-        // dropped: holding every page's `SeatJson` until the last one came
-        // cost tens of MB at 100,000 seats.
-        let mut listing = Assembly::new(total);
-        listing.add(1, &first);
-        drop(first);
-        let mut setting = None;
-        {
-            enum Part {
-                Billing(Result<BillingInfo, GitHubError>),
-                Page(usize, Result<SeatListResponse, GitHubError>),
-            }
-            let concurrency = self.inner.page_concurrency;
-            let crab = &crab;
-            // `None` is the billing details, `Some(n)` page n.
-            let items = std::iter::once(None).chain((2..=pages).map(Some));
-            let mut stream = futures::stream::iter(items)
-                .map(|item| async move {
-                    match item {
-                        None => Part::Billing(self.billing(scope).await),
-                        Some(page) => Part::Page(page, self.seat_page(crab, scope, page).await),
-                    }
-                })
-                .buffer_unordered(concurrency);
-            while let Some(part) = stream.next().await {
-                // Returning drops the stream, which cancels the requests still in flight.
-                let (page, result) = match part {
-                    Part::Billing(info) => {
-                        setting = Some(info?.seat_management_setting);
-                        continue;
-                    }
-                    Part::Page(page, result) => (page, result),
-                };
-                let body = result.map_err(|e| incomplete(page, e))?;
-                if body.total_seats != total {
-                    return Err(GitHubError::IncompleteListing {
-                        message: format!(
-                            "total_seats changed while paging (page 1 said {total}, page {page} says {}): seats were granted or removed meanwhile; the next reconcile will read them again",
-                            body.total_seats
-                        ),
-                    });
-                }
-                listing.add(page, &body);
-            }
-        }
-        // The billing details are one of the stream's items, so they are here
-        // unless the stream ended early, which returns above; stay total anyway.
-        let setting = setting.ok_or_else(|| GitHubError::IncompleteListing {
-            message: "the Copilot billing details were not read".into(),
-        })?;
-        let Assembly { live, held, .. } = listing;
-        if held != total {
-            return Err(GitHubError::IncompleteListing {
-                message: format!("GitHub reported {total} seats but {pages} page(s) held {held}"),
-            });
-        }
-        if let Scope::Org(_) = scope {
-            // One seat per user in an org listing: a repeat means the pages
-            // shifted under us (a seat left and another came meanwhile).
-            // Sorted indices find it without a copy of every login.
-            let mut order: Vec<u32> = (0..live.len() as u32).collect();
-            let login = |i: u32| live[i as usize].login.as_bytes();
-            let folded = |i: u32| login(i).iter().map(u8::to_ascii_lowercase);
-            order.sort_unstable_by(|&a, &b| folded(a).cmp(folded(b)));
-            if let Some(w) = order
-                .windows(2)
-                .find(|w| login(w[0]).eq_ignore_ascii_case(login(w[1])))
-            {
-                let login = live[w[0] as usize].login.to_ascii_lowercase();
-                return Err(GitHubError::IncompleteListing {
-                    message: format!(
-                        "{login} appears twice in the seat listing: seats changed while paging"
-                    ),
-                });
-            }
-        }
-        let skipped = total - live.len() as u64;
-        if skipped > 0 {
-            tracing::warn!(
-                scope = %scope,
-                skipped,
-                "seats without an assignee skipped: they cannot be managed by login"
-            );
-        }
-        tracing::debug!(scope = %scope, seats = live.len(), pages, "listed Copilot seats");
-        Ok(LiveState {
-            seat_management_setting: Some(setting),
-            seats: live,
-            team_members: BTreeMap::new(),
-        })
+        self.read_listing(scope).await
     }
 
     async fn add_users(
@@ -1532,6 +997,42 @@ impl SeatApi for GitHubClient {
             _ => Err(self.status_error(&req, &resp, None)),
         }
     }
+
+    async fn list_members(&self, org: &str) -> Result<Vec<String>, GitHubError> {
+        let scope = Scope::Org(org.to_string());
+        let crab = self.crab_for(Some(org)).await?;
+        self.list_logins(
+            &crab,
+            "/orgs/{org}/members",
+            format!("/orgs/{}/members", seg(org)),
+            &scope,
+        )
+        .await?
+        .ok_or_else(|| GitHubError::NotFound {
+            method: "GET".into(),
+            route: "/orgs/{org}/members".into(),
+            scope: scope_label(&scope),
+            message: "Not Found".into(),
+        })
+    }
+
+    async fn add_team_members(
+        &self,
+        scope: &Scope,
+        team: &str,
+        logins: &[String],
+    ) -> Result<WriteReport, GitHubError> {
+        self.write(scope, Write::AddMembers(team), logins).await
+    }
+
+    async fn remove_team_members(
+        &self,
+        scope: &Scope,
+        team: &str,
+        logins: &[String],
+    ) -> Result<WriteReport, GitHubError> {
+        self.write(scope, Write::RemoveMembers(team), logins).await
+    }
 }
 
 #[cfg(test)]
@@ -1555,37 +1056,5 @@ mod tests {
     fn segments_are_encoded() {
         assert_eq!(seg("octo-cat_1.x"), "octo-cat_1.x");
         assert_eq!(seg("a/b c"), "a%2Fb%20c");
-    }
-
-    #[test]
-    fn refusals_are_classified() {
-        assert_eq!(
-            classify_422(
-                "Copilot Business or Enterprise is not enabled for this organization, billing has not been set up for this organization, a public code suggestions policy has not been set for this organization, or the organization's Copilot access setting is set to enable Copilot for all users or is unconfigured."
-            ),
-            Refusal::NotAssignSelected
-        );
-        assert_eq!(
-            classify_422("billing has not been set up for this organization"),
-            Refusal::ScopeWide
-        );
-        assert_eq!(
-            classify_422("User mallory is not a member of the organization"),
-            Refusal::Names
-        );
-    }
-
-    #[test]
-    fn write_targets_use_the_documented_body_keys() {
-        let org = Scope::Org("acme".into());
-        let ent = Scope::Enterprise("big".into());
-        assert_eq!(Write::AddUsers.target(&org).2, "selected_usernames");
-        assert_eq!(Write::RemoveTeams.target(&org).2, "selected_teams");
-        assert_eq!(Write::AddUsers.target(&ent).2, "selected_usernames");
-        assert_eq!(Write::AddTeams.target(&ent).2, "selected_enterprise_teams");
-        assert_eq!(
-            Write::RemoveTeams.target(&ent).1,
-            "/enterprises/big/copilot/billing/selected_enterprise_teams"
-        );
     }
 }

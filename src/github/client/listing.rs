@@ -1,0 +1,505 @@
+//! Paged reads: the seat listing (folded into users with their grants) and
+//! plain member lists.
+//!
+//! The page count comes from page 1's `Link: <...page=N>; rel="last"`
+//! (GitHub omits `Link` when everything fits on one page), never from
+//! `total_seats / per_page`: an enterprise listing holds one entry per grant
+//! while `total_seats` counts each user once, so it can run pages past what
+//! `total_seats` suggests. A listing is whole when every page up to the last
+//! was read, every page but the last is full, no page says the page count or
+//! `total_seats` changed, nothing was granted after page 1 was served, and
+//! the entries fold to exactly `total_seats` users (enterprise) or entries
+//! (org). Anything else is [`GitHubError::IncompleteListing`]: nothing is
+//! written from it.
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use http::{HeaderMap, StatusCode};
+use octocrab::Octocrab;
+use serde::Deserialize;
+
+use super::{GitHubClient, PER_PAGE, Req, seg};
+use crate::github::live::{Folder, LiveState};
+use crate::github::{BillingInfo, GitHubError, Scope, SeatApi, SeatListResponse};
+
+/// More pages than this in one listing is refused: 10 million entries.
+const MAX_PAGES: usize = 100_000;
+
+#[derive(Deserialize)]
+struct LoginJson {
+    login: String,
+}
+
+/// What the `Link` header of a page says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) struct Links {
+    /// The `rel="last"` page number.
+    pub last: Option<usize>,
+    /// A `rel="next"` link is present.
+    pub next: bool,
+    /// A `Link` header is present at all.
+    pub present: bool,
+}
+
+/// Parse GitHub's `Link` header: `<URL>; rel="next", <URL>; rel="last"`,
+/// where each URL carries `page=N` in its query.
+pub(super) fn links(headers: &HeaderMap) -> Links {
+    let Some(value) = headers
+        .get(http::header::LINK)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Links::default();
+    };
+    let mut out = Links {
+        present: true,
+        ..Links::default()
+    };
+    for part in value.split(',') {
+        let Some((url, params)) = part.split_once(';') else {
+            continue;
+        };
+        let rel = params
+            .split(';')
+            .filter_map(|p| p.trim().strip_prefix("rel="))
+            .map(|r| r.trim_matches('"'))
+            .next();
+        match rel {
+            Some("next") => out.next = true,
+            Some("last") => out.last = page_param(url.trim().trim_matches(['<', '>'])),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The `page` query parameter of a URL.
+fn page_param(url: &str) -> Option<usize> {
+    let query = url.split_once('?')?.1;
+    query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == "page")
+        .and_then(|(_, v)| v.parse().ok())
+}
+
+/// The `Date` header: when GitHub served the response.
+fn served_at(headers: &HeaderMap) -> Option<DateTime<Utc>> {
+    let v = headers.get(http::header::DATE)?.to_str().ok()?;
+    DateTime::parse_from_rfc2822(v)
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
+}
+
+/// One page of the seat listing with what its headers say.
+struct Page {
+    body: SeatListResponse,
+    links: Links,
+    served_at: Option<DateTime<Utc>>,
+}
+
+fn incomplete(message: String) -> GitHubError {
+    GitHubError::IncompleteListing { message }
+}
+
+/// Errors that say what to fix stay as they are; the rest mean "the listing
+/// could not be read whole".
+fn page_failed(page: usize, e: GitHubError) -> GitHubError {
+    match e {
+        GitHubError::Unauthorized { .. }
+        | GitHubError::Forbidden { .. }
+        | GitHubError::NotFound { .. }
+        | GitHubError::RateLimited { .. }
+        | GitHubError::Config(_) => e,
+        other => incomplete(format!("page {page} failed: {other}")),
+    }
+}
+
+/// Pages fold in page order while they arrive in any order: an early page
+/// waits until those before it are in.
+struct Assembly<'a> {
+    scope: &'a Scope,
+    folder: Folder,
+    /// Entries without an assignee: counted, never planned.
+    unassigned: u64,
+    next: usize,
+    early: BTreeMap<usize, SeatListResponse>,
+    /// Page 1's `Date`: an entry granted after it means seats changed while
+    /// paging (a net-zero change, one seat in and one out, leaves every
+    /// count equal while shifting an entry past us).
+    served: Option<DateTime<Utc>>,
+}
+
+impl Assembly<'_> {
+    fn add(&mut self, page: usize, body: SeatListResponse) -> Result<(), GitHubError> {
+        self.early.insert(page, body);
+        while let Some(body) = self.early.remove(&self.next) {
+            for s in &body.seats {
+                if let Some(served) = self.served
+                    && s.created_at >= served + chrono::Duration::seconds(1)
+                {
+                    return Err(incomplete(format!(
+                        "a seat was granted at {} while the listing was read (page 1 was served at {served}): the pages may have shifted; the next reconcile will read them again",
+                        s.created_at
+                    )));
+                }
+                match s.entry(self.scope) {
+                    Some(e) => self.folder.push(e).map_err(|e| incomplete(e.to_string()))?,
+                    None => self.unassigned += 1,
+                }
+            }
+            self.next += 1;
+        }
+        Ok(())
+    }
+}
+
+impl GitHubClient {
+    /// GET one page of the seat listing.
+    async fn seat_page(
+        &self,
+        crab: &Octocrab,
+        scope: &Scope,
+        page: usize,
+    ) -> Result<Page, GitHubError> {
+        let (route, base) = match scope {
+            Scope::Org(o) => (
+                "/orgs/{org}/copilot/billing/seats",
+                format!("/orgs/{}/copilot/billing/seats", seg(o)),
+            ),
+            Scope::Enterprise(e) => (
+                "/enterprises/{enterprise}/copilot/billing/seats",
+                format!("/enterprises/{}/copilot/billing/seats", seg(e)),
+            ),
+        };
+        let req = Req::get(route, format!("{base}?per_page={PER_PAGE}&page={page}"));
+        let resp = self.send(crab, &req).await?;
+        if !resp.status.is_success() {
+            return Err(self.status_error(&req, &resp, Some(scope)));
+        }
+        Ok(Page {
+            body: resp.json(route)?,
+            links: links(&resp.headers),
+            served_at: served_at(&resp.headers),
+        })
+    }
+
+    /// Every seat entry of `scope`, folded into users, or an error: never a
+    /// partial listing. Requests: 1 + pages (+ the billing details, org).
+    pub(super) async fn read_listing(&self, scope: &Scope) -> Result<LiveState, GitHubError> {
+        let crab = self.crab_for_scope(scope).await?;
+        // Page 1 goes alone: it says how many pages follow, and it is the
+        // request that meets a bad token, a spent limit or an App's first
+        // token exchange, once. The billing details then go first among
+        // pages 2..N, within the same concurrency: one round trip fewer than
+        // asking for them before page 1.
+        let first = self
+            .seat_page(&crab, scope, 1)
+            .await
+            .map_err(|e| page_failed(1, e))?;
+        let total = first.body.total_seats;
+        let last = match (first.links.last, first.links.present) {
+            (Some(n), _) => n,
+            (None, false) => 1,
+            // A Link without rel="last" on page 1: follow rel="next" instead.
+            (None, true) if first.links.next => 0,
+            (None, true) => 1,
+        };
+        // Entries are at least the users counted (org: exactly), so fewer
+        // pages than that cannot hold the listing.
+        let needed = usize::try_from(total)
+            .unwrap_or(usize::MAX)
+            .div_ceil(PER_PAGE)
+            .max(1);
+        if last != 0 && last < needed {
+            return Err(incomplete(format!(
+                "GitHub reported {total} seats but its Link header says the listing has {last} page(s) of {PER_PAGE}: the seats changed while paging, or a proxy cut the header"
+            )));
+        }
+        if last > MAX_PAGES {
+            return Err(incomplete(format!(
+                "the listing claims {last} pages, more than the {MAX_PAGES} seatkeeper reads"
+            )));
+        }
+        let mut listing = Assembly {
+            scope,
+            folder: Folder::new(scope, usize::try_from(total).unwrap_or(0)),
+            unassigned: 0,
+            next: 1,
+            early: BTreeMap::new(),
+            served: first.served_at,
+        };
+        let check = |page: usize, p: &Page, last: usize| -> Result<(), GitHubError> {
+            if p.body.total_seats != total {
+                return Err(incomplete(format!(
+                    "total_seats changed while paging (page 1 said {total}, page {page} says {}): seats were granted or removed meanwhile; the next reconcile will read them again",
+                    p.body.total_seats
+                )));
+            }
+            if last != 0 {
+                if let Some(l) = p.links.last
+                    && l != last
+                {
+                    return Err(incomplete(format!(
+                        "the page count changed while paging (page 1 said {last}, page {page} says {l})"
+                    )));
+                }
+                let n = p.body.seats.len();
+                if page < last && n != PER_PAGE {
+                    return Err(incomplete(format!(
+                        "page {page} of {last} held {n} entries, not {PER_PAGE}: the listing shifted while paging"
+                    )));
+                }
+                if page == last && p.links.next {
+                    return Err(incomplete(format!(
+                        "page {page}, the last page, links to a next page: entries were added while paging"
+                    )));
+                }
+            }
+            Ok(())
+        };
+        check(1, &first, last)?;
+        let mut setting = None;
+        if last == 0 {
+            // Sequential: each page says whether another follows.
+            let mut page = first;
+            let mut n = 1;
+            while page.links.next {
+                listing.add(n, page.body)?;
+                n += 1;
+                if n > MAX_PAGES {
+                    return Err(incomplete(format!(
+                        "the listing goes on past {MAX_PAGES} pages"
+                    )));
+                }
+                page = self
+                    .seat_page(&crab, scope, n)
+                    .await
+                    .map_err(|e| page_failed(n, e))?;
+                check(n, &page, 0)?;
+            }
+            listing.add(n, page.body)?;
+            if let Scope::Org(_) = scope {
+                setting = Some(self.billing(scope).await?.seat_management_setting);
+            }
+        } else {
+            listing.add(1, first.body)?;
+            enum Part {
+                Billing(Result<BillingInfo, GitHubError>),
+                Page(usize, Result<Page, GitHubError>),
+            }
+            let concurrency = self.inner.page_concurrency;
+            let crab = &crab;
+            // `None` is the billing details (org only), `Some(n)` page n.
+            let billing = matches!(scope, Scope::Org(_)).then_some(None);
+            let items = billing.into_iter().chain((2..=last).map(Some));
+            let mut stream = futures::stream::iter(items)
+                .map(|item| async move {
+                    match item {
+                        None => Part::Billing(self.billing(scope).await),
+                        Some(page) => Part::Page(page, self.seat_page(crab, scope, page).await),
+                    }
+                })
+                .buffer_unordered(concurrency);
+            while let Some(part) = stream.next().await {
+                // Returning drops the stream, which cancels the requests still in flight.
+                match part {
+                    Part::Billing(info) => setting = Some(info?.seat_management_setting),
+                    Part::Page(page, result) => {
+                        let p = result.map_err(|e| page_failed(page, e))?;
+                        check(page, &p, last)?;
+                        listing.add(page, p.body)?;
+                    }
+                }
+            }
+        }
+        if !listing.early.is_empty() {
+            return Err(incomplete("a page of the listing was not read".into()));
+        }
+        // Enterprise assignment is always selective: there is no billing
+        // route to ask.
+        let setting =
+            match scope {
+                Scope::Org(_) => Some(setting.ok_or_else(|| {
+                    incomplete("the Copilot billing details were not read".into())
+                })?),
+                Scope::Enterprise(_) => Some(crate::github::SeatManagementSetting::AssignSelected),
+            };
+        let users = listing.folder.users() as u64;
+        let entries = listing.folder.entries() + listing.unassigned;
+        let counted = match scope {
+            Scope::Org(_) => entries,
+            Scope::Enterprise(_) => users + listing.unassigned,
+        };
+        if counted != total {
+            return Err(incomplete(match scope {
+                Scope::Org(_) => format!(
+                    "GitHub reported {total} seats but the pages held {entries}: seats changed while paging"
+                ),
+                Scope::Enterprise(_) => format!(
+                    "GitHub reported {total} seat holders but the {entries} entries name {counted}: seats changed while paging"
+                ),
+            }));
+        }
+        if listing.unassigned > 0 {
+            tracing::warn!(
+                scope = %scope,
+                skipped = listing.unassigned,
+                "seats without an assignee skipped: they cannot be managed by login"
+            );
+        }
+        tracing::debug!(scope = %scope, users, entries, "listed Copilot seats");
+        Ok(LiveState {
+            seat_management_setting: setting,
+            users: listing.folder.finish(),
+            team_members: BTreeMap::new(),
+            assignment_members: None,
+        })
+    }
+
+    /// GET every page of a plain JSON array of users (`per_page=100`): page
+    /// 1, then the pages its `Link` names, concurrently. `None` on a 404 of
+    /// page 1. A page that fails, a short page before the last, or a login
+    /// listed twice is an error: a member list is read whole or not at all.
+    pub(super) async fn list_logins(
+        &self,
+        crab: &Octocrab,
+        route: &'static str,
+        base: String,
+        scope: &Scope,
+    ) -> Result<Option<Vec<String>>, GitHubError> {
+        let get = |page: usize| {
+            let req = Req::get(route, format!("{base}?per_page={PER_PAGE}&page={page}"));
+            async move {
+                let resp = self.send(crab, &req).await?;
+                Ok::<_, GitHubError>((req, resp))
+            }
+        };
+        let (req, resp) = get(1).await?;
+        if resp.status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !resp.status.is_success() {
+            return Err(self.status_error(&req, &resp, Some(scope)));
+        }
+        let first_links = links(&resp.headers);
+        let mut pages: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+        let first: Vec<LoginJson> = resp.json(route)?;
+        pages.insert(1, first.into_iter().map(|u| u.login).collect());
+        let short = |page: usize, n: usize, last: usize| -> Result<(), GitHubError> {
+            if page < last && n != PER_PAGE {
+                return Err(GitHubError::IncompleteListing {
+                    message: format!(
+                        "{route}: page {page} of {last} held {n} members, not {PER_PAGE}: the list changed while paging"
+                    ),
+                });
+            }
+            Ok(())
+        };
+        match first_links.last {
+            Some(last) if last > 1 => {
+                if last > MAX_PAGES {
+                    return Err(GitHubError::IncompleteListing {
+                        message: format!("{route}: {last} pages is more than seatkeeper reads"),
+                    });
+                }
+                short(1, pages[&1].len(), last)?;
+                let mut stream = futures::stream::iter(2..=last)
+                    .map(|page| {
+                        let fetch = get(page);
+                        async move { (page, fetch.await) }
+                    })
+                    .buffer_unordered(self.inner.page_concurrency);
+                while let Some((page, result)) = stream.next().await {
+                    let (req, resp) = result?;
+                    if !resp.status.is_success() {
+                        return Err(self.status_error(&req, &resp, Some(scope)));
+                    }
+                    let users: Vec<LoginJson> = resp.json(route)?;
+                    short(page, users.len(), last)?;
+                    pages.insert(page, users.into_iter().map(|u| u.login).collect());
+                }
+            }
+            Some(_) => {}
+            None if first_links.next => {
+                // No rel="last": follow rel="next" one page at a time.
+                let mut page = 1;
+                let mut more = true;
+                while more {
+                    page += 1;
+                    if page > MAX_PAGES {
+                        return Err(GitHubError::IncompleteListing {
+                            message: format!("{route}: more than {MAX_PAGES} pages"),
+                        });
+                    }
+                    let (req, resp) = get(page).await?;
+                    if !resp.status.is_success() {
+                        return Err(self.status_error(&req, &resp, Some(scope)));
+                    }
+                    more = links(&resp.headers).next;
+                    let users: Vec<LoginJson> = resp.json(route)?;
+                    if more && users.len() != PER_PAGE {
+                        short(page, users.len(), page + 1)?;
+                    }
+                    pages.insert(page, users.into_iter().map(|u| u.login).collect());
+                }
+            }
+            None => {}
+        }
+        let mut seen = HashSet::new();
+        let mut logins = Vec::new();
+        for login in pages.into_values().flatten() {
+            if !seen.insert(login.to_ascii_lowercase()) {
+                return Err(GitHubError::IncompleteListing {
+                    message: format!(
+                        "{route}: {login} is listed twice: the list changed while paging"
+                    ),
+                });
+            }
+            logins.push(login);
+        }
+        Ok(Some(logins))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(link: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(http::header::LINK, link.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn link_header_cases() {
+        #[rustfmt::skip]
+        let cases = [
+            (r#"<https://api.github.com/x?per_page=100&page=2>; rel="next", <https://api.github.com/x?per_page=100&page=13>; rel="last""#, Some(13), true),
+            (r#"<https://h/x?page=1>; rel="prev", <https://h/x?page=1>; rel="first""#, None, false),
+            (r#"<https://h/x?page=3&per_page=100>; rel="next""#, None, true),
+            (r#"<https://h/x?page=7>;rel=last"#, Some(7), false),
+            ("garbage", None, false),
+        ];
+        for (value, last, next) in cases {
+            let l = links(&headers(value));
+            assert_eq!((l.last, l.next, l.present), (last, next, true), "{value}");
+        }
+        assert_eq!(links(&HeaderMap::new()), Links::default());
+    }
+
+    #[test]
+    fn date_header_is_parsed() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            http::header::DATE,
+            "Tue, 01 Dec 2026 20:04:50 GMT".parse().unwrap(),
+        );
+        assert_eq!(
+            served_at(&h).map(|d| d.to_rfc3339()),
+            Some("2026-12-01T20:04:50+00:00".to_string())
+        );
+    }
+}

@@ -1,0 +1,385 @@
+//! The pure planner: desired state + live state + today's date -> [`Plan`].
+//!
+//! No I/O and no async here. Every rule of DESIGN.md "Reconcile semantics"
+//! lives in [`plan`]; the reconciler only gathers inputs and applies output.
+//! The live side is a list of users, each with the set of grants GitHub
+//! lists for them ([`crate::github::live`]).
+
+mod ci;
+mod rules;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Policy, Scope, SeatsFile};
+pub use crate::github::live::{
+    Grant, GrantSeat, IdleSignal, LiveState, LiveUser, SeatManagementSetting, TeamKind, TeamRef,
+};
+pub use rules::plan;
+
+/// A desired user, after validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredUser {
+    /// The login as written in seats.yaml.
+    pub login: String,
+    /// The last day the seat is wanted.
+    pub expires: Option<NaiveDate>,
+}
+
+/// The desired state: what seats.yaml asks for, plus eligibility findings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Desired {
+    /// The org or enterprise.
+    pub scope: Scope,
+    /// Users listed in seats.yaml, in file order.
+    pub users: Vec<DesiredUser>,
+    /// Team slugs listed in seats.yaml, in file order, as the scope names
+    /// them (enterprise slugs with their `ent:` prefix).
+    pub teams: Vec<String>,
+    /// The policy block.
+    pub policy: Policy,
+    /// Logins that failed an eligibility check (not a member, not in an
+    /// eligible team, no such user): shown with `!` and never added. Keyed by
+    /// lowercase login; the value says why.
+    pub ineligible: BTreeMap<String, String>,
+}
+
+impl Desired {
+    /// The planner's view of a seats.yaml (no eligibility findings yet).
+    pub fn from_file(file: &SeatsFile) -> Desired {
+        Desired {
+            scope: file.scope.clone(),
+            users: file
+                .users
+                .iter()
+                .map(|u| DesiredUser {
+                    login: u.login.clone(),
+                    expires: u.expires,
+                })
+                .collect(),
+            teams: file
+                .teams
+                .iter()
+                .map(|t| crate::github::live::scoped_slug(&file.scope, &t.slug))
+                .collect(),
+            policy: file.policy.clone(),
+            ineligible: BTreeMap::new(),
+        }
+    }
+
+    /// The enterprise team whose membership stands for a seat
+    /// (`policy.assign_via_team`), canonical.
+    pub fn assign_via_team(&self) -> Option<String> {
+        match &self.scope {
+            Scope::Enterprise(_) => self
+                .policy
+                .assign_via_team
+                .as_deref()
+                .map(crate::github::live::enterprise_slug),
+            Scope::Org(_) => None,
+        }
+    }
+}
+
+/// What a change does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// `POST selected_teams`.
+    AddTeam,
+    /// `POST selected_users` (or, with `assign_via_team`, add to that team).
+    AddUser,
+    /// `DELETE selected_teams`.
+    RemoveTeam,
+    /// `DELETE selected_users` (or, with `assign_via_team`, remove from that team).
+    RemoveUser,
+}
+
+impl Action {
+    /// The JSON / metric label of the action.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::AddTeam => "add_team",
+            Action::AddUser => "add_user",
+            Action::RemoveTeam => "remove_team",
+            Action::RemoveUser => "remove_user",
+        }
+    }
+
+    /// True for the two removal actions.
+    pub fn is_removal(self) -> bool {
+        matches!(self, Action::RemoveTeam | Action::RemoveUser)
+    }
+}
+
+/// Why a change is in the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// Desired and holding no seat.
+    New,
+    /// Desired and the seat is pending cancellation: POST restores it.
+    Restore,
+    /// Desired (or protected) and the only grant is a team being removed.
+    TeamRemoved,
+    /// Holding a direct seat but not in seats.yaml.
+    NotDesired,
+    /// Listed in seats.yaml with an `expires` date in the past.
+    Expired,
+    /// Idle longer than `policy.inactivity.days` with `action: remove`.
+    Inactive,
+}
+
+impl Reason {
+    /// The JSON label of the reason.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::New => "new",
+            Reason::Restore => "restore",
+            Reason::TeamRemoved => "team_removed",
+            Reason::NotDesired => "not_desired",
+            Reason::Expired => "expired",
+            Reason::Inactive => "inactive",
+        }
+    }
+}
+
+/// One change in a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// What to do.
+    pub action: Action,
+    /// A login (user actions) or a team slug (team actions), as written in
+    /// seats.yaml for adds and as GitHub spells it for removals.
+    pub name: String,
+    /// Why.
+    pub reason: Reason,
+    /// Days since the user was last seen (see `idle_signal`); set for user
+    /// removals and restores.
+    pub days_idle: Option<i64>,
+    /// True when the seat never showed any Copilot activity or sign-in.
+    pub never_active: bool,
+    /// Which timestamp `days_idle` counts from.
+    pub idle_signal: Option<IdleSignal>,
+    /// For restores: the cancellation date the add undoes.
+    pub pending_cancellation_date: Option<NaiveDate>,
+    /// For team changes: how many users the team grants a seat now
+    /// (removals) or will grant (adds, when its members are known).
+    pub seats: Option<usize>,
+    /// For team removals: how many of those users lose their seat (the rest
+    /// keep it through another grant).
+    pub seats_lost: Option<usize>,
+    /// For `team_removed` adds: the team whose grant is going away.
+    pub via_team: Option<String>,
+    /// For `expired` removals: the `expires` date from seats.yaml.
+    pub expires: Option<NaiveDate>,
+    /// For user removals: the grants that keep the user's seat after the
+    /// plan (`team ent:platform`, `org acme`); empty when the seat is lost.
+    pub keeps_via: Vec<String>,
+}
+
+impl Change {
+    /// A change with only its action, name and reason set.
+    pub fn new(action: Action, name: &str, reason: Reason) -> Change {
+        Change {
+            action,
+            name: name.to_string(),
+            reason,
+            days_idle: None,
+            never_active: false,
+            idle_signal: None,
+            pending_cancellation_date: None,
+            seats: None,
+            seats_lost: None,
+            via_team: None,
+            expires: None,
+            keeps_via: Vec::new(),
+        }
+    }
+
+    /// True for a user removal that takes a seat away (no other grant keeps it).
+    pub fn loses_seat(&self) -> bool {
+        self.action == Action::RemoveUser && self.keeps_via.is_empty()
+    }
+}
+
+/// An idle seat found by the inactivity policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inactive {
+    /// The seat holder.
+    pub login: String,
+    /// Days since the user was last seen.
+    pub days_idle: i64,
+    /// True when the seat never showed any Copilot activity or sign-in.
+    pub never_active: bool,
+    /// Which timestamp `days_idle` counts from.
+    pub signal: IdleSignal,
+}
+
+/// A desired login that is not added, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    /// The login as written in seats.yaml.
+    pub login: String,
+    /// Why it is skipped.
+    pub reason: String,
+}
+
+/// A seat holder whose every held grant is outside this file: an
+/// organization's grant seen from the enterprise, or an enterprise team seen
+/// from an org. Counted as held, never removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldOutside {
+    /// The login as GitHub spells it.
+    pub login: String,
+    /// What grants the seat (`org acme`, `team ent:x`).
+    pub via: Vec<String>,
+}
+
+/// A guard that stopped the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum GuardReason {
+    /// More seats lost than `policy.max_removals` allows.
+    MaxRemovals {
+        /// Seats the plan would take away.
+        removals: usize,
+        /// The limit, as written (a count or a percentage).
+        limit: String,
+    },
+    /// The plan adds seats and would end above `policy.max_seats` in what is
+    /// billed this cycle (seats pending cancellation are billed until their
+    /// `pending_cancellation_date`).
+    MaxSeats {
+        /// Seats held after apply.
+        seats_after: usize,
+        /// Seats billed this cycle after apply.
+        billed_after: usize,
+        /// The cap.
+        max_seats: u64,
+    },
+    /// seats.yaml lists no users and no teams while seats exist.
+    EmptyDesired {
+        /// Seats that would all be removed.
+        seats_before: usize,
+    },
+}
+
+/// The guard verdict for a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Guard {
+    /// True when the plan must not be applied.
+    pub tripped: bool,
+    /// Every reason, in a fixed order.
+    pub reasons: Vec<GuardReason>,
+}
+
+/// A sorted list of logins, stored as one newline-terminated string: a
+/// 100,000-seat roster is one allocation, and it is already the input a line
+/// diff wants.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Roster {
+    text: String,
+    len: usize,
+}
+
+impl Roster {
+    /// The logins, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.text.lines()
+    }
+
+    /// Number of logins.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when there are no logins.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// One login per line, each followed by `\n`.
+    pub fn as_text(&self) -> &str {
+        &self.text
+    }
+}
+
+impl<S: AsRef<str>> FromIterator<S> for Roster {
+    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
+        let mut r = Roster::default();
+        for login in iter {
+            r.text.push_str(login.as_ref());
+            r.text.push('\n');
+            r.len += 1;
+        }
+        r
+    }
+}
+
+/// A computed plan: the value every renderer prints and the applier executes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// The org or enterprise.
+    pub scope: Scope,
+    /// Users holding a seat now (through any grant; pending cancellations do
+    /// not count).
+    pub seats_before: usize,
+    /// Users holding a seat after apply (members of added teams counted when known).
+    pub seats_after: usize,
+    /// Users billed this cycle now: every listed user, pending or not ("a
+    /// seat pending cancellation is billed until its pending_cancellation_date").
+    pub billed_before: usize,
+    /// Users billed this cycle after apply: the listed ones plus new seats.
+    pub billed_after: usize,
+    /// `policy.max_seats`, for display.
+    pub max_seats: Option<u64>,
+    /// With `policy.assign_via_team`: the enterprise team whose membership
+    /// the user changes write.
+    pub assign_via_team: Option<String>,
+    /// Changes in apply order: team adds, user adds, team removals, user removals.
+    pub changes: Vec<Change>,
+    /// Idle seats per the inactivity policy (empty without one).
+    pub inactive: Vec<Inactive>,
+    /// `policy.inactivity.days`, when an inactivity policy is set.
+    pub inactivity_days: Option<u32>,
+    /// Desired logins that are not added (ineligible).
+    pub skipped: Vec<Skipped>,
+    /// Desired teams with no members: nothing to add, reported instead.
+    pub empty_teams: Vec<String>,
+    /// Desired teams whose members are unknown (seat counts exclude them).
+    pub unknown_teams: Vec<String>,
+    /// Holders whose every held grant is outside this file: never removed,
+    /// listed for the reader.
+    pub held_outside: Vec<HeldOutside>,
+    /// Seat holders now, sorted case-insensitively, for the roster diff.
+    pub roster_before: Roster,
+    /// Seat holders after apply, sorted the same way.
+    pub roster_after: Roster,
+    /// The guard verdict.
+    pub guard: Guard,
+}
+
+impl Plan {
+    /// True when there is nothing to change.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// Changes of one action, in plan order.
+    pub fn of(&self, action: Action) -> impl Iterator<Item = &Change> {
+        self.changes.iter().filter(move |c| c.action == action)
+    }
+
+    /// Number of user adds that restore a pending seat.
+    pub fn restores(&self) -> usize {
+        self.changes
+            .iter()
+            .filter(|c| c.reason == Reason::Restore)
+            .count()
+    }
+}

@@ -1,0 +1,670 @@
+//! The planner's rules, one pass over the live users (DESIGN.md "Reconcile
+//! semantics", with every grant of a user kept).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::ci::{Ci, merge_sorted, sort_ci};
+use super::{
+    Action, Change, Desired, DesiredUser, Guard, GuardReason, HeldOutside, Inactive, Plan, Reason,
+    Skipped,
+};
+use crate::config::{InactivityAction, RemovalMode, Scope};
+use crate::github::live::{Grant, IdleSignal, LiveState, LiveUser, TeamKind};
+
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
+type HashSet<K> = std::collections::HashSet<K, foldhash::fast::FixedState>;
+
+/// The channel seats.yaml's `users` write to: a direct grant, or membership
+/// of the `assign_via_team` enterprise team.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direct {
+    /// No direct grant (not a member).
+    None,
+    /// A held direct grant (a member whose seat through the team is held).
+    Held,
+    /// A direct grant pending cancellation.
+    Pending(NaiveDate),
+    /// `assign_via_team` only: a member whose seat through the team is not
+    /// (yet) listed as held.
+    Member,
+}
+
+/// One user as the planner sees it.
+struct View<'a> {
+    key: Ci<'a>,
+    login: &'a str,
+    /// In the listing (billed this cycle), as opposed to a member of the
+    /// assigning team that holds no seat.
+    listed: bool,
+    held: bool,
+    direct: Direct,
+    /// Held managed team grants: a range of `teams`.
+    teams: (u32, u32),
+    /// Held grants outside this file: a range of `outside`.
+    outside: (u32, u32),
+    idle: i64,
+    never: bool,
+    signal: IdleSignal,
+    /// A pending date to show for a restore.
+    pending: Option<NaiveDate>,
+}
+
+/// Days from `t` to `today` (0 when `t` is in the future).
+fn days_since(t: DateTime<Utc>, today: NaiveDate) -> i64 {
+    (today - t.date_naive()).num_days().max(0)
+}
+
+/// Compute the plan. Pure: same inputs, same plan, byte for byte.
+///
+/// Rules:
+/// - a grant with a `pending_cancellation_date` is not held; a user holds a
+///   seat when any grant is held;
+/// - teams granting now = held team grants of this scope's kind; desired
+///   teams not granting are added, granting teams not desired are removed;
+/// - a desired user is added when holding no seat (`new`), when nothing is
+///   held but a pending grant (`restore`), or when every held grant is a
+///   team being removed (`team_removed`); a desired user who holds a seat
+///   through a kept team or a grant outside this file needs no add; expired
+///   and ineligible users are not desired;
+/// - held direct grants not desired and not protected are removed
+///   (`not_desired` / `expired`), idle ones too with `inactivity.action:
+///   remove` (`inactive`); a removal of a user who keeps another grant is
+///   shown with `keeps_via` and is not a lost seat;
+/// - grants outside this file (an organization's, seen from the
+///   enterprise; an enterprise team's, seen from an org) are never removed;
+/// - `removals: additive` removes nothing;
+/// - guards (`max_removals` on lost seats, `max_seats` on seats billed this
+///   cycle when the plan adds seats, empty desired state) are checked on the
+///   whole plan and mark it tripped.
+pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
+    let policy = &desired.policy;
+    let scope = &desired.scope;
+    let enforce = policy.removals == RemovalMode::Enforce;
+    let team_kind = match scope {
+        Scope::Org(_) => TeamKind::Org,
+        Scope::Enterprise(_) => TeamKind::Enterprise,
+    };
+    // An org listing shows one grant per user, so a user's second team is
+    // invisible; an enterprise listing shows every grant.
+    let one_grant_visible = matches!(scope, Scope::Org(_));
+    let via = desired.assign_via_team();
+    let via_key = via.as_deref().map(Ci);
+    let idle_policy = policy.inactivity;
+    let idle_days = idle_policy.map(|p| i64::from(p.days));
+    let remove_idle = enforce && idle_policy.is_some_and(|i| i.action == InactivityAction::Remove);
+
+    // The assigning team grants seats now when any of its grants is held.
+    let via_granting = via_key.is_some_and(|t| {
+        live.users.iter().any(|u| {
+            u.grants
+                .iter()
+                .any(|g| g.held() && matches!(&g.grant, Grant::Team(r) if Ci(&r.slug) == t))
+        })
+    });
+    let members: HashSet<Ci> = live
+        .assignment_members
+        .iter()
+        .flatten()
+        .map(|m| Ci(m))
+        .collect();
+
+    // Views: one per listed user, then one per member of the assigning team
+    // who is not listed.
+    let mut team_keys: Vec<Ci> = Vec::new();
+    let mut outside: Vec<&Grant> = Vec::new();
+    let mut views: Vec<View> = Vec::with_capacity(live.users.len());
+    for u in &live.users {
+        views.push(view(
+            u,
+            team_kind,
+            via_key,
+            via_granting,
+            &members,
+            today,
+            &mut team_keys,
+            &mut outside,
+        ));
+    }
+    let mut index: HashMap<Ci, usize> =
+        HashMap::with_capacity_and_hasher(views.len(), Default::default());
+    for (i, v) in views.iter().enumerate() {
+        index.entry(v.key).or_insert(i);
+    }
+    if let Some(list) = &live.assignment_members {
+        for m in list {
+            if index.contains_key(&Ci(m)) {
+                continue;
+            }
+            index.insert(Ci(m), views.len());
+            views.push(View {
+                key: Ci(m),
+                login: m,
+                listed: false,
+                held: false,
+                direct: Direct::Member,
+                teams: (0, 0),
+                outside: (0, 0),
+                idle: 0,
+                never: false,
+                signal: IdleSignal::Granted,
+                pending: None,
+            });
+        }
+    }
+    // Canonical order, once: every user-ordered output below (removals, idle
+    // seats, rosters) comes out sorted by walking it.
+    let mut order: Vec<usize> = index.values().copied().collect();
+    sort_ci(&mut order, |&i| views[i].key);
+    let teams_of = |v: &View<'_>| &team_keys[v.teams.0 as usize..v.teams.1 as usize];
+    let outside_of = |v: &View<'_>| &outside[v.outside.0 as usize..v.outside.1 as usize];
+    let is_idle = |v: &View| v.listed && idle_days.is_some_and(|d| v.idle >= d);
+
+    let protected: HashSet<Ci> = policy.protected.iter().map(|l| Ci(l)).collect();
+
+    // Desired users: not expired, not ineligible.
+    let mut wanted: HashMap<Ci, &DesiredUser> =
+        HashMap::with_capacity_and_hasher(desired.users.len(), Default::default());
+    let mut expired: HashMap<Ci, NaiveDate> = HashMap::default();
+    let mut skipped = Vec::new();
+    for u in &desired.users {
+        let key = Ci(&u.login);
+        if let Some(e) = u.expires.filter(|e| *e < today) {
+            expired.insert(key, e);
+            continue;
+        }
+        if !desired.ineligible.is_empty()
+            && let Some(why) = desired.ineligible.get(&u.login.to_ascii_lowercase())
+        {
+            skipped.push(Skipped {
+                login: u.login.clone(),
+                reason: why.clone(),
+            });
+            continue;
+        }
+        wanted.insert(key, u);
+    }
+    let is_ineligible = |k: Ci| {
+        !desired.ineligible.is_empty() && desired.ineligible.contains_key(&k.0.to_ascii_lowercase())
+    };
+    const WANTED: u8 = 1;
+    const PROTECTED: u8 = 2;
+    let mut listed_as = vec![0u8; views.len()];
+    let wanted_views: Vec<(Ci, &DesiredUser, Option<usize>)> = wanted
+        .iter()
+        .map(|(&k, &u)| {
+            let i = index.get(&k).copied();
+            if let Some(i) = i {
+                listed_as[i] |= WANTED;
+            }
+            (k, u, i)
+        })
+        .collect();
+    for p in &protected {
+        if let Some(&i) = index.get(p) {
+            listed_as[i] |= PROTECTED;
+        }
+    }
+
+    // Teams granting now, with how many users each grants.
+    let mut granting: BTreeMap<Ci, usize> = BTreeMap::new();
+    for &i in &order {
+        for t in teams_of(&views[i]) {
+            *granting.entry(*t).or_insert(0) += 1;
+        }
+    }
+    let desired_teams: BTreeMap<Ci, &String> = desired
+        .teams
+        .iter()
+        .filter(|t| via_key != Some(Ci(t)))
+        .map(|t| (Ci(t), t))
+        .collect();
+    let team_members: HashMap<Ci, &Vec<String>> =
+        live.team_members.iter().map(|(k, m)| (Ci(k), m)).collect();
+
+    let mut team_adds = Vec::new();
+    let mut empty_teams = Vec::new();
+    let mut unknown_teams = Vec::new();
+    let mut added_members: BTreeSet<Ci> = BTreeSet::new();
+    for (key, slug) in &desired_teams {
+        if granting.contains_key(key) {
+            continue;
+        }
+        match team_members.get(key) {
+            Some(m) if m.is_empty() => empty_teams.push((*slug).clone()),
+            // An org listing shows one team per seat: a desired team whose
+            // members are all seated through teams that stay would never show
+            // as granting, so it is not re-added forever; it is added on the
+            // first reconcile where a member is not covered.
+            Some(m)
+                if one_grant_visible
+                    && m.iter().all(|l| {
+                        index.get(&Ci(l)).is_some_and(|&i| {
+                            teams_of(&views[i])
+                                .iter()
+                                .any(|t| !enforce || desired_teams.contains_key(t))
+                        })
+                    }) => {}
+            Some(m) => {
+                added_members.extend(m.iter().map(|l| Ci(l)));
+                let mut c = Change::new(Action::AddTeam, slug, Reason::New);
+                c.seats = Some(m.len());
+                team_adds.push(c);
+            }
+            None => {
+                unknown_teams.push((*slug).clone());
+                team_adds.push(Change::new(Action::AddTeam, slug, Reason::New));
+            }
+        }
+    }
+
+    let mut removed_teams: HashSet<Ci> = HashSet::default();
+    let mut team_removal_keys: Vec<(Ci, usize)> = Vec::new();
+    if enforce {
+        for (key, count) in &granting {
+            if !desired_teams.contains_key(key) {
+                removed_teams.insert(*key);
+                team_removal_keys.push((*key, *count));
+            }
+        }
+    }
+    let keeps_team = |v: &View| teams_of(v).iter().any(|t| !removed_teams.contains(t));
+    let loses_teams = |v: &View| !teams_of(v).is_empty() && !keeps_team(v);
+    let has_outside = |v: &View| v.outside.1 > v.outside.0;
+    let idle_unprotected = |i: usize| {
+        let v = &views[i];
+        remove_idle && is_idle(v) && listed_as[i] & PROTECTED == 0
+    };
+
+    // User adds, keyed for sorting.
+    let mut user_adds: Vec<(Ci, Option<usize>, Change)> = Vec::new();
+    for &(key, u, vi) in &wanted_views {
+        let v = vi.map(|i| &views[i]);
+        let reason = match v {
+            None => Reason::New,
+            Some(v) if via.is_some() => {
+                // Membership must equal `users`: add whoever is not a member.
+                if v.direct != Direct::None {
+                    continue;
+                }
+                if v.listed && !v.held {
+                    if idle_unprotected(vi.unwrap_or(0)) {
+                        continue;
+                    }
+                    Reason::Restore
+                } else {
+                    Reason::New
+                }
+            }
+            Some(v) => {
+                if v.direct == Direct::Held || keeps_team(v) || has_outside(v) {
+                    continue;
+                }
+                // An idle seat cancelled by the inactivity policy stays
+                // cancelled, and is not re-granted when its team goes: the
+                // direct seat would be removed as idle next time.
+                if idle_unprotected(vi.unwrap_or(0)) {
+                    continue;
+                }
+                if v.held {
+                    Reason::TeamRemoved
+                } else {
+                    Reason::Restore
+                }
+            }
+        };
+        let team = v.and_then(|v| teams_of(v).first()).map(|t| t.0);
+        user_adds.push((key, vi, add_change(&u.login, reason, v, team)));
+    }
+    // Protected holders keep their seat when their teams go away.
+    if !protected.is_empty() && !removed_teams.is_empty() {
+        for &i in &order {
+            let v = &views[i];
+            if v.held
+                && listed_as[i] == PROTECTED
+                && loses_teams(v)
+                && v.direct == Direct::None
+                && !has_outside(v)
+            {
+                user_adds.push((
+                    v.key,
+                    Some(i),
+                    add_change(
+                        v.login,
+                        Reason::TeamRemoved,
+                        Some(v),
+                        teams_of(v).first().map(|t| t.0),
+                    ),
+                ));
+            }
+        }
+    }
+    sort_ci(&mut user_adds, |(k, _, _)| *k);
+
+    // User removals: a direct grant (or membership) held, not protected; not
+    // desired, or idle.
+    let mut user_removals: Vec<(usize, Change)> = Vec::new();
+    let mut inactive: Vec<Inactive> = Vec::new();
+    for &i in &order {
+        let v = &views[i];
+        if v.held && is_idle(v) {
+            inactive.push(Inactive {
+                login: v.login.to_string(),
+                days_idle: v.idle,
+                never_active: v.never,
+                signal: v.signal,
+            });
+        }
+        let removable = match v.direct {
+            Direct::Held => true,
+            Direct::Member => via.is_some(),
+            Direct::None | Direct::Pending(_) => false,
+        };
+        // Members of a team being added hold their seat through it once the
+        // team is added (applied first); an org then refuses the DELETE
+        // with 422 ("assigned to them via a team").
+        if !enforce
+            || !removable
+            || listed_as[i] & PROTECTED != 0
+            || (one_grant_visible && added_members.contains(&v.key))
+        {
+            continue;
+        }
+        let reason = if listed_as[i] & WANTED == 0 {
+            if expired.contains_key(&v.key) {
+                Reason::Expired
+            } else if is_ineligible(v.key) {
+                // Listed but ineligible: keep what they hold; only adds are skipped.
+                continue;
+            } else {
+                Reason::NotDesired
+            }
+        } else if remove_idle && v.held && is_idle(v) {
+            Reason::Inactive
+        } else {
+            continue;
+        };
+        let mut c = Change::new(Action::RemoveUser, v.login, reason);
+        set_idle(&mut c, v);
+        if reason == Reason::Expired {
+            c.expires = expired.get(&v.key).copied();
+        }
+        c.keeps_via = teams_of(v)
+            .iter()
+            .filter(|t| !removed_teams.contains(t))
+            .map(|t| format!("team {}", t.0))
+            .chain(outside_of(v).iter().map(|g| g.describe()))
+            .collect();
+        if added_members.contains(&v.key) {
+            c.keeps_via.push("a team being added".to_string());
+        }
+        // The listing's order of grants is not the plan's concern.
+        c.keeps_via.sort();
+        user_removals.push((i, c));
+    }
+
+    // Who holds a seat after apply.
+    const REMOVED: u8 = 1;
+    const READDED: u8 = 2;
+    let mut fate = vec![0u8; views.len()];
+    for (i, _) in &user_removals {
+        fate[*i] |= REMOVED;
+    }
+    for (_, vi, _) in &user_adds {
+        if let Some(i) = *vi {
+            fate[i] |= READDED;
+        }
+    }
+    let member_after = |i: usize| {
+        let v = &views[i];
+        let member = matches!(v.direct, Direct::Held | Direct::Member) && fate[i] & REMOVED == 0;
+        member || fate[i] & READDED != 0
+    };
+    // The assigning team grants after apply when it does now or is added,
+    // and it is added when it will have members and grants nothing now.
+    let unlisted_adds = user_adds.iter().filter(|(_, vi, _)| vi.is_none()).count();
+    let via_added = via.is_some()
+        && !via_granting
+        && (unlisted_adds > 0 || order.iter().any(|&i| member_after(i)));
+    let via_active = via_granting || via_added;
+    let holds_after = |i: usize| {
+        let v = &views[i];
+        let direct = if via.is_some() {
+            member_after(i) && via_active
+        } else {
+            (v.direct == Direct::Held && fate[i] & REMOVED == 0) || fate[i] & READDED != 0
+        };
+        direct || keeps_team(v) || has_outside(v) || added_members.contains(&v.key)
+    };
+    if via_added && let Some(t) = &via {
+        team_adds.insert(0, Change::new(Action::AddTeam, t, Reason::New));
+    }
+
+    let mut team_removals = Vec::with_capacity(team_removal_keys.len());
+    for (key, count) in team_removal_keys {
+        let lost = order
+            .iter()
+            .filter(|&&i| teams_of(&views[i]).contains(&key) && !holds_after(i))
+            .count();
+        let mut c = Change::new(Action::RemoveTeam, key.0, Reason::NotDesired);
+        c.seats = Some(count);
+        c.seats_lost = Some(lost);
+        team_removals.push(c);
+    }
+
+    // Holders whose every held grant is outside this file.
+    let mut held_outside = Vec::new();
+    for &i in &order {
+        let v = &views[i];
+        if v.held && has_outside(v) && v.direct != Direct::Held && teams_of(v).is_empty() {
+            held_outside.push(HeldOutside {
+                login: v.login.to_string(),
+                via: outside_of(v).iter().map(|g| g.describe()).collect(),
+            });
+        }
+    }
+    empty_teams.sort();
+    unknown_teams.sort();
+
+    // Rosters and counts, walking the sorted order once.
+    let before: Vec<(Ci, &str, usize)> = order
+        .iter()
+        .filter(|&&i| views[i].held)
+        .map(|&i| (views[i].key, views[i].login, i))
+        .collect();
+    let after_views: Vec<(Ci, &str, bool, bool)> = order
+        .iter()
+        .filter(|&&i| holds_after(i))
+        .map(|&i| (views[i].key, views[i].login, views[i].listed, views[i].held))
+        .collect();
+    let lost = before.iter().filter(|(_, _, i)| !holds_after(*i)).count();
+    // New holders with no view: user adds (sorted) and new members of added
+    // teams (sorted), each once.
+    let new_users: Vec<(Ci, &str)> = if via.is_some() && !via_active {
+        Vec::new()
+    } else {
+        user_adds
+            .iter()
+            .filter(|(_, vi, _)| vi.is_none())
+            .map(|(k, _, c)| (*k, c.name.as_str()))
+            .collect()
+    };
+    let adds: HashSet<Ci> = if added_members.is_empty() {
+        HashSet::default()
+    } else {
+        user_adds.iter().map(|(k, _, _)| *k).collect()
+    };
+    let new_members: Vec<(Ci, &str)> = added_members
+        .iter()
+        .filter(|m| !adds.contains(m) && !index.contains_key(m))
+        .map(|m| (*m, m.0))
+        .collect();
+    let unlisted_new =
+        after_views.iter().filter(|v| !v.2).count() + new_users.len() + new_members.len();
+    let adds_seats = unlisted_new > 0 || after_views.iter().any(|v| !v.3);
+    let kept_list: Vec<(Ci, &str)> = after_views.iter().map(|v| (v.0, v.1)).collect();
+    let after = merge_sorted(merge_sorted(kept_list, new_users), new_members);
+    let seats_before = before.len();
+    let seats_after = after.len();
+    let billed_before = views.iter().filter(|v| v.listed).count();
+    let billed_after = billed_before + unlisted_new;
+
+    // Guards, on the whole plan.
+    let mut guard = Guard::default();
+    if let Some(limit) = policy.max_removals
+        && limit.exceeded(lost, seats_before)
+    {
+        guard.reasons.push(GuardReason::MaxRemovals {
+            removals: lost,
+            limit: limit.to_string(),
+        });
+    }
+    if let Some(max) = policy.max_seats
+        && adds_seats
+        && billed_after as u64 > max
+    {
+        guard.reasons.push(GuardReason::MaxSeats {
+            seats_after,
+            billed_after,
+            max_seats: max,
+        });
+    }
+    if enforce
+        && desired.users.is_empty()
+        && desired.teams.is_empty()
+        && seats_before > 0
+        && !policy.allow_empty
+    {
+        guard
+            .reasons
+            .push(GuardReason::EmptyDesired { seats_before });
+    }
+    guard.tripped = !guard.reasons.is_empty();
+
+    let roster_before = before.iter().map(|(_, l, _)| *l).collect();
+    let roster_after = after.iter().map(|(_, l)| *l).collect();
+    let mut changes = team_adds;
+    changes.extend(user_adds.into_iter().map(|(_, _, c)| c));
+    changes.extend(team_removals);
+    changes.extend(user_removals.into_iter().map(|(_, c)| c));
+
+    super::Plan {
+        scope: scope.clone(),
+        seats_before,
+        seats_after,
+        billed_before,
+        billed_after,
+        max_seats: policy.max_seats,
+        assign_via_team: via,
+        changes,
+        inactive,
+        inactivity_days: idle_policy.map(|p| p.days),
+        skipped,
+        empty_teams,
+        unknown_teams,
+        held_outside,
+        roster_before,
+        roster_after,
+        guard,
+    }
+}
+
+/// The planner's view of one listed user.
+#[allow(clippy::too_many_arguments)]
+fn view<'a>(
+    u: &'a LiveUser,
+    team_kind: TeamKind,
+    via: Option<Ci<'_>>,
+    via_granting: bool,
+    members: &HashSet<Ci<'_>>,
+    today: NaiveDate,
+    team_keys: &mut Vec<Ci<'a>>,
+    outside: &mut Vec<&'a Grant>,
+) -> View<'a> {
+    let t0 = team_keys.len() as u32;
+    let o0 = outside.len() as u32;
+    let mut direct = Direct::None;
+    let mut pending = None;
+    for g in &u.grants {
+        let held = g.held();
+        if !held && pending.is_none() {
+            pending = g.pending_cancellation_date;
+        }
+        match &g.grant {
+            Grant::Team(t) if t.kind == team_kind && via.is_some_and(|v| v == Ci(&t.slug)) => {
+                // With assign_via_team, the team's grant is the direct one;
+                // membership (below) decides whether it is ours to change.
+                if held {
+                    direct = Direct::Held;
+                }
+            }
+            Grant::Direct if via.is_none() => {
+                direct = match g.pending_cancellation_date {
+                    None => Direct::Held,
+                    Some(d) => {
+                        pending = Some(d);
+                        Direct::Pending(d)
+                    }
+                };
+            }
+            Grant::Team(t) if t.kind == team_kind => {
+                if held {
+                    team_keys.push(Ci(&t.slug));
+                }
+            }
+            // A direct grant with assign_via_team, a team of the other
+            // kind, an organization's grant: outside this file.
+            other => {
+                if held {
+                    outside.push(other);
+                }
+            }
+        }
+    }
+    if via.is_some() {
+        let member = members.contains(&Ci(&u.login));
+        direct = match (member, direct) {
+            (true, Direct::Held) => Direct::Held,
+            (true, _) if via_granting => Direct::Held,
+            (true, _) => Direct::Member,
+            (false, _) => Direct::None,
+        };
+    }
+    let (seen, signal) = u.last_seen();
+    View {
+        key: Ci(&u.login),
+        login: &u.login,
+        listed: true,
+        held: u.held(),
+        direct,
+        teams: (t0, team_keys.len() as u32),
+        outside: (o0, outside.len() as u32),
+        idle: days_since(seen, today),
+        never: signal == IdleSignal::Granted,
+        signal,
+        pending,
+    }
+}
+
+fn set_idle(c: &mut Change, v: &View) {
+    if v.listed {
+        c.days_idle = Some(v.idle);
+        c.never_active = v.never;
+        c.idle_signal = Some(v.signal);
+    }
+}
+
+fn add_change(login: &str, reason: Reason, v: Option<&View>, team: Option<&str>) -> Change {
+    let mut c = Change::new(Action::AddUser, login, reason);
+    if let Some(v) = v {
+        set_idle(&mut c, v);
+        if reason == Reason::Restore {
+            c.pending_cancellation_date = v.pending;
+        }
+        if reason == Reason::TeamRemoved {
+            c.via_team = team.map(str::to_string);
+        }
+    }
+    c
+}

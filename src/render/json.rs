@@ -1,0 +1,267 @@
+//! The JSON rendering: a stable, versioned contract for machines.
+
+use serde::Serialize;
+
+use super::{guard_message, is_team, plain};
+use crate::config::Scope;
+use crate::plan::{GuardReason, Plan};
+
+/// Version of the [`json`] contract. Adding fields keeps it; renaming,
+/// removing or changing the meaning of one bumps it.
+pub const JSON_FORMAT_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct JsonPlan<'a> {
+    format_version: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    org: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    enterprise: Option<&'a str>,
+    seats_before: usize,
+    seats_after: usize,
+    billed_before: usize,
+    billed_after: usize,
+    max_seats: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    assign_via_team: Option<&'a str>,
+    changes: Vec<JsonChange<'a>>,
+    inactive: Vec<JsonInactive<'a>>,
+    skipped: Vec<JsonSkipped<'a>>,
+    empty_teams: &'a [String],
+    unknown_teams: &'a [String],
+    unmanaged: Vec<&'a str>,
+    held_outside: &'a [crate::plan::HeldOutside],
+    guard: JsonGuard<'a>,
+}
+
+#[derive(Serialize)]
+struct JsonChange<'a> {
+    action: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    login: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    team: Option<&'a str>,
+    reason: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    days_idle: Option<i64>,
+    #[serde(skip_serializing_if = "is_false")]
+    never_active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pending_cancellation_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    idle_signal: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seats: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seats_lost: Option<usize>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    keeps_via: &'a [String],
+}
+
+#[derive(Serialize)]
+struct JsonInactive<'a> {
+    login: &'a str,
+    days_idle: i64,
+    #[serde(skip_serializing_if = "is_false")]
+    never_active: bool,
+    idle_signal: &'static str,
+}
+
+#[derive(Serialize)]
+struct JsonSkipped<'a> {
+    login: &'a str,
+    reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonGuard<'a> {
+    tripped: bool,
+    reasons: Vec<JsonGuardReason<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum JsonGuardReason<'a> {
+    MaxRemovals {
+        removals: usize,
+        limit: &'a str,
+        message: String,
+    },
+    MaxSeats {
+        seats_after: usize,
+        billed_after: usize,
+        max_seats: u64,
+        message: String,
+    },
+    EmptyDesired {
+        seats_before: usize,
+        message: String,
+    },
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// Render `plan` as pretty-printed JSON with a trailing newline.
+///
+/// # Contract (`format_version` 1)
+///
+/// Keys appear in this order. New keys may be added without a version bump;
+/// consumers must ignore keys they do not know.
+///
+/// - `format_version` (number): `1`.
+/// - `org` (string) **or** `enterprise` (string): the scope; exactly one is present.
+/// - `seats_before` (number): users holding a seat now (through any grant;
+///   pending cancellations do not count). Seats count users, not entries.
+/// - `seats_after` (number): users holding a seat after apply (members of
+///   added teams counted when known).
+/// - `billed_before`, `billed_after` (numbers): users billed this cycle now
+///   and after apply; a seat pending cancellation is billed until its
+///   `pending_cancellation_date`, so removals do not lower these.
+/// - `max_seats` (number or `null`): `policy.max_seats`, checked against
+///   `billed_after` when the plan adds seats.
+/// - `assign_via_team` (string, only when set): the enterprise team whose
+///   membership the user changes write (`policy.assign_via_team`).
+/// - `changes` (array), in apply order (team adds, user adds, team removals,
+///   user removals). Each object:
+///   - `action`: `add_team` | `add_user` | `remove_team` | `remove_user`;
+///   - `login` (user actions) **or** `team` (team actions): string;
+///   - `reason`: for user adds `new` | `restore` | `team_removed`; for user
+///     removals `not_desired` | `expired` | `inactive`; for team adds `new`;
+///     for team removals `not_desired`;
+///   - optional, present only when known: `days_idle` (number, days since
+///     the user was last seen), `idle_signal` (the field `days_idle` counts
+///     from: `last_activity_at`, `last_authenticated_at` or `created_at`),
+///     `never_active` (`true`, only when the seat never showed activity or a
+///     sign-in), `pending_cancellation_date` (`"YYYY-MM-DD"`, restores),
+///     `seats` (number, team changes: users the team grants), `seats_lost`
+///     (number, team removals: those who lose their seat), `keeps_via`
+///     (array of strings, user removals of someone who keeps the seat
+///     through another grant, e.g. `"team ent:platform"`, `"org acme"`: not a
+///     lost seat).
+/// - `inactive` (array): idle seats per `policy.inactivity`, each
+///   `{"login", "days_idle", "never_active"?, "idle_signal"}`.
+/// - `skipped` (array): desired logins not added, each `{"login", "reason"}`
+///   with a human-readable reason.
+/// - `empty_teams` (array of strings): desired teams with no members.
+/// - `unknown_teams` (array of strings): desired teams whose members are
+///   unknown; `seats_after` does not count them.
+/// - `unmanaged` (array of strings): the logins of `held_outside`.
+/// - `held_outside` (array): holders whose every held grant is outside this
+///   file (an organization's grant seen from the enterprise, an enterprise
+///   team's seen from an org), each `{"login", "via": ["org acme"]}`:
+///   counted as held, never removed.
+/// - `guard` (object): `tripped` (bool; `true` means nothing is applied) and
+///   `reasons` (array), each an object with `kind` and a human-readable
+///   `message`:
+///   - `{"kind": "max_removals", "removals": N, "limit": "STRING", "message"}`
+///   - `{"kind": "max_seats", "seats_after": N, "billed_after": N, "max_seats": N, "message"}`
+///   - `{"kind": "empty_desired", "seats_before": N, "message"}`
+///
+/// Example:
+///
+/// ```json
+/// {"format_version": 1, "org": "acme", "seats_before": 140, "seats_after": 141,
+///  "billed_before": 142, "billed_after": 143, "max_seats": 500,
+///  "changes": [{"action": "add_user", "login": "alice", "reason": "new"}],
+///  "inactive": [{"login": "x", "days_idle": 93}], "skipped": [],
+///  "empty_teams": [], "unknown_teams": [], "unmanaged": [], "held_outside": [],
+///  "guard": {"tripped": false, "reasons": []}}
+/// ```
+pub fn json(plan: &Plan) -> String {
+    let (org, enterprise) = match &plan.scope {
+        Scope::Org(n) => (Some(n.as_str()), None),
+        Scope::Enterprise(n) => (None, Some(n.as_str())),
+    };
+    let changes = plan
+        .changes
+        .iter()
+        .map(|c| {
+            let team = is_team(c);
+            JsonChange {
+                action: c.action.as_str(),
+                login: (!team).then_some(c.name.as_str()),
+                team: team.then_some(c.name.as_str()),
+                reason: c.reason.as_str(),
+                days_idle: c.days_idle,
+                never_active: c.never_active,
+                pending_cancellation_date: c.pending_cancellation_date.map(|d| d.to_string()),
+                idle_signal: c.idle_signal.map(|s| s.as_str()),
+                seats: c.seats,
+                seats_lost: c.seats_lost,
+                keeps_via: &c.keeps_via,
+            }
+        })
+        .collect();
+    let reasons = plan
+        .guard
+        .reasons
+        .iter()
+        .map(|r| {
+            let message = guard_message(r, plain);
+            match r {
+                GuardReason::MaxRemovals { removals, limit } => JsonGuardReason::MaxRemovals {
+                    removals: *removals,
+                    limit,
+                    message,
+                },
+                GuardReason::MaxSeats {
+                    seats_after,
+                    billed_after,
+                    max_seats,
+                } => JsonGuardReason::MaxSeats {
+                    seats_after: *seats_after,
+                    billed_after: *billed_after,
+                    max_seats: *max_seats,
+                    message,
+                },
+                GuardReason::EmptyDesired { seats_before } => JsonGuardReason::EmptyDesired {
+                    seats_before: *seats_before,
+                    message,
+                },
+            }
+        })
+        .collect();
+    let doc = JsonPlan {
+        format_version: JSON_FORMAT_VERSION,
+        org,
+        enterprise,
+        seats_before: plan.seats_before,
+        seats_after: plan.seats_after,
+        billed_before: plan.billed_before,
+        billed_after: plan.billed_after,
+        max_seats: plan.max_seats,
+        assign_via_team: plan.assign_via_team.as_deref(),
+        changes,
+        inactive: plan
+            .inactive
+            .iter()
+            .map(|i| JsonInactive {
+                login: &i.login,
+                days_idle: i.days_idle,
+                never_active: i.never_active,
+                idle_signal: i.signal.as_str(),
+            })
+            .collect(),
+        skipped: plan
+            .skipped
+            .iter()
+            .map(|s| JsonSkipped {
+                login: &s.login,
+                reason: &s.reason,
+            })
+            .collect(),
+        empty_teams: &plan.empty_teams,
+        unknown_teams: &plan.unknown_teams,
+        unmanaged: plan.held_outside.iter().map(|h| h.login.as_str()).collect(),
+        held_outside: &plan.held_outside,
+        guard: JsonGuard {
+            tripped: plan.guard.tripped,
+            reasons,
+        },
+    };
+    let mut out = serde_json::to_string_pretty(&doc).expect("plain structs serialize to JSON");
+    out.push('\n');
+    out
+}
