@@ -119,8 +119,8 @@ pub fn add_user(path: &str, text: &str, user: &NewUser<'_>) -> Result<Edit, Edit
     let (bom, body) = split_bom(text);
     let doc = Doc::analyse(body, old.users.len()).map_err(|p| p.into_error(path, body))?;
     let (k, splice) = doc.add(&old, user).map_err(|p| p.into_error(path, body))?;
-    let new_body = apply(body, std::slice::from_ref(&splice))
-        .map_err(|p| p.into_error(path, body))?;
+    let new_body =
+        apply(body, std::slice::from_ref(&splice)).map_err(|p| p.into_error(path, body))?;
     let mut expected: Vec<UserData> = old.users.iter().map(user_data).collect();
     expected.insert(
         k,
@@ -159,14 +159,14 @@ pub fn remove_users<S: AsRef<str>>(
     logins: &[S],
 ) -> Result<Edit, EditError> {
     let old = SeatsFile::parse(path, text.as_bytes())?;
+    let wanted: std::collections::HashSet<String> = logins
+        .iter()
+        .map(|l| l.as_ref().to_ascii_lowercase())
+        .collect();
     let remove: Vec<bool> = old
         .users
         .iter()
-        .map(|u| {
-            logins
-                .iter()
-                .any(|l| l.as_ref().eq_ignore_ascii_case(&u.login))
-        })
+        .map(|u| wanted.contains(&u.login.to_ascii_lowercase()))
         .collect();
     if !remove.contains(&true) {
         return Ok(Edit::NotListed);
@@ -257,7 +257,10 @@ fn apply(body: &str, splices: &[Splice]) -> Result<String, Problem> {
             return Err(Problem::new(s.start, "internal: overlapping edits"));
         };
         if body.get(s.start..s.end).is_none() {
-            return Err(Problem::new(s.start, "internal: edit off a character boundary"));
+            return Err(Problem::new(
+                s.start,
+                "internal: edit off a character boundary",
+            ));
         }
         out.push_str(kept);
         out.push_str(&s.text);
@@ -270,7 +273,10 @@ fn apply(body: &str, splices: &[Splice]) -> Result<String, Problem> {
 /// 1-based line of byte `offset` in `text`.
 fn line_number(text: &str, offset: usize) -> u32 {
     let end = offset.min(text.len());
-    let n = text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count();
+    let n = text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count();
     u32::try_from(n + 1).unwrap_or(u32::MAX)
 }
 
@@ -528,7 +534,10 @@ impl<'a> Doc<'a> {
         let mut teams = None;
         loop {
             let Some((ev, span)) = w.evs.get(w.i) else {
-                return Err(Problem::new(body.len(), "internal: the root mapping never ends"));
+                return Err(Problem::new(
+                    body.len(),
+                    "internal: the root mapping never ends",
+                ));
             };
             if matches!(ev, Event::MappingEnd) {
                 break;
@@ -642,9 +651,19 @@ impl<'a> Doc<'a> {
             return Err(Problem::new(users.key_start, "internal: empty block list"));
         };
         let (dash_col, sp) = style_from.dash;
-        let flow_entries = matches!(template, Some(Item { shape: Shape::Map { flow: true, .. }, .. }));
+        let flow_entries = matches!(
+            template,
+            Some(Item {
+                shape: Shape::Map { flow: true, .. },
+                ..
+            })
+        );
         let entry = if !needs_map {
-            vec![format!("{}-{}{login}", " ".repeat(dash_col), " ".repeat(sp))]
+            vec![format!(
+                "{}-{}{login}",
+                " ".repeat(dash_col),
+                " ".repeat(sp)
+            )]
         } else if flow_entries {
             vec![format!(
                 "{}-{}{}",
@@ -719,7 +738,11 @@ impl<'a> Doc<'a> {
                 if needs_map {
                     block.extend(block_map(&login, &keys, user, dash_col, sp));
                 } else {
-                    block.push(format!("{}-{}{login}", " ".repeat(dash_col), " ".repeat(sp)));
+                    block.push(format!(
+                        "{}-{}{login}",
+                        " ".repeat(dash_col),
+                        " ".repeat(sp)
+                    ));
                 }
                 block
             }
@@ -802,7 +825,10 @@ impl<'a> Doc<'a> {
                 continue;
             }
             let mut j = i;
-            while j + 1 < items.len() && remove[j + 1] && items[j + 1].first_line == items[j].last_line + 1 {
+            while j + 1 < items.len()
+                && remove[j + 1]
+                && items[j + 1].first_line == items[j].last_line + 1
+            {
                 j += 1;
             }
             let first = items[i].first_line;
@@ -901,7 +927,10 @@ impl<'a> Walk<'_, 'a> {
     /// Consume one node, with everything in it.
     fn node(&mut self) -> Result<NodeInfo, Problem> {
         let Some((ev, span)) = self.evs.get(self.i) else {
-            return Err(Problem::new(self.lines.body.len(), "internal: events end early"));
+            return Err(Problem::new(
+                self.lines.body.len(),
+                "internal: events end early",
+            ));
         };
         self.i += 1;
         let start = off(span.start)?;
@@ -952,8 +981,10 @@ impl<'a> Walk<'_, 'a> {
     }
 
     /// Byte after a scalar's last content. A block scalar's span runs on to
-    /// the next token; its content ends at its last non-blank line indented
-    /// at least as far as its content (lines less indented are comments).
+    /// the next token; its content is the lines from its start that are
+    /// blank or indented at least as far as its content (a less indented
+    /// line is a comment and ends it), without trailing blank lines unless
+    /// it keeps them (`|+`).
     fn scalar_end(&self, value: &str, style: ScalarStyle, span: &Span) -> Result<usize, Problem> {
         let start = off(span.start)?;
         let end = off(span.end)?;
@@ -968,22 +999,51 @@ impl<'a> Walk<'_, 'a> {
         let lines = self.lines;
         let ind = span.indent.unwrap_or(0);
         let first = lines.line_of(start);
-        let mut l = lines.line_of(end);
-        let before_end = lines.body.get(lines.start(l)..end).unwrap_or_default();
-        if before_end.trim().is_empty() && l > first {
-            l -= 1;
+        let mut limit = lines.line_of(end);
+        let before_end = lines.body.get(lines.start(limit)..end).unwrap_or_default();
+        // The span ends at the next token: nothing of that token's line is
+        // the scalar's (unless the span ends with the text itself).
+        if end < lines.end(limit) && before_end.trim().is_empty() && limit > first {
+            limit -= 1;
         }
-        while l > first && (lines.is_blank(l) || lines.indent(l) < ind) {
-            l -= 1;
+        let mut last = first;
+        for l in first..=limit {
+            if !lines.is_blank(l) {
+                if lines.indent(l) < ind {
+                    break;
+                }
+                last = l;
+            }
         }
-        Ok(lines.content_end(l).max(start))
+        let kept = value.len() - value.trim_end_matches('\n').len();
+        for _ in 1..kept {
+            if last < limit && lines.is_blank(last + 1) {
+                last += 1;
+            }
+        }
+        // A kept blank line has no content: count its line break, so the
+        // line is the scalar's.
+        let at = if lines.is_blank(last) {
+            lines.end(last)
+        } else {
+            lines.content_end(last)
+        };
+        Ok(at.max(start))
     }
 
     /// The `users` value: a block or flow list of entries.
-    fn users(&mut self, key_start: usize, key_end: usize, n_users: usize) -> Result<(Users, usize), Problem> {
+    fn users(
+        &mut self,
+        key_start: usize,
+        key_end: usize,
+        n_users: usize,
+    ) -> Result<(Users, usize), Problem> {
         let lines = self.lines;
         let key_line = lines.line_of(key_start);
-        let after_key = lines.body.get(key_end..lines.content_end(key_line)).unwrap_or_default();
+        let after_key = lines
+            .body
+            .get(key_end..lines.content_end(key_line))
+            .unwrap_or_default();
         let colon = after_key
             .trim_start()
             .starts_with(':')
@@ -992,9 +1052,10 @@ impl<'a> Walk<'_, 'a> {
             return Err(Problem::new(key_start, "internal: `users` has no value"));
         };
         let (flow, anchored) = match ev {
-            Event::SequenceStart(style, anchor, tag) => {
-                (*style == StructureStyle::Flow, *anchor != 0 || tag.is_some())
-            }
+            Event::SequenceStart(style, anchor, tag) => (
+                *style == StructureStyle::Flow,
+                *anchor != 0 || tag.is_some(),
+            ),
             _ => (false, true),
         };
         if anchored {
@@ -1040,7 +1101,10 @@ impl<'a> Walk<'_, 'a> {
             if let Some(first) = items.first()
                 && first.first_line <= key_line
             {
-                return Err(Problem::new(first.start, "internal: entry on the `users` line"));
+                return Err(Problem::new(
+                    first.start,
+                    "internal: entry on the `users` line",
+                ));
             }
         }
         let users = Users {
@@ -1057,7 +1121,12 @@ impl<'a> Walk<'_, 'a> {
 
     /// Between the entries of a flow list there may only be commas and
     /// white space: a comment there would be cut or moved by an edit.
-    fn check_flow_gaps(&self, open_end: usize, close_start: usize, items: &[Item]) -> Result<(), Problem> {
+    fn check_flow_gaps(
+        &self,
+        open_end: usize,
+        close_start: usize,
+        items: &[Item],
+    ) -> Result<(), Problem> {
         let body = self.lines.body;
         let mut bounds = vec![open_end];
         for i in items {
@@ -1083,7 +1152,10 @@ impl<'a> Walk<'_, 'a> {
                 inner == ","
             };
             if !ok {
-                return Err(Problem::new(pair[0], "internal: unexpected text in the `users` flow list"));
+                return Err(Problem::new(
+                    pair[0],
+                    "internal: unexpected text in the `users` flow list",
+                ));
             }
         }
         Ok(())
@@ -1117,7 +1189,13 @@ impl<'a> Walk<'_, 'a> {
                     }
                     j += 2;
                 }
-                (Shape::Map { flow: map_flow, keys }, login_style)
+                (
+                    Shape::Map {
+                        flow: map_flow,
+                        keys,
+                    },
+                    login_style,
+                )
             }
             _ => (Shape::Bare, None),
         };
@@ -1202,7 +1280,13 @@ fn flow_map(login: &str, keys: &[Key], user: &NewUser<'_>) -> String {
     format!("{{{}}}", pairs.join(", "))
 }
 
-fn block_map(login: &str, keys: &[Key], user: &NewUser<'_>, dash_col: usize, sp: usize) -> Vec<String> {
+fn block_map(
+    login: &str,
+    keys: &[Key],
+    user: &NewUser<'_>,
+    dash_col: usize,
+    sp: usize,
+) -> Vec<String> {
     keys.iter()
         .enumerate()
         .map(|(i, &k)| {
@@ -1256,7 +1340,8 @@ fn yaml11_non_text(s: &str) -> bool {
     // Sexagesimal (`1:20`) and plain digit runs with dots or underscores.
     if !t.is_empty()
         && t.starts_with(|c: char| c.is_ascii_digit())
-        && t.chars().all(|c| c.is_ascii_digit() || matches!(c, ':' | '_' | '.'))
+        && t.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, ':' | '_' | '.'))
     {
         return true;
     }
@@ -1393,6 +1478,15 @@ mod tests {
              "org: acme\nusers:\n  - {login: a, note: x}\n  - {login: b, expires: 2027-02-01}\n"),
             ("insert after a block scalar note, above the next entry's comment", "org: acme\nusers:\n  - login: a\n    note: |\n      # not a comment\n      line two\n\n  # about c\n  - c\n",
              Op::Add("b"), "org: acme\nusers:\n  - login: a\n    note: |\n      # not a comment\n      line two\n\n  - b\n  # about c\n  - c\n"),
+            ("append after a note that keeps its blank lines", "org: acme\nusers:\n  - login: a\n    note: |+\n      x\n\n",
+             Op::Add("b"), "org: acme\nusers:\n  - login: a\n    note: |+\n      x\n\n  - b\n"),
+            ("kept blank lines, then a comment", "org: acme\nusers:\n  - login: a\n    note: >+\n      x\n\n  # c\n  - c\n",
+             Op::Add("b"), "org: acme\nusers:\n  - login: a\n    note: >+\n      x\n\n  - b\n  # c\n  - c\n"),
+            ("multi-line flow mapping entry", "org: acme\nusers:\n  - {login: a,\n     note: x}\n  - c\n",
+             Op::Add("b"), "org: acme\nusers:\n  - {login: a,\n     note: x}\n  - b\n  - c\n"),
+            ("indented root mapping", "  org: acme\n  teams: [t]\n", Op::Add("a"), "  org: acme\n  teams: [t]\n  users: [a]\n"),
+            ("indented root mapping, block", "  org: acme\n", Op::Add("a"), "  org: acme\n  users:\n    - a\n"),
+            ("quoted key and document start", "---\norg: acme\n\"users\":\n- b\n", Op::Add("a"), "---\norg: acme\n\"users\":\n- a\n- b\n"),
             // --- notes: quoted only when needed
             ("plain note in a flow mapping", "org: acme\nusers: [a]\n", Op::AddWith("b", Some("it's a trial (Q3)"), None),
              "org: acme\nusers: [a, {login: b, note: it's a trial (Q3)}]\n"),
@@ -1430,21 +1524,34 @@ mod tests {
             ("flow remove last", "org: acme\nusers: [a, {login: b, note: x}]\n", Op::Remove(&["b"]), "org: acme\nusers: [a]\n"),
             ("flow remove last two", "org: acme\nusers: [a, b, c]\n", Op::Remove(&["b", "c"]), "org: acme\nusers: [a]\n"),
             ("flow remove only", "org: acme\nusers: [ a, ]\n", Op::Remove(&["a"]), "org: acme\nusers: []\n"),
+            ("remove a note that keeps its blank lines", "org: acme\nusers:\n  - a\n  - login: b\n    note: |+\n      x\n\n",
+             Op::Remove(&["b"]), "org: acme\nusers:\n  - a\n"),
+            ("remove all under a quoted key", "org: acme\n\"users\":  # c\n- b\n", Op::Remove(&["b"]), "org: acme\n\"users\": [] # c\n"),
             ("multi-line flow remove", "org: acme\nusers: [\n  a,\n  b,\n  c\n]\n", Op::Remove(&["b"]), "org: acme\nusers: [\n  a,\n  c\n]\n"),
         ];
         let mut failures = Vec::new();
         for (name, input, op, want) in cases {
             match run(input, *op) {
                 Ok(Edit::Changed { text, .. }) if text == *want => {}
-                other => failures.push(format!("{name}: {op:?}\n  input: {input:?}\n  want:  {want:?}\n  got:   {other:?}")),
+                other => failures.push(format!(
+                    "{name}: {op:?}\n  input: {input:?}\n  want:  {want:?}\n  got:   {other:?}"
+                )),
             }
         }
-        assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+        assert!(
+            failures.is_empty(),
+            "{} of {} cases failed:\n{}",
+            failures.len(),
+            cases.len(),
+            failures.join("\n")
+        );
     }
 
     #[test]
     fn no_ops_and_refusals() {
-        let pos = |line, col| Edit::AlreadyListed { pos: Pos { line, col } };
+        let pos = |line, col| Edit::AlreadyListed {
+            pos: Pos { line, col },
+        };
         #[rustfmt::skip]
         let cases: &[(&str, &str, Op, Result<Edit, &str>)] = &[
             ("already listed, other case", "org: acme\nusers:\n  - a\n  - Mona\n", Op::Add("mONA"), Ok(pos(4, 5))),
@@ -1469,7 +1576,11 @@ mod tests {
                 Op::AddWith(login, None, Some("+10000-01-01")) => add_user(
                     "seats.yaml",
                     input,
-                    &NewUser { login, note: None, expires: NaiveDate::from_ymd_opt(10000, 1, 1) },
+                    &NewUser {
+                        login,
+                        note: None,
+                        expires: NaiveDate::from_ymd_opt(10000, 1, 1),
+                    },
                 ),
                 _ => run(input, *op),
             };
@@ -1519,7 +1630,11 @@ mod tests {
             // And it reads back as the same note.
             for (list, want) in [("users:\n  - a\n", block), ("users: [a]\n", flow)] {
                 let text = format!("org: acme\n{list}");
-                let user = NewUser { login: "b", note: Some(note), expires: None };
+                let user = NewUser {
+                    login: "b",
+                    note: Some(note),
+                    expires: None,
+                };
                 let Ok(Edit::Changed { text, .. }) = add_user("seats.yaml", &text, &user) else {
                     panic!("{note:?} in {list:?}");
                 };
@@ -1547,6 +1662,485 @@ mod tests {
             match run(input, *op) {
                 Ok(Edit::Changed { lines, .. }) => assert_eq!(lines, *want, "{input:?} {op:?}"),
                 other => panic!("{input:?} {op:?}: {other:?}"),
+            }
+        }
+    }
+
+    /// Every valid seats.yaml the repository holds, plus CRLF, no-final-newline
+    /// and BOM variants of each.
+    fn fixtures() -> Vec<(String, String)> {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "yaml") {
+                    out.push(p);
+                }
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut paths = vec![root.join("seats.yaml")];
+        walk(&root.join("tests/fixtures"), &mut paths);
+        walk(&root.join("examples"), &mut paths);
+        paths.sort();
+        let mut out = Vec::new();
+        for p in paths {
+            let Ok(text) = std::fs::read_to_string(&p) else {
+                continue;
+            };
+            if SeatsFile::parse("f", text.as_bytes()).is_err() {
+                continue;
+            }
+            let name = p.strip_prefix(root).unwrap_or(&p).display().to_string();
+            let lf = text.replace("\r\n", "\n");
+            out.push((format!("{name} (CRLF)"), lf.replace('\n', "\r\n")));
+            out.push((
+                format!("{name} (no final newline)"),
+                lf.trim_end_matches('\n').to_string(),
+            ));
+            out.push((format!("{name} (BOM)"), format!("\u{feff}{text}")));
+            out.push((name, text));
+        }
+        out
+    }
+
+    /// 1-based lines that differ: (old side, new side).
+    fn changed_lines(old: &str, new: &str) -> (Vec<u32>, Vec<u32>) {
+        let diff = similar::TextDiff::from_lines(old, new);
+        let (mut o, mut n) = (Vec::new(), Vec::new());
+        for op in diff.ops() {
+            if op.tag() != similar::DiffTag::Equal {
+                o.extend(op.old_range().map(|i| i as u32 + 1));
+                n.extend(op.new_range().map(|i| i as u32 + 1));
+            }
+        }
+        (o, n)
+    }
+
+    fn users_of(text: &str) -> Vec<UserData> {
+        SeatsFile::parse("f", text.as_bytes())
+            .expect("edited file parses")
+            .users
+            .iter()
+            .map(user_data)
+            .collect()
+    }
+
+    #[test]
+    fn fixtures_change_only_the_entry_lines_and_round_trip() {
+        let fixtures = fixtures();
+        assert!(
+            fixtures.len() >= 16,
+            "found only {} valid fixtures",
+            fixtures.len()
+        );
+        let d = NaiveDate::from_ymd_opt(2027, 1, 31);
+        let adds = [
+            NewUser {
+                login: "zz-new",
+                note: None,
+                expires: None,
+            },
+            NewUser {
+                login: "aaa-first",
+                note: None,
+                expires: None,
+            },
+            NewUser {
+                login: "mm-mapped",
+                note: Some("trial: data team #3"),
+                expires: d,
+            },
+            NewUser {
+                login: "0123",
+                note: None,
+                expires: d,
+            },
+        ];
+        for (name, text) in &fixtures {
+            let before = users_of(text);
+            for user in &adds {
+                let Ok(Edit::Changed { text: new, lines }) = add_user("f", text, user) else {
+                    panic!("{name}: add {user:?} did not change the file");
+                };
+                let (old_side, new_side) = changed_lines(text, &new);
+                assert!(
+                    new_side.iter().all(|l| lines.contains(l)),
+                    "{name}: add {}: changed {new_side:?} outside {lines:?}\n{new}",
+                    user.login
+                );
+                // At most one existing line changes (a flow list's line, or
+                // the last line gaining a line break); the rest are new.
+                assert!(
+                    old_side.len() <= 1,
+                    "{name}: add {}: old lines {old_side:?} changed\n{new}",
+                    user.login
+                );
+                let after = users_of(&new);
+                assert_eq!(after.len(), before.len() + 1, "{name}");
+                assert!(after.iter().any(|u| u.0 == user.login
+                    && u.1 == user.expires
+                    && u.2.as_deref() == user.note));
+                // Removing it again gives the original, byte for byte.
+                match remove_user("f", &new, user.login) {
+                    Ok(Edit::Changed { text: back, .. }) => {
+                        assert_eq!(&back, text, "{name}: round trip of {}", user.login)
+                    }
+                    other => panic!("{name}: remove {}: {other:?}", user.login),
+                }
+            }
+            for u in &before {
+                let Ok(Edit::Changed { text: new, lines }) = remove_user("f", text, &u.0) else {
+                    panic!("{name}: remove {} did not change the file", u.0);
+                };
+                let (old_side, new_side) = changed_lines(text, &new);
+                assert!(
+                    old_side.iter().all(|l| lines.contains(l)),
+                    "{name}: remove {}: changed {old_side:?} outside {lines:?}\n{new}",
+                    u.0
+                );
+                assert!(
+                    new_side.len() <= 1,
+                    "{name}: remove {}: new lines {new_side:?}\n{new}",
+                    u.0
+                );
+                let want: Vec<UserData> = before.iter().filter(|b| b.0 != u.0).cloned().collect();
+                assert_eq!(users_of(&new), want, "{name}: remove {}", u.0);
+            }
+            if !before.is_empty() {
+                let all: Vec<&str> = before.iter().map(|u| u.0.as_str()).collect();
+                let Ok(Edit::Changed { text: new, .. }) = remove_users("f", text, &all) else {
+                    panic!("{name}: remove all");
+                };
+                assert!(users_of(&new).is_empty(), "{name}");
+                assert!(new.contains("users: []"), "{name}: {new}");
+            }
+        }
+    }
+
+    /// Small edits of every fixture (lines dropped, doubled, characters
+    /// inserted): whatever still parses is edited correctly or refused
+    /// cleanly, never a panic and never a file that means something else.
+    #[test]
+    fn mutated_fixtures_edit_correctly_or_refuse() {
+        const SNIPPETS: &[&str] = &[
+            "  - x1\n",
+            "# c\n",
+            "  ",
+            "\n",
+            "[",
+            "]",
+            ",",
+            "users: []\n",
+            "- login: q\n  note: |\n    t\n",
+            "&a ",
+            "*a",
+            "\t",
+            "\r",
+            "{",
+            "}",
+            "'",
+            "\"",
+            "- ",
+            ": ",
+            " #",
+            "\u{feff}",
+            "...\n",
+            "---\n",
+        ];
+        let started = std::time::Instant::now();
+        let mut inputs = Vec::new();
+        for (_, text) in fixtures().into_iter().step_by(2) {
+            let lines: Vec<&str> = text.split_inclusive('\n').collect();
+            for i in 0..lines.len() {
+                let mut drop = lines.clone();
+                drop.remove(i);
+                inputs.push(drop.concat());
+                let mut dup = lines.clone();
+                dup.insert(i, lines[i]);
+                inputs.push(dup.concat());
+            }
+            let cuts: Vec<usize> = text.char_indices().map(|(i, _)| i).step_by(7).collect();
+            for (n, at) in cuts.iter().enumerate() {
+                let snippet = SNIPPETS[n % SNIPPETS.len()];
+                inputs.push(format!("{}{snippet}{}", &text[..*at], &text[*at..]));
+            }
+        }
+        let mut edited = 0;
+        for (n, input) in inputs.iter().enumerate() {
+            assert!(
+                started.elapsed().as_secs() < 120,
+                "stopped after {n} inputs"
+            );
+            let Ok(file) = SeatsFile::parse("f", input.as_bytes()) else {
+                continue;
+            };
+            let before: Vec<UserData> = file.users.iter().map(user_data).collect();
+            let add = NewUser {
+                login: "fz-new",
+                note: Some("n: #1"),
+                expires: NaiveDate::from_ymd_opt(2030, 5, 6),
+            };
+            match add_user("f", input, &add) {
+                Ok(Edit::Changed { text, .. }) => {
+                    edited += 1;
+                    let after = users_of(&text);
+                    let mut want = before.clone();
+                    let at = after.iter().position(|u| u.0 == "fz-new").expect("added");
+                    want.insert(at, ("fz-new".into(), add.expires, Some("n: #1".into())));
+                    assert_eq!(after, want, "{input:?}\n->\n{text:?}");
+                }
+                Ok(Edit::AlreadyListed { .. }) => {
+                    assert!(before.iter().any(|u| u.0.eq_ignore_ascii_case("fz-new")))
+                }
+                Ok(Edit::NotListed) => panic!("add answered NotListed"),
+                Err(EditError::Layout { .. }) => {}
+                Err(e) => panic!("{input:?}: {e}"),
+            }
+            let Some(first) = before.first() else {
+                continue;
+            };
+            match remove_user("f", input, &first.0) {
+                Ok(Edit::Changed { text, .. }) => {
+                    assert_eq!(users_of(&text), before[1..].to_vec(), "{input:?}")
+                }
+                Err(EditError::Layout { .. }) => {}
+                other => panic!("{input:?}: {other:?}"),
+            }
+        }
+        assert!(
+            edited > 100,
+            "only {edited} of {} mutated inputs were edited",
+            inputs.len()
+        );
+    }
+
+    /// A generated seats.yaml in one of the layouts the editor supports.
+    #[derive(Debug, Clone)]
+    struct Gen {
+        entries: Vec<GenEntry>,
+        flow: bool,
+        dash_col: usize,
+        sp: usize,
+        crlf: bool,
+        final_newline: bool,
+        bom: bool,
+        teams_after: bool,
+        key_comment: bool,
+    }
+
+    #[derive(Debug, Clone)]
+    struct GenEntry {
+        login: String,
+        /// 0 plain, 1 single, 2 double quotes.
+        quote: u8,
+        /// (expires, note, note before login)
+        map: Option<(bool, Option<String>, bool)>,
+        comment_above: bool,
+        blank_above: bool,
+        trailing_comment: bool,
+    }
+
+    const POOL: &[&str] = &[
+        "alice", "Bob", "carol", "dave-x", "e1", "0x1F", "012", "yes", "mona", "Zed", "hubot", "n",
+    ];
+
+    impl Gen {
+        fn render(&self) -> String {
+            let q = |e: &GenEntry| match e.quote {
+                1 => format!("'{}'", e.login),
+                2 => format!("\"{}\"", e.login),
+                _ if yaml11_non_text(&e.login) => format!("\"{}\"", e.login),
+                _ => e.login.clone(),
+            };
+            let note = |n: &str| format!("\"{}\"", n.replace('\\', "\\\\").replace('"', "\\\""));
+            let mut out = vec!["# generated".to_string(), "org: acme".to_string()];
+            if !self.teams_after {
+                out.push("teams: [t]".into());
+            }
+            let key = if self.key_comment {
+                "users:   # direct"
+            } else {
+                "users:"
+            };
+            if self.flow {
+                let items: Vec<String> = self
+                    .entries
+                    .iter()
+                    .map(|e| match &e.map {
+                        None => q(e),
+                        Some((exp, n, _)) => {
+                            let mut parts = vec![format!("login: {}", q(e))];
+                            if *exp {
+                                parts.push("expires: 2027-03-31".into());
+                            }
+                            if let Some(n) = n {
+                                parts.push(format!("note: {}", note(n)));
+                            }
+                            format!("{{{}}}", parts.join(", "))
+                        }
+                    })
+                    .collect();
+                out.push(format!("{} [{}]{}", &key[..6], items.join(", "), &key[6..]));
+            } else {
+                out.push(key.into());
+                let lead = format!("{}-{}", " ".repeat(self.dash_col), " ".repeat(self.sp));
+                let inner = " ".repeat(self.dash_col + 1 + self.sp);
+                for e in &self.entries {
+                    if e.blank_above {
+                        out.push(String::new());
+                    }
+                    if e.comment_above {
+                        out.push(format!("{}# about {}", " ".repeat(self.dash_col), e.login));
+                    }
+                    let tail = if e.trailing_comment { "  # mine" } else { "" };
+                    match &e.map {
+                        None => out.push(format!("{lead}{}{tail}", q(e))),
+                        Some((exp, n, note_first)) => {
+                            let mut keys = vec![format!("login: {}", q(e))];
+                            if *exp {
+                                keys.push("expires: 2027-03-31".into());
+                            }
+                            if let Some(n) = n {
+                                let line = format!("note: {}", note(n));
+                                if *note_first {
+                                    keys.insert(0, line)
+                                } else {
+                                    keys.push(line)
+                                }
+                            }
+                            for (i, k) in keys.iter().enumerate() {
+                                let l = if i == 0 { &lead } else { &inner };
+                                out.push(format!("{l}{k}{}", if i == 0 { tail } else { "" }));
+                            }
+                        }
+                    }
+                }
+            }
+            if self.teams_after {
+                out.push("teams:".into());
+                out.push("  - t".into());
+            }
+            let eol = if self.crlf { "\r\n" } else { "\n" };
+            let mut text = out.join(eol);
+            if self.final_newline {
+                text.push_str(eol);
+            }
+            if self.bom {
+                text.insert(0, '\u{feff}');
+            }
+            text
+        }
+    }
+
+    fn gen_file() -> impl proptest::strategy::Strategy<Value = Gen> {
+        use proptest::prelude::*;
+        let entry = (
+            0..POOL.len(),
+            0u8..3,
+            proptest::option::of((
+                any::<bool>(),
+                proptest::option::of("[a-z :#,'\"\\\\-]{0,8}"),
+                any::<bool>(),
+            )),
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+        );
+        (
+            proptest::collection::vec(entry, 0..6),
+            any::<bool>(),
+            0usize..3,
+            1usize..3,
+            any::<(bool, bool, bool, bool, bool)>(),
+        )
+            .prop_map(
+                |(raw, flow, dash, sp, (crlf, final_newline, bom, teams_after, key_comment))| {
+                    let mut seen = std::collections::HashSet::new();
+                    let entries: Vec<GenEntry> = raw
+                        .into_iter()
+                        .filter(|(i, ..)| seen.insert(POOL[*i].to_ascii_lowercase()))
+                        .map(
+                            |(i, quote, map, comment_above, blank_above, trailing_comment)| {
+                                GenEntry {
+                                    login: POOL[i].to_string(),
+                                    quote,
+                                    map,
+                                    comment_above,
+                                    blank_above,
+                                    trailing_comment,
+                                }
+                            },
+                        )
+                        .collect();
+                    // An empty block list is `null`, not a list: write `[]` then.
+                    let flow = flow || entries.is_empty();
+                    Gen {
+                        entries,
+                        flow,
+                        dash_col: dash * 2,
+                        sp,
+                        crlf,
+                        final_newline,
+                        bom,
+                        teams_after,
+                        key_comment,
+                    }
+                },
+            )
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        /// In every supported layout, adding a login and removing it again
+        /// gives the original text back, and each edit means what it says.
+        #[test]
+        fn generated_files_edit_and_round_trip(
+            g in gen_file(),
+            login in 0..POOL.len(),
+            note in proptest::option::of("[ -~\u{e9}\u{2028}\t\n]{0,10}"),
+            expires in proptest::bool::ANY,
+            drop in proptest::collection::vec(proptest::bool::ANY, 6),
+        ) {
+            let text = g.render();
+            let before = users_of(&text);
+            let user = NewUser {
+                login: POOL[login],
+                note: note.as_deref(),
+                expires: expires.then(|| NaiveDate::from_ymd_opt(2028, 2, 29)).flatten(),
+            };
+            match add_user("f", &text, &user).map_err(|e| proptest::test_runner::TestCaseError::fail(format!("{e}\n{text:?}")))? {
+                Edit::AlreadyListed { .. } => {
+                    proptest::prop_assert!(before.iter().any(|u| u.0.eq_ignore_ascii_case(user.login)));
+                }
+                Edit::Changed { text: new, lines } => {
+                    let after = users_of(&new);
+                    proptest::prop_assert_eq!(after.len(), before.len() + 1);
+                    let (old_side, new_side) = changed_lines(&text, &new);
+                    proptest::prop_assert!(new_side.iter().all(|l| lines.contains(l)));
+                    proptest::prop_assert!(old_side.len() <= 1);
+                    match remove_user("f", &new, user.login).map_err(|e| proptest::test_runner::TestCaseError::fail(format!("{e}\n{text:?}")))? {
+                        Edit::Changed { text: back, .. } => proptest::prop_assert_eq!(back, text.clone()),
+                        other => proptest::prop_assert!(false, "round trip: {:?}", other),
+                    }
+                }
+                Edit::NotListed => proptest::prop_assert!(false, "add answered NotListed"),
+            }
+            let gone: Vec<&str> = before.iter().zip(&drop).filter(|(_, d)| **d).map(|(u, _)| u.0.as_str()).collect();
+            match remove_users("f", &text, &gone).map_err(|e| proptest::test_runner::TestCaseError::fail(format!("{e}\n{text:?}")))? {
+                Edit::Changed { text: new, lines } => {
+                    let want: Vec<UserData> = before.iter().filter(|u| !gone.contains(&u.0.as_str())).cloned().collect();
+                    proptest::prop_assert_eq!(users_of(&new), want);
+                    let (old_side, _) = changed_lines(&text, &new);
+                    proptest::prop_assert!(old_side.iter().all(|l| lines.contains(l)), "{:?} outside {:?}", old_side, lines);
+                }
+                Edit::NotListed => proptest::prop_assert!(gone.is_empty()),
+                Edit::AlreadyListed { .. } => proptest::prop_assert!(false, "remove answered AlreadyListed"),
             }
         }
     }
