@@ -662,16 +662,11 @@ impl<'a> Doc<'a> {
             })
         );
         let entry = if !needs_map {
-            vec![format!(
-                "{}-{}{login}",
-                " ".repeat(dash_col),
-                " ".repeat(sp)
-            )]
+            vec![format!("{}{login}", dash(dash_col, sp))]
         } else if flow_entries {
             vec![format!(
-                "{}-{}{}",
-                " ".repeat(dash_col),
-                " ".repeat(sp),
+                "{}{}",
+                dash(dash_col, sp),
                 flow_map(&login, &keys, user)
             )]
         } else {
@@ -741,11 +736,7 @@ impl<'a> Doc<'a> {
                 if needs_map {
                     block.extend(block_map(&login, &keys, user, dash_col, sp));
                 } else {
-                    block.push(format!(
-                        "{}-{}{login}",
-                        " ".repeat(dash_col),
-                        " ".repeat(sp)
-                    ));
+                    block.push(format!("{}{login}", dash(dash_col, sp)));
                 }
                 block
             }
@@ -1234,6 +1225,11 @@ impl<'a> Walk<'_, 'a> {
 // ---------------------------------------------------------------------------
 // Writing new entries.
 
+/// The start of a block list entry's line: indentation, `-`, spaces.
+fn dash(dash_col: usize, sp: usize) -> String {
+    format!("{}-{}", " ".repeat(dash_col), " ".repeat(sp))
+}
+
 /// Key order for a new mapping entry: the template's, with keys it lacks in
 /// their default place; only the keys `user` needs.
 fn key_order(template: Option<&Item>, user: &NewUser<'_>) -> Vec<Key> {
@@ -1296,7 +1292,7 @@ fn block_map(
         .map(|(i, &k)| {
             let (name, v) = value(k, login, user, false);
             let lead = if i == 0 {
-                format!("{}-{}", " ".repeat(dash_col), " ".repeat(sp))
+                dash(dash_col, sp)
             } else {
                 " ".repeat(dash_col + 1 + sp)
             };
