@@ -9,6 +9,12 @@
 //! re-parses the result with [`SeatsFile::parse`]: unless the new file means
 //! exactly the old users plus or minus the login, with everything else the
 //! same, it returns an [`EditError`] instead of a wrong file.
+//!
+//! Layouts it will not change safely are refused with a message saying what
+//! to change by hand ([`EditError::Layout`]): anchors, aliases or tags in
+//! `users`, a file that is one flow mapping, comments inside a multi-line
+//! flow list, an entry that does not start on its `- ` line, lone carriage
+//! returns as line breaks.
 
 use std::ops::RangeInclusive;
 
