@@ -12,6 +12,7 @@
 pub mod config;
 pub mod daemon;
 pub mod demo;
+pub mod edit;
 pub mod github;
 pub mod metrics;
 pub mod plan;
