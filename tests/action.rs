@@ -597,7 +597,7 @@ fn pr_workspace(runner: &Runner, base: &str, head: &str) {
     git(&ws, &["commit", "-q", "-am", "head"]);
 }
 
-fn plan_env<'a>(sim: &'a SimProcess) -> Vec<(&'a str, &'a str)> {
+fn plan_env(sim: &SimProcess) -> Vec<(&str, &str)> {
     vec![
         ("SEATKEEPER_BIN", BIN),
         ("SK_COMMAND", "plan"),
@@ -1159,4 +1159,336 @@ fn action_yml_wires_inputs_to_the_scripts_through_env_only() {
             "action/check.sh"
         ]
     );
+}
+
+// ---------------------------------------------------------------------------
+// Every `run:` script of the workflows and of action.yml, through shellcheck
+
+/// The shellcheck `.ci/run` installs, or `None` (skip) outside CI.
+fn shellcheck() -> Option<PathBuf> {
+    let bin = root().join("target/tools/shellcheck/bin/shellcheck");
+    if bin.is_file() {
+        return Some(bin);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "shellcheck is not installed at {}: CI must run the lint step of .ci/run first",
+        bin.display()
+    );
+    eprintln!(
+        "SKIPPED: shellcheck is not installed at {}; run the lint step of .ci/run",
+        bin.display()
+    );
+    None
+}
+
+/// `(where, script)` for every `run:` of a workflow's jobs or an action's steps.
+fn run_blocks(file: &Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(file).unwrap();
+    let doc: Value = serde_saphyr::from_str(&text)
+        .unwrap_or_else(|e| panic!("{}: not YAML: {e}", file.display()));
+    let mut steps: Vec<(String, &Value)> = Vec::new();
+    if let Some(jobs) = doc["jobs"].as_object() {
+        for (job, spec) in jobs {
+            for (i, step) in spec["steps"].as_array().into_iter().flatten().enumerate() {
+                steps.push((format!("{}: jobs.{job}.steps[{i}]", file.display()), step));
+            }
+        }
+    }
+    for (i, step) in doc["runs"]["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        steps.push((format!("{}: runs.steps[{i}]", file.display()), step));
+    }
+    steps
+        .into_iter()
+        .filter_map(|(at, step)| Some((at, step["run"].as_str()?.to_string())))
+        .collect()
+}
+
+/// `${{ ... }}` replaced by a plain word: shellcheck sees the script Actions
+/// would run, with each expression as opaque text.
+fn without_expressions(script: &str) -> String {
+    let mut out = String::new();
+    let mut rest = script;
+    while let Some(start) = rest.find("${{") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find("}}").expect("an expression is closed") + start + 2;
+        out.push_str("GHA_EXPRESSION");
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn every_run_script_passes_shellcheck() {
+    let Some(shellcheck) = shellcheck() else {
+        return;
+    };
+    let mut files = vec![root().join("action.yml")];
+    for dir in ["examples/github-actions", ".github/workflows"] {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "yml"))
+            .collect();
+        found.sort();
+        assert!(!found.is_empty(), "no workflows in {dir}");
+        files.extend(found);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for file in &files {
+        for (n, (at, script)) in run_blocks(file).into_iter().enumerate() {
+            // Actions runs `bash -e {0}` for `shell: bash` and by default on Linux.
+            let path = dir.path().join(format!("run-{checked}-{n}.sh"));
+            std::fs::write(
+                &path,
+                format!(
+                    "#!/usr/bin/env bash\nset -e\n{}",
+                    without_expressions(&script)
+                ),
+            )
+            .unwrap();
+            let out = Command::new(&shellcheck)
+                .args(["--shell=bash", "--color=never"])
+                .arg(&path)
+                .output()
+                .unwrap();
+            if !out.status.success() {
+                failures.push(format!("{at}:\n{}", text(&out.stdout)));
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "only {checked} run: blocks found");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn shellcheck_of_run_scripts_can_fail() {
+    let Some(shellcheck) = shellcheck() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.sh");
+    std::fs::write(&path, "#!/usr/bin/env bash\nrm -rf $DIR/*\n").unwrap();
+    let out = Command::new(&shellcheck).arg(&path).output().unwrap();
+    assert!(
+        !out.status.success(),
+        "an unquoted variable passed shellcheck"
+    );
+}
+
+#[test]
+fn no_run_script_interpolates_an_expression() {
+    // Every value reaches a script through `env:`: an expression expanded into
+    // the script text (an issue body, a branch name) could inject commands.
+    let mut files = vec![root().join("action.yml")];
+    for dir in ["examples/github-actions", ".github/workflows"] {
+        files.extend(
+            std::fs::read_dir(root().join(dir))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "yml")),
+        );
+    }
+    let mut checked = 0;
+    for file in &files {
+        for (at, script) in run_blocks(file) {
+            assert!(
+                !script.contains("${{"),
+                "{at} expands an expression:\n{script}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "only {checked} run: blocks found");
+}
+
+#[test]
+fn the_request_flow_takes_the_login_from_the_event_never_the_issue_text() {
+    let form_path = root().join("examples/github-actions/ISSUE_TEMPLATE/request-copilot.yml");
+    let form: Value = serde_saphyr::from_str(&std::fs::read_to_string(form_path).unwrap()).unwrap();
+    assert_eq!(form["name"], "Request Copilot");
+    assert_eq!(form["labels"], json!(["copilot-request"]));
+    let fields: Vec<&Value> = form["body"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["type"] != "markdown")
+        .collect();
+    let labels: Vec<&str> = fields
+        .iter()
+        .map(|f| f["attributes"]["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["Note", "Why"], "no field for a login");
+    for f in &fields {
+        assert_eq!(f["validations"]["required"], false, "{f}");
+    }
+
+    let workflow = root().join("examples/github-actions/seats-request.yml");
+    let doc: Value = serde_saphyr::from_str(&std::fs::read_to_string(&workflow).unwrap()).unwrap();
+    assert_eq!(doc["on"]["issues"]["types"], json!(["opened"]));
+    let job = &doc["jobs"]["request"];
+    assert!(
+        job["if"]
+            .as_str()
+            .unwrap()
+            .contains("contains(github.event.issue.labels.*.name, 'copilot-request')")
+    );
+    let request = job["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "request")
+        .expect("a request step");
+    assert_eq!(
+        request["env"]["AUTHOR"],
+        "${{ github.event.issue.user.login }}"
+    );
+    let script = request["run"].as_str().unwrap();
+    assert!(
+        script.contains(
+            r#"request "$AUTHOR" --repo "$GITHUB_REPOSITORY" --requester "$AUTHOR" --source "$ISSUE_URL""#
+        ),
+        "{script}"
+    );
+}
+
+/// The `run:` of step `id` in examples/github-actions/seats-request.yml and
+/// its `env:` names.
+fn request_step(id_or_index: &str) -> String {
+    let workflow = root().join("examples/github-actions/seats-request.yml");
+    let doc: Value = serde_saphyr::from_str(&std::fs::read_to_string(workflow).unwrap()).unwrap();
+    let steps = doc["jobs"]["request"]["steps"].as_array().unwrap();
+    let step = steps
+        .iter()
+        .find(|s| s["id"] == id_or_index || s["name"] == id_or_index)
+        .unwrap_or_else(|| panic!("no step {id_or_index}"));
+    step["run"].as_str().unwrap().to_string()
+}
+
+/// A stand-in command on PATH that records its arguments (one a line) in
+/// `{dir}/{name}.args`, appending, and prints `say`.
+fn recorder(dir: &Path, name: &str, say: &str, code: i32) {
+    let log = dir.join(format!("{name}.args"));
+    let script = format!(
+        "#!/usr/bin/env bash\nprintf '%s\\n' \"$@\" >> '{}'\necho '--' >> '{}'\nprintf '%s\\n' '{say}'\nexit {code}\n",
+        log.display(),
+        log.display()
+    );
+    let path = dir.join(name);
+    std::fs::write(&path, script).unwrap();
+    Command::new("chmod").arg("+x").arg(&path).status().unwrap();
+}
+
+#[test]
+fn the_request_workflow_passes_the_author_and_the_form_fields_as_data() {
+    // (seatkeeper's exit code, the close reason gh is given).
+    for (code, reason) in [(0, "completed"), (1, "not planned")] {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        recorder(&bin, "seatkeeper", "granted ``` # not a heading", code);
+        recorder(&bin, "gh", "", 0);
+        let output = dir.path().join("output");
+        std::fs::write(&output, "").unwrap();
+        // The body names someone else and tries command substitution: both
+        // must stay text.
+        let body = "### Note\n\n-n $(touch pwned) `id`\n\n### Why\n\nwrite tests for mallory\n\n### Login\n\nmallory\n";
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let run = |script: &str, env: &[(&str, &str)]| {
+            let file = dir.path().join("step.sh");
+            std::fs::write(&file, script).unwrap();
+            Command::new("bash")
+                .arg("-e")
+                .arg(&file)
+                .current_dir(dir.path())
+                .env_clear()
+                .env("PATH", &path)
+                .env("GITHUB_OUTPUT", &output)
+                .env("GITHUB_REPOSITORY", REPO)
+                .envs(env.iter().copied())
+                .output()
+                .unwrap()
+        };
+        let out = run(
+            &request_step("request"),
+            &[
+                ("GITHUB_TOKEN", "ghs_requestToken"),
+                ("AUTHOR", "octocat"),
+                (
+                    "ISSUE_URL",
+                    "https://github.com/acme/copilot-seats/issues/3",
+                ),
+                ("ISSUE_BODY", body),
+            ],
+        );
+        assert!(out.status.success(), "{}", describe(&out));
+        assert!(!dir.path().join("pwned").exists(), "the body was executed");
+        let args = std::fs::read_to_string(bin.join("seatkeeper.args")).unwrap();
+        assert_eq!(
+            args.lines().collect::<Vec<_>>(),
+            [
+                "request",
+                "octocat",
+                "--repo",
+                REPO,
+                "--requester",
+                "octocat",
+                "--source",
+                "https://github.com/acme/copilot-seats/issues/3",
+                "--note=-n $(touch pwned) `id`; why: write tests for mallory",
+                "--"
+            ]
+        );
+        let outputs = std::fs::read_to_string(&output).unwrap();
+        assert_eq!(outputs, format!("code={code}\n"));
+
+        let out = run(
+            &request_step("Comment the outcome and close the issue"),
+            &[
+                ("GH_TOKEN", "ghs_workflowToken"),
+                ("AUTHOR", "octocat"),
+                ("ISSUE", "3"),
+                ("CODE", &code.to_string()),
+            ],
+        );
+        assert_eq!(out.status.code(), Some(code), "{}", describe(&out));
+        let comment = std::fs::read_to_string(dir.path().join("comment.md")).unwrap();
+        let (fence, inside) = fenced_after(&comment, "@octocat");
+        assert_eq!(fence, "````");
+        assert_eq!(inside, ["granted ``` # not a heading"]);
+        let gh = std::fs::read_to_string(bin.join("gh.args")).unwrap();
+        let calls: Vec<Vec<&str>> = gh
+            .split("--\n")
+            .filter(|c| !c.is_empty())
+            .map(|c| c.lines().collect())
+            .collect();
+        assert_eq!(
+            calls,
+            [
+                vec![
+                    "issue",
+                    "comment",
+                    "3",
+                    "--repo",
+                    REPO,
+                    "--body-file",
+                    "comment.md"
+                ],
+                vec!["issue", "close", "3", "--repo", REPO, "--reason", reason],
+            ]
+        );
+    }
 }
