@@ -11,13 +11,13 @@
 #      supports (Chart.yaml kubeVersion) up to the newest the tool ships;
 #      ServiceMonitor and PrometheusRule (CRDs kubernetes-validate does not
 #      know) against the monitoring.coreos.com/v1 schemas, made strict the
-#      same way (unknown fields rejected); every alert expression parsed
-#      with the Prometheus project's PromQL grammar (@prometheus-io/lezer-promql,
-#      npm);
+#      same way (unknown fields rejected); every alert expression and every
+#      Grafana dashboard panel expression parsed with the Prometheus
+#      project's PromQL grammar (@prometheus-io/lezer-promql, npm);
 #   4. lints the Dockerfile with hadolint;
 #   5. negative checks that each of those checks can fail: a typo'd values key,
 #      an unknown Deployment field, an unknown ServiceMonitor field, a broken
-#      PromQL expression, no credentials.
+#      PromQL expression in an alert and in the dashboard, no credentials.
 #
 # Needs: bash, node and npm, python3 with pip (venv used when it works), tar, sha256sum;
 # network access to the npm registry and PyPI on the first run only.
@@ -114,35 +114,62 @@ install_promql_grammar() {
         >"$PROMQL_DIR/npm.log" 2>&1 || { cat "$PROMQL_DIR/npm.log" >&2; die "npm install $PROMQL_PACKAGE failed"; }
 }
 
-# Parses every `expr` of the PrometheusRule documents given with the PromQL
-# grammar; a syntax error anywhere fails.
+# Parses, with the PromQL grammar, every `expr` of the PrometheusRule
+# documents given and every panel query of the Grafana dashboards in the
+# ConfigMaps given (after replacing Grafana's interval variables, e.g.
+# $__rate_interval, with a duration); a syntax error anywhere fails, and so
+# does finding no alert, or no dashboard, expression at all.
 promql_check() {
     # shellcheck disable=SC2016 # the single-quoted program is JavaScript
     py - "$@" <<'PY' | PROMQL_MODULE="$PROMQL_MODULE" node -e '
 const { parser } = require(process.env.PROMQL_MODULE);
-const rules = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const exprs = JSON.parse(require("fs").readFileSync(0, "utf8"));
 let failed = 0;
-for (const { file, alert, expr } of rules) {
+const counts = { alert: 0, dashboard: 0 };
+for (const { file, kind, name, expr } of exprs) {
+  counts[kind]++;
   const errors = [];
   parser.parse(expr).iterate({ enter: (n) => { if (n.type.isError) errors.push(n.from); } });
   if (errors.length) {
     failed++;
-    console.log(`ERROR ${file}: ${alert}: PromQL syntax error at offset ${errors[0]}: ${expr}`);
+    console.log(`ERROR ${file}: ${name}: PromQL syntax error at offset ${errors[0]}: ${expr}`);
   }
 }
-if (!rules.length) { console.log("ERROR: no alert expressions"); failed++; }
+for (const [kind, n] of Object.entries(counts)) {
+  if (!n) { console.log(`ERROR: no ${kind} expressions`); failed++; }
+}
+if (!failed) console.log(`PromQL: ${counts.alert} alert and ${counts.dashboard} dashboard expressions parse`);
 process.exit(failed ? 1 : 0);
 '
-import json, sys, yaml
-rules = []
+import json, re, sys, yaml
+# Grafana's built-in interval variables stand for a duration in a range.
+GRAFANA_INTERVALS = re.compile(r"\$__(rate_interval|interval|range)\b|\$\{__(rate_interval|interval|range)\}")
+exprs = []
+
+def panels(items):
+    for p in items or []:
+        yield p
+        yield from panels(p.get("panels"))
+
 for path in sys.argv[1:]:
     doc = yaml.safe_load(open(path))
-    if doc.get("kind") != "PrometheusRule":
-        continue
-    for group in doc["spec"]["groups"]:
-        for rule in group["rules"]:
-            rules.append({"file": path, "alert": rule.get("alert") or rule.get("record"), "expr": str(rule["expr"])})
-print(json.dumps(rules))
+    if doc.get("kind") == "PrometheusRule":
+        for group in doc["spec"]["groups"]:
+            for rule in group["rules"]:
+                exprs.append({"file": path, "kind": "alert", "name": rule.get("alert") or rule.get("record"),
+                              "expr": str(rule["expr"])})
+    elif doc.get("kind") == "ConfigMap":
+        for key, text in (doc.get("data") or {}).items():
+            if not key.endswith(".json"):
+                continue
+            dashboard = json.loads(text)
+            for p in panels(dashboard.get("panels")):
+                for t in p.get("targets") or []:
+                    if "expr" in t:
+                        exprs.append({"file": f"{path}:{key}", "kind": "dashboard",
+                                      "name": f"panel {p.get('title')!r} {t.get('refId')}",
+                                      "expr": GRAFANA_INTERVALS.sub("5m", t["expr"])})
+print(json.dumps(exprs))
 PY
 }
 
@@ -288,8 +315,7 @@ crds=("$OUT"/crd/*.yaml)
 [ -e "${crds[0]}" ] || die "no ServiceMonitor/PrometheusRule rendered: a ci values file must enable them"
 crd_validate "${crds[@]}" || die "ServiceMonitor/PrometheusRule validation failed"
 log "monitoring.coreos.com/v1 (strict): ${#crds[@]} manifests valid"
-promql_check "${crds[@]}" || die "an alert expression is not valid PromQL"
-log "PromQL: every alert expression parses"
+promql_check "${crds[@]}" "${builtin[@]}" || die "an alert or dashboard expression is not valid PromQL"
 log "::endgroup::"
 
 log "::group::helm-check: Dockerfile"
@@ -312,8 +338,9 @@ mkdir -p "$OUT/negative"
 deployment=$(ls "$OUT"/builtin/token-values-*-deployment.yaml)
 py - "$deployment" "$OUT/negative/deployment.yaml" "$(ls "$OUT"/crd/monitoring-values-*-servicemonitor.yaml)" \
     "$OUT/negative/servicemonitor.yaml" "$(ls "$OUT"/crd/monitoring-values-*-prometheusrule.yaml)" \
-    "$OUT/negative/prometheusrule.yaml" <<'PY'
-import sys, yaml
+    "$OUT/negative/prometheusrule.yaml" "$(grep -l "seatkeeper.json" "$OUT"/builtin/*-configmap.yaml | head -n 1)" \
+    "$OUT/negative/dashboard.yaml" <<'PY'
+import json, sys, yaml
 dep = yaml.safe_load(open(sys.argv[1]))
 dep["spec"]["template"]["spec"]["containers"][0]["imagePullPolice"] = "Always"
 yaml.safe_dump(dep, open(sys.argv[2], "w"))
@@ -323,13 +350,21 @@ yaml.safe_dump(sm, open(sys.argv[4], "w"))
 rule = yaml.safe_load(open(sys.argv[5]))
 rule["spec"]["groups"][0]["rules"][0]["expr"] = "sum by (org (seatkeeper_drift)"
 yaml.safe_dump(rule, open(sys.argv[6], "w"))
+board = yaml.safe_load(open(sys.argv[7]))
+dashboard = json.loads(board["data"]["seatkeeper.json"])
+panel = next(p for p in dashboard["panels"] if p.get("targets"))
+panel["targets"][0]["expr"] = "sum(rate(seatkeeper_changes_total[$__rate_interval])"
+board["data"]["seatkeeper.json"] = json.dumps(dashboard)
+yaml.safe_dump(board, open(sys.argv[8], "w"))
 PY
 expect_failure "kubernetes-validate --strict on a Deployment with an unknown field" "imagePullPolice" \
     kube_validate "${versions[-1]}" "$OUT/negative/deployment.yaml"
 expect_failure "strict ServiceMonitor validation with an unknown field" "scrapeInterval" \
     crd_validate "$OUT/negative/servicemonitor.yaml"
 expect_failure "PromQL check of an alert with a syntax error" "PromQL syntax error" \
-    promql_check "$OUT/negative/prometheusrule.yaml"
+    promql_check "$OUT/negative/prometheusrule.yaml" "${builtin[@]}"
+expect_failure "PromQL check of a dashboard panel with a syntax error" "PromQL syntax error" \
+    promql_check "${crds[@]}" "$OUT/negative/dashboard.yaml"
 log "::endgroup::"
 
 log "helm-check: ok (helm $HELM_VERSION, kubernetes-validate $KUBERNETES_VALIDATE_VERSION, Kubernetes ${versions[*]})"

@@ -4,11 +4,18 @@
 //! (`seatkeeper check-args`), so the chart can never pass a flag the binary
 //! does not take; every file a flag names is mounted where the flag says.
 //!
+//! The Grafana dashboard the chart ships names only metrics a real controller
+//! serves: every `seatkeeper_*` name in its queries is scraped from
+//! `seatkeeper run` against the simulator.
+//!
 //! Without helm at the cache path the tests skip with a message, except in CI
 //! (`CI` set), where they fail.
 
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -365,4 +372,284 @@ fn chart_app_version_is_the_crate_version() {
         env!("CARGO_PKG_VERSION"),
         "bump appVersion in Chart.yaml"
     );
+}
+
+// ---------------------------------------------------------------------------
+// The Grafana dashboard
+
+/// The dashboard ConfigMap rendered with `extra`, if any.
+fn dashboard_config_maps(helm: &Path, extra: &[&str]) -> Vec<Value> {
+    find(&manifests(helm, extra), "ConfigMap")
+        .into_iter()
+        .filter(|c| c["data"]["seatkeeper.json"].is_string())
+        .cloned()
+        .collect()
+}
+
+/// Every panel query of a dashboard, rows' nested panels included, as
+/// `(panel title, expr)`.
+fn dashboard_queries(dashboard: &Value) -> Vec<(String, String)> {
+    fn walk(panels: &Value, out: &mut Vec<(String, String)>) {
+        for p in panels.as_array().into_iter().flatten() {
+            for t in p["targets"].as_array().into_iter().flatten() {
+                if let Some(expr) = t["expr"].as_str() {
+                    let title = p["title"].as_str().unwrap_or("?").to_string();
+                    out.push((title, expr.to_string()));
+                }
+            }
+            walk(&p["panels"], out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(&dashboard["panels"], &mut out);
+    out
+}
+
+/// The `seatkeeper_*` names in a PromQL expression.
+fn metric_names(expr: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let mut rest = expr;
+    while let Some(at) = rest.find("seatkeeper_") {
+        let tail = &rest[at..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(tail.len());
+        names.insert(tail[..end].to_string());
+        rest = &tail[end..];
+    }
+    names
+}
+
+/// A histogram's series name (`_bucket`, `_sum`, `_count`) as its metric.
+fn metric_family(name: &str) -> &str {
+    ["_bucket", "_sum", "_count"]
+        .iter()
+        .find_map(|s| name.strip_suffix(s))
+        .unwrap_or(name)
+}
+
+/// The metric names of the README's metrics table.
+fn readme_metrics() -> BTreeSet<String> {
+    let readme = std::fs::read_to_string(Path::new(MANIFEST_DIR).join("README.md")).unwrap();
+    let table = readme
+        .split("### Metrics")
+        .nth(1)
+        .expect("README has a Metrics section");
+    let table = table.split("\n### ").next().unwrap();
+    table
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .filter(|n| n.starts_with("seatkeeper_"))
+        .map(str::to_string)
+        .collect()
+}
+
+fn the_dashboard(helm: &Path) -> (Value, Value) {
+    let values = chart_dir().join("ci/grafana-dashboard-values.yaml");
+    let maps = dashboard_config_maps(helm, &["--values", values.to_str().expect("UTF-8 path")]);
+    assert_eq!(maps.len(), 1, "one dashboard ConfigMap");
+    let map = maps[0].clone();
+    let dashboard: Value = serde_json::from_str(map["data"]["seatkeeper.json"].as_str().unwrap())
+        .expect("the dashboard is JSON");
+    (map, dashboard)
+}
+
+#[test]
+fn the_dashboard_config_map_is_off_by_default_and_labelled_for_the_sidecar() {
+    let Some(helm) = helm() else { return };
+    let token = chart_dir().join("ci/token-values.yaml");
+    let token = token.to_str().expect("UTF-8 path");
+    assert!(dashboard_config_maps(&helm, &["--values", token]).is_empty());
+
+    let (map, dashboard) = the_dashboard(&helm);
+    let meta = &map["metadata"];
+    assert_eq!(meta["labels"]["grafana_dashboard"], "1");
+    assert_eq!(meta["labels"]["team"], "platform");
+    assert_eq!(meta["namespace"], "monitoring");
+    assert_eq!(meta["annotations"]["grafana_folder"], "Copilot");
+    let file = std::fs::read_to_string(chart_dir().join("dashboards/seatkeeper.json")).unwrap();
+    let file: Value = serde_json::from_str(&file).unwrap();
+    assert_eq!(dashboard, file, "the ConfigMap carries the file unchanged");
+
+    // The sidecar's label, and the namespace, follow the values.
+    let maps = dashboard_config_maps(
+        &helm,
+        &[
+            "--values",
+            token,
+            "--set",
+            "grafana.dashboards.enabled=true",
+            "--set",
+            "grafana.dashboards.label=dashboards",
+            "--set",
+            "grafana.dashboards.labelValue=seatkeeper",
+        ],
+    );
+    assert_eq!(maps.len(), 1);
+    let meta = &maps[0]["metadata"];
+    assert_eq!(meta["labels"]["dashboards"], "seatkeeper");
+    assert!(meta["labels"]["grafana_dashboard"].is_null());
+    assert_eq!(meta["namespace"], "seatkeeper");
+    assert!(meta["annotations"].is_null());
+}
+
+#[test]
+fn the_dashboard_has_an_org_variable_and_every_panel_the_readme_promises() {
+    let Some(helm) = helm() else { return };
+    let (_, dashboard) = the_dashboard(&helm);
+    let variables: Vec<&str> = dashboard["templating"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert!(variables.contains(&"org"), "{variables:?}");
+
+    let queries = dashboard_queries(&dashboard);
+    let used: BTreeSet<String> = queries.iter().flat_map(|(_, e)| metric_names(e)).collect();
+    let documented = readme_metrics();
+    assert!(documented.len() >= 10, "README metrics: {documented:?}");
+    for name in &used {
+        assert!(
+            documented.contains(metric_family(name)),
+            "the dashboard uses {name}, which the README's metrics table does not list"
+        );
+    }
+    for wanted in [
+        "seatkeeper_seats",
+        "seatkeeper_desired_seats",
+        "seatkeeper_drift",
+        "seatkeeper_changes_total",
+        "seatkeeper_reconcile_total",
+        "seatkeeper_reconcile_duration_seconds_bucket",
+        "seatkeeper_inactive_seats",
+        "seatkeeper_github_requests_total",
+        "seatkeeper_github_rate_limit_remaining",
+        "seatkeeper_desired_state_valid",
+        "seatkeeper_last_success_timestamp_seconds",
+    ] {
+        assert!(used.contains(wanted), "no panel queries {wanted}");
+    }
+    // Per-org metrics follow the org variable; the GitHub ones have no org.
+    for (title, expr) in &queries {
+        let per_org = metric_names(expr)
+            .iter()
+            .any(|n| !n.starts_with("seatkeeper_github_"));
+        assert_eq!(
+            per_org,
+            expr.contains(r#"org=~"$org""#),
+            "panel {title:?}: {expr}"
+        );
+    }
+}
+
+/// One `GET path` over HTTP/1.0 on 127.0.0.1; the body of a 200, or `None`.
+fn http_get(addr: &str, path: &str) -> Option<String> {
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    // An HTTP/1.0 request gets an HTTP/1.0 answer: no chunked body.
+    let status = head.split(' ').nth(1)?;
+    (status == "200").then(|| body.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_metric_the_dashboard_queries_is_served_by_a_running_controller() {
+    let Some(helm) = helm() else { return };
+    let (_, dashboard) = the_dashboard(&helm);
+    let used: BTreeSet<String> = dashboard_queries(&dashboard)
+        .iter()
+        .flat_map(|(_, e)| metric_names(e))
+        .collect();
+
+    // The demo org and file: a team add, user adds and removals, idle seats.
+    let sim = seatkeeper::simulator::Simulator::start(
+        seatkeeper::simulator::demo_state(),
+        seatkeeper::simulator::SimOptions::default(),
+    )
+    .await
+    .expect("simulator");
+    let seats = Path::new(MANIFEST_DIR).join("examples/demo/seats.yaml");
+    let mut child = Command::new(BIN)
+        .args(["--log-format", "json", "run"])
+        .arg(format!("--config={}", seats.display()))
+        .args(["--github-url", &sim.url(), "--listen", "127.0.0.1:0"])
+        .args(["--schedule", "0 0 0 1 1 *"])
+        .env("GITHUB_TOKEN", sim.token())
+        .env("RUST_LOG", "info")
+        .env_remove("GITHUB_API_URL")
+        .env_remove("SEATKEEPER_TOKEN_FILE")
+        .env_remove("GITHUB_APP_ID")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start seatkeeper run");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let listen = serde_json::from_str::<Value>(&line).ok().and_then(|v| {
+                (v["message"] == "seatkeeper controller starting")
+                    .then(|| v["listen"].as_str().map(str::to_string))
+                    .flatten()
+            });
+            if let Some(addr) = listen {
+                let _ = tx.send(addr);
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the controller listens within 20 s");
+
+    // After the start-up reconcile (and its writes) the set is complete.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let metrics = loop {
+        let body = tokio::task::spawn_blocking({
+            let addr = addr.clone();
+            move || http_get(&addr, "/metrics")
+        })
+        .await
+        .unwrap();
+        if let Some(body) = body.filter(|b| b.contains("seatkeeper_changes_total{")) {
+            break body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no reconcile with changes within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let samples: BTreeSet<&str> = metrics
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .collect();
+    let histograms: BTreeSet<&str> = metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.strip_suffix(" histogram"))
+        .collect();
+    assert!(used.len() >= 10, "{used:?}");
+    for name in &used {
+        assert!(
+            samples.contains(name.as_str()),
+            "the dashboard queries {name}, which /metrics does not serve:\n{metrics}"
+        );
+        let family = metric_family(name);
+        if family != name {
+            assert!(
+                histograms.contains(family),
+                "{name}: {family} is not a histogram"
+            );
+        }
+    }
 }
