@@ -1199,6 +1199,19 @@ async fn api_version_header_is_checked() {
     .unwrap();
     assert_eq!(r.status, 400);
     assert!(r.json()["message"].as_str().unwrap().contains("1999-01-01"));
+    // 2026-03-10, the first version with breaking changes, is served beside 2022-11-28.
+    for version in ["2022-11-28", "2026-03-10"] {
+        let r = raw(
+            h.sim.addr(),
+            "GET",
+            "/rate_limit",
+            &[("authorization", &t), ("x-github-api-version", version)],
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status, 200, "{version}");
+    }
     let r = raw(
         h.sim.addr(),
         "GET",

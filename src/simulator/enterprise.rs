@@ -180,6 +180,23 @@ impl SimState {
         true
     }
 
+    /// The enterprise's Copilot policies every enterprise seat write needs.
+    fn check_enterprise_policy(&self) -> Result<(), SimError> {
+        if self.enterprise_seat_management_setting
+            != crate::github::SeatManagementSetting::AssignSelected
+        {
+            return Err(SimError::EnterprisePolicy(
+                "Copilot is not enabled for this enterprise, billing has not been set up for this enterprise, a public code suggestions policy has not been set for this enterprise, or the enterprise's Copilot access setting is set to enable Copilot for all users or is unconfigured.".into(),
+            ));
+        }
+        if self.enterprise_public_code_suggestions == "unconfigured" {
+            return Err(SimError::EnterprisePolicy(
+                "A public code suggestions policy has not been set for this enterprise.".into(),
+            ));
+        }
+        Ok(())
+    }
+
     fn not_members(&self, logins: &[String]) -> Result<(), SimError> {
         let members = self.enterprise_member_set();
         let bad: Vec<String> = logins
@@ -206,6 +223,7 @@ impl SimState {
         logins: &[String],
         now: DateTime<Utc>,
     ) -> Result<u64, SimError> {
+        self.check_enterprise_policy()?;
         self.not_members(logins)?;
         let mut created = 0;
         for l in dedup(logins) {
@@ -224,6 +242,7 @@ impl SimState {
         logins: &[String],
         now: DateTime<Utc>,
     ) -> Result<u64, SimError> {
+        self.check_enterprise_policy()?;
         let mut cancelled = 0;
         for l in dedup(logins) {
             self.enterprise_selected_users.remove(&lower(&l));
@@ -263,6 +282,7 @@ impl SimState {
         slugs: &[String],
         now: DateTime<Utc>,
     ) -> Result<u64, SimError> {
+        self.check_enterprise_policy()?;
         let teams = self.known_teams(slugs)?;
         let mut created = 0;
         for t in &teams {
@@ -282,6 +302,7 @@ impl SimState {
         slugs: &[String],
         now: DateTime<Utc>,
     ) -> Result<u64, SimError> {
+        self.check_enterprise_policy()?;
         let teams = self.known_teams(slugs)?;
         let mut cancelled = 0;
         for t in &teams {
@@ -370,10 +391,22 @@ impl SimState {
     /// is revoked. Hand-made entries are otherwise left as written.
     pub(crate) fn normalize_enterprise(&mut self, now: DateTime<Utc>) {
         self.cache.listing = None;
+        // One pass to index what is listed: normalize runs on 100,000-seat
+        // states, where a lookup per grant would be quadratic.
+        let key_of = |s: &SimSeat| {
+            (
+                lower(&s.login),
+                s.assigning_team.as_ref().map(|t| team_key(&t.slug)),
+            )
+        };
+        let mut have: HashSet<(String, Option<String>)> =
+            self.enterprise_seats.iter().map(key_of).collect();
         for l in self.enterprise_selected_users.clone() {
-            if self.ent_entry(&l, None).is_none() {
+            if have.insert((l.clone(), None)) {
                 let login = self.canonical_login(&l).unwrap_or(l);
-                self.grant(&login, None, now);
+                let mut seat = SimSeat::new(&login, now);
+                seat.updated_at = Some(now);
+                self.enterprise_seats.push(seat);
             }
         }
         for s in &self.enterprise_seats {
@@ -388,16 +421,27 @@ impl SimState {
             let t = TeamRef::enterprise(&team.slug);
             let members = self.effective_members(TeamKind::Enterprise, &team.slug);
             for m in &members {
-                if self.ent_entry(m, Some(&t.slug)).is_none() {
-                    self.grant(m, Some(&t), now);
+                if have.insert((lower(m), Some(team_key(&t.slug)))) {
+                    let mut seat = SimSeat::new(m, now);
+                    seat.updated_at = Some(now);
+                    seat.assigning_team = Some(t.clone());
+                    self.enterprise_seats.push(seat);
                 }
             }
             let set: HashSet<String> = members.iter().map(|m| lower(m)).collect();
-            while let Some(i) = self.enterprise_seats.iter().position(|s| {
-                s.is_active()
-                    && s.assigning_team.as_ref() == Some(&t)
-                    && !set.contains(&lower(&s.login))
-            }) {
+            let left: Vec<usize> = self
+                .enterprise_seats
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| {
+                    s.is_active()
+                        && s.assigning_team.as_ref() == Some(&t)
+                        && !set.contains(&lower(&s.login))
+                })
+                .map(|(i, _)| i)
+                .collect();
+            // Highest index first: a revoke may remove its entry.
+            for i in left.into_iter().rev() {
                 self.revoke(i, now);
             }
         }

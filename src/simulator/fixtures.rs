@@ -252,6 +252,59 @@ pub fn generated_state_with(org: &str, spec: &GenSpec) -> SimState {
     st
 }
 
+/// A big enterprise for tests and benches. `users` enterprise members
+/// `user000000`..; the first half hold a direct enterprise grant, the
+/// second half a grant through enterprise team `ent:generated`; of all users,
+/// `overlap_percent` % also hold a seat through the enterprise's
+/// organization `generated-org` (listed with `organization`, outside an
+/// enterprise file). `extra_members` more members hold nothing. Entries:
+/// `users + users * overlap_percent / 100`, spread over the listing (the
+/// organization's entries come first), while `total_seats` is `users`.
+pub fn generated_enterprise(
+    enterprise: &str,
+    users: usize,
+    overlap_percent: usize,
+    extra_members: usize,
+) -> SimState {
+    let now = Utc::now();
+    let mut st = SimState::new("generated-org");
+    st.enterprise = Some(enterprise.to_string());
+    st.next_billing_date = first_of_next_month(now.date_naive());
+    let logins: Vec<String> = (0..users + extra_members).map(generated_login).collect();
+    let half = users / 2;
+    let overlap = users * overlap_percent / 100;
+    // Organization members: every user with an org seat (spread evenly).
+    let step = if overlap == 0 {
+        usize::MAX
+    } else {
+        users / overlap
+    };
+    let mut org_members = Vec::with_capacity(overlap);
+    for (i, login) in logins[..users].iter().enumerate() {
+        if overlap > 0 && i % step == 0 && org_members.len() < overlap {
+            org_members.push(login.clone());
+        }
+    }
+    st.members = org_members;
+    st.enterprise_members = logins.clone();
+    for (i, m) in st.members.clone().iter().enumerate() {
+        let mut s = seat(m, now, 200 + (i % 100) as i64, Some((i % 20) as i64), i);
+        s.last_authenticated_at = s.last_activity_at;
+        st.seats.push(s);
+    }
+    st.enterprise_selected_users = logins[..half]
+        .iter()
+        .map(|l| l.to_ascii_lowercase())
+        .collect();
+    let team: Vec<&str> = logins[half..users].iter().map(String::as_str).collect();
+    st.enterprise_teams
+        .push(SimTeam::new("ent:generated", &team));
+    st.selected_enterprise_teams
+        .insert("ent:generated".to_string());
+    st.normalize(now);
+    st
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,5 +351,16 @@ mod tests {
                 .is_some()
         );
         assert!(st.is_member("user100009"));
+    }
+
+    #[test]
+    fn generated_enterprise_has_entries_per_grant() {
+        let t = std::time::Instant::now();
+        let mut st = generated_enterprise("big", 1000, 30, 10);
+        let listing = st.enterprise_listing();
+        assert_eq!(listing.users, 1000);
+        assert_eq!(listing.entries.len(), 1300);
+        assert_eq!(st.enterprise_members.len(), 1010);
+        assert!(t.elapsed() < std::time::Duration::from_secs(5));
     }
 }

@@ -48,7 +48,8 @@ use tokio::task::JoinHandle;
 pub use app_auth::{IAT_SKEW_SECS, JwtError, MAX_EXP_AHEAD_SECS, verify_app_jwt};
 pub use faults::{ErrorRate, FaultAction, FaultHandle, InjectedFault, ScriptedFault};
 pub use fixtures::{
-    DEMO_REPO, GenSpec, demo_state, generated_login, generated_state, generated_state_with,
+    DEMO_REPO, GenSpec, demo_state, generated_enterprise, generated_login, generated_state,
+    generated_state_with,
 };
 pub use state::{
     SimApp, SimError, SimFile, SimOrg, SimScope, SimSeat, SimState, SimTeam, first_of_next_month,

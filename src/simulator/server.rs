@@ -232,6 +232,20 @@ fn authorized(sh: &Shared, h: &HeaderMap) -> bool {
         .is_some_and(|exp| *exp > Utc::now())
 }
 
+/// Routes that refuse GitHub App installation tokens. The enterprise-teams
+/// docs: "These endpoints are not compatible with fine-grained personal
+/// access tokens or GitHub App access tokens"; the GHEC description marks
+/// `selected_users` of the enterprise `enabledForGitHubApps: false` (the
+/// enterprise seat listing and `selected_enterprise_teams` true).
+fn app_token_refused(sh: &Shared, h: &HeaderMap, method: &Method, route: &str) -> bool {
+    let enterprise_teams = route.starts_with("/enterprises/{enterprise}/teams");
+    let enterprise_users = route == routes::ENTERPRISE_SELECTED_USERS && method != Method::GET;
+    if !(enterprise_teams || enterprise_users) {
+        return false;
+    }
+    auth_token(h).is_some_and(|t| t != sh.opts.token && lock(&sh.tokens).contains_key(t))
+}
+
 fn unix_now() -> i64 {
     Utc::now().timestamp()
 }
@@ -432,6 +446,15 @@ async fn pipeline(State(sh): State<Arc<Shared>>, req: Request, next: Next) -> Re
         let jwt_route = route == routes::APP_ACCESS_TOKENS || route == routes::ORG_INSTALLATION;
         if !jwt_route && !route.is_empty() && !authorized(&sh, &parts.headers) {
             break 'resp ApiError::new(401, "Bad credentials", DOC_REST).into_response();
+        }
+        if app_token_refused(&sh, &parts.headers, &method, &route) {
+            // GitHub's generic answer for a token type a route does not take.
+            break 'resp ApiError::new(
+                403,
+                "Resource not accessible by integration",
+                "https://docs.github.com/enterprise-cloud@latest/rest/enterprise-teams/enterprise-teams",
+            )
+            .into_response();
         }
         if !route.is_empty() {
             if let Err(e) = consume_limits(&sh, &method, &route, in_flight) {

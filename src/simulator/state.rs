@@ -250,6 +250,14 @@ pub struct SimState {
     /// Enterprise-level grants, one per user and grant: `assigning_team`
     /// `None` for a direct enterprise grant, else the enterprise team.
     pub enterprise_seats: Vec<SimSeat>,
+    /// The enterprise's Copilot access setting: enterprise writes need
+    /// `assign_selected` (GHEC 422: "the enterprise's Copilot access setting
+    /// is set to enable Copilot for all users or is unconfigured").
+    pub enterprise_seat_management_setting: SeatManagementSetting,
+    /// The enterprise's public-code-suggestions policy: `allow`, `block` or
+    /// `unconfigured` (GHEC 422: "a public code suggestions policy has not
+    /// been set for this enterprise").
+    pub enterprise_public_code_suggestions: String,
     /// The next billing date: cancelled seats go away then.
     pub next_billing_date: NaiveDate,
     /// The default branch of every repository (the Contents API's default `ref`).
@@ -295,6 +303,8 @@ impl Default for SimState {
             enterprise_members: Vec::new(),
             enterprise_selected_users: BTreeSet::new(),
             enterprise_seats: Vec::new(),
+            enterprise_seat_management_setting: SeatManagementSetting::AssignSelected,
+            enterprise_public_code_suggestions: "allow".to_string(),
             next_billing_date: first_of_next_month(Utc::now().date_naive()),
             default_branch: "main".to_string(),
             files: Vec::new(),
@@ -347,6 +357,10 @@ pub enum SimError {
         /// The offending slugs.
         slugs: Vec<String>,
     },
+    /// An enterprise write refused for the enterprise's Copilot policies;
+    /// the message is GHEC's documented 422 wording.
+    #[error("{0}")]
+    EnterprisePolicy(String),
     /// Logins refused by an injected fault.
     #[error("The following users could not be assigned or removed: {}.", logins.join(", "))]
     Rejected {
@@ -607,7 +621,17 @@ impl SimState {
         if let Some(&i) = self.cache.members.get(&key) {
             return Some(self.members[i].clone());
         }
-        self.cache.users.get(&key).map(|&i| self.users[i].clone())
+        if let Some(&i) = self.cache.users.get(&key) {
+            return Some(self.users[i].clone());
+        }
+        // Members of the enterprise's other organizations, or of the
+        // enterprise alone, are GitHub users too.
+        self.orgs
+            .iter()
+            .flat_map(|o| &o.members)
+            .chain(&self.enterprise_members)
+            .find(|m| m.eq_ignore_ascii_case(login))
+            .cloned()
     }
 
     /// The index of `login`'s seat in [`SimState::seats`].
