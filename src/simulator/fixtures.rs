@@ -274,11 +274,7 @@ pub fn generated_enterprise(
     let half = users / 2;
     let overlap = users * overlap_percent / 100;
     // Organization members: every user with an org seat (spread evenly).
-    let step = if overlap == 0 {
-        usize::MAX
-    } else {
-        users / overlap
-    };
+    let step = users.checked_div(overlap).unwrap_or(usize::MAX);
     let mut org_members = Vec::with_capacity(overlap);
     for (i, login) in logins[..users].iter().enumerate() {
         if overlap > 0 && i % step == 0 && org_members.len() < overlap {
