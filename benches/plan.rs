@@ -12,7 +12,7 @@ use criterion::{Criterion, black_box, criterion_group, criterion_main};
 
 use seatkeeper::config::{Inactivity, InactivityAction, Policy, Scope};
 use seatkeeper::plan::{
-    Desired, DesiredUser, Grant, GrantSeat, LiveState, LiveUser, TeamRef, plan,
+    Desired, DesiredUser, Grant, GrantSeat, Limits, LiveState, LiveUser, TeamRef, plan,
 };
 
 fn inputs() -> (Desired, LiveState, NaiveDate) {
@@ -63,6 +63,7 @@ fn inputs() -> (Desired, LiveState, NaiveDate) {
             }),
             ..Policy::default()
         },
+        limits: Limits::default(),
         ineligible: BTreeMap::new(),
     };
     let live = LiveState::from_users(users_live);

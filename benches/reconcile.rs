@@ -38,7 +38,7 @@ use seatkeeper::github::{BillingInfo, GitHubError, Membership, Scope, SeatApi, W
 use seatkeeper::plan::{Action, LiveState};
 use seatkeeper::reconcile::{Mode, Options, reconcile};
 use seatkeeper::simulator::{
-    GenSpec, SimOptions, Simulator, generated_login, generated_state_with,
+    GenSpec, SimOptions, Simulator, generated_enterprise, generated_login, generated_state_with,
 };
 use seatkeeper::source::Loaded;
 
@@ -53,9 +53,11 @@ cargo bench --bench reconcile -- [OPTIONS]
   --sizes A,B,..      seat counts (default 1000,10000,100000)
   --drifts A,B,..     drift percentages; 0 is the zero-drift check (default 0,1,10)
   --extra N:PCT       one more case, for the 5,000-change target (default 50000:10; `none`)
+  --enterprise N,..   enterprise cases: N users, 30% of them holding a second grant
+                      (an organization's), at 0 and 1% drift (default 100000; `none`)
   --sample K          per-user baseline: at most K single-user writes are sent,
                       the rest extrapolated (default 200)
-  --quick             --sizes 1000,10000 --extra none
+  --quick             --sizes 1000,10000 --extra none --enterprise 10000
   --no-baselines      measured runs only (for profiling)
 
   BENCH_CHILD_WRAPPER=\"valgrind --tool=massif\" runs each measured reconcile under it;
@@ -239,6 +241,7 @@ fn child(args: &[String]) {
             batch_size: batch,
             concurrency,
             stop: None,
+            ..Options::default()
         };
         let t = Instant::now();
         let outcome = reconcile(&api, &loaded, &opts).await.expect("reconcile");
@@ -287,7 +290,8 @@ fn child(args: &[String]) {
             status: format!("{:?}", outcome.status),
             requests: stats.total_requests(),
             writes,
-            pages: count("GET", "/orgs/{org}/copilot/billing/seats"),
+            pages: count("GET", "/orgs/{org}/copilot/billing/seats")
+                + count("GET", "/enterprises/{enterprise}/copilot/billing/seats"),
             details: count("GET", "/orgs/{org}/copilot/billing"),
             adds: adds.len(),
             removes: removes.len(),
@@ -326,6 +330,7 @@ struct Cfg {
     sizes: Vec<usize>,
     drifts: Vec<u32>,
     extra: Option<(usize, u32)>,
+    enterprise: Vec<usize>,
     sample: usize,
     no_baselines: bool,
 }
@@ -348,6 +353,7 @@ fn parse_cfg(args: &[String]) -> Cfg {
         },
         drifts: vec![0, 1, 10],
         extra: if quick { None } else { Some((50_000, 10)) },
+        enterprise: if quick { vec![10_000] } else { vec![100_000] },
         sample: arg(args, "--sample").map_or(200, |v| v.parse().unwrap()),
         no_baselines: args.iter().any(|a| a == "--no-baselines"),
     };
@@ -357,6 +363,9 @@ fn parse_cfg(args: &[String]) -> Cfg {
     if let Some(s) = arg(args, "--drifts") {
         cfg.drifts = list(s).into_iter().map(|d| d as u32).collect();
     }
+    if let Some(s) = arg(args, "--enterprise") {
+        cfg.enterprise = if s == "none" { Vec::new() } else { list(s) };
+    }
     if let Some(s) = arg(args, "--extra") {
         cfg.extra = s
             .split_once(':')
@@ -365,14 +374,33 @@ fn parse_cfg(args: &[String]) -> Cfg {
     cfg
 }
 
-/// One workload: N seats, drift in percent.
+/// Of an enterprise's users, this percentage hold a second grant (an
+/// organization's), so the listing has 1.3 entries per user.
+const OVERLAP_PERCENT: usize = 30;
+const ENTERPRISE: &str = "bench-ent";
+
+/// One workload: N seats (users), drift in percent, org or enterprise scope.
 #[derive(Debug, Clone, Copy)]
 struct Case {
     seats: usize,
     drift: u32,
+    enterprise: bool,
 }
 
 impl Case {
+    /// Listing entries: one per user in an org; in the enterprise, one per
+    /// grant.
+    fn entries(self) -> usize {
+        if self.enterprise {
+            self.seats + self.seats * OVERLAP_PERCENT / 100
+        } else {
+            self.seats
+        }
+    }
+    /// The billing-details call: orgs only (an enterprise has no such route).
+    fn details(self) -> usize {
+        usize::from(!self.enterprise)
+    }
     fn changes(self) -> usize {
         self.seats * self.drift as usize / 100
     }
@@ -383,14 +411,14 @@ impl Case {
         self.changes() - self.adds()
     }
     fn pages(self) -> usize {
-        self.seats.div_ceil(PER_PAGE).max(1)
+        self.entries().div_ceil(PER_PAGE).max(1)
     }
     fn write_requests(self, batch: usize) -> usize {
         self.adds().div_ceil(batch) + self.removes().div_ceil(batch)
     }
-    /// 1 details call + ⌈N/100⌉ pages + ⌈changes/batch⌉ writes per kind.
+    /// details call (org) + ⌈entries/100⌉ pages + ⌈changes/batch⌉ writes per kind.
     fn min_requests(self) -> usize {
-        1 + self.pages() + self.write_requests(PER_PAGE)
+        self.details() + self.pages() + self.write_requests(PER_PAGE)
     }
     /// latency × (1 + ⌈(pages−1)/concurrency⌉ + write rounds).
     fn bound(self, latency: Duration, concurrency: usize) -> Duration {
@@ -411,7 +439,14 @@ impl Case {
         let removed: std::collections::HashSet<usize> = self.removed().collect();
         let added = self.seats..self.seats + self.adds();
         let mut y = String::with_capacity((self.direct() + self.adds()) * 16 + 64);
-        let _ = writeln!(y, "org: {ORG}\nteams:\n  - generated-team\nusers:");
+        if self.enterprise {
+            let _ = writeln!(
+                y,
+                "enterprise: {ENTERPRISE}\nteams:\n  - ent:generated\nusers:"
+            );
+        } else {
+            let _ = writeln!(y, "org: {ORG}\nteams:\n  - generated-team\nusers:");
+        }
         for i in (0..self.direct())
             .filter(|i| !removed.contains(i))
             .chain(added)
@@ -446,16 +481,22 @@ struct Run {
 }
 
 async fn run(cfg: &Cfg, case: Case, variant: Variant, dir: &std::path::Path) -> Run {
-    let state = generated_state_with(
-        ORG,
-        &GenSpec {
-            seats: case.seats,
-            extra_members: case.adds(),
-            team_seats: case.seats - case.direct(),
-            pending_every: 0,
-            idle_every: 0,
-        },
-    );
+    let state = if case.enterprise {
+        // Users 0..N/2 direct, N/2..N through ent:generated; 30% also
+        // hold an organization's grant.
+        generated_enterprise(ENTERPRISE, case.seats, OVERLAP_PERCENT, case.adds())
+    } else {
+        generated_state_with(
+            ORG,
+            &GenSpec {
+                seats: case.seats,
+                extra_members: case.adds(),
+                team_seats: case.seats - case.direct(),
+                pending_every: 0,
+                idle_every: 0,
+            },
+        )
+    };
     let sim = Simulator::start(
         state,
         SimOptions {
@@ -468,7 +509,12 @@ async fn run(cfg: &Cfg, case: Case, variant: Variant, dir: &std::path::Path) -> 
     )
     .await
     .expect("simulator");
-    let file = dir.join(format!("seats-{}-{}.yaml", case.seats, case.drift));
+    let file = dir.join(format!(
+        "seats-{}-{}-{}.yaml",
+        case.seats,
+        case.drift,
+        if case.enterprise { "ent" } else { "org" }
+    ));
     if !file.exists() {
         std::fs::write(&file, case.seats_yaml()).expect("write seats.yaml");
     }
@@ -590,15 +636,32 @@ fn main() {
     let mut cases: Vec<Case> = Vec::new();
     for &seats in &cfg.sizes {
         for &drift in &cfg.drifts {
-            cases.push(Case { seats, drift });
+            cases.push(Case {
+                seats,
+                drift,
+                enterprise: false,
+            });
         }
     }
     if let Some((seats, drift)) = cfg.extra {
         if !cases.iter().any(|c| c.seats == seats && c.drift == drift) {
-            cases.push(Case { seats, drift });
+            cases.push(Case {
+                seats,
+                drift,
+                enterprise: false,
+            });
         }
     }
-    cases.sort_by_key(|c| (c.seats, c.drift));
+    for &seats in &cfg.enterprise {
+        for drift in [0, 1] {
+            cases.push(Case {
+                seats,
+                drift,
+                enterprise: true,
+            });
+        }
+    }
+    cases.sort_by_key(|c| (c.enterprise, c.seats, c.drift));
 
     let dir = tempfile::tempdir().expect("tempdir");
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -609,14 +672,15 @@ fn main() {
     let mut rows = Vec::new();
     for case in cases {
         eprintln!(
-            "[{:>5.0}s] {} seats, {}% drift ({} changes)…",
+            "[{:>5.0}s] {} {} seats, {}% drift ({} changes)…",
             started.elapsed().as_secs_f64(),
+            if case.enterprise { "enterprise" } else { "org" },
             case.seats,
             case.drift,
             case.changes()
         );
         let batched = rt.block_on(run(&cfg, case, Variant::Batched, dir.path()));
-        let (sequential, per_user) = if case.drift == 0 || cfg.no_baselines {
+        let (sequential, per_user) = if case.drift == 0 || cfg.no_baselines || case.enterprise {
             (None, None)
         } else {
             (
@@ -641,16 +705,20 @@ fn print_table(cfg: &Cfg, rows: &[Row], total: Duration) {
         "\nReconcile (Mode::Apply) against the simulator, {lat} ms per request; page concurrency per row in `conc`, batch 100.\n"
     );
     println!(
-        "| seats | drift | changes (+add −rm) | conc | requests / minimum | writes | wall s | bound s | wall ÷ bound | peak RSS MiB | seq. paging wall s | ×: list, whole | per-user requests | ×: all, writes | per-user wall s | × |"
+        "| scope | seats (users) | entries | drift | changes (+add −rm) | conc | requests / minimum | writes | wall s | bound s | wall ÷ bound | peak RSS MiB | seq. paging wall s | ×: list, whole | per-user requests | ×: all, writes | per-user wall s | × |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
     for row in rows {
         let c = row.case;
         let b = &row.batched;
         let bound = c.bound(cfg.latency, cfg.concurrency);
         let mut line = format!(
-            "| {} | {}% | {} (+{} −{}) | {} | {} / {} | {} | {} | {} | {:.2} | {:.1} ",
+            "| {} | {} | {} | {}% | {} (+{} −{}) | {} | {} / {} | {} | {} | {} | {:.2} | {:.1} ",
+            if c.enterprise { "enterprise" } else { "org" },
             thousands(c.seats as u64),
+            thousands(c.entries() as u64),
             c.drift,
             thousands(c.changes() as u64),
             thousands(c.adds() as u64),
@@ -699,6 +767,9 @@ fn print_table(cfg: &Cfg, rows: &[Row], total: Duration) {
     );
     println!(
         "- drift d: N·d/2 members without a seat are added to seats.yaml and N·d/2 direct seats (spread evenly over the direct half) are left out of it; changes = N·d, half `POST`, half `DELETE selected_users`. 0% is the zero-drift check."
+    );
+    println!(
+        "- enterprise rows: N users in enterprise `{ENTERPRISE}`; users 0..N/2 hold a direct enterprise grant (listed in seats.yaml), N/2..N hold one through enterprise team `ent:generated` (listed under `teams:`), and {OVERLAP_PERCENT}% of all users also hold an organization's grant: 1.3 entries per user, spread over the listing (the organization's entries come first), while `total_seats` counts N. Drift as for orgs; a removed direct grant of a user with an organization's grant keeps the seat. An enterprise has no billing-details route: minimum = ⌈entries/100⌉ pages + writes."
     );
     println!(
         "- minimum = 1 details call + ⌈N/100⌉ pages + ⌈adds/100⌉ + ⌈removals/100⌉ writes. bound = latency × (1 + ⌈(pages−1)/conc⌉ + write requests). The client sends page 1 alone (it says how many pages follow), then the details call and pages 2..N `conc` at a time, then the writes one after another (adds before removals): 1 + ⌈pages/conc⌉ + writes round trips, the same number as the bound for every row here (they differ only when pages−1 is a multiple of conc)."
@@ -754,7 +825,8 @@ fn print_table(cfg: &Cfg, rows: &[Row], total: Duration) {
         .filter(|r| r.batched.requests != r.case.min_requests() as u64)
         .map(|r| {
             format!(
-                "{}×{}%: {} vs {}",
+                "{}{}×{}%: {} vs {}",
+                if r.case.enterprise { "enterprise " } else { "" },
                 r.case.seats,
                 r.case.drift,
                 r.batched.requests,

@@ -82,6 +82,24 @@ impl MaxRemovals {
     }
 }
 
+impl std::str::FromStr for MaxRemovals {
+    type Err = String;
+
+    /// `10` (seats) or `5%` (of current seats, 0 to 100).
+    fn from_str(s: &str) -> Result<MaxRemovals, String> {
+        let s = s.trim();
+        if let Some(p) = s.strip_suffix('%') {
+            return match p.trim().parse::<f64>() {
+                Ok(p) if p.is_finite() && (0.0..=100.0).contains(&p) => Ok(MaxRemovals::Percent(p)),
+                _ => Err(format!("`{s}` is not a percentage from 0% to 100%")),
+            };
+        }
+        s.parse::<u64>().map(MaxRemovals::Count).map_err(|_| {
+            format!("`{s}` is neither a number of seats (10) nor a percentage (\"5%\")")
+        })
+    }
+}
+
 impl std::fmt::Display for MaxRemovals {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -297,11 +315,14 @@ impl ConfigError {
 
     /// The file is over [`MAX_FILE_BYTES`].
     pub fn too_large(path: &str, len: u64) -> ConfigError {
+        let size = if len > MAX_FILE_BYTES as u64 + 1 {
+            format!("file is {len} bytes")
+        } else {
+            "file is larger than that".to_string()
+        };
         ConfigError::whole_file(
             path,
-            format!(
-                "file is {len} bytes; seats.yaml may be at most {MAX_FILE_BYTES} bytes (1 MiB)"
-            ),
+            format!("seats.yaml may be at most {MAX_FILE_BYTES} bytes (1 MiB); {size}"),
             Some("split very large rosters into teams: `teams:` grants every member".into()),
         )
     }
@@ -585,7 +606,8 @@ fn shorten(s: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Edit distance, for "did you mean" hints on unknown keys.
-fn distance(a: &str, b: &str) -> usize {
+/// Levenshtein distance in characters (for "did you mean" hints).
+pub fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {
@@ -672,8 +694,8 @@ impl Walker {
             if !allowed.contains(&key.as_str()) {
                 let near = allowed
                     .iter()
-                    .filter(|a| distance(a, key) <= 2)
-                    .min_by_key(|a| distance(a, key));
+                    .filter(|a| edit_distance(a, key) <= 2)
+                    .min_by_key(|a| edit_distance(a, key));
                 let help = match near {
                     Some(a) => format!("did you mean `{a}`?"),
                     None => format!("expected one of: {}", allowed.join(", ")),
@@ -1223,18 +1245,45 @@ impl Seen {
     }
 }
 
-/// Read a seats.yaml from disk, refusing one over [`MAX_FILE_BYTES`] before
-/// reading it into memory.
-pub fn read_file(path: &std::path::Path) -> crate::Result<Vec<u8>> {
-    let io = |source| crate::Error::Io {
-        path: path.display().to_string(),
-        source,
-    };
-    let len = std::fs::metadata(path).map_err(io)?.len();
-    if len > MAX_FILE_BYTES as u64 {
-        return Err(ConfigError::too_large(&path.display().to_string(), len).into());
+/// Largest `--live-state` listing accepted, in bytes.
+pub const MAX_LISTING_BYTES: usize = 256 * 1024 * 1024;
+
+/// Largest token or private-key file accepted, in bytes.
+pub const MAX_SECRET_BYTES: usize = 64 * 1024;
+
+/// Read at most `cap` bytes of a file of any kind (a FIFO, a device,
+/// `/proc`, a file still growing): `stat` is not trusted, so at most `cap + 1`
+/// bytes are read, and more than `cap` is an `InvalidData` error that says
+/// the cap.
+pub fn read_capped(path: &std::path::Path, cap: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let mut buf = Vec::new();
+    file.take(cap as u64 + 1).read_to_end(&mut buf)?;
+    if buf.len() > cap {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {cap} bytes, the most seatkeeper reads from it"),
+        ));
     }
-    std::fs::read(path).map_err(io)
+    Ok(buf)
+}
+
+/// Read a seats.yaml from disk, at most [`MAX_FILE_BYTES`] + 1 bytes from
+/// any kind of file: a larger one is refused with the cap named.
+pub fn read_file(path: &std::path::Path) -> crate::Result<Vec<u8>> {
+    match read_capped(path, MAX_FILE_BYTES) {
+        Ok(b) => Ok(b),
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Err(ConfigError::too_large(
+            &path.display().to_string(),
+            MAX_FILE_BYTES as u64 + 1,
+        )
+        .into()),
+        Err(source) => Err(crate::Error::Io {
+            path: path.display().to_string(),
+            source,
+        }),
+    }
 }
 
 /// Position of the first invalid UTF-8 byte, as (line, column).

@@ -50,8 +50,11 @@ use crate::source::{Loaded, Source, SourceSpec};
 /// `seatkeeper run` options.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
-    /// A desired-state source: a local path, or github:OWNER/REPO/PATH@REF. Repeat for several orgs.
-    #[arg(long = "config", required = true, value_name = "SOURCE")]
+    /// Desired-state sources: local paths, or github:OWNER/REPO/PATH@REF; one per org or enterprise.
+    #[arg(value_name = "SOURCE", required_unless_present = "configs")]
+    pub sources: Vec<SourceSpec>,
+    /// The same as a SOURCE argument (kept for existing deployments); repeatable.
+    #[arg(long = "config", value_name = "SOURCE")]
     pub configs: Vec<SourceSpec>,
     /// When to reconcile: a 6-field cron expression with seconds, in UTC.
     #[arg(long, default_value = "0 */10 * * * *", value_name = "CRON")]
@@ -77,6 +80,19 @@ pub struct RunArgs {
     /// GitHub connection.
     #[command(flatten)]
     pub github: GitHubArgs,
+    /// Write tuning.
+    #[command(flatten)]
+    pub write: crate::github::args::WriteArgs,
+    /// What the operator allows, whatever the files say.
+    #[command(flatten)]
+    pub bounds: crate::reconcile::BoundsArgs,
+}
+
+impl RunArgs {
+    /// Every source, positional and `--config`, in order.
+    pub fn all_sources(&self) -> Vec<SourceSpec> {
+        self.sources.iter().chain(&self.configs).cloned().collect()
+    }
 }
 
 /// Largest webhook body accepted (GitHub caps payloads at 25 MB, but a push
@@ -103,7 +119,8 @@ pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> cra
     let schedule = args.schedule.trim().to_string();
     Job::new_async_tz(schedule.as_str(), Utc, |_, _| Box::pin(async {}))
         .map_err(|_| config_error(schedule_help(&schedule)))?;
-    let client = args.github.client().await?;
+    let batch = args.write.batch_size.max(1);
+    let client = args.github.client_with(|c| c.batch_size = batch).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| config_error(format!("cannot listen on {} (--listen): {e}", args.listen)))?;
@@ -115,7 +132,7 @@ pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> cra
         metrics: Metrics::new(Arc::new(move || stats_client.stats())),
         client,
         orgs: args
-            .configs
+            .all_sources()
             .iter()
             .enumerate()
             .map(|(index, spec)| {
@@ -137,9 +154,10 @@ pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> cra
             } else {
                 Mode::Apply
             },
-            batch_size: args.github.batch_size.max(1),
+            batch_size: args.write.batch_size.max(1),
             concurrency: args.github.max_concurrent_requests.max(1),
             stop: Some(stop.clone()),
+            bounds: args.bounds.bounds(),
             ..Options::default()
         },
         dry_run: args.dry_run,
@@ -414,6 +432,28 @@ struct OrgStatus {
     last_error: Option<String>,
     last_success_at: Option<DateTime<Utc>>,
     next_run: Option<DateTime<Utc>>,
+    /// The last plan's changes (at most [`STATUS_CHANGES`]), so a dry run
+    /// says who would gain or lose a seat.
+    last_planned: Vec<PlannedChange>,
+    /// How many changes the last plan had in all.
+    last_planned_total: usize,
+    /// Removals the typo guard held in the last plan.
+    last_held: Vec<crate::plan::HeldRemoval>,
+    /// Guard reasons of the last plan, as sentences.
+    last_guard: Vec<String>,
+}
+
+/// At most this many planned changes are kept for `/status`.
+const STATUS_CHANGES: usize = 1000;
+
+/// One change of a plan, as `/status` shows it.
+#[derive(Debug, Clone, Serialize)]
+struct PlannedChange {
+    action: &'static str,
+    name: String,
+    reason: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    keeps_via: Vec<String>,
 }
 
 /// What one attempt produced.
@@ -565,7 +605,7 @@ impl Shared {
         let duration_ms = elapsed.as_millis() as u64;
         let org = slot.label();
         let result = match &attempt.result {
-            Ok(o) => o.status.metric_result(),
+            Ok(o) => o.metric_result(),
             Err(_) => "error",
         };
         self.metrics.set_valid(&org, attempt.source_valid);
@@ -628,6 +668,30 @@ impl Shared {
                         );
                     }
                 }
+                for h in &o.plan.held {
+                    tracing::warn!(
+                        org = %org, login = %h.login, listed = %h.listed, reason = h.code.as_str(),
+                        "removal held: seats.yaml lists {}, which GitHub does not know; did you mean {}?",
+                        h.listed, h.login
+                    );
+                }
+                if mode != "apply" {
+                    // Nothing is written: say who would gain or lose a seat.
+                    for c in &o.plan.changes {
+                        tracing::info!(
+                            event = "planned_change",
+                            org = %org,
+                            mode,
+                            action = c.action.as_str(),
+                            name = %c.name,
+                            reason = c.reason.as_str(),
+                            keeps_via = %c.keeps_via.join(", "),
+                            "would {} {}",
+                            c.action.as_str().replace('_', " "),
+                            c.name
+                        );
+                    }
+                }
                 for i in &o.ineligible {
                     tracing::warn!(
                         org = %org, login = %i.login, reason = %i.reason,
@@ -638,6 +702,27 @@ impl Shared {
                     tracing::warn!(org = %org, team = %t, "team has no members: it grants no seat");
                 }
                 let mut st = lock(&slot.status);
+                st.last_planned = o
+                    .plan
+                    .changes
+                    .iter()
+                    .take(STATUS_CHANGES)
+                    .map(|c| PlannedChange {
+                        action: c.action.as_str(),
+                        name: c.name.clone(),
+                        reason: c.reason.as_str(),
+                        keeps_via: c.keeps_via.clone(),
+                    })
+                    .collect();
+                st.last_planned_total = o.plan.changes.len();
+                st.last_held = o.plan.held.clone();
+                st.last_guard = o
+                    .plan
+                    .guard
+                    .reasons
+                    .iter()
+                    .map(|r| crate::render::guard_message(r, str::to_string))
+                    .collect();
                 st.last_status = Some(status.to_string());
                 st.last_summary = Some(summary);
                 st.last_applied = applied;
@@ -668,6 +753,10 @@ impl Shared {
                     if attempt.source_valid { "" } else { " (desired state unreadable or invalid)" }
                 );
                 let mut st = lock(&slot.status);
+                st.last_planned.clear();
+                st.last_planned_total = 0;
+                st.last_held.clear();
+                st.last_guard.clear();
                 st.last_status = Some(status.to_string());
                 st.last_summary = None;
                 st.last_applied = 0;

@@ -112,7 +112,8 @@ async fn serve_forever(sim: &Simulator, loaded: &Loaded, listen: SocketAddr) -> 
         seats.display()
     );
     let args = crate::daemon::RunArgs {
-        configs: vec![crate::source::SourceSpec::Path(seats)],
+        sources: vec![crate::source::SourceSpec::Path(seats)],
+        configs: Vec::new(),
         schedule: "*/10 * * * * *".into(),
         jitter: 0,
         listen,
@@ -121,6 +122,8 @@ async fn serve_forever(sim: &Simulator, loaded: &Loaded, listen: SocketAddr) -> 
         webhook_branch: "main".into(),
         shutdown_timeout: 10,
         github,
+        write: crate::github::args::WriteArgs::default(),
+        bounds: crate::reconcile::BoundsArgs::default(),
     };
     crate::daemon::run(args).await
 }

@@ -16,6 +16,7 @@ pub mod edit;
 pub mod github;
 pub mod metrics;
 pub mod plan;
+pub mod progress;
 pub mod reconcile;
 pub mod render;
 pub mod simulator;
@@ -44,9 +45,20 @@ pub enum Error {
         /// What was wrong with it.
         message: String,
     },
-    /// The GitHub API (or the simulator) failed.
+    /// The GitHub API (or the simulator) failed. Boxed: its messages carry
+    /// what to do, which makes it large, and every `Result` would pay.
     #[error(transparent)]
-    GitHub(#[from] github::GitHubError),
+    GitHub(Box<github::GitHubError>),
+    /// seats.yaml names a scope the operator did not allow.
+    #[error(
+        "seats.yaml names {scope}, but this seatkeeper may manage only {allowed}: nothing was read or written (fix `org:`/`enterprise:` in seats.yaml, or the operator's flags)"
+    )]
+    ScopeNotAllowed {
+        /// The scope seats.yaml names.
+        scope: String,
+        /// The flags that allow scopes.
+        allowed: String,
+    },
 }
 
 impl Error {
@@ -57,7 +69,14 @@ impl Error {
             Error::Io { .. } => "io",
             Error::LiveState { .. } => "live_state",
             Error::GitHub(e) => e.metric_label(),
+            Error::ScopeNotAllowed { .. } => "scope_not_allowed",
         }
+    }
+}
+
+impl From<github::GitHubError> for Error {
+    fn from(e: github::GitHubError) -> Error {
+        Error::GitHub(Box::new(e))
     }
 }
 

@@ -44,7 +44,13 @@ fn validate_missing_file_is_a_clear_error() {
     let out = seatkeeper(&["validate", "does-not-exist.yaml"]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains("cannot read does-not-exist.yaml"), "{err}");
+    assert!(err.contains("does-not-exist.yaml does not exist"), "{err}");
+    assert!(err.contains("seatkeeper import --org ORG"), "{err}");
+    assert_eq!(
+        err.matches("does not exist").count(),
+        1,
+        "the cause once: {err}"
+    );
 }
 
 /// Table: (seats.yaml, format, exit code, text the output must contain).
@@ -54,11 +60,11 @@ fn plan_formats_and_exit_codes() {
     #[rustfmt::skip]
     let cases: &[(&str, &str, i32, &[&str])] = &[
         ("seats.yaml", "text", 2, &["+ hubot", "~ carol", "- bob", "Plan: 1 to add, 1 to remove, 1 to restore. Seats: 6 -> 7; billed this cycle: 7 -> 8 (cap 500)."]),
-        ("seats.yaml", "json", 2, &["\"format_version\": 1", "\"action\": \"remove_user\"", "\"reason\": \"restore\""]),
+        ("seats.yaml", "json", 2, &["\"format_version\": 2", "\"action\": \"remove_user\"", "\"reason\": \"restore\""]),
         ("seats.yaml", "markdown", 2, &["<!-- seatkeeper-plan -->", "hubot"]),
         ("seats.yaml", "diff", 2, &["--- seats (now)", "+++ seats (after apply)", "-bob", "+carol", "+hubot"]),
         ("tests/fixtures/cli/in-sync.yaml", "text", 0, &["No changes"]),
-        ("tests/fixtures/cli/guarded.yaml", "text", 1, &["Guard"]),
+        ("tests/fixtures/cli/guarded.yaml", "text", 3, &["Guard", "To go ahead:"]),
     ];
     for (file, format, code, needles) in cases {
         let out = seatkeeper(&[
@@ -97,9 +103,10 @@ fn guarded_plan_explains_itself_on_stderr() {
         "--today",
         "2026-11-23",
     ]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3), "guarded plans exit 3");
     let err = text(&out.stderr);
     assert!(err.contains("must not be applied"), "{err}");
+    assert!(err.contains("to go ahead"), "{err}");
     assert!(err.contains("max_removals"), "{err}");
 }
 

@@ -109,6 +109,8 @@ impl Daemon {
         cmd.arg("run")
             .args(["--log-format", "json"])
             .args(["--github-url", &sim.url(), "--listen", "127.0.0.1:0"])
+            // These orgs are tiny: lift the default 25 % removal cap.
+            .args(["--max-removals", "100%"])
             .args(args)
             .env("GITHUB_TOKEN", TOKEN)
             .env("RUST_LOG", "info")
@@ -969,6 +971,40 @@ async fn dry_run_plans_and_exports_drift_but_never_writes() {
             .unwrap()
             .starts_with("Plan: 2 to add, 1 to remove"),
         "{st}"
+    );
+    // Who would gain or lose a seat: in /status and in the log.
+    let planned: Vec<String> = st["orgs"][0]["last_planned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["action"].as_str().unwrap(),
+                c["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        planned,
+        vec!["add_user bob", "add_user dave", "remove_user carol"],
+        "{st}"
+    );
+    assert_eq!(st["orgs"][0]["last_planned_total"], 3);
+    let logged: BTreeSet<String> = d
+        .events("planned_change")
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["action"].as_str().unwrap(),
+                e["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(
+        logged.contains("remove_user carol") && logged.contains("add_user bob"),
+        "{logged:?}"
     );
 }
 

@@ -751,6 +751,12 @@ async fn run_round(
         batch_size: s.batch_size,
         concurrency: 1,
         stop: Some(api.stop.clone()),
+        // The scenarios' oracle knows only the file's cap: lift the default.
+        bounds: seatkeeper::reconcile::Bounds {
+            max_removals: Some(seatkeeper::config::MaxRemovals::Percent(100.0)),
+            ..Default::default()
+        },
+        ..Options::default()
     };
     let result = reconcile(api, source, &opts)
         .await
@@ -1416,6 +1422,10 @@ async fn an_idle_seat_losing_its_team_is_not_regranted() {
     let opts = Options {
         mode: Mode::Apply,
         today: Some(today),
+        bounds: seatkeeper::reconcile::Bounds {
+            max_removals: Some(seatkeeper::config::MaxRemovals::Percent(100.0)),
+            ..Default::default()
+        },
         ..Options::default()
     };
     let first = reconcile(&api, &source, &opts).await.expect("reconcile");

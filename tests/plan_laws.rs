@@ -27,7 +27,7 @@ use proptest::prelude::*;
 
 use seatkeeper::config::{Inactivity, InactivityAction, MaxRemovals, Policy, RemovalMode, Scope};
 use seatkeeper::plan::{
-    Action, Desired, DesiredUser, Grant, GrantSeat, LiveState, LiveUser, Reason,
+    Action, Desired, DesiredUser, Grant, GrantSeat, Limits, LiveState, LiveUser, Reason,
     SeatManagementSetting, TeamRef, plan,
 };
 
@@ -329,7 +329,9 @@ prop_compose! {
             ..Policy::default()
         };
         let scope = if enterprise { Scope::Enterprise("big".into()) } else { Scope::Org("acme".into()) };
-        let desired = Desired { scope, users, teams, policy, ineligible: BTreeMap::new() };
+        // No default cap here: the guards law sets its own.
+        let limits = Limits::default();
+        let desired = Desired { scope, users, teams, policy, limits, ineligible: BTreeMap::new() };
         (model, desired)
     }
 }
@@ -500,6 +502,7 @@ proptest! {
     fn guards_hold((mut model, mut desired) in scenario(), cap in 0u64..6, pct in 0u32..60, max_seats in 1u64..14) {
         desired.policy.max_removals = Some(if cap % 2 == 0 { MaxRemovals::Count(cap) } else { MaxRemovals::Percent(f64::from(pct)) });
         desired.policy.max_seats = Some(max_seats);
+        desired.limits = Limits::from_policy(&desired.policy);
         let p = plan(&desired, &model.listing(&desired, false), today());
         if p.guard.tripped {
             prop_assert!(!p.guard.reasons.is_empty());

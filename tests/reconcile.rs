@@ -169,7 +169,7 @@ async fn a_failed_add_holds_back_every_removal() {
         action: FaultAction::status(500),
     });
     let api = client(&sim).await;
-    let file = loaded("org: acme\nusers: [alice, bob, lena]\n");
+    let file = loaded("org: acme\npolicy:\n  max_removals: \"100%\"\nusers: [alice, bob, lena]\n");
     let out = reconcile(
         &api,
         &file,

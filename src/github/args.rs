@@ -10,45 +10,101 @@ use super::GitHubError;
 use super::client::{Auth, ClientConfig, GitHubClient};
 
 /// How to reach GitHub and authenticate. Tokens are never accepted as
-/// command-line arguments (they would show in `ps`): use `GITHUB_TOKEN`,
-/// `--token-file`, or a GitHub App key file.
+/// command-line arguments (they would show in `ps`): use `GITHUB_TOKEN` (or
+/// `GH_TOKEN`), `--token-file`, or a GitHub App key file.
 #[derive(Debug, Clone, clap::Args)]
 pub struct GitHubArgs {
-    /// REST API root: GitHub.com, a GHES `https://HOST/api/v3`, GHE.com, or a simulator.
-    #[arg(long, env = "GITHUB_API_URL", default_value = super::client::DEFAULT_BASE_URL, value_name = "URL")]
+    /// REST API root: GitHub.com, a GHES https://HOST/api/v3, GHE.com, or a simulator.
+    #[arg(long, env = "GITHUB_API_URL", default_value = super::client::DEFAULT_BASE_URL, value_name = "URL", help_heading = "GitHub connection")]
     pub github_url: String,
-    /// Read the token from this file (e.g. a mounted Kubernetes secret) instead of `GITHUB_TOKEN`.
-    #[arg(long, env = "SEATKEEPER_TOKEN_FILE", value_name = "PATH")]
+    /// Read the token from this file (e.g. a mounted Kubernetes secret) instead of GITHUB_TOKEN or GH_TOKEN; re-read when it changes.
+    #[arg(
+        long,
+        env = "SEATKEEPER_TOKEN_FILE",
+        value_name = "PATH",
+        help_heading = "GitHub connection"
+    )]
     pub token_file: Option<PathBuf>,
     /// Authenticate as this GitHub App instead of with a token.
     #[arg(
         long,
         env = "GITHUB_APP_ID",
         value_name = "ID",
-        requires = "app_key_file"
+        requires = "app_key_file",
+        help_heading = "GitHub connection"
     )]
     pub app_id: Option<u64>,
     /// The GitHub App's private key (PEM).
-    #[arg(long, env = "GITHUB_APP_PRIVATE_KEY_FILE", value_name = "PATH")]
+    #[arg(
+        long,
+        env = "GITHUB_APP_PRIVATE_KEY_FILE",
+        value_name = "PATH",
+        help_heading = "GitHub connection"
+    )]
     pub app_key_file: Option<PathBuf>,
     /// The App's installation id; discovered from the org when omitted.
-    #[arg(long, env = "GITHUB_APP_INSTALLATION_ID", value_name = "ID")]
+    #[arg(
+        long,
+        env = "GITHUB_APP_INSTALLATION_ID",
+        value_name = "ID",
+        help_heading = "GitHub connection"
+    )]
     pub installation_id: Option<u64>,
     /// Seat pages fetched at once after the first.
-    #[arg(long, default_value_t = 4, value_name = "N")]
+    #[arg(
+        long,
+        default_value_t = 4,
+        value_name = "N",
+        help_heading = "Throttling"
+    )]
     pub page_concurrency: usize,
-    /// Logins or teams per write request.
-    #[arg(long, default_value_t = 100, value_name = "N")]
-    pub batch_size: usize,
     /// Requests in flight at once (GitHub's secondary limit is 100).
-    #[arg(long, default_value_t = 8, value_name = "N")]
+    #[arg(
+        long,
+        default_value_t = 8,
+        value_name = "N",
+        help_heading = "Throttling"
+    )]
     pub max_concurrent_requests: usize,
     /// Request points per minute (GET 1, POST/DELETE 5; GitHub's secondary limit is 900).
-    #[arg(long, default_value_t = 900, value_name = "N")]
+    #[arg(
+        long,
+        default_value_t = 900,
+        value_name = "N",
+        help_heading = "Throttling"
+    )]
     pub points_per_minute: u32,
     /// Longest wait for a rate limit to reset before giving up, in seconds.
-    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    #[arg(
+        long,
+        default_value_t = 300,
+        value_name = "SECONDS",
+        help_heading = "Throttling"
+    )]
     pub max_rate_limit_wait: u64,
+}
+
+/// Settings of commands that write seats.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WriteArgs {
+    /// Logins or teams per write request (GitHub takes up to 100 in practice).
+    #[arg(long, default_value_t = 100, value_name = "N", help_heading = "Writes")]
+    pub batch_size: usize,
+}
+
+impl Default for WriteArgs {
+    fn default() -> Self {
+        WriteArgs { batch_size: 100 }
+    }
+}
+
+/// The token from the environment: `GITHUB_TOKEN`, else `GH_TOKEN` (the
+/// GitHub CLI's), whichever is set and not empty.
+pub fn token_from_env() -> Option<String> {
+    ["GITHUB_TOKEN", "GH_TOKEN"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .find(|t| !t.trim().is_empty())
 }
 
 impl GitHubArgs {
@@ -61,7 +117,6 @@ impl GitHubArgs {
             app_key_file: None,
             installation_id: None,
             page_concurrency: 4,
-            batch_size: 100,
             max_concurrent_requests: 8,
             points_per_minute: 900,
             max_rate_limit_wait: 300,
@@ -101,7 +156,7 @@ impl GitHubArgs {
         match token_env.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()) {
             Some(t) => Ok(Auth::Token(SecretString::from(t))),
             None => Err(GitHubError::Config(
-                "no GitHub credentials: set GITHUB_TOKEN (a token with manage_billing:copilot and read:org), or --token-file PATH, or --app-id with --app-key-file".into(),
+                "no GitHub credentials: set GITHUB_TOKEN or GH_TOKEN (a token with manage_billing:copilot and read:org), or --token-file PATH, or --app-id with --app-key-file".into(),
             )),
         }
     }
@@ -111,16 +166,26 @@ impl GitHubArgs {
         let mut config = ClientConfig::new(self.auth(token_env)?)
             .with_base_url(self.github_url.trim_end_matches('/'));
         config.page_concurrency = self.page_concurrency.max(1);
-        config.batch_size = self.batch_size.max(1);
         config.max_rate_limit_wait = Duration::from_secs(self.max_rate_limit_wait);
         config.throttle.max_concurrent = self.max_concurrent_requests.clamp(1, 100);
         config.throttle.points_per_window = Some(self.points_per_minute.max(1));
         Ok(config)
     }
 
-    /// A connected client, with the token from `GITHUB_TOKEN` when needed.
+    /// A connected client, with the token from `GITHUB_TOKEN` or
+    /// `GH_TOKEN` when needed.
     pub async fn client(&self) -> Result<GitHubClient, GitHubError> {
+        self.client_with(|_| {}).await
+    }
+
+    /// [`GitHubArgs::client`], with the configuration adjusted first.
+    pub async fn client_with(
+        &self,
+        adjust: impl FnOnce(&mut ClientConfig),
+    ) -> Result<GitHubClient, GitHubError> {
         super::client::install_crypto_provider();
-        GitHubClient::new(self.config(std::env::var("GITHUB_TOKEN").ok())?).await
+        let mut config = self.config(token_from_env())?;
+        adjust(&mut config);
+        GitHubClient::new(config).await
     }
 }

@@ -97,9 +97,7 @@ pub enum GitHubError {
         advice: String,
     },
     /// 404.
-    #[error(
-        "GitHub answered 404 for {method} {route} ({message}): check that {scope} exists, that the token can see it, and that it has a Copilot Business or Enterprise plan"
-    )]
+    #[error("GitHub answered 404 for {method} {route} ({message}): {hint}")]
     NotFound {
         /// HTTP method.
         method: String,
@@ -109,6 +107,9 @@ pub enum GitHubError {
         scope: String,
         /// GitHub's message.
         message: String,
+        /// Which of the org, the token's reach or the API root is likely
+        /// wrong, and how to check.
+        hint: String,
     },
     /// Writes need `seat_management_setting: assign_selected`.
     #[error(
@@ -145,12 +146,16 @@ pub enum GitHubError {
         message: String,
     },
     /// Connection failure or timeout after retries.
-    #[error("cannot reach GitHub for {method} {route}: {message}")]
+    #[error(
+        "cannot reach GitHub at {url} ({method} {route}): {message}; check the network, or --github-url if that is not the API you meant (GitHub Enterprise Server: https://HOST/api/v3)"
+    )]
     Transport {
         /// HTTP method.
         method: String,
         /// Route template.
         route: String,
+        /// The URL that could not be reached.
+        url: String,
         /// What failed.
         message: String,
     },
@@ -263,6 +268,19 @@ pub trait SeatApi: Send + Sync {
     /// whole or not at all: cheaper than one membership check per login once
     /// many logins need checking.
     async fn list_members(&self, org: &str) -> Result<Vec<String>, GitHubError>;
+
+    /// [`SeatApi::list_members`] when it takes at most `max_pages` pages of
+    /// 100, else `None` after one request (page 1 says how many follow): the
+    /// caller checks logins one by one instead, whichever costs fewer
+    /// requests.
+    async fn list_members_within(
+        &self,
+        org: &str,
+        max_pages: usize,
+    ) -> Result<Option<Vec<String>>, GitHubError> {
+        let _ = max_pages;
+        self.list_members(org).await.map(Some)
+    }
 
     /// Add users to an enterprise team (`POST .../memberships/add`), batched:
     /// how seats are assigned in an enterprise dedicated to Copilot.

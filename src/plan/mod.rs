@@ -42,10 +42,105 @@ pub struct Desired {
     pub teams: Vec<String>,
     /// The policy block.
     pub policy: Policy,
+    /// The removal and seat caps in force: the file's, bounded by the
+    /// operator's flags, with the default when neither sets one.
+    pub limits: Limits,
     /// Logins that failed an eligibility check (not a member, not in an
     /// eligible team, no such user): shown with `!` and never added. Keyed by
-    /// lowercase login; the value says why.
-    pub ineligible: BTreeMap<String, String>,
+    /// lowercase login.
+    pub ineligible: BTreeMap<String, Finding>,
+}
+
+/// Why a desired login cannot be granted: a machine code and prose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// What kind of problem.
+    pub code: SkipCode,
+    /// For a reader, e.g. `not a member of acme`.
+    pub message: String,
+}
+
+/// The kinds of eligibility problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipCode {
+    /// No GitHub user has this login.
+    NoSuchUser,
+    /// A GitHub user, but not a member of the org.
+    NotAMember,
+    /// A member, but in none of `policy.eligible_teams`.
+    NotInEligibleTeam,
+}
+
+impl SkipCode {
+    /// The JSON label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipCode::NoSuchUser => "no_such_user",
+            SkipCode::NotAMember => "not_a_member",
+            SkipCode::NotInEligibleTeam => "not_in_eligible_team",
+        }
+    }
+}
+
+/// Who set a limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitSource {
+    /// seats.yaml's `policy`.
+    File,
+    /// The operator's command-line flag (`--max-removals`, `--max-seats`).
+    Flag,
+    /// Neither: seatkeeper's default (25 % of current seats for removals).
+    Default,
+}
+
+/// The default removal cap when neither seats.yaml nor the operator sets
+/// one: peribolos' `--maximum-removal-delta` default, 25 %.
+pub const DEFAULT_MAX_REMOVALS: crate::config::MaxRemovals =
+    crate::config::MaxRemovals::Percent(25.0);
+
+/// The caps in force for one plan.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Limits {
+    /// Removal caps; a plan over any of them is guarded (the stricter wins).
+    pub max_removals: Vec<(crate::config::MaxRemovals, LimitSource)>,
+    /// The seat cap and who set it (the lower of the file's and the flag's).
+    pub max_seats: Option<(u64, LimitSource)>,
+}
+
+impl Limits {
+    /// The file's caps, and the default removal cap when the file sets none.
+    pub fn from_policy(policy: &Policy) -> Limits {
+        Limits {
+            max_removals: vec![match policy.max_removals {
+                Some(m) => (m, LimitSource::File),
+                None => (DEFAULT_MAX_REMOVALS, LimitSource::Default),
+            }],
+            max_seats: policy.max_seats.map(|n| (n, LimitSource::File)),
+        }
+    }
+
+    /// Bound by the operator's ceilings, which the file cannot raise: both
+    /// removal caps apply (the default gives way to a flag); the lower seat cap wins.
+    pub fn bounded_by(
+        mut self,
+        max_removals: Option<crate::config::MaxRemovals>,
+        max_seats: Option<u64>,
+    ) -> Limits {
+        if let Some(m) = max_removals {
+            self.max_removals
+                .retain(|(_, src)| *src != LimitSource::Default);
+            self.max_removals.push((m, LimitSource::Flag));
+        }
+        if let Some(n) = max_seats {
+            self.max_seats = match self.max_seats {
+                Some((f, src)) if f <= n => Some((f, src)),
+                _ => Some((n, LimitSource::Flag)),
+            };
+        }
+        self
+    }
 }
 
 impl Desired {
@@ -66,6 +161,7 @@ impl Desired {
                 .iter()
                 .map(|t| crate::github::live::scoped_slug(&file.scope, &t.slug))
                 .collect(),
+            limits: Limits::from_policy(&file.policy),
             policy: file.policy.clone(),
             ineligible: BTreeMap::new(),
         }
@@ -225,8 +321,23 @@ pub struct Inactive {
 pub struct Skipped {
     /// The login as written in seats.yaml.
     pub login: String,
-    /// Why it is skipped.
+    /// What kind of problem.
+    pub code: SkipCode,
+    /// Why it is skipped, for a reader.
     pub reason: String,
+}
+
+/// A removal the typo guard holds back: seats.yaml lists a login GitHub does
+/// not know (or that is not a member) that is close to the login whose seat
+/// would go, so the removal is probably the typo's doing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldRemoval {
+    /// The seat holder whose removal is held, as GitHub spells it.
+    pub login: String,
+    /// The login seats.yaml lists instead, as written.
+    pub listed: String,
+    /// What GitHub says of the listed login.
+    pub code: SkipCode,
 }
 
 /// A seat holder whose every held grant is outside this file: an
@@ -250,6 +361,8 @@ pub enum GuardReason {
         removals: usize,
         /// The limit, as written (a count or a percentage).
         limit: String,
+        /// Who set it.
+        set_by: LimitSource,
     },
     /// The plan adds seats and would end above `policy.max_seats` in what is
     /// billed this cycle (seats pending cancellation are billed until their
@@ -261,6 +374,8 @@ pub enum GuardReason {
         billed_after: usize,
         /// The cap.
         max_seats: u64,
+        /// Who set it.
+        set_by: LimitSource,
     },
     /// seats.yaml lists no users and no teams while seats exist.
     EmptyDesired {
@@ -356,6 +471,10 @@ pub struct Plan {
     /// Holders whose every held grant is outside this file: never removed,
     /// listed for the reader.
     pub held_outside: Vec<HeldOutside>,
+    /// Removals held back by the typo guard (not in `changes`, never
+    /// applied); a plan holding any counts as guarded for exit codes and
+    /// metrics.
+    pub held: Vec<HeldRemoval>,
     /// Seat holders now, sorted case-insensitively, for the roster diff.
     pub roster_before: Roster,
     /// Seat holders after apply, sorted the same way.
@@ -368,6 +487,12 @@ impl Plan {
     /// True when there is nothing to change.
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
+    }
+
+    /// True when a guard tripped or the typo guard holds a removal: the plan
+    /// must not be taken as done.
+    pub fn is_guarded(&self) -> bool {
+        self.guard.tripped || !self.held.is_empty()
     }
 
     /// Changes of one action, in plan order.

@@ -7,8 +7,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::ci::{Ci, merge_sorted, sort_ci};
 use super::{
-    Action, Change, Desired, DesiredUser, Guard, GuardReason, HeldOutside, Inactive, Plan, Reason,
-    Skipped,
+    Action, Change, Desired, DesiredUser, Finding, Guard, GuardReason, HeldOutside, HeldRemoval,
+    Inactive, Plan, Reason, SkipCode, Skipped,
 };
 use crate::config::{InactivityAction, RemovalMode, Scope};
 use crate::github::live::{Grant, IdleSignal, LiveState, LiveUser, TeamKind};
@@ -179,7 +179,8 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
         {
             skipped.push(Skipped {
                 login: u.login.clone(),
-                reason: why.clone(),
+                code: why.code,
+                reason: why.message.clone(),
             });
             continue;
         }
@@ -404,6 +405,19 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
         user_removals.push((i, c));
     }
 
+    // The typo guard: a removal of a login close to one seats.yaml lists but
+    // GitHub does not know (or that is not a member) is held back.
+    let mut held = typo_guard(&mut user_removals, &desired.ineligible);
+    for h in &mut held {
+        if let Some(u) = desired
+            .users
+            .iter()
+            .find(|u| u.login.eq_ignore_ascii_case(&h.listed))
+        {
+            h.listed = u.login.clone();
+        }
+    }
+
     // Who holds a seat after apply.
     const REMOVED: u8 = 1;
     const READDED: u8 = 2;
@@ -512,15 +526,21 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
 
     // Guards, on the whole plan.
     let mut guard = Guard::default();
-    if let Some(limit) = policy.max_removals
-        && limit.exceeded(lost, seats_before)
+    // The stricter cap wins: the first that trips is reported.
+    if enforce
+        && let Some((limit, set_by)) = desired
+            .limits
+            .max_removals
+            .iter()
+            .find(|(limit, _)| limit.exceeded(lost, seats_before))
     {
         guard.reasons.push(GuardReason::MaxRemovals {
             removals: lost,
             limit: limit.to_string(),
+            set_by: *set_by,
         });
     }
-    if let Some(max) = policy.max_seats
+    if let Some((max, set_by)) = desired.limits.max_seats
         && adds_seats
         && billed_after as u64 > max
     {
@@ -528,6 +548,7 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
             seats_after,
             billed_after,
             max_seats: max,
+            set_by,
         });
     }
     if enforce
@@ -555,7 +576,7 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
         seats_after,
         billed_before,
         billed_after,
-        max_seats: policy.max_seats,
+        max_seats: desired.limits.max_seats.map(|(n, _)| n),
         assign_via_team: via,
         changes,
         inactive,
@@ -564,6 +585,7 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
         empty_teams,
         unknown_teams,
         held_outside,
+        held,
         roster_before,
         roster_after,
         guard,
@@ -645,6 +667,59 @@ fn view<'a>(
         signal,
         pending,
     }
+}
+
+/// Logins equal but for separators (`alice-smith`, `alicesmith`), or at
+/// most two edits apart (`alice`, `alcie`), ignoring case.
+pub(super) fn close(a: &str, b: &str) -> bool {
+    let bare = |s: &str| -> String {
+        s.chars()
+            .filter(|c| *c != '-' && *c != '_')
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    if a.eq_ignore_ascii_case(b) {
+        return false;
+    }
+    if bare(a) == bare(b) {
+        return true;
+    }
+    a.len().abs_diff(b.len()) <= 2
+        && crate::config::edit_distance(&a.to_ascii_lowercase(), &b.to_ascii_lowercase()) <= 2
+}
+
+/// Move `not_desired` removals whose login is close to an unknown or
+/// non-member listed login out of the removals; what was held, in order.
+fn typo_guard(
+    removals: &mut Vec<(usize, Change)>,
+    ineligible: &std::collections::BTreeMap<String, Finding>,
+) -> Vec<HeldRemoval> {
+    let suspects: Vec<(&String, SkipCode)> = ineligible
+        .iter()
+        .filter(|(_, f)| matches!(f.code, SkipCode::NoSuchUser | SkipCode::NotAMember))
+        .map(|(l, f)| (l, f.code))
+        .collect();
+    if suspects.is_empty() {
+        return Vec::new();
+    }
+    let mut held = Vec::new();
+    removals.retain(|(_, c)| {
+        if c.reason != Reason::NotDesired {
+            return true;
+        }
+        match suspects.iter().find(|(l, _)| close(l, &c.name)) {
+            Some((l, code)) => {
+                held.push(HeldRemoval {
+                    login: c.name.clone(),
+                    listed: (*l).clone(),
+                    code: *code,
+                });
+                false
+            }
+            None => true,
+        }
+    });
+    held
 }
 
 fn set_idle(c: &mut Change, v: &View) {

@@ -2,6 +2,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::rules::close;
 use super::*;
 use crate::config::{Inactivity, InactivityAction, MaxRemovals, RemovalMode};
 
@@ -84,8 +85,24 @@ fn desired(users: &[&str], teams: &[&str], policy: Policy) -> Desired {
             })
             .collect(),
         teams: teams.iter().map(|t| t.to_string()).collect(),
+        // The file's caps only: the default cap has its own test.
+        limits: Limits {
+            max_removals: policy
+                .max_removals
+                .map(|m| (m, LimitSource::File))
+                .into_iter()
+                .collect(),
+            max_seats: policy.max_seats.map(|n| (n, LimitSource::File)),
+        },
         policy,
         ineligible: BTreeMap::new(),
+    }
+}
+
+fn finding(code: SkipCode, message: &str) -> Finding {
+    Finding {
+        code,
+        message: message.to_string(),
     }
 }
 
@@ -260,7 +277,8 @@ fn team_removal_counts_toward_max_removals() {
         p.guard.reasons,
         vec![GuardReason::MaxRemovals {
             removals: 2,
-            limit: "1".into()
+            limit: "1".into(),
+            set_by: LimitSource::File,
         }]
     );
 }
@@ -268,8 +286,10 @@ fn team_removal_counts_toward_max_removals() {
 #[test]
 fn ineligible_users_skipped_not_removed() {
     let mut d = desired(&["a", "b"], &[], enforce());
-    d.ineligible
-        .insert("b".into(), "not a member of acme".into());
+    d.ineligible.insert(
+        "b".into(),
+        finding(SkipCode::NotAMember, "not a member of acme"),
+    );
     let p = plan(&d, &live(&["b"]), today());
     assert_eq!(summary(&p), vec!["+a(new)"]);
     assert_eq!(p.skipped[0].login, "b");
@@ -436,7 +456,8 @@ fn billed_seats_count_pending_until_their_date() {
         GuardReason::MaxSeats {
             seats_after: 3,
             billed_after: 5,
-            max_seats: 4
+            max_seats: 4,
+            ..
         }
     ));
     // A restore bills nothing new, but still adds a seat: checked too.
@@ -533,4 +554,96 @@ fn assign_via_team_keeps_membership_equal_to_users() {
     let mut l = live(&["alice@ent:copilot", "carol@ent:copilot", "dave@ent:copilot"]);
     l.assignment_members = Some(vec!["alice".into(), "carol".into(), "dave".into()]);
     assert!(plan(&d, &l, today()).is_empty());
+}
+
+#[test]
+fn removals_are_capped_at_25_percent_unless_someone_says_otherwise() {
+    let seats: Vec<String> = (0..8).map(|i| format!("u{i}")).collect();
+    let refs: Vec<&str> = seats.iter().map(String::as_str).collect();
+    let l = live(&refs);
+    // 3 of 8 is 37.5 %: over the default 25 %.
+    let mut d = desired(&refs[..5], &[], enforce());
+    d.limits = Limits::from_policy(&d.policy);
+    let p = plan(&d, &l, today());
+    assert!(matches!(
+        p.guard.reasons[..],
+        [GuardReason::MaxRemovals {
+            removals: 3,
+            set_by: LimitSource::Default,
+            ..
+        }]
+    ));
+    // The file may set its own cap...
+    d.policy.max_removals = Some(MaxRemovals::Count(3));
+    d.limits = Limits::from_policy(&d.policy);
+    assert!(!plan(&d, &l, today()).guard.tripped);
+    // ...but not raise the operator's ceiling: the stricter wins and says so.
+    d.limits = Limits::from_policy(&d.policy).bounded_by(Some(MaxRemovals::Count(2)), None);
+    let p = plan(&d, &l, today());
+    assert!(matches!(
+        p.guard.reasons[..],
+        [GuardReason::MaxRemovals {
+            set_by: LimitSource::Flag,
+            ..
+        }]
+    ));
+    // A flag replaces the default, and is itself a cap.
+    let mut d = desired(&refs[..5], &[], enforce());
+    d.limits = Limits::from_policy(&d.policy).bounded_by(Some(MaxRemovals::Percent(50.0)), None);
+    assert!(!plan(&d, &l, today()).guard.tripped);
+    // Seat caps: the lower of file and flag.
+    let both = Limits::from_policy(&Policy {
+        max_seats: Some(10),
+        ..Policy::default()
+    });
+    assert_eq!(
+        both.clone().bounded_by(None, Some(5)).max_seats,
+        Some((5, LimitSource::Flag))
+    );
+    assert_eq!(
+        both.bounded_by(None, Some(50)).max_seats,
+        Some((10, LimitSource::File))
+    );
+}
+
+#[test]
+fn the_typo_guard_holds_a_removal_near_an_unknown_login() {
+    // seats.yaml lists `alcie` (no such user) and `bobsmith` (not a member);
+    // alice and bob-smith hold seats; zed is really gone.
+    let mut d = desired(&["alcie", "bobsmith", "carol"], &[], enforce());
+    d.ineligible.insert(
+        "alcie".into(),
+        finding(SkipCode::NoSuchUser, "no GitHub user has this login"),
+    );
+    d.ineligible.insert(
+        "bobsmith".into(),
+        finding(SkipCode::NotAMember, "not a member of acme"),
+    );
+    let p = plan(&d, &live(&["alice", "bob-smith", "carol", "zed"]), today());
+    assert_eq!(summary(&p), vec!["-zed(not_desired)"]);
+    let held: Vec<(&str, &str, SkipCode)> = p
+        .held
+        .iter()
+        .map(|h| (h.login.as_str(), h.listed.as_str(), h.code))
+        .collect();
+    assert_eq!(
+        held,
+        vec![
+            ("alice", "alcie", SkipCode::NoSuchUser),
+            ("bob-smith", "bobsmith", SkipCode::NotAMember)
+        ]
+    );
+    assert!(p.is_guarded() && !p.guard.tripped);
+    // Held seats stay held.
+    assert_eq!(p.seats_after, 3);
+    // Not in an eligible team is not a typo: no hold.
+    let mut d = desired(&["alcie"], &[], enforce());
+    d.ineligible.insert(
+        "alcie".into(),
+        finding(SkipCode::NotInEligibleTeam, "not in an eligible team"),
+    );
+    let p = plan(&d, &live(&["alice", "alcie"]), today());
+    assert!(p.held.is_empty());
+    // Far from every listed login: removed as usual.
+    assert!(close("alice", "alcie") && close("bob-smith", "BOBSMITH") && !close("alice", "bob"));
 }

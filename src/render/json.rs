@@ -2,13 +2,13 @@
 
 use serde::Serialize;
 
-use super::{guard_message, is_team, plain};
+use super::{guard_message, guard_next_step, held_phrase, is_team, plain};
 use crate::config::Scope;
-use crate::plan::{GuardReason, Plan};
+use crate::plan::{GuardReason, LimitSource, Plan};
 
 /// Version of the [`json`] contract. Adding fields keeps it; renaming,
 /// removing or changing the meaning of one bumps it.
-pub const JSON_FORMAT_VERSION: u32 = 1;
+pub const JSON_FORMAT_VERSION: u32 = 2;
 
 #[derive(Serialize)]
 struct JsonPlan<'a> {
@@ -27,6 +27,7 @@ struct JsonPlan<'a> {
     changes: Vec<JsonChange<'a>>,
     inactive: Vec<JsonInactive<'a>>,
     skipped: Vec<JsonSkipped<'a>>,
+    held: Vec<JsonHeld<'a>>,
     empty_teams: &'a [String],
     unknown_teams: &'a [String],
     unmanaged: Vec<&'a str>,
@@ -70,12 +71,22 @@ struct JsonInactive<'a> {
 #[derive(Serialize)]
 struct JsonSkipped<'a> {
     login: &'a str,
-    reason: &'a str,
+    reason: &'static str,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonHeld<'a> {
+    login: &'a str,
+    listed: &'a str,
+    reason: &'static str,
+    message: String,
 }
 
 #[derive(Serialize)]
 struct JsonGuard<'a> {
     tripped: bool,
+    held: bool,
     reasons: Vec<JsonGuardReason<'a>>,
 }
 
@@ -85,17 +96,22 @@ enum JsonGuardReason<'a> {
     MaxRemovals {
         removals: usize,
         limit: &'a str,
+        set_by: LimitSource,
         message: String,
+        next_step: String,
     },
     MaxSeats {
         seats_after: usize,
         billed_after: usize,
         max_seats: u64,
+        set_by: LimitSource,
         message: String,
+        next_step: String,
     },
     EmptyDesired {
         seats_before: usize,
         message: String,
+        next_step: String,
     },
 }
 
@@ -105,12 +121,16 @@ fn is_false(b: &bool) -> bool {
 
 /// Render `plan` as pretty-printed JSON with a trailing newline.
 ///
-/// # Contract (`format_version` 1)
+/// # Contract (`format_version` 2)
+///
+/// Version 2 changed `skipped[].reason` from prose to a machine code (the
+/// prose moved to `skipped[].message`) and added `held`, `guard.held`,
+/// `guard.reasons[].set_by` and `next_step`.
 ///
 /// Keys appear in this order. New keys may be added without a version bump;
 /// consumers must ignore keys they do not know.
 ///
-/// - `format_version` (number): `1`.
+/// - `format_version` (number): `2`.
 /// - `org` (string) **or** `enterprise` (string): the scope; exactly one is present.
 /// - `seats_before` (number): users holding a seat now (through any grant;
 ///   pending cancellations do not count). Seats count users, not entries.
@@ -142,8 +162,13 @@ fn is_false(b: &bool) -> bool {
 ///     lost seat).
 /// - `inactive` (array): idle seats per `policy.inactivity`, each
 ///   `{"login", "days_idle", "never_active"?, "idle_signal"}`.
-/// - `skipped` (array): desired logins not added, each `{"login", "reason"}`
-///   with a human-readable reason.
+/// - `skipped` (array): desired logins not added, each `{"login", "reason",
+///   "message"}`: `reason` is `no_such_user` | `not_a_member` |
+///   `not_in_eligible_team`, `message` says it in words.
+/// - `held` (array): removals held back by the typo guard, each `{"login",
+///   "listed", "reason", "message"}`: seats.yaml lists `listed`, which GitHub
+///   does not know (`reason`: `no_such_user` | `not_a_member`), close to the
+///   seat holder `login`; the removal is not applied.
 /// - `empty_teams` (array of strings): desired teams with no members.
 /// - `unknown_teams` (array of strings): desired teams whose members are
 ///   unknown; `seats_after` does not count them.
@@ -152,22 +177,25 @@ fn is_false(b: &bool) -> bool {
 ///   file (an organization's grant seen from the enterprise, an enterprise
 ///   team's seen from an org), each `{"login", "via": ["org acme"]}`:
 ///   counted as held, never removed.
-/// - `guard` (object): `tripped` (bool; `true` means nothing is applied) and
-///   `reasons` (array), each an object with `kind` and a human-readable
-///   `message`:
-///   - `{"kind": "max_removals", "removals": N, "limit": "STRING", "message"}`
-///   - `{"kind": "max_seats", "seats_after": N, "billed_after": N, "max_seats": N, "message"}`
-///   - `{"kind": "empty_desired", "seats_before": N, "message"}`
+/// - `guard` (object): `tripped` (bool; `true` means nothing is applied),
+///   `held` (bool; `true` when `held` is not empty), and `reasons` (array),
+///   each an object with `kind`, a human-readable `message` and `next_step`:
+///   - `{"kind": "max_removals", "removals": N, "limit": "STRING", "set_by", "message", "next_step"}`
+///   - `{"kind": "max_seats", "seats_after": N, "billed_after": N, "max_seats": N, "set_by", "message", "next_step"}`
+///   - `{"kind": "empty_desired", "seats_before": N, "message", "next_step"}`
+///
+///   `set_by` is `file` (seats.yaml's policy), `flag` (the operator's
+///   `--max-removals` / `--max-seats`) or `default` (25 % of current seats).
 ///
 /// Example:
 ///
 /// ```json
-/// {"format_version": 1, "org": "acme", "seats_before": 140, "seats_after": 141,
+/// {"format_version": 2, "org": "acme", "seats_before": 140, "seats_after": 141,
 ///  "billed_before": 142, "billed_after": 143, "max_seats": 500,
 ///  "changes": [{"action": "add_user", "login": "alice", "reason": "new"}],
-///  "inactive": [{"login": "x", "days_idle": 93}], "skipped": [],
+///  "inactive": [{"login": "x", "days_idle": 93}], "skipped": [], "held": [],
 ///  "empty_teams": [], "unknown_teams": [], "unmanaged": [], "held_outside": [],
-///  "guard": {"tripped": false, "reasons": []}}
+///  "guard": {"tripped": false, "held": false, "reasons": []}}
 /// ```
 pub fn json(plan: &Plan) -> String {
     let (org, enterprise) = match &plan.scope {
@@ -200,25 +228,36 @@ pub fn json(plan: &Plan) -> String {
         .iter()
         .map(|r| {
             let message = guard_message(r, plain);
+            let next_step = guard_next_step(r);
             match r {
-                GuardReason::MaxRemovals { removals, limit } => JsonGuardReason::MaxRemovals {
+                GuardReason::MaxRemovals {
+                    removals,
+                    limit,
+                    set_by,
+                } => JsonGuardReason::MaxRemovals {
                     removals: *removals,
                     limit,
+                    set_by: *set_by,
                     message,
+                    next_step,
                 },
                 GuardReason::MaxSeats {
                     seats_after,
                     billed_after,
                     max_seats,
+                    set_by,
                 } => JsonGuardReason::MaxSeats {
                     seats_after: *seats_after,
                     billed_after: *billed_after,
                     max_seats: *max_seats,
+                    set_by: *set_by,
                     message,
+                    next_step,
                 },
                 GuardReason::EmptyDesired { seats_before } => JsonGuardReason::EmptyDesired {
                     seats_before: *seats_before,
                     message,
+                    next_step,
                 },
             }
         })
@@ -249,7 +288,18 @@ pub fn json(plan: &Plan) -> String {
             .iter()
             .map(|s| JsonSkipped {
                 login: &s.login,
-                reason: &s.reason,
+                reason: s.code.as_str(),
+                message: &s.reason,
+            })
+            .collect(),
+        held: plan
+            .held
+            .iter()
+            .map(|h| JsonHeld {
+                login: &h.login,
+                listed: &h.listed,
+                reason: h.code.as_str(),
+                message: held_phrase(h),
             })
             .collect(),
         empty_teams: &plan.empty_teams,
@@ -258,6 +308,7 @@ pub fn json(plan: &Plan) -> String {
         held_outside: &plan.held_outside,
         guard: JsonGuard {
             tripped: plan.guard.tripped,
+            held: !plan.held.is_empty(),
             reasons,
         },
     };

@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 use super::diff::DesiredDiff;
 use super::{
     EMPTY_TEAM, HELD_OUTSIDE_SHOWN, assign_via_note, backticks, details, guard_message,
-    held_outside_phrase, idle_phrase, idle_threshold, label, sign, summary_line, unknown_team_note,
+    guard_next_step, held_outside_phrase, held_phrase, idle_phrase, idle_threshold, label, sign,
+    summary_line, unknown_team_note,
 };
 use crate::plan::{GuardReason, Plan, Reason};
 
@@ -157,16 +158,25 @@ pub fn markdown(plan: &Plan) -> String {
         for r in &plan.guard.reasons {
             let msg = match r {
                 // `limit` is free text: the only field that needs escaping.
-                GuardReason::MaxRemovals { removals, limit } => guard_message(
+                GuardReason::MaxRemovals {
+                    removals,
+                    limit,
+                    set_by,
+                } => guard_message(
                     &GuardReason::MaxRemovals {
                         removals: *removals,
                         limit: md_escape(limit),
+                        set_by: *set_by,
                     },
                     backticks,
                 ),
                 other => guard_message(other, backticks),
             };
             doc.line(format!("> - {msg}"));
+            doc.line(format!(
+                ">   To go ahead: {}.",
+                md_escape(&guard_next_step(r))
+            ));
         }
         doc.line("");
     }
@@ -183,6 +193,13 @@ pub fn markdown(plan: &Plan) -> String {
             sign(c).symbol(),
             md_escape(&label(c)),
             md_escape(&reason.join("; "))
+        ));
+    }
+    for h in &plan.held {
+        rows.push(format!(
+            "| `?` | {} | {} |",
+            md_escape(&h.login),
+            md_escape(&held_phrase(h))
         ));
     }
     for s in &plan.skipped {

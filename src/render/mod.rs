@@ -16,7 +16,7 @@ mod text;
 use std::io::IsTerminal;
 
 use crate::github::IdleSignal;
-use crate::plan::{Action, Change, GuardReason, Plan, Reason};
+use crate::plan::{Action, Change, GuardReason, HeldRemoval, LimitSource, Plan, Reason, SkipCode};
 
 pub use diff::{DesiredDiff, desired_diff, diff};
 pub use import::seats_yaml;
@@ -27,13 +27,14 @@ pub use text::text;
 /// Output format of a plan, as chosen with `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// Human-readable, `terraform plan` style ([`text`]).
+    // The doc comments double as `--format` help text: plain words only.
+    /// Human-readable, in the style of terraform plan.
     Text,
-    /// GitHub-flavoured markdown for a PR comment or job summary ([`markdown`]).
+    /// GitHub-flavoured markdown for a PR comment or job summary.
     Markdown,
-    /// The stable JSON contract ([`json`]).
+    /// The stable JSON contract (see README, "Plan JSON contract").
     Json,
-    /// Unified diff of the seat roster ([`diff`]).
+    /// A unified diff of the seat roster.
     Diff,
 }
 
@@ -47,11 +48,24 @@ pub fn render(plan: &Plan, format: Format, color: bool) -> String {
     }
 }
 
-/// Whether [`text`] output on stdout should be coloured: stdout is a terminal
-/// and `NO_COLOR` is unset or empty (<https://no-color.org>).
-pub fn use_color() -> bool {
+static COLOR_OFF: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Turn colour off for the whole process (`--no-color`).
+pub fn disable_color() {
+    COLOR_OFF.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Colour is allowed: neither `--no-color` nor a non-empty `NO_COLOR`
+/// (<https://no-color.org>).
+pub fn color_allowed() -> bool {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    !no_color && std::io::stdout().is_terminal()
+    !no_color && !COLOR_OFF.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Whether [`text`] output on stdout should be coloured: stdout is a
+/// terminal and colour is allowed.
+pub fn use_color() -> bool {
+    color_allowed() && std::io::stdout().is_terminal()
 }
 
 /// The one-line summary, e.g.
@@ -252,16 +266,29 @@ fn details(c: &Change) -> Vec<String> {
 /// `render::guard_message(r, str::to_string)` gives the plain text form.
 pub fn guard_message(r: &GuardReason, code: fn(&str) -> String) -> String {
     match r {
-        GuardReason::MaxRemovals { removals, limit } => format!(
+        GuardReason::MaxRemovals {
+            removals,
+            limit,
+            set_by,
+        } => format!(
             "{} {} {} ({limit})",
             plural(*removals as u64, "removal", "removals"),
             if *removals == 1 { "exceeds" } else { "exceed" },
-            code("policy.max_removals"),
+            match set_by {
+                LimitSource::File => code("policy.max_removals"),
+                LimitSource::Flag => code("--max-removals"),
+                LimitSource::Default => format!(
+                    "the default removal cap, since neither {} nor {} sets one",
+                    code("policy.max_removals"),
+                    code("--max-removals")
+                ),
+            },
         ),
         GuardReason::MaxSeats {
             seats_after,
             billed_after,
             max_seats,
+            set_by,
         } => {
             let pending = billed_after.saturating_sub(*seats_after);
             let billed = if pending > 0 {
@@ -279,7 +306,10 @@ pub fn guard_message(r: &GuardReason, code: fn(&str) -> String) -> String {
                 } else {
                     "exceed"
                 },
-                code("policy.max_seats"),
+                match set_by {
+                    LimitSource::Flag => code("--max-seats"),
+                    _ => code("policy.max_seats"),
+                },
             )
         }
         GuardReason::EmptyDesired { seats_before } => format!(
@@ -293,6 +323,35 @@ pub fn guard_message(r: &GuardReason, code: fn(&str) -> String) -> String {
             code("policy.allow_empty: true"),
         ),
     }
+}
+
+/// What would let a guarded plan through, for the line after the reason.
+pub fn guard_next_step(r: &GuardReason) -> String {
+    match r {
+        GuardReason::MaxRemovals {
+            set_by: LimitSource::Flag,
+            ..
+        } => "the operator's --max-removals bounds every seats.yaml: split the change into smaller ones, or ask the operator to raise it".into(),
+        GuardReason::MaxRemovals { .. } => "split the change into smaller ones, or raise policy.max_removals in seats.yaml (a count, or a percentage like \"40%\")".into(),
+        GuardReason::MaxSeats {
+            set_by: LimitSource::Flag,
+            ..
+        } => "the operator's --max-seats bounds every seats.yaml: remove seats first, or ask the operator to raise it".into(),
+        GuardReason::MaxSeats { .. } => "remove seats first (seats pending cancellation stay billed until their date), or raise policy.max_seats".into(),
+        GuardReason::EmptyDesired { .. } => "list the users and teams that should keep a seat, or set policy.allow_empty: true to remove every seat".into(),
+    }
+}
+
+/// `? alice  (removal held: ...)`: why the typo guard held a removal.
+fn held_phrase(h: &HeldRemoval) -> String {
+    let what = match h.code {
+        SkipCode::NoSuchUser => "which is not a GitHub user",
+        _ => "which is not a member",
+    };
+    format!(
+        "removal held: seats.yaml lists {}, {what}; did you mean {}?",
+        h.listed, h.login
+    )
 }
 
 fn plain(s: &str) -> String {
@@ -343,28 +402,33 @@ const EMPTY_TEAM: &str = "team has no members; nothing to grant";
 
 /// What applying each change did, one line each, then a count.
 pub fn results(results: &[crate::reconcile::ChangeResult]) -> String {
-    use crate::plan::Action;
-    let mut s = String::new();
-    let (mut ok, mut failed, mut skipped) = (0, 0, 0);
-    for r in results {
-        let what = match r.action {
-            Action::AddTeam => format!("add team {}", r.name),
-            Action::RemoveTeam => format!("remove team {}", r.name),
-            Action::AddUser => format!("add {}", r.name),
-            Action::RemoveUser => format!("remove {}", r.name),
-        };
-        match r.result {
-            "ok" => ok += 1,
-            "failed" => failed += 1,
-            _ => skipped += 1,
-        }
-        match &r.message {
-            Some(m) => s.push_str(&format!("{:<7} {what}: {m}\n", r.result)),
-            None => s.push_str(&format!("{:<7} {what}\n", r.result)),
-        }
-    }
-    s.push_str(&format!(
-        "Applied: {ok} ok, {failed} failed, {skipped} skipped.\n"
-    ));
+    let mut s: String = results.iter().map(result_line).collect();
+    s.push_str(&results_summary(results));
     s
+}
+
+/// One change's result, e.g. `ok      add alice` or
+/// `failed  remove bob: GitHub's message`, with a newline.
+pub fn result_line(r: &crate::reconcile::ChangeResult) -> String {
+    use crate::plan::Action;
+    let what = match r.action {
+        Action::AddTeam => format!("add team {}", r.name),
+        Action::RemoveTeam => format!("remove team {}", r.name),
+        Action::AddUser => format!("add {}", r.name),
+        Action::RemoveUser => format!("remove {}", r.name),
+    };
+    match &r.message {
+        Some(m) => format!("{:<7} {what}: {m}\n", r.result),
+        None => format!("{:<7} {what}\n", r.result),
+    }
+}
+
+/// `Applied: 3 ok, 0 failed, 1 skipped.` with a newline.
+pub fn results_summary(results: &[crate::reconcile::ChangeResult]) -> String {
+    let count = |what: &str| results.iter().filter(|r| r.result == what).count();
+    let (ok, failed) = (count("ok"), count("failed"));
+    format!(
+        "Applied: {ok} ok, {failed} failed, {} skipped.\n",
+        results.len() - ok - failed
+    )
 }

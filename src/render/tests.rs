@@ -3,7 +3,7 @@ use chrono::NaiveDate;
 use super::*;
 use crate::config::Scope;
 use crate::github::IdleSignal;
-use crate::plan::{Guard, HeldOutside, Inactive, Roster, Skipped};
+use crate::plan::{Guard, HeldOutside, Inactive, LimitSource, Roster, SkipCode, Skipped};
 use crate::render::markdown::md_escape;
 
 fn change(action: Action, name: &str, reason: Reason) -> Change {
@@ -45,6 +45,7 @@ fn empty_plan(scope: Scope, seats: usize, max_seats: Option<u64>) -> Plan {
         empty_teams: vec![],
         unknown_teams: vec![],
         held_outside: vec![],
+        held: vec![],
         roster_before: Roster::default(),
         roster_after: Roster::default(),
         guard: Guard::default(),
@@ -117,10 +118,12 @@ fn full_plan() -> Plan {
         skipped: vec![
             Skipped {
                 login: "mallory".into(),
+                code: SkipCode::NotAMember,
                 reason: "not a member of acme".into(),
             },
             Skipped {
                 login: "trent".into(),
+                code: SkipCode::NotInEligibleTeam,
                 reason: "not in an eligible team (engineering, contractors)".into(),
             },
         ],
@@ -167,11 +170,13 @@ fn guarded_plan() -> Plan {
                 GuardReason::MaxRemovals {
                     removals: 3,
                     limit: "2".into(),
+                    set_by: LimitSource::File,
                 },
                 GuardReason::MaxSeats {
                     seats_after: 37,
                     billed_after: 40,
                     max_seats: 30,
+                    set_by: LimitSource::File,
                 },
             ],
         },
@@ -329,6 +334,7 @@ fn guard_messages() {
             GuardReason::MaxRemovals {
                 removals: 12,
                 limit: "10".into(),
+                set_by: LimitSource::File,
             },
             "12 removals exceed policy.max_removals (10)",
         ),
@@ -336,6 +342,7 @@ fn guard_messages() {
             GuardReason::MaxRemovals {
                 removals: 1,
                 limit: "0".into(),
+                set_by: LimitSource::File,
             },
             "1 removal exceeds policy.max_removals (0)",
         ),
@@ -344,6 +351,7 @@ fn guard_messages() {
                 seats_after: 520,
                 billed_after: 520,
                 max_seats: 500,
+                set_by: LimitSource::File,
             },
             "520 seats billed this cycle after apply exceed policy.max_seats (500)",
         ),
@@ -352,6 +360,7 @@ fn guard_messages() {
                 seats_after: 490,
                 billed_after: 501,
                 max_seats: 500,
+                set_by: LimitSource::File,
             },
             "501 seats billed this cycle after apply (490 held, 11 pending cancellation and billed until their date) exceed policy.max_seats (500)",
         ),
@@ -447,6 +456,7 @@ fn markdown_escapes_free_text() {
     let mut plan = empty_plan(Scope::Org("acme".into()), 1, None);
     plan.skipped.push(Skipped {
         login: "mallory".into(),
+        code: SkipCode::NotInEligibleTeam,
         reason: "not in team a|b".into(),
     });
     let out = markdown(&plan);
@@ -480,6 +490,7 @@ fn json_has_exactly_the_contract_keys() {
         "changes",
         "inactive",
         "skipped",
+        "held",
         "empty_teams",
         "unknown_teams",
         "unmanaged",
@@ -490,7 +501,7 @@ fn json_has_exactly_the_contract_keys() {
     let mut want: Vec<String> = top.iter().map(|s| s.to_string()).collect();
     want.sort();
     assert_eq!(keys(&v), want);
-    assert_eq!(v["format_version"], 1);
+    assert_eq!(v["format_version"], 2);
     assert_eq!(v["org"], "acme");
 
     let allowed_change = [
@@ -535,8 +546,9 @@ fn json_has_exactly_the_contract_keys() {
         v["inactive"][0],
         serde_json::json!({"login": "idle-ian", "days_idle": 120, "idle_signal": "last_activity_at"})
     );
-    assert_eq!(keys(&v["guard"]), ["reasons", "tripped"]);
-    assert_eq!(keys(&v["skipped"][0]), ["login", "reason"]);
+    assert_eq!(keys(&v["guard"]), ["held", "reasons", "tripped"]);
+    assert_eq!(keys(&v["skipped"][0]), ["login", "message", "reason"]);
+    assert_eq!(v["skipped"][0]["reason"], "not_a_member");
 
     let ent: Value = serde_json::from_str(&json(&enterprise_plan())).expect("valid JSON");
     assert_eq!(ent["enterprise"], "octo-corp");
@@ -546,8 +558,16 @@ fn json_has_exactly_the_contract_keys() {
     let g: Value = serde_json::from_str(&json(&guarded_plan())).expect("valid JSON");
     assert_eq!(
         keys(&g["guard"]["reasons"][0]),
-        ["kind", "limit", "message", "removals"]
+        [
+            "kind",
+            "limit",
+            "message",
+            "next_step",
+            "removals",
+            "set_by"
+        ]
     );
+    assert_eq!(g["guard"]["reasons"][0]["set_by"], "file");
     assert_eq!(g["guard"]["reasons"][0]["kind"], "max_removals");
     assert_eq!(g["guard"]["reasons"][0]["limit"], "2");
     assert_eq!(g["guard"]["reasons"][1]["kind"], "max_seats");

@@ -2,8 +2,8 @@
 
 use super::{
     BOLD, EMPTY_TEAM, HELD_OUTSIDE_SHOWN, RED, RESET, YELLOW, assign_via_note, details,
-    guard_message, held_outside_phrase, idle_phrase, idle_threshold, label, plain, sign,
-    summary_line, unknown_team_note,
+    guard_message, guard_next_step, held_outside_phrase, held_phrase, idle_phrase, idle_threshold,
+    label, plain, sign, summary_line, unknown_team_note,
 };
 use crate::plan::Plan;
 
@@ -38,6 +38,12 @@ pub fn text(plan: &Plan, color: bool) -> String {
             &details(c).join("; "),
         );
         body.push(paint(s.color(), &l));
+    }
+    for h in &plan.held {
+        body.push(paint(
+            YELLOW,
+            &line(format!("? {}", h.login), &held_phrase(h)),
+        ));
     }
     for s in &plan.skipped {
         body.push(paint(YELLOW, &line(format!("! {}", s.login), &s.reason)));
@@ -89,13 +95,24 @@ pub fn text(plan: &Plan, color: bool) -> String {
             &format!("{BOLD}{RED}"),
             "Guard tripped, nothing will be applied:",
         )];
-        guard.extend(
-            plan.guard
-                .reasons
-                .iter()
-                .map(|r| paint(RED, &format!("  - {}", guard_message(r, plain)))),
-        );
+        for r in &plan.guard.reasons {
+            guard.push(paint(RED, &format!("  - {}", guard_message(r, plain))));
+            guard.push(format!("    To go ahead: {}.", guard_next_step(r)));
+        }
         blocks.push(guard);
+    }
+    if !plan.held.is_empty() {
+        blocks.push(vec![paint(
+            &format!("{BOLD}{YELLOW}"),
+            &format!(
+                "Held, not applied: {} (a login in seats.yaml looks like a typo of the seat holder's; fix it, or remove the holder from seats.yaml on purpose with the typo fixed).",
+                if plan.held.len() == 1 {
+                    "1 removal".to_string()
+                } else {
+                    format!("{} removals", plan.held.len())
+                }
+            ),
+        )]);
     }
 
     blocks.push(vec![paint(BOLD, &summary_line(plan))]);

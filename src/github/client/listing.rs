@@ -24,6 +24,16 @@ use super::{GitHubClient, PER_PAGE, Req, seg};
 use crate::github::live::{Folder, LiveState};
 use crate::github::{BillingInfo, GitHubError, Scope, SeatApi, SeatListResponse};
 
+/// What a bounded read of a user list found.
+pub(super) enum Paged {
+    /// Page 1 answered 404.
+    NotFound,
+    /// More pages than allowed (the page count).
+    TooMany(usize),
+    /// Every login, in page order.
+    Logins(Vec<String>),
+}
+
 /// More pages than this in one listing is refused: 10 million entries.
 const MAX_PAGES: usize = 100_000;
 
@@ -285,6 +295,7 @@ impl GitHubClient {
             }
         } else {
             listing.add(1, first.body)?;
+            let mut read = 1;
             enum Part {
                 Billing(Result<BillingInfo, GitHubError>),
                 Page(usize, Result<Page, GitHubError>),
@@ -310,6 +321,14 @@ impl GitHubClient {
                         let p = result.map_err(|e| page_failed(page, e))?;
                         check(page, &p, last)?;
                         listing.add(page, p.body)?;
+                        read += 1;
+                        self.inner
+                            .progress
+                            .report(crate::progress::Progress::Pages {
+                                what: "seats",
+                                done: read,
+                                total: Some(last),
+                            });
                     }
                 }
             }
@@ -358,10 +377,7 @@ impl GitHubClient {
         })
     }
 
-    /// GET every page of a plain JSON array of users (`per_page=100`): page
-    /// 1, then the pages its `Link` names, concurrently. `None` on a 404 of
-    /// page 1. A page that fails, a short page before the last, or a login
-    /// listed twice is an error: a member list is read whole or not at all.
+    /// [`GitHubClient::list_logins_within`] with no page bound; `None` on a 404.
     pub(super) async fn list_logins(
         &self,
         crab: &Octocrab,
@@ -369,6 +385,36 @@ impl GitHubClient {
         base: String,
         scope: &Scope,
     ) -> Result<Option<Vec<String>>, GitHubError> {
+        Ok(
+            match self
+                .list_logins_within(crab, route, base, scope, usize::MAX)
+                .await?
+            {
+                Paged::Logins(l) => Some(l),
+                Paged::NotFound | Paged::TooMany(_) => None,
+            },
+        )
+    }
+
+    /// GET every page of a plain JSON array of users (`per_page=100`): page
+    /// 1, then the pages its `Link` names, concurrently; but when page 1 says
+    /// there are more than `max_pages`, stop there ([`Paged::TooMany`]: the
+    /// caller does something cheaper). A page that fails, a short page
+    /// before the last, or a login listed twice is an error: a member list is
+    /// read whole or not at all.
+    pub(super) async fn list_logins_within(
+        &self,
+        crab: &Octocrab,
+        route: &'static str,
+        base: String,
+        scope: &Scope,
+        max_pages: usize,
+    ) -> Result<Paged, GitHubError> {
+        let what = if route.contains("/teams/") {
+            "team members"
+        } else {
+            "members"
+        };
         let get = |page: usize| {
             let req = Req::get(route, format!("{base}?per_page={PER_PAGE}&page={page}"));
             async move {
@@ -378,12 +424,27 @@ impl GitHubClient {
         };
         let (req, resp) = get(1).await?;
         if resp.status == StatusCode::NOT_FOUND {
-            return Ok(None);
+            return Ok(Paged::NotFound);
         }
         if !resp.status.is_success() {
             return Err(self.status_error(&req, &resp, Some(scope)));
         }
         let first_links = links(&resp.headers);
+        if let Some(last) = first_links.last
+            && last > max_pages
+        {
+            return Ok(Paged::TooMany(last));
+        }
+        let progress = |done: usize| {
+            self.inner
+                .progress
+                .report(crate::progress::Progress::Pages {
+                    what,
+                    done,
+                    total: first_links.last,
+                })
+        };
+        progress(1);
         let mut pages: BTreeMap<usize, Vec<String>> = BTreeMap::new();
         let first: Vec<LoginJson> = resp.json(route)?;
         pages.insert(1, first.into_iter().map(|u| u.login).collect());
@@ -419,6 +480,7 @@ impl GitHubClient {
                     let users: Vec<LoginJson> = resp.json(route)?;
                     short(page, users.len(), last)?;
                     pages.insert(page, users.into_iter().map(|u| u.login).collect());
+                    progress(pages.len());
                 }
             }
             Some(_) => {}
@@ -459,7 +521,7 @@ impl GitHubClient {
             }
             logins.push(login);
         }
-        Ok(Some(logins))
+        Ok(Paged::Logins(logins))
     }
 }
 

@@ -125,6 +125,8 @@ pub struct ClientConfig {
     /// and returns at once: paused tokio time needs `test-util` and does not
     /// mix well with real sockets.
     pub retry_sleep: Option<RetrySleep>,
+    /// Where pages read go, for a progress display.
+    pub progress: crate::progress::Reporter,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -167,6 +169,7 @@ impl ClientConfig {
             request_timeout: Duration::from_secs(30),
             throttle: ThrottleConfig::default(),
             retry_sleep: None,
+            progress: crate::progress::Reporter::default(),
         }
     }
 
@@ -244,6 +247,7 @@ struct Inner {
     request_timeout: Duration,
     throttle: Throttle,
     retry_sleep: Option<RetrySleep>,
+    progress: crate::progress::Reporter,
     counters: Mutex<Counters>,
     /// GitHub App authentication (for what a 403 means).
     app_auth: bool,
@@ -510,6 +514,7 @@ impl GitHubClient {
                 request_timeout: config.request_timeout,
                 throttle: Throttle::new(config.throttle),
                 retry_sleep: config.retry_sleep.clone(),
+                progress: config.progress.clone(),
                 counters: Mutex::new(Counters::default()),
                 primary_reset: Mutex::new(None),
             }),
@@ -651,14 +656,25 @@ impl GitHubClient {
                                 max_wait_secs: inner.max_rate_limit_wait.as_secs(),
                             });
                         }
-                        tracing::warn!(
-                            method = %req.method,
-                            route = req.route,
-                            status = resp.status.as_u16(),
-                            wait_s = wait.as_secs(),
-                            primary = matches!(limit, RateLimit::Primary(_)),
-                            "GitHub rate limit: waiting before retrying"
-                        );
+                        // A short wait is routine; a long one explains a stall.
+                        if wait >= Duration::from_secs(5) {
+                            tracing::warn!(
+                                method = %req.method,
+                                route = req.route,
+                                status = resp.status.as_u16(),
+                                wait_s = wait.as_secs(),
+                                primary = matches!(limit, RateLimit::Primary(_)),
+                                "GitHub rate limit: waiting before retrying"
+                            );
+                        } else {
+                            tracing::debug!(
+                                method = %req.method,
+                                route = req.route,
+                                status = resp.status.as_u16(),
+                                wait_ms = wait.as_millis() as u64,
+                                "GitHub rate limit: waiting before retrying"
+                            );
+                        }
                         self.note_retry(wait, true);
                         self.retry_sleep(wait).await;
                         // This wait covered the reset the response announced;
@@ -673,10 +689,18 @@ impl GitHubClient {
                     if resp.status.is_server_error() {
                         failures += 1;
                         if failures >= inner.max_attempts {
+                            tracing::error!(
+                                method = %req.method,
+                                url = %self.url(req),
+                                status = resp.status.as_u16(),
+                                attempts = failures,
+                                "GitHub kept failing"
+                            );
                             return Ok(resp);
                         }
                         let wait = retry::backoff(failures, inner.backoff_base, inner.backoff_max);
-                        tracing::warn!(
+                        // Retries that end in success are routine: debug.
+                        tracing::debug!(
                             method = %req.method,
                             route = req.route,
                             status = resp.status.as_u16(),
@@ -695,14 +719,22 @@ impl GitHubClient {
             self.record(req, 0, &HeaderMap::new());
             failures += 1;
             if failures >= inner.max_attempts {
+                tracing::error!(
+                    method = %req.method,
+                    url = %self.url(req),
+                    attempts = failures,
+                    error = %failure,
+                    "cannot reach GitHub"
+                );
                 return Err(GitHubError::Transport {
                     method: req.method.to_string(),
                     route: req.route.to_string(),
+                    url: self.url(req),
                     message: format!("{failure} (after {failures} attempts)"),
                 });
             }
             let wait = retry::backoff(failures, inner.backoff_base, inner.backoff_max);
-            tracing::warn!(
+            tracing::debug!(
                 method = %req.method,
                 route = req.route,
                 attempt = failures,
@@ -713,6 +745,13 @@ impl GitHubClient {
             self.note_retry(wait, false);
             self.retry_sleep(wait).await;
         }
+    }
+
+    /// The full URL of a request, for messages (no query string: it holds
+    /// nothing secret, but page numbers are noise).
+    fn url(&self, req: &Req) -> String {
+        let path = req.path.split('?').next().unwrap_or(&req.path);
+        format!("{}{path}", self.inner.base_url)
     }
 
     /// The HTTP request for one attempt (rebuilt per attempt: `execute`
@@ -865,6 +904,67 @@ impl GitHubClient {
         Ok(())
     }
 
+    /// A 404 on the org's Copilot billing route means one of three things:
+    /// the API root is wrong (e.g. a GHES URL without `/api/v3`), the org
+    /// does not exist (or has no Copilot plan), or the token cannot see it.
+    /// One `GET /rate_limit` (served on every API root, free of the rate
+    /// limit) tells the first apart; a classic token's `X-OAuth-Scopes`
+    /// header tells a missing scope.
+    async fn diagnose_404(
+        &self,
+        crab: &Octocrab,
+        req: &Req,
+        resp: &Resp,
+        scope: &Scope,
+    ) -> GitHubError {
+        let base = &self.inner.base_url;
+        let probe = self
+            .send(crab, &Req::get("/rate_limit", "/rate_limit".into()))
+            .await;
+        let api_root_ok = probe.as_ref().is_ok_and(|r| {
+            r.status.is_success() && serde_json::from_str::<serde_json::Value>(&r.body).is_ok()
+        });
+        let scopes = resp
+            .headers
+            .get("x-oauth-scopes")
+            .and_then(|v| v.to_str().ok())
+            .map(|s| {
+                s.split(',')
+                    .map(|x| x.trim().to_string())
+                    .collect::<Vec<_>>()
+            });
+        let hint = if !api_root_ok {
+            format!(
+                "{base} does not look like a GitHub REST API root (GET {base}/rate_limit did not answer): for github.com leave --github-url unset; for GitHub Enterprise Server use https://HOST/api/v3; for GHE.com https://api.SUBDOMAIN.ghe.com"
+            )
+        } else if let Some(scopes) = scopes.filter(|s| {
+            !s.iter()
+                .any(|x| x == "manage_billing:copilot" || x == "read:org" || x == "admin:org")
+        }) {
+            format!(
+                "the API root answers, but the token's scopes ({}) include neither `manage_billing:copilot` nor `read:org`: GitHub hides {} from it",
+                if scopes.iter().all(String::is_empty) {
+                    "none".to_string()
+                } else {
+                    scopes.join(", ")
+                },
+                scope_label(scope)
+            )
+        } else {
+            format!(
+                "the API root at {base} answers, so {} does not exist, has no Copilot Business or Enterprise plan, or the token (or App installation) cannot see it: check the name in seats.yaml and that the token's user is an owner of it",
+                scope_label(scope)
+            )
+        };
+        GitHubError::NotFound {
+            method: req.method.to_string(),
+            route: req.route.to_string(),
+            scope: scope_label(scope),
+            message: resp.message(),
+            hint,
+        }
+    }
+
     /// The error for a response we could not use.
     fn status_error(&self, req: &Req, resp: &Resp, scope: Option<&Scope>) -> GitHubError {
         let method = req.method.to_string();
@@ -878,12 +978,18 @@ impl GitHubClient {
                 route,
                 message,
             },
-            StatusCode::NOT_FOUND => GitHubError::NotFound {
-                method,
-                route,
-                scope: scope.map_or_else(|| "the resource".to_string(), scope_label),
-                message,
-            },
+            StatusCode::NOT_FOUND => {
+                let scope = scope.map_or_else(|| "the resource".to_string(), scope_label);
+                GitHubError::NotFound {
+                    hint: format!(
+                        "check that {scope} exists, that the token can see it, and that it has a Copilot Business or Enterprise plan"
+                    ),
+                    method,
+                    route,
+                    scope,
+                    message,
+                }
+            }
             status => GitHubError::Http {
                 status: status.as_u16(),
                 method,
@@ -915,6 +1021,9 @@ impl SeatApi for GitHubClient {
             format!("/orgs/{}/copilot/billing", seg(org)),
         );
         let resp = self.send(&crab, &req).await?;
+        if resp.status == StatusCode::NOT_FOUND {
+            return Err(self.diagnose_404(&crab, &req, &resp, scope).await);
+        }
         if !resp.status.is_success() {
             return Err(self.status_error(&req, &resp, Some(scope)));
         }
@@ -999,21 +1108,50 @@ impl SeatApi for GitHubClient {
     }
 
     async fn list_members(&self, org: &str) -> Result<Vec<String>, GitHubError> {
+        Ok(self
+            .list_members_within(org, usize::MAX)
+            .await?
+            .unwrap_or_default())
+    }
+
+    async fn list_members_within(
+        &self,
+        org: &str,
+        max_pages: usize,
+    ) -> Result<Option<Vec<String>>, GitHubError> {
         let scope = Scope::Org(org.to_string());
         let crab = self.crab_for(Some(org)).await?;
-        self.list_logins(
-            &crab,
-            "/orgs/{org}/members",
-            format!("/orgs/{}/members", seg(org)),
-            &scope,
-        )
-        .await?
-        .ok_or_else(|| GitHubError::NotFound {
-            method: "GET".into(),
-            route: "/orgs/{org}/members".into(),
-            scope: scope_label(&scope),
-            message: "Not Found".into(),
-        })
+        let listed = self
+            .list_logins_within(
+                &crab,
+                "/orgs/{org}/members",
+                format!("/orgs/{}/members", seg(org)),
+                &scope,
+                max_pages,
+            )
+            .await?;
+        match listed {
+            listing::Paged::Logins(l) => Ok(Some(l)),
+            listing::Paged::TooMany(pages) => {
+                tracing::debug!(
+                    org,
+                    pages,
+                    max_pages,
+                    "the member list is longer than checking each login: checking one by one"
+                );
+                Ok(None)
+            }
+            listing::Paged::NotFound => Err(GitHubError::NotFound {
+                method: "GET".into(),
+                route: "/orgs/{org}/members".into(),
+                scope: scope_label(&scope),
+                message: "Not Found".into(),
+                hint: format!(
+                    "check that {} exists and that the token can see its members",
+                    scope_label(&scope)
+                ),
+            }),
+        }
     }
 
     async fn add_team_members(

@@ -15,14 +15,20 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::NaiveDate;
-use futures::StreamExt;
 use serde::Serialize;
 
-use crate::config::{Diagnostic, Pos, Scope};
+mod eligibility;
+
+pub use eligibility::{check_online, eligibility};
+
+use crate::config::{Pos, Scope};
 use crate::github::live::scoped_slug;
-use crate::github::{GitHubError, Grant, Membership, SeatApi};
-use crate::plan::{Action, Change, Desired, Plan, SeatManagementSetting, TeamKind};
+use crate::github::{GitHubError, Grant, SeatApi};
+use crate::plan::{
+    Action, Change, Desired, Finding, Plan, SeatManagementSetting, SkipCode, TeamKind,
+};
 use crate::source::Loaded;
+use eligibility::{fetch_teams, missing_team};
 
 /// How far a reconcile goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -50,6 +56,15 @@ pub struct Options {
     pub concurrency: usize,
     /// Set to stop between batches (graceful shutdown).
     pub stop: Option<Arc<AtomicBool>>,
+    /// What the operator allows, whatever seats.yaml says.
+    pub bounds: Bounds,
+    /// Where progress of long steps goes.
+    pub progress: crate::progress::Reporter,
+    /// Told of each change as its batch is answered: the record a killed
+    /// apply leaves behind.
+    pub on_change: ChangeHook,
+    /// Also compute [`Outcome::inputs_digest`] (for saved plans).
+    pub digest: bool,
 }
 
 impl Default for Options {
@@ -61,7 +76,133 @@ impl Default for Options {
             batch_size: 100,
             concurrency: 8,
             stop: None,
+            bounds: Bounds::default(),
+            progress: crate::progress::Reporter::default(),
+            on_change: ChangeHook::default(),
+            digest: false,
         }
+    }
+}
+
+/// The operator's bounds on what a seats.yaml may do: the scopes it may
+/// name and ceilings its policy cannot raise (`--allowed-org`,
+/// `--allowed-enterprise`, `--max-removals`, `--max-seats`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Bounds {
+    /// Organizations a file may name; empty: any.
+    pub allowed_orgs: Vec<String>,
+    /// Enterprises a file may name; empty: any.
+    pub allowed_enterprises: Vec<String>,
+    /// A removal cap over the file's (both apply).
+    pub max_removals: Option<crate::config::MaxRemovals>,
+    /// A seat cap over the file's (the lower wins).
+    pub max_seats: Option<u64>,
+}
+
+impl Bounds {
+    /// Refuse a scope the operator did not allow. With neither list given,
+    /// every scope is allowed.
+    pub fn check(&self, scope: &Scope) -> crate::Result<()> {
+        if self.allowed_orgs.is_empty() && self.allowed_enterprises.is_empty() {
+            return Ok(());
+        }
+        let allowed = match scope {
+            Scope::Org(o) => self.allowed_orgs.iter().any(|a| a.eq_ignore_ascii_case(o)),
+            Scope::Enterprise(e) => self
+                .allowed_enterprises
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(e)),
+        };
+        if allowed {
+            return Ok(());
+        }
+        let list = |flag: &str, v: &[String]| {
+            v.iter()
+                .map(|x| format!("{flag} {x}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut may: Vec<String> = Vec::new();
+        if !self.allowed_orgs.is_empty() {
+            may.push(list("--allowed-org", &self.allowed_orgs));
+        }
+        if !self.allowed_enterprises.is_empty() {
+            may.push(list("--allowed-enterprise", &self.allowed_enterprises));
+        }
+        Err(crate::Error::ScopeNotAllowed {
+            scope: match scope {
+                Scope::Org(o) => format!("org `{o}`"),
+                Scope::Enterprise(e) => format!("enterprise `{e}`"),
+            },
+            allowed: may.join("; "),
+        })
+    }
+}
+
+/// The operator's bounds as command-line flags (plan, apply, run).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct BoundsArgs {
+    /// Refuse a seats.yaml that names any other organization (repeatable).
+    #[arg(
+        long = "allowed-org",
+        value_name = "ORG",
+        help_heading = "Operator bounds"
+    )]
+    pub allowed_org: Vec<String>,
+    /// Refuse a seats.yaml that names any other enterprise (repeatable).
+    #[arg(
+        long = "allowed-enterprise",
+        value_name = "NAME",
+        help_heading = "Operator bounds"
+    )]
+    pub allowed_enterprise: Vec<String>,
+    /// A removal cap seats.yaml cannot raise: a count or a percentage of current seats ("10%"); without it or policy.max_removals, 25%.
+    #[arg(long, value_name = "N|PCT%", help_heading = "Operator bounds")]
+    pub max_removals: Option<crate::config::MaxRemovals>,
+    /// A seat cap (seats billed this cycle) seats.yaml cannot raise.
+    #[arg(long, value_name = "N", help_heading = "Operator bounds")]
+    pub max_seats: Option<u64>,
+}
+
+impl BoundsArgs {
+    /// The bounds a reconcile enforces.
+    pub fn bounds(&self) -> Bounds {
+        Bounds {
+            allowed_orgs: self.allowed_org.clone(),
+            allowed_enterprises: self.allowed_enterprise.clone(),
+            max_removals: self.max_removals,
+            max_seats: self.max_seats,
+        }
+    }
+}
+
+/// A callback for each change result, as it lands.
+#[derive(Clone, Default)]
+pub struct ChangeHook(Option<Arc<ChangeFn>>);
+
+/// What a [`ChangeHook`] calls.
+type ChangeFn = dyn Fn(&ChangeResult) + Send + Sync;
+
+impl ChangeHook {
+    /// Call `f` for each change result.
+    pub fn new(f: impl Fn(&ChangeResult) + Send + Sync + 'static) -> ChangeHook {
+        ChangeHook(Some(Arc::new(f)))
+    }
+
+    fn call(&self, r: &ChangeResult) {
+        if let Some(f) = &self.0 {
+            f(r);
+        }
+    }
+}
+
+impl std::fmt::Debug for ChangeHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "ChangeHook(on)"
+        } else {
+            "ChangeHook(off)"
+        })
     }
 }
 
@@ -72,6 +213,8 @@ pub struct Ineligible {
     pub login: String,
     /// Its position in seats.yaml.
     pub pos: Pos,
+    /// What kind of problem.
+    pub code: SkipCode,
     /// Why (e.g. `not a member of acme`).
     pub reason: String,
 }
@@ -103,7 +246,8 @@ pub enum Status {
     Applied,
     /// Some changes failed (see the results).
     PartiallyApplied,
-    /// A guard tripped; nothing written.
+    /// A guard tripped (nothing written), or the typo guard held a removal
+    /// (the rest applied).
     Guarded,
     /// Stopped between batches by shutdown.
     Stopped,
@@ -139,6 +283,9 @@ pub struct Outcome {
     pub ineligible: Vec<Ineligible>,
     /// Desired teams GitHub reports without members.
     pub empty_teams: Vec<String>,
+    /// With [`Options::digest`]: SHA-256 of what the plan was computed from
+    /// (seats.yaml's bytes, the live listing, the date), hex.
+    pub inputs_digest: Option<String>,
 }
 
 impl Outcome {
@@ -146,20 +293,43 @@ impl Outcome {
     pub fn failed(&self) -> impl Iterator<Item = &ChangeResult> {
         self.results.iter().filter(|r| r.result == "failed")
     }
+
+    /// The `result` label of `seatkeeper_reconcile_total`: a plan whose
+    /// typo guard held a removal counts as guarded even when the rest applied.
+    pub fn metric_result(&self) -> &'static str {
+        match self.status {
+            Status::PartiallyApplied => "error",
+            _ if self.plan.is_guarded() => "guarded",
+            s => s.metric_result(),
+        }
+    }
 }
 
 fn stopped(stop: &Option<Arc<AtomicBool>>) -> bool {
     stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst))
 }
 
-/// Run one reconcile of `source` against `api`.
+/// Run one reconcile of `source` against `api`: [`prepare`], then, in
+/// apply mode and unless guarded, suspended or in sync, [`apply`].
 pub async fn reconcile(
     api: &dyn SeatApi,
     source: &Loaded,
     opts: &Options,
 ) -> crate::Result<Outcome> {
+    let mut outcome = prepare(api, source, opts).await?;
+    if opts.mode == Mode::Apply && outcome.status == Status::Planned && !source.file.policy.suspend
+    {
+        apply(api, source, opts, &mut outcome).await?;
+    }
+    Ok(outcome)
+}
+
+/// Read the live state and plan: the outcome is `InSync`, `Guarded` or
+/// `Planned`, and nothing is written.
+pub async fn prepare(api: &dyn SeatApi, source: &Loaded, opts: &Options) -> crate::Result<Outcome> {
     let file = &source.file;
     let scope = &file.scope;
+    opts.bounds.check(scope)?;
     let today = opts
         .today
         .unwrap_or_else(|| chrono::Utc::now().date_naive());
@@ -180,6 +350,9 @@ pub async fn reconcile(
     let seats_pending = live.pending();
 
     let mut desired = Desired::from_file(file);
+    desired.limits = desired
+        .limits
+        .bounded_by(opts.bounds.max_removals, opts.bounds.max_seats);
     // Members of desired teams that grant nothing yet: needed to count seats,
     // to spot empty teams, and to tell a missing team from a new one.
     let kind = match scope {
@@ -237,43 +410,62 @@ pub async fn reconcile(
     let mut ineligible = Vec::new();
     if opts.check_eligibility {
         let candidates: Vec<String> = plan.of(Action::AddUser).map(|c| c.name.clone()).collect();
-        ineligible = eligibility(api, source, &candidates, opts.concurrency).await?;
+        ineligible = eligibility(api, source, &candidates, seats_active, opts).await?;
         if !ineligible.is_empty() {
             desired.ineligible = ineligible
                 .iter()
-                .map(|i| (i.login.to_ascii_lowercase(), i.reason.clone()))
+                .map(|i| {
+                    (
+                        i.login.to_ascii_lowercase(),
+                        Finding {
+                            code: i.code,
+                            message: i.reason.clone(),
+                        },
+                    )
+                })
                 .collect();
             plan = crate::plan::plan(&desired, &live, today);
         }
     }
+    let inputs_digest = opts.digest.then(|| digest(source, &live, today));
     let empty_teams = plan.empty_teams.clone();
-    let mut outcome = Outcome {
+    let status = if plan.guard.tripped {
+        Status::Guarded
+    } else if plan.is_empty() {
+        Status::InSync
+    } else {
+        Status::Planned
+    };
+    Ok(Outcome {
         scope: scope.clone(),
-        status: Status::Planned,
+        status,
         seats_active,
         seats_pending,
         results: Vec::new(),
         ineligible,
         empty_teams,
+        inputs_digest,
         plan,
-    };
-    if outcome.plan.guard.tripped {
-        outcome.status = Status::Guarded;
-        return Ok(outcome);
-    }
-    if outcome.plan.is_empty() {
-        outcome.status = Status::InSync;
-        return Ok(outcome);
-    }
-    if opts.mode == Mode::Plan || file.policy.suspend {
-        return Ok(outcome);
-    }
-    apply(api, source, opts, &mut outcome).await?;
-    Ok(outcome)
+    })
 }
 
-/// Apply `outcome.plan` in DESIGN.md's order, recording each change.
-async fn apply(
+/// SHA-256 over seats.yaml's bytes, the listing (as JSON) and the date, hex:
+/// what a saved plan was computed from.
+pub fn digest(source: &Loaded, live: &crate::github::LiveState, today: NaiveDate) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"seats.yaml\0");
+    h.update(source.text.as_bytes());
+    h.update(b"\0listing\0");
+    h.update(serde_json::to_vec(&live.users).unwrap_or_default());
+    h.update(b"\0today\0");
+    h.update(today.to_string().as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Apply `outcome.plan` (from [`prepare`]) in DESIGN.md's order, recording
+/// each change as its batch is answered.
+pub async fn apply(
     api: &dyn SeatApi,
     source: &Loaded,
     opts: &Options,
@@ -308,11 +500,24 @@ async fn apply(
         };
         if let Some(why) = skip_reason {
             for c in &changes {
-                record(outcome, &scope, sha, c, "skipped", Some(why.clone()));
+                record(
+                    outcome,
+                    &opts.on_change,
+                    &scope,
+                    sha,
+                    c,
+                    "skipped",
+                    Some(why.clone()),
+                );
             }
             continue;
         }
-        for chunk in changes.chunks(batch) {
+        let batches = changes.len().div_ceil(batch);
+        for (n, chunk) in changes.chunks(batch).enumerate() {
+            opts.progress.report(crate::progress::Progress::Batches {
+                done: n,
+                total: batches,
+            });
             if stopped(&opts.stop) {
                 was_stopped = true;
             }
@@ -323,7 +528,15 @@ async fn apply(
                     "not attempted: an earlier write failed"
                 };
                 for c in chunk {
-                    record(outcome, &scope, sha, c, "skipped", Some(why.into()));
+                    record(
+                        outcome,
+                        &opts.on_change,
+                        &scope,
+                        sha,
+                        c,
+                        "skipped",
+                        Some(why.into()),
+                    );
                 }
                 continue;
             }
@@ -352,9 +565,17 @@ async fn apply(
                                 if !action.is_removal() {
                                     adds_failed = true;
                                 }
-                                record(outcome, &scope, sha, c, "failed", Some(msg.clone()));
+                                record(
+                                    outcome,
+                                    &opts.on_change,
+                                    &scope,
+                                    sha,
+                                    c,
+                                    "failed",
+                                    Some(msg.clone()),
+                                );
                             }
-                            None => record(outcome, &scope, sha, c, "ok", None),
+                            None => record(outcome, &opts.on_change, &scope, sha, c, "ok", None),
                         }
                     }
                 }
@@ -363,7 +584,15 @@ async fn apply(
                         adds_failed = true;
                     }
                     for c in chunk {
-                        record(outcome, &scope, sha, c, "failed", Some(e.to_string()));
+                        record(
+                            outcome,
+                            &opts.on_change,
+                            &scope,
+                            sha,
+                            c,
+                            "failed",
+                            Some(e.to_string()),
+                        );
                     }
                     hard_error = Some(e);
                 }
@@ -382,6 +611,7 @@ async fn apply(
 
 fn record(
     outcome: &mut Outcome,
+    hook: &ChangeHook,
     scope: &Scope,
     sha: &str,
     c: &Change,
@@ -402,185 +632,13 @@ fn record(
             source_sha = sha, result, reason, message = msg
         ),
     }
-    outcome.results.push(ChangeResult {
+    let r = ChangeResult {
         action: c.action,
         name: c.name.clone(),
         reason,
         result,
         message,
-    });
-}
-
-/// A team in seats.yaml that GitHub does not know, at its line.
-fn missing_team(t: &crate::config::TeamEntry, scope: &Scope) -> Diagnostic {
-    Diagnostic {
-        pos: t.pos,
-        len: t.slug.chars().count() as u32,
-        message: format!("team `{}` does not exist in {scope}", t.slug),
-        help: Some(
-            "use the team's slug as shown in its URL (github.com/orgs/ORG/teams/SLUG)".into(),
-        ),
-    }
-}
-
-/// A team's member logins, or `None` when the team does not exist.
-type TeamLookup = Option<Vec<String>>;
-
-/// Members of each team, read once each, concurrently (bounded).
-async fn fetch_teams(
-    api: &dyn SeatApi,
-    scope: &Scope,
-    slugs: Vec<String>,
-    concurrency: usize,
-) -> Result<BTreeMap<String, TeamLookup>, GitHubError> {
-    let results: Vec<(String, Result<TeamLookup, GitHubError>)> = futures::stream::iter(
-        // Owned names: a future borrowing the iterator's items is not `Send`
-        // for every lifetime, which tokio::spawn (the controller) needs.
-        slugs.into_iter().map(|s| async move {
-            let r = api.team_members(scope, &s).await;
-            (s, r)
-        }),
-    )
-    .buffer_unordered(concurrency.max(1))
-    .collect()
-    .await;
-    let mut out = BTreeMap::new();
-    for (slug, r) in results {
-        out.insert(slug, r?);
-    }
-    Ok(out)
-}
-
-/// Check `logins` (as written in seats.yaml): each must exist, be a member
-/// of the org, and, when `policy.eligible_teams` is set, belong to one of
-/// those teams. Each eligible team's member list is read once.
-pub async fn eligibility(
-    api: &dyn SeatApi,
-    source: &Loaded,
-    logins: &[String],
-    concurrency: usize,
-) -> crate::Result<Vec<Ineligible>> {
-    let file = &source.file;
-    let scope = &file.scope;
-    let mut out = Vec::new();
-    let pos_of = |login: &str| file.user(login).map(|u| u.pos).unwrap_or_default();
-
-    let eligible = &file.policy.eligible_teams;
-    let mut eligible_members: Option<BTreeSet<String>> = None;
-    if !eligible.is_empty() && !logins.is_empty() {
-        let slugs: Vec<String> = eligible.iter().map(|t| scoped_slug(scope, t)).collect();
-        let teams = fetch_teams(api, scope, slugs.clone(), concurrency).await?;
-        let mut all = BTreeSet::new();
-        let mut missing = Vec::new();
-        for slug in &slugs {
-            match teams.get(slug) {
-                Some(Some(m)) => all.extend(m.iter().map(|l| l.to_ascii_lowercase())),
-                _ => missing.push(slug.clone()),
-            }
-        }
-        if !missing.is_empty() {
-            return Err(GitHubError::Config(format!(
-                "{}: policy.eligible_teams names team(s) that do not exist in {scope}: {}",
-                source.path,
-                missing.join(", ")
-            ))
-            .into());
-        }
-        eligible_members = Some(all);
-    }
-
-    let org = match scope {
-        Scope::Org(o) => Some(o.as_str()),
-        Scope::Enterprise(_) => None,
     };
-    let checks: Vec<(String, Result<Option<String>, GitHubError>)> =
-        futures::stream::iter(logins.iter().cloned().map(|login| async move {
-            let verdict = async {
-                let login = login.as_str();
-                if let Some(org) = org {
-                    match api.membership(org, login).await? {
-                        Membership::Member => return Ok(None),
-                        Membership::RequesterNotMember => {
-                            return Err(GitHubError::Config(format!(
-                                "GitHub answered 302 to the membership check of {login}: the token's user is not a member of {org}, so GitHub will not say who is; use a token of an org member (or a GitHub App installed on {org})"
-                            )));
-                        }
-                        Membership::NotMember => {}
-                    }
-                }
-                Ok(Some(if api.user_exists(login).await? {
-                    match org {
-                        Some(org) => format!("not a member of {org}"),
-                        None => return Ok(None),
-                    }
-                } else {
-                    "no GitHub user has this login".to_string()
-                }))
-            }
-            .await;
-            (login.clone(), verdict)
-        }))
-        .buffer_unordered(concurrency.max(1))
-        .collect()
-        .await;
-    for (login, verdict) in checks {
-        let reason = match verdict? {
-            Some(r) => Some(r),
-            None => eligible_members.as_ref().and_then(|m| {
-                (!m.contains(&login.to_ascii_lowercase()))
-                    .then(|| format!("not in an eligible team ({})", eligible.join(", ")))
-            }),
-        };
-        if let Some(reason) = reason {
-            out.push(Ineligible {
-                pos: pos_of(&login),
-                login,
-                reason,
-            });
-        }
-    }
-    out.sort_by(|a, b| a.pos.cmp(&b.pos).then(a.login.cmp(&b.login)));
-    Ok(out)
-}
-
-/// `validate --online`: every listed user exists, is an org member and is in
-/// an eligible team; every team (and eligible team) exists. Each problem
-/// points at its line in seats.yaml; none means valid.
-pub async fn check_online(
-    api: &dyn SeatApi,
-    source: &Loaded,
-    concurrency: usize,
-) -> crate::Result<crate::config::ConfigError> {
-    let file = &source.file;
-    let mut diags = Vec::new();
-    let teams = fetch_teams(
-        api,
-        &file.scope,
-        file.teams
-            .iter()
-            .map(|t| scoped_slug(&file.scope, &t.slug))
-            .collect(),
-        concurrency,
-    )
-    .await?;
-    for t in &file.teams {
-        if !matches!(teams.get(&scoped_slug(&file.scope, &t.slug)), Some(Some(_))) {
-            diags.push(missing_team(t, &file.scope));
-        }
-    }
-    let logins: Vec<String> = file.users.iter().map(|u| u.login.clone()).collect();
-    for i in eligibility(api, source, &logins, concurrency).await? {
-        let len = i.login.chars().count() as u32;
-        diags.push(Diagnostic {
-            pos: i.pos,
-            len,
-            message: format!("`{}` is not eligible: {}", i.login, i.reason),
-            help: None,
-        });
-    }
-    Ok(crate::config::ConfigError::new(
-        &source.path,
-        &source.text,
-        diags,
-    ))
+    hook.call(&r);
+    outcome.results.push(r);
 }
