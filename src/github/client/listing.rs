@@ -20,7 +20,7 @@ use http::{HeaderMap, StatusCode};
 use octocrab::Octocrab;
 use serde::Deserialize;
 
-use super::{GitHubClient, PER_PAGE, Req, seg};
+use super::{GitHubClient, Req, seg};
 use crate::github::live::{Folder, LiveState};
 use crate::github::{BillingInfo, GitHubError, Scope, SeatApi, SeatListResponse};
 
@@ -173,7 +173,8 @@ impl GitHubClient {
                 format!("/enterprises/{}/copilot/billing/seats", seg(e)),
             ),
         };
-        let req = Req::get(route, format!("{base}?per_page={PER_PAGE}&page={page}"));
+        let per_page = self.inner.per_page;
+        let req = Req::get(route, format!("{base}?per_page={per_page}&page={page}"));
         let resp = self.send(crab, &req).await?;
         if !resp.status.is_success() {
             return Err(self.status_error(&req, &resp, Some(scope)));
@@ -199,6 +200,7 @@ impl GitHubClient {
             .await
             .map_err(|e| page_failed(1, e))?;
         let total = first.body.total_seats;
+        let per_page = self.inner.per_page;
         let last = match (first.links.last, first.links.present) {
             (Some(n), _) => n,
             (None, false) => 1,
@@ -210,11 +212,11 @@ impl GitHubClient {
         // pages than that cannot hold the listing.
         let needed = usize::try_from(total)
             .unwrap_or(usize::MAX)
-            .div_ceil(PER_PAGE)
+            .div_ceil(per_page)
             .max(1);
         if last != 0 && last < needed {
             return Err(incomplete(format!(
-                "GitHub reported {total} seats but its Link header says the listing has {last} page(s) of {PER_PAGE}: the seats changed while paging, or a proxy cut the header"
+                "GitHub reported {total} seats but its Link header says the listing has {last} page(s) of {per_page}: the seats changed while paging, or a proxy cut the header"
             )));
         }
         if last > MAX_PAGES {
@@ -246,9 +248,9 @@ impl GitHubClient {
                     )));
                 }
                 let n = p.body.seats.len();
-                if page < last && n != PER_PAGE {
+                if page < last && n != per_page {
                     return Err(incomplete(format!(
-                        "page {page} of {last} held {n} entries, not {PER_PAGE}: the listing shifted while paging"
+                        "page {page} of {last} held {n} entries, not {per_page}: the listing shifted while paging"
                     )));
                 }
                 if page == last && p.links.next {
@@ -358,7 +360,8 @@ impl GitHubClient {
         })
     }
 
-    /// GET every page of a plain JSON array of users (`per_page=100`): page
+    /// GET every page of a plain JSON array of users (`per_page=100`, or the
+    /// configured page size): page
     /// 1, then the pages its `Link` names, concurrently. `None` on a 404 of
     /// page 1. A page that fails, a short page before the last, or a login
     /// listed twice is an error: a member list is read whole or not at all.
@@ -369,8 +372,9 @@ impl GitHubClient {
         base: String,
         scope: &Scope,
     ) -> Result<Option<Vec<String>>, GitHubError> {
+        let per_page = self.inner.per_page;
         let get = |page: usize| {
-            let req = Req::get(route, format!("{base}?per_page={PER_PAGE}&page={page}"));
+            let req = Req::get(route, format!("{base}?per_page={per_page}&page={page}"));
             async move {
                 let resp = self.send(crab, &req).await?;
                 Ok::<_, GitHubError>((req, resp))
@@ -388,10 +392,10 @@ impl GitHubClient {
         let first: Vec<LoginJson> = resp.json(route)?;
         pages.insert(1, first.into_iter().map(|u| u.login).collect());
         let short = |page: usize, n: usize, last: usize| -> Result<(), GitHubError> {
-            if page < last && n != PER_PAGE {
+            if page < last && n != per_page {
                 return Err(GitHubError::IncompleteListing {
                     message: format!(
-                        "{route}: page {page} of {last} held {n} members, not {PER_PAGE}: the list changed while paging"
+                        "{route}: page {page} of {last} held {n} members, not {per_page}: the list changed while paging"
                     ),
                 });
             }
@@ -439,7 +443,7 @@ impl GitHubClient {
                     }
                     more = links(&resp.headers).next;
                     let users: Vec<LoginJson> = resp.json(route)?;
-                    if more && users.len() != PER_PAGE {
+                    if more && users.len() != per_page {
                         short(page, users.len(), page + 1)?;
                     }
                     pages.insert(page, users.into_iter().map(|u| u.login).collect());
