@@ -88,6 +88,9 @@ struct Listing {
     /// Org scope: `seat_management_setting` of `GET /orgs/{org}/copilot/billing`.
     #[serde(default = "assign_selected")]
     seat_management_setting: String,
+    /// Leave `rel="last"` out of every `Link` ("if it can't be calculated").
+    #[serde(default)]
+    omit_last: bool,
 }
 
 fn assign_selected() -> String {
@@ -602,8 +605,14 @@ fn decode(segment: &str) -> String {
 }
 
 /// GitHub's `Link` header for page `page` of `last`: `next`/`last` before
-/// the last page, `prev`/`first` after the first; none for a single page.
-fn link(base: &str, path: &str, per_page: usize, page: usize, last: usize) -> Option<String> {
+/// the last page (`last` left out when `with_last` is false), `prev`/`first`
+/// after the first; none for a single page.
+fn link(
+    base: &str,
+    path: &str,
+    per_page: usize,
+    (page, last, with_last): (usize, usize, bool),
+) -> Option<String> {
     if last <= 1 && page <= 1 {
         return None;
     }
@@ -614,7 +623,9 @@ fn link(base: &str, path: &str, per_page: usize, page: usize, last: usize) -> Op
     }
     if page < last {
         parts.push(format!("{}; rel=\"next\"", url(page + 1)));
-        parts.push(format!("{}; rel=\"last\"", url(last)));
+        if with_last {
+            parts.push(format!("{}; rel=\"last\"", url(last)));
+        }
     }
     if page > 1 {
         parts.push(format!("{}; rel=\"first\"", url(1)));
@@ -677,7 +688,7 @@ fn route(s: &mut Served, method: &str, path: &str, query: &str, body: Option<&Va
             Answer {
                 status: 200,
                 body: json!({ "total_seats": total, "seats": seats }),
-                link: link(&s.base, path, per_page, page, last),
+                link: link(&s.base, path, per_page, (page, last, !f.listing.omit_last)),
                 template: Some(format!(
                     "/{kind}/{{{}}}/copilot/billing/seats",
                     owner_key(kind)
@@ -728,7 +739,7 @@ fn route(s: &mut Served, method: &str, path: &str, query: &str, body: Option<&Va
             Answer {
                 status: 200,
                 body: Value::Array(users),
-                link: link(&s.base, path, per_page, page, last),
+                link: link(&s.base, path, per_page, (page, last, true)),
                 template: Some(if segs[0] == "orgs" {
                     "/orgs/{org}/teams/{team_slug}/members".into()
                 } else {

@@ -155,6 +155,63 @@ impl Assembly<'_> {
     }
 }
 
+/// Where a page sits in a listing: page `page` of `last` (0: unknown, the
+/// pages are followed through `rel="next"`), as page 1 described it.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    page: usize,
+    last: usize,
+    /// Page 1's `total_seats`.
+    total: u64,
+    per_page: usize,
+}
+
+/// The checks every page passes in a listing that did not change while it
+/// was read: the same `total_seats` and page count as page 1, full unless
+/// it is the last, and no next page after the last.
+fn check_page(p: &Page, shape: Shape) -> Result<(), GitHubError> {
+    let Shape {
+        page,
+        last,
+        total,
+        per_page,
+    } = shape;
+    if p.body.total_seats != total {
+        return Err(incomplete(format!(
+            "total_seats changed while paging (page 1 said {total}, page {page} says {}): seats were granted or removed meanwhile; the next reconcile will read them again",
+            p.body.total_seats
+        )));
+    }
+    let n = p.body.seats.len();
+    if last != 0 {
+        if let Some(l) = p.links.last
+            && l != last
+        {
+            return Err(incomplete(format!(
+                "the page count changed while paging (page 1 said {last}, page {page} says {l})"
+            )));
+        }
+        if page < last && n != per_page {
+            return Err(incomplete(format!(
+                "page {page} of {last} held {n} entries, not {per_page}: the listing shifted while paging"
+            )));
+        }
+        if page == last && p.links.next {
+            return Err(incomplete(format!(
+                "page {page}, the last page, links to a next page: entries were added while paging"
+            )));
+        }
+    } else if p.links.next && n != per_page {
+        // Without rel="last", a page that links to a next one must be full
+        // just the same: a short one means an entry moved onto a page
+        // already read.
+        return Err(incomplete(format!(
+            "page {page} held {n} entries, not {per_page}, yet links to a next page: the listing shifted while paging"
+        )));
+    }
+    Ok(())
+}
+
 impl GitHubClient {
     /// GET one page of the seat listing.
     async fn seat_page(
@@ -232,34 +289,16 @@ impl GitHubClient {
             early: BTreeMap::new(),
             served: first.served_at,
         };
-        let check = |page: usize, p: &Page, last: usize| -> Result<(), GitHubError> {
-            if p.body.total_seats != total {
-                return Err(incomplete(format!(
-                    "total_seats changed while paging (page 1 said {total}, page {page} says {}): seats were granted or removed meanwhile; the next reconcile will read them again",
-                    p.body.total_seats
-                )));
-            }
-            if last != 0 {
-                if let Some(l) = p.links.last
-                    && l != last
-                {
-                    return Err(incomplete(format!(
-                        "the page count changed while paging (page 1 said {last}, page {page} says {l})"
-                    )));
-                }
-                let n = p.body.seats.len();
-                if page < last && n != per_page {
-                    return Err(incomplete(format!(
-                        "page {page} of {last} held {n} entries, not {per_page}: the listing shifted while paging"
-                    )));
-                }
-                if page == last && p.links.next {
-                    return Err(incomplete(format!(
-                        "page {page}, the last page, links to a next page: entries were added while paging"
-                    )));
-                }
-            }
-            Ok(())
+        let check = |page: usize, p: &Page, last: usize| {
+            check_page(
+                p,
+                Shape {
+                    page,
+                    last,
+                    total,
+                    per_page,
+                },
+            )
         };
         check(1, &first, last)?;
         let mut setting = None;
@@ -492,6 +531,60 @@ mod tests {
             assert_eq!((l.last, l.next, l.present), (last, next, true), "{value}");
         }
         assert_eq!(links(&HeaderMap::new()), Links::default());
+    }
+
+    #[test]
+    fn pages_of_a_listing_that_changed_are_refused() {
+        let page = |seats: usize, total: u64, last: Option<usize>, next: bool| Page {
+            body: SeatListResponse {
+                total_seats: total,
+                seats: (0..seats)
+                    .map(|i| {
+                        serde_json::from_value(serde_json::json!({
+                            "created_at": "2026-01-01T00:00:00Z",
+                            "assignee": {"login": format!("u{i}")}
+                        }))
+                        .unwrap()
+                    })
+                    .collect(),
+                seat_management_setting: None,
+            },
+            links: Links {
+                last,
+                next,
+                present: last.is_some() || next,
+            },
+            served_at: None,
+        };
+        let shape = |page, last| Shape {
+            page,
+            last,
+            total: 5,
+            per_page: 2,
+        };
+        #[rustfmt::skip]
+        let cases = [
+            // (page, its shape, refused with)
+            (page(2, 5, Some(3), true), shape(1, 3), None),
+            (page(2, 5, Some(3), true), shape(2, 3), None),
+            (page(1, 5, None, false), shape(3, 3), None),
+            (page(2, 6, Some(3), true), shape(2, 3), Some("total_seats changed")),
+            (page(2, 5, Some(4), true), shape(2, 3), Some("page count changed")),
+            (page(1, 5, Some(3), true), shape(2, 3), Some("page 2 of 3 held 1")),
+            (page(2, 5, None, true), shape(3, 3), Some("the last page, links to a next page")),
+            // Followed through rel="next" alone (last unknown).
+            (page(2, 5, None, true), shape(2, 0), None),
+            (page(1, 5, None, false), shape(3, 0), None),
+            (page(1, 5, None, true), shape(2, 0), Some("page 2 held 1 entries, not 2, yet links to a next page")),
+            (page(3, 5, None, true), shape(1, 0), Some("page 1 held 3 entries")),
+        ];
+        for (i, (p, s, want)) in cases.into_iter().enumerate() {
+            match (check_page(&p, s), want) {
+                (Ok(()), None) => {}
+                (Err(e), Some(w)) => assert!(e.to_string().contains(w), "case {i}: {e}"),
+                (got, want) => panic!("case {i}: got {got:?}, want {want:?}"),
+            }
+        }
     }
 
     #[test]
