@@ -10,7 +10,9 @@
 //! `total_seats` changed, nothing was granted after page 1 was served, and
 //! the entries fold to exactly `total_seats` users (enterprise) or entries
 //! (org). Anything else is [`GitHubError::IncompleteListing`]: nothing is
-//! written from it.
+//! written from it. Pages 2..N-1 are read concurrently and page N after
+//! them, so a grant made while paging (it joins the end of the listing)
+//! shows on a page read after the change.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -201,7 +203,14 @@ fn check_page(p: &Page, shape: Shape) -> Result<(), GitHubError> {
                 "page {page}, the last page, links to a next page: entries were added while paging"
             )));
         }
-    } else if p.links.next && n != per_page {
+    }
+    // A page that an earlier page linked to holds something.
+    if page > 1 && (page == last || last == 0) && n == 0 {
+        return Err(incomplete(format!(
+            "page {page}, the last page, is empty: entries were removed while paging"
+        )));
+    }
+    if last == 0 && p.links.next && n != per_page {
         // Without rel="last", a page that links to a next one must be full
         // just the same: a short one means an entry moved onto a page
         // already read.
@@ -249,9 +258,8 @@ impl GitHubClient {
         let crab = self.crab_for_scope(scope).await?;
         // Page 1 goes alone: it says how many pages follow, and it is the
         // request that meets a bad token, a spent limit or an App's first
-        // token exchange, once. The billing details then go first among
-        // pages 2..N, within the same concurrency: one round trip fewer than
-        // asking for them before page 1.
+        // token exchange, once. The billing details then go with the last
+        // page: one round trip fewer than asking for them before page 1.
         let first = self
             .seat_page(&crab, scope, 1)
             .await
@@ -333,24 +341,36 @@ impl GitHubClient {
             let concurrency = self.inner.page_concurrency;
             let crab = &crab;
             // `None` is the billing details (org only), `Some(n)` page n.
+            let fetch = |item: Option<usize>| async move {
+                match item {
+                    None => Part::Billing(self.billing(scope).await),
+                    Some(page) => Part::Page(page, self.seat_page(crab, scope, page).await),
+                }
+            };
+            // Pages 2..last-1 go first, concurrently; the last page goes
+            // after them all (with the billing details, which may go any
+            // time). A grant made while the pages are read joins the end of
+            // the listing, so the page that would hold it is read after
+            // every change made during the others: one more round trip at
+            // most, no more requests.
             let billing = matches!(scope, Scope::Org(_)).then_some(None);
-            let items = billing.into_iter().chain((2..=last).map(Some));
-            let mut stream = futures::stream::iter(items)
-                .map(|item| async move {
-                    match item {
-                        None => Part::Billing(self.billing(scope).await),
-                        Some(page) => Part::Page(page, self.seat_page(crab, scope, page).await),
-                    }
-                })
-                .buffer_unordered(concurrency);
-            while let Some(part) = stream.next().await {
-                // Returning drops the stream, which cancels the requests still in flight.
-                match part {
-                    Part::Billing(info) => setting = Some(info?.seat_management_setting),
-                    Part::Page(page, result) => {
-                        let p = result.map_err(|e| page_failed(page, e))?;
-                        check(page, &p, last)?;
-                        listing.add(page, p.body)?;
+            let closing: Vec<Option<usize>> = billing
+                .into_iter()
+                .chain((last >= 2).then_some(Some(last)))
+                .collect();
+            for batch in [(2..last).map(Some).collect::<Vec<_>>(), closing] {
+                let mut stream = futures::stream::iter(batch)
+                    .map(&fetch)
+                    .buffer_unordered(concurrency);
+                while let Some(part) = stream.next().await {
+                    // Returning drops the stream, which cancels the requests still in flight.
+                    match part {
+                        Part::Billing(info) => setting = Some(info?.seat_management_setting),
+                        Part::Page(page, result) => {
+                            let p = result.map_err(|e| page_failed(page, e))?;
+                            check(page, &p, last)?;
+                            listing.add(page, p.body)?;
+                        }
                     }
                 }
             }
@@ -577,6 +597,10 @@ mod tests {
             (page(1, 5, None, false), shape(3, 0), None),
             (page(1, 5, None, true), shape(2, 0), Some("page 2 held 1 entries, not 2, yet links to a next page")),
             (page(3, 5, None, true), shape(1, 0), Some("page 1 held 3 entries")),
+            // The last page that page 1 announced comes back empty.
+            (page(0, 5, None, false), shape(3, 3), Some("page 3, the last page, is empty")),
+            (page(0, 5, None, false), shape(3, 0), Some("page 3, the last page, is empty")),
+            (page(0, 0, None, false), Shape { page: 1, last: 1, total: 0, per_page: 2 }, None),
         ];
         for (i, (p, s, want)) in cases.into_iter().enumerate() {
             match (check_page(&p, s), want) {
