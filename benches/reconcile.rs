@@ -420,9 +420,14 @@ impl Case {
     fn min_requests(self) -> usize {
         self.details() + self.pages() + self.write_requests(PER_PAGE)
     }
-    /// latency × (1 + ⌈(pages−1)/concurrency⌉ + write rounds).
+    /// latency × (1 + ⌈(pages−2)/concurrency⌉ + 1 + write rounds): page 1,
+    /// pages 2..N−1 `concurrency` at a time, then page N with the details.
     fn bound(self, latency: Duration, concurrency: usize) -> Duration {
-        let rounds = 1 + (self.pages() - 1).div_ceil(concurrency) + self.write_requests(PER_PAGE);
+        let pages = self.pages();
+        let rounds = 1
+            + pages.saturating_sub(2).div_ceil(concurrency)
+            + usize::from(pages >= 2)
+            + self.write_requests(PER_PAGE);
         latency * rounds as u32
     }
     /// Direct seats (the first ones); the rest are granted by `generated-team`.

@@ -48,8 +48,8 @@ use seatkeeper::github::{BillingInfo, GitHubError, Membership, SeatApi, WriteRep
 use seatkeeper::plan::{Action, LiveState, TeamKind, TeamRef};
 use seatkeeper::reconcile::{Mode, Options, Outcome, Status, reconcile};
 use seatkeeper::simulator::{
-    ErrorRate, FaultAction, RecordedRequest, ScriptedFault, SimOptions, SimSeat, SimState, SimTeam,
-    Simulator, routes,
+    ErrorRate, FaultAction, RecordedRequest, ScriptedFault, SimOptions, SimOrg, SimSeat, SimState,
+    SimTeam, Simulator, routes,
 };
 use seatkeeper::source::Loaded;
 
@@ -580,6 +580,8 @@ struct StopSwitch {
     after: Option<usize>,
     writes: AtomicUsize,
     writes_after_stop: AtomicUsize,
+    /// The last listing the client returned, as the planner got it.
+    listed: std::sync::Mutex<Option<LiveState>>,
 }
 
 impl StopSwitch {
@@ -590,6 +592,7 @@ impl StopSwitch {
             after,
             writes: AtomicUsize::new(0),
             writes_after_stop: AtomicUsize::new(0),
+            listed: std::sync::Mutex::new(None),
         }
     }
 
@@ -614,7 +617,9 @@ impl SeatApi for StopSwitch {
     }
 
     async fn list_seats(&self, scope: &Scope) -> Result<LiveState, GitHubError> {
-        self.inner.list_seats(scope).await
+        let live = self.inner.list_seats(scope).await;
+        *self.listed.lock().unwrap() = live.as_ref().ok().cloned();
+        live
     }
 
     async fn add_users(
@@ -776,6 +781,10 @@ async fn run_round(
                 .iter()
                 .any(|r| r.seq == f.seq && (200..300).contains(&r.status))
         })
+        // A page asked for again (its first answer timed out on our side)
+        // may have been read after the change: the change then did not
+        // land between pages the client used.
+        .filter(|f| !asked_again(&requests, f.seq))
         .map(|f| f.seq)
         .collect();
     Round {
@@ -788,6 +797,16 @@ async fn run_round(
         writes_after_stop: api.writes_after_stop.load(Ordering::SeqCst),
         page_changes,
     }
+}
+
+/// Was the request `seq` sent again later in the round (same path and query)?
+fn asked_again(requests: &[RecordedRequest], seq: u64) -> bool {
+    let Some(r) = requests.iter().find(|r| r.seq == seq) else {
+        return false;
+    };
+    requests
+        .iter()
+        .any(|x| x.seq > seq && x.method == r.method && x.path == r.path && x.query == r.query)
 }
 
 // ---------------------------------------------------------------------------
@@ -976,6 +995,10 @@ fn check_round(s: &Scenario, want: &Want, round: &Round) -> Result<(), String> {
                         ));
                     }
                     Some(_) => {}
+                    // A seat the fault granted while the listing was read:
+                    // a listing read whole after it (a page asked for
+                    // again) holds it.
+                    None if name.starts_with("intruder") => {}
                     None => {
                         return fail(format!(
                             "`{name}` sent to DELETE selected_users without an active seat"
@@ -1450,4 +1473,1423 @@ async fn an_idle_seat_losing_its_team_is_not_regranted() {
     assert_eq!(first.plan.seats_after, held.len());
     let second = reconcile(&api, &source, &opts).await.expect("reconcile");
     assert!(second.plan.is_empty(), "{:?}", second.plan.changes);
+}
+
+// ---------------------------------------------------------------------------
+// Enterprise scope, as users run it: production concurrency (4 pages, 8
+// look-ups), several organizations, enterprise teams and direct grants, one
+// listing entry per grant, and seats that change while the pages are read:
+// a seat added or removed after page 2 or 3, and a net-zero change (one
+// holder out, one in: every count stays equal).
+//
+// `SEATKEEPER_ENTERPRISE_FAULT_SCENARIOS=N` sets the number of scenarios
+// (default 300) and `SEATKEEPER_ENTERPRISE_FAULT_SEED=N` replays one with a
+// trace. Pages and look-ups go concurrently, so a seed replays the same
+// enterprise, seats.yaml and faults, while which request an error rate hits
+// may differ from run to run.
+
+const ENT: &str = "octo-corp";
+const DEFAULT_ENT_SCENARIOS: u64 = 300;
+/// Simulators serving enterprise scenarios at once: more than for orgs, as
+/// a net-zero change waits up to a second for the clock (idle time).
+const ENT_WORKERS: u64 = 8;
+
+/// How the seats change while the listing is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Churn {
+    /// A new holder gets a direct enterprise seat, the last entry (total + 1).
+    Added,
+    /// An organization grants a new holder a seat, mid-listing (total + 1).
+    AddedByOrg,
+    /// A holder whose every grant is the enterprise's loses them all (total − 1).
+    Removed,
+    /// One such holder out, a new one in a later second: every count stays equal.
+    NetZero,
+}
+
+struct EntScenario {
+    seed: u64,
+    today: NaiveDate,
+    state: SimState,
+    yaml: String,
+    per_page: usize,
+    rates: Vec<ErrorRate>,
+    scripts: Vec<ScriptedFault>,
+    rejected: Vec<String>,
+    /// The change while paging, and the fault actions that make it.
+    churn: Option<(Churn, Vec<FaultAction>)>,
+    stop_after_writes: Option<usize>,
+    faulty_rounds: usize,
+    batch_size: usize,
+    client_batch_size: usize,
+    max_attempts: u32,
+    request_timeout: Duration,
+    missing_team: bool,
+    summary: Vec<String>,
+}
+
+/// An enterprise team slug as compared: `ent:` prefix, lowercase.
+fn ent_key(slug: &str) -> String {
+    let s = lower(slug);
+    match s.strip_prefix("ent:") {
+        Some(rest) => format!("ent:{rest}"),
+        None => format!("ent:{s}"),
+    }
+}
+
+/// Every listing entry of `st`, by holder (lowercase): the grant in the
+/// words `Grant::describe` uses, `pending DATE` appended when pending. An
+/// oracle written from the simulator's state, not from the client's fold.
+fn holdings(st: &SimState) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut put = |s: &SimSeat, grant: String| {
+        let g = match s.pending_cancellation_date {
+            Some(d) => format!("{grant} pending {d}"),
+            None => grant,
+        };
+        out.entry(lower(&s.login)).or_default().insert(g);
+    };
+    let by_org = |org: &str, s: &SimSeat| match &s.assigning_team {
+        Some(t) => format!("org {org} (team {})", t.slug),
+        None => format!("org {org}"),
+    };
+    for s in &st.seats {
+        put(s, by_org(&st.org, s));
+    }
+    for o in &st.orgs {
+        for s in &o.seats {
+            put(s, by_org(&o.login, s));
+        }
+    }
+    for s in &st.enterprise_seats {
+        let g = match &s.assigning_team {
+            Some(t) => format!("team {}", t.slug),
+            None => "a direct grant".to_string(),
+        };
+        put(s, g);
+    }
+    out
+}
+
+/// The client's listing in the same words.
+fn holdings_of(live: &LiveState) -> BTreeMap<String, BTreeSet<String>> {
+    live.users
+        .iter()
+        .map(|u| {
+            let grants = u
+                .grants
+                .iter()
+                .map(|g| match g.pending_cancellation_date {
+                    Some(d) => format!("{} pending {d}", g.grant.describe()),
+                    None => g.grant.describe(),
+                })
+                .collect();
+            (lower(&u.login), grants)
+        })
+        .collect()
+}
+
+fn holds(h: &BTreeMap<String, BTreeSet<String>>, login: &str) -> bool {
+    h.get(login)
+        .is_some_and(|g| g.iter().any(|g| !g.contains(" pending ")))
+}
+
+/// The listings that existed during a round: before it, and after each
+/// step of the change made while paging.
+fn snapshots(
+    pre: &SimState,
+    churn: Option<&[FaultAction]>,
+) -> Vec<BTreeMap<String, BTreeSet<String>>> {
+    let mut h = holdings(pre);
+    let mut out = vec![h.clone()];
+    for action in churn.unwrap_or(&[]) {
+        match action {
+            FaultAction::GrantEnterpriseSeatAfter { login, .. } => {
+                h.entry(lower(login))
+                    .or_default()
+                    .insert("a direct grant".into());
+            }
+            FaultAction::InsertSeatAfter(login) => {
+                h.entry(lower(login))
+                    .or_default()
+                    .insert(format!("org {}", pre.org));
+            }
+            FaultAction::RemoveEnterpriseSeatsAfter(login) => {
+                if let Some(g) = h.get_mut(&lower(login)) {
+                    g.retain(|g| g.starts_with("org "));
+                    if g.is_empty() {
+                        h.remove(&lower(login));
+                    }
+                }
+            }
+            _ => {}
+        }
+        out.push(h.clone());
+    }
+    out
+}
+
+fn ent_generate(seed: u64, today: NaiveDate) -> EntScenario {
+    let mut r = Rng::new(seed ^ 0x00E1_7E00);
+    let mut summary = Vec::new();
+    let mut st = SimState::new("acme");
+    st.enterprise = Some(ENT.into());
+    st.next_billing_date = seatkeeper::simulator::first_of_next_month(today);
+    let cancel_date = st.next_billing_date;
+
+    // People: acme's members, the other organizations' own members, and
+    // enterprise members in no organization (all of them GitHub users).
+    let devs: Vec<String> = (0..r.range(2, 12))
+        .map(|i| r.spell(&format!("dev{i}")))
+        .collect();
+    st.members = devs.clone();
+    let solo: Vec<String> = (0..r.range(2, 12)).map(|i| format!("ent{i}")).collect();
+    st.enterprise_members = solo.clone();
+    st.users = solo.clone();
+    let mut everyone: Vec<String> = devs.iter().chain(&solo).cloned().collect();
+    let n_orgs = r.range(1, 2) as usize;
+    for (k, org) in ["beta", "gamma"].into_iter().enumerate().take(n_orgs) {
+        let own: Vec<String> = (0..r.range(1, 5))
+            .map(|i| format!("{}{i}", &org[..1]))
+            .collect();
+        let mut members = own.clone();
+        for d in &devs {
+            if r.chance(0.3) {
+                members.push(d.clone());
+            }
+        }
+        let mut selected_users = BTreeSet::new();
+        let mut team = Vec::new();
+        for m in &members {
+            if r.chance(0.3) {
+                selected_users.insert(lower(m));
+            }
+            if r.chance(0.4) {
+                team.push(m.as_str());
+            }
+        }
+        let mut selected_teams = BTreeSet::new();
+        if r.chance(0.5) {
+            selected_teams.insert("eng".to_string());
+        }
+        st.orgs.push(SimOrg {
+            login: org.to_string(),
+            id: 2000 + k as u64,
+            teams: vec![SimTeam::new("eng", &team)],
+            members: members.clone(),
+            selected_users,
+            selected_teams,
+            seats: Vec::new(),
+        });
+        st.users.extend(own.iter().cloned());
+        everyone.extend(own);
+    }
+    // acme's own grants: organization grants, outside the enterprise file.
+    for d in &devs {
+        if r.chance(0.25) {
+            st.selected_users.insert(lower(d));
+        }
+    }
+    let web: Vec<&str> = devs
+        .iter()
+        .filter(|_| r.chance(0.3))
+        .map(String::as_str)
+        .collect();
+    st.teams.push(SimTeam::new("web", &web));
+    if r.chance(0.5) {
+        st.selected_teams.insert("web".into());
+    }
+    // Enterprise teams, maybe a big one, and direct enterprise grants.
+    let n_teams = r.range(1, 3) as usize;
+    let slugs: Vec<String> = (0..n_teams).map(|j| format!("ent:team-{j}")).collect();
+    for slug in &slugs {
+        let members: Vec<&str> = everyone
+            .iter()
+            .filter(|_| r.chance(0.3))
+            .map(String::as_str)
+            .collect();
+        st.enterprise_teams.push(SimTeam::new(slug, &members));
+        if r.chance(0.6) {
+            st.selected_enterprise_teams.insert(slug.clone());
+        }
+    }
+    let big = r.chance(0.2);
+    if big {
+        let bulk: Vec<String> = (0..r.range(20, 45)).map(|i| format!("bulk{i}")).collect();
+        st.enterprise_members.extend(bulk.iter().cloned());
+        st.users.extend(bulk.iter().cloned());
+        let refs: Vec<&str> = bulk.iter().map(String::as_str).collect();
+        st.enterprise_teams.push(SimTeam::new("ent:bulk", &refs));
+        st.selected_enterprise_teams.insert("ent:bulk".into());
+    }
+    for p in &everyone {
+        let roll = r.range(0, 99);
+        if roll < 35 {
+            st.enterprise_selected_users.insert(lower(p));
+        } else if roll < 45 {
+            let mut seat = SimSeat::new(p, days_ago(today, 30));
+            seat.pending_cancellation_date = Some(cancel_date);
+            st.enterprise_seats.push(seat);
+        }
+    }
+    st.normalize(Utc::now());
+    // Activity is the user's, the same on each of their entries ("each seat
+    // object contains information about the assigned user's most recent
+    // Copilot activity"); grant times are per entry.
+    type Seen = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+    let mut activity: BTreeMap<String, Seen> = BTreeMap::new();
+    let seats = st
+        .seats
+        .iter_mut()
+        .chain(st.orgs.iter_mut().flat_map(|o| o.seats.iter_mut()))
+        .chain(st.enterprise_seats.iter_mut());
+    for seat in seats {
+        seat.created_at = days_ago(today, r.range(1, 400));
+        let (act, auth) = *activity.entry(lower(&seat.login)).or_insert_with(|| {
+            let act = match r.range(0, 9) {
+                0 | 1 => None,
+                2..=4 => Some(days_ago(today, r.range(60, 300))),
+                _ => Some(days_ago(today, r.range(0, 59))),
+            };
+            let auth = match r.range(0, 3) {
+                0 => Some(days_ago(today, r.range(0, 20))),
+                _ => None,
+            };
+            (act, auth)
+        });
+        seat.last_activity_at = act;
+        seat.last_authenticated_at = auth;
+    }
+    st.invalidate();
+    let entries = st.seats.len()
+        + st.orgs.iter().map(|o| o.seats.len()).sum::<usize>()
+        + st.enterprise_seats.len();
+    let per_page = *r.pick(&[3usize, 4, 5, 8, 100]);
+    let pages = entries.div_ceil(per_page).max(1);
+
+    // seats.yaml
+    let mut users = Vec::new();
+    let empty_desired = r.chance(0.04);
+    if !empty_desired {
+        for p in &everyone {
+            if !r.chance(0.45) {
+                continue;
+            }
+            let login = r.spell(p);
+            users.push(match r.range(0, 19) {
+                0..=2 => format!(
+                    "  - login: {login}\n    expires: {}\n",
+                    today - chrono::Days::new(r.range(1, 40))
+                ),
+                3 | 4 => format!(
+                    "  - login: {login}\n    expires: {}\n",
+                    today + chrono::Days::new(r.range(0, 60))
+                ),
+                _ => format!("  - {login}\n"),
+            });
+        }
+        if r.chance(0.1) {
+            users.push(format!("  - ghost{}\n", r.range(0, 9)));
+        }
+    }
+    let mut teams = Vec::new();
+    if !empty_desired {
+        for slug in &slugs {
+            if r.chance(0.5) {
+                // The file may name an enterprise team with or without `ent:`.
+                teams.push(if r.chance(0.5) {
+                    slug.clone()
+                } else {
+                    slug.trim_start_matches("ent:").to_string()
+                });
+            }
+        }
+        if big && r.chance(0.7) {
+            teams.push("bulk".into());
+        }
+    }
+    let missing_team = r.chance(0.03);
+    if missing_team {
+        teams.push("no-such-team".into());
+    }
+    let mut policy = String::new();
+    if r.chance(0.15) {
+        policy.push_str("  removals: additive\n");
+    }
+    match r.range(0, 9) {
+        0..=3 => {}
+        4..=7 => writeln!(policy, "  max_removals: {}", r.range(0, 20)).unwrap(),
+        _ => writeln!(policy, "  max_removals: \"{}%\"", r.range(5, 100)).unwrap(),
+    }
+    if r.chance(0.2) {
+        let held = holdings(&st).keys().count() as u64;
+        writeln!(policy, "  max_seats: {}", held + r.range(0, 10)).unwrap();
+    }
+    let protected: Vec<String> = (0..r.range(0, 2))
+        .map(|_| lower(r.pick::<String>(&everyone)))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !protected.is_empty() {
+        writeln!(policy, "  protected: [{}]", protected.join(", ")).unwrap();
+    }
+    if r.chance(0.3) {
+        policy.push_str("  allow_empty: true\n");
+    }
+    if r.chance(0.02) {
+        policy.push_str("  suspend: true\n");
+    }
+    match r.range(0, 9) {
+        0 | 1 => writeln!(
+            policy,
+            "  inactivity:\n    days: {}\n    action: report",
+            r.range(30, 120)
+        )
+        .unwrap(),
+        2..=4 => writeln!(
+            policy,
+            "  inactivity:\n    days: {}\n    action: remove",
+            r.range(30, 120)
+        )
+        .unwrap(),
+        _ => {}
+    }
+    let mut yaml = format!("# generated by tests/faults.rs\nenterprise: {ENT}\n");
+    if !policy.is_empty() {
+        yaml.push_str("policy:\n");
+        yaml.push_str(&policy);
+    }
+    if teams.is_empty() {
+        yaml.push_str("teams: []\n");
+    } else {
+        yaml.push_str("teams:\n");
+        for t in &teams {
+            writeln!(yaml, "  - {t}").unwrap();
+        }
+    }
+    if users.is_empty() {
+        yaml.push_str("users: []\n");
+    } else {
+        yaml.push_str("users:\n");
+        for u in &users {
+            yaml.push_str(u);
+        }
+    }
+
+    // The change while paging: only on a listing of 3 pages or more, so a
+    // page is read after it.
+    let h = holdings(&st);
+    let enterprise_only: Vec<String> = h
+        .iter()
+        .filter(|(_, g)| !g.is_empty() && g.iter().all(|g| !g.starts_with("org ")))
+        .map(|(l, _)| l.clone())
+        .collect();
+    let churn = (pages >= 3 && r.chance(0.7)).then(|| {
+        let intruder = format!("intruder{}", r.range(0, 99));
+        let kind = match r.range(0, 9) {
+            0 | 1 => Churn::Added,
+            2 | 3 => Churn::AddedByOrg,
+            4 | 5 => Churn::Removed,
+            _ => Churn::NetZero,
+        };
+        let gone = (!enterprise_only.is_empty()).then(|| r.pick(&enterprise_only).clone());
+        match (kind, gone) {
+            (Churn::Added, _) | (Churn::Removed | Churn::NetZero, None) => (
+                Churn::Added,
+                vec![FaultAction::GrantEnterpriseSeatAfter {
+                    login: intruder,
+                    later_second: false,
+                }],
+            ),
+            (Churn::AddedByOrg, _) => (
+                Churn::AddedByOrg,
+                vec![FaultAction::InsertSeatAfter(intruder)],
+            ),
+            (Churn::Removed, Some(g)) => (
+                Churn::Removed,
+                vec![FaultAction::RemoveEnterpriseSeatsAfter(g)],
+            ),
+            (Churn::NetZero, Some(g)) => (
+                Churn::NetZero,
+                vec![
+                    FaultAction::RemoveEnterpriseSeatsAfter(g),
+                    FaultAction::GrantEnterpriseSeatAfter {
+                        login: intruder,
+                        later_second: true,
+                    },
+                ],
+            ),
+        }
+    });
+
+    // Faults. A scenario with a change while paging has no latency faults
+    // and a patient client: the change then lands while the client is
+    // still reading (a timed-out page could otherwise apply it after).
+    let mut rates = Vec::new();
+    let mut scripts = Vec::new();
+    let fault_routes = [
+        "*",
+        "POST *",
+        "DELETE *",
+        routes::ENTERPRISE_SEATS,
+        routes::ENTERPRISE_SELECTED_USERS,
+        routes::ENTERPRISE_SELECTED_TEAMS,
+        routes::ENTERPRISE_TEAM_MEMBERSHIPS,
+        routes::USER,
+    ];
+    let quiet = r.chance(0.08);
+    if !quiet {
+        for _ in 0..r.range(1, 4) {
+            let route = r.pick(&fault_routes).to_string();
+            match r.range(0, 12) {
+                0..=4 => rates.push(ErrorRate {
+                    route,
+                    status: *r.pick(&[500u16, 502, 503, 504]),
+                    probability: r.range(5, 40) as f64 / 100.0,
+                    headers: Vec::new(),
+                }),
+                5 | 6 => rates.push(ErrorRate {
+                    route,
+                    status: *r.pick(&[403u16, 429]),
+                    probability: r.range(5, 30) as f64 / 100.0,
+                    headers: vec![("retry-after".into(), r.range(0, 120).to_string())],
+                }),
+                7 => scripts.push(ScriptedFault {
+                    route,
+                    nth: r.range(1, 12),
+                    times: r.range(1, 4),
+                    action: FaultAction::status(*r.pick(&[500u16, 502, 503])),
+                }),
+                8 | 9 => scripts.push(ScriptedFault {
+                    route,
+                    nth: r.range(1, 12),
+                    times: r.range(1, 3),
+                    action: FaultAction::Drop,
+                }),
+                10 if churn.is_none() => scripts.push(ScriptedFault {
+                    route,
+                    nth: r.range(1, 10),
+                    times: r.range(1, 2),
+                    action: if r.chance(0.5) {
+                        FaultAction::Latency(Duration::from_millis(250))
+                    } else {
+                        FaultAction::Latency(Duration::from_millis(r.range(1, 20)))
+                    },
+                }),
+                10 => {}
+                _ => scripts.push(match r.range(0, 3) {
+                    0 => ScriptedFault {
+                        route: r
+                            .pick(&[
+                                routes::ENTERPRISE_TEAM_MEMBERSHIPS,
+                                routes::ENTERPRISE_SEATS,
+                            ])
+                            .to_string(),
+                        nth: r.range(1, 4),
+                        times: 1,
+                        action: FaultAction::status(404),
+                    },
+                    k => ScriptedFault {
+                        route,
+                        nth: r.range(1, 10),
+                        times: 1,
+                        action: FaultAction::status([401, 403, 422][k as usize - 1]),
+                    },
+                }),
+            }
+        }
+    }
+    if let Some((_, actions)) = &churn {
+        let nth = r.range(2, 3);
+        for action in actions {
+            scripts.push(ScriptedFault {
+                route: routes::ENTERPRISE_SEATS.into(),
+                nth,
+                times: 1,
+                action: action.clone(),
+            });
+        }
+    }
+    let mut rejected = Vec::new();
+    if !quiet && r.chance(0.3) {
+        for _ in 0..r.range(1, 2) {
+            rejected.push(r.pick(&everyone).clone());
+        }
+    }
+    let stop_after_writes = r.chance(0.1).then(|| r.range(0, 3) as usize);
+    let faulty_rounds = r.range(1, 2) as usize;
+    let batch_size = *r.pick(&[1usize, 2, 5, 100]);
+    let client_batch_size = *r.pick(&[1usize, 2, 4, 100]);
+    let max_attempts = r.range(2, 5) as u32;
+    let request_timeout = if churn.is_some() {
+        Duration::from_secs(5)
+    } else {
+        Duration::from_millis(150)
+    };
+    summary.push(format!(
+        "{} people ({} orgs), {} enterprise teams (selected {:?}), bulk team {big}, {entries} entries in {pages} page(s) of {per_page}, {} holders",
+        everyone.len(),
+        n_orgs + 1,
+        st.enterprise_teams.len(),
+        st.selected_enterprise_teams,
+        h.len()
+    ));
+    summary.push(format!(
+        "churn {churn:?}; faults: rates {rates:?}; scripts {scripts:?}; rejected {rejected:?}; stop after {stop_after_writes:?} writes; {faulty_rounds} faulty round(s); batch {batch_size}/{client_batch_size}; attempts {max_attempts}"
+    ));
+    EntScenario {
+        seed,
+        today,
+        state: st,
+        yaml,
+        per_page,
+        rates,
+        scripts,
+        rejected,
+        churn,
+        stop_after_writes,
+        faulty_rounds,
+        batch_size,
+        client_batch_size,
+        max_attempts,
+        request_timeout,
+        missing_team,
+        summary,
+    }
+}
+
+async fn ent_client(sim: &Simulator, s: &EntScenario, faulty: bool) -> GitHubClient {
+    let mut c =
+        ClientConfig::new(Auth::Token(SecretString::from(sim.token()))).with_base_url(sim.url());
+    // Production concurrency: 4 pages at once (and 8 look-ups, below).
+    c.page_concurrency = 4;
+    c.per_page = s.per_page;
+    c.batch_size = s.client_batch_size;
+    c.throttle = ThrottleConfig::unlimited();
+    c.backoff_base = Duration::from_millis(1);
+    c.backoff_max = Duration::from_millis(1);
+    let instant: RetrySleep = Arc::new(|_| Box::pin(async {}));
+    c.retry_sleep = Some(instant);
+    if faulty {
+        c.max_attempts = s.max_attempts;
+        c.request_timeout = s.request_timeout;
+    }
+    GitHubClient::new(c).await.expect("client")
+}
+
+/// One enterprise reconcile, observed.
+struct EntRound {
+    label: String,
+    pre: SimState,
+    post: SimState,
+    requests: Vec<RecordedRequest>,
+    result: Result<Outcome, String>,
+    /// The listing the planner got, when the client returned one.
+    listed: Option<LiveState>,
+    stop_triggered: bool,
+    writes_after_stop: usize,
+    /// Seat pages after which the seats changed, not asked for again:
+    /// (page, pages of the listing).
+    churned: Vec<(usize, usize)>,
+    /// The seats changed during this round (after any seat page).
+    churn_fired: bool,
+    /// Every fault injected in this round.
+    injected: Vec<seatkeeper::simulator::InjectedFault>,
+}
+
+fn page_of(r: &RecordedRequest) -> usize {
+    r.query
+        .as_deref()
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == "page")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(1)
+}
+
+async fn ent_round(
+    sim: &Simulator,
+    api: &StopSwitch,
+    source: &Loaded,
+    s: &EntScenario,
+    label: &str,
+) -> EntRound {
+    let pre = sim.state();
+    sim.clear_requests();
+    *api.listed.lock().unwrap() = None;
+    let injected_before = sim.faults().injected().len();
+    let opts = Options {
+        mode: Mode::Apply,
+        today: Some(s.today),
+        check_eligibility: true,
+        batch_size: s.batch_size,
+        concurrency: 8,
+        stop: Some(api.stop.clone()),
+        // The scenarios' oracle knows only the file's cap: lift the default.
+        bounds: seatkeeper::reconcile::Bounds {
+            max_removals: Some(seatkeeper::config::MaxRemovals::Percent(100.0)),
+            ..Default::default()
+        },
+        ..Options::default()
+    };
+    let result = reconcile(api, source, &opts)
+        .await
+        .map_err(|e| format!("{} error: {e}", e.metric_label()));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while sim.rate_limit().in_flight > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let requests = sim.requests();
+    let injected: Vec<_> = sim.faults().injected()[injected_before..].to_vec();
+    let seat_pages: Vec<&RecordedRequest> = requests
+        .iter()
+        .filter(|r| r.route == routes::ENTERPRISE_SEATS && (200..300).contains(&r.status))
+        .collect();
+    let last = seat_pages.iter().map(|r| page_of(r)).max().unwrap_or(1);
+    let churn_fired = injected
+        .iter()
+        .any(|f| f.what.contains("after response") && seat_pages.iter().any(|r| r.seq == f.seq));
+    let mut churned: Vec<(usize, usize)> = injected
+        .iter()
+        .filter(|f| f.what.contains("after response"))
+        .filter_map(|f| seat_pages.iter().find(|r| r.seq == f.seq))
+        .filter(|r| !asked_again(&requests, r.seq))
+        .map(|r| (page_of(r), last))
+        .collect();
+    churned.dedup();
+    EntRound {
+        label: label.to_string(),
+        pre,
+        post: sim.state(),
+        requests,
+        result,
+        listed: api.listed.lock().unwrap().clone(),
+        stop_triggered: api.stop.load(Ordering::SeqCst),
+        writes_after_stop: api.writes_after_stop.load(Ordering::SeqCst),
+        churned,
+        churn_fired,
+        injected,
+    }
+}
+
+/// Names a seat write sent.
+fn ent_write_names(r: &RecordedRequest) -> Vec<String> {
+    let key = if r.route == routes::ENTERPRISE_SELECTED_USERS {
+        "selected_usernames"
+    } else {
+        "selected_enterprise_teams"
+    };
+    r.body
+        .as_ref()
+        .and_then(|b| b.get(key))
+        .and_then(|v| v.as_array())
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(lower)).collect())
+        .unwrap_or_default()
+}
+
+/// Holders a change while paging took out of the listing.
+fn churn_removed(s: &EntScenario) -> BTreeSet<String> {
+    s.churn
+        .iter()
+        .flat_map(|(_, a)| a)
+        .filter_map(|a| match a {
+            FaultAction::RemoveEnterpriseSeatsAfter(l) => Some(lower(l)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// When the user was last seen, as the planner counts idle days: the
+/// latest activity or sign-in over every entry, else the latest grant.
+fn ent_idle_days(st: &SimState, login: &str, today: NaiveDate) -> Option<i64> {
+    let entries: Vec<&SimSeat> = st
+        .seats
+        .iter()
+        .chain(st.orgs.iter().flat_map(|o| &o.seats))
+        .chain(&st.enterprise_seats)
+        .filter(|s| s.login.eq_ignore_ascii_case(login))
+        .collect();
+    let seen = entries
+        .iter()
+        .flat_map(|s| [s.last_activity_at, s.last_authenticated_at])
+        .flatten()
+        .max()
+        .or_else(|| entries.iter().map(|s| s.created_at).max())?;
+    Some((today - seen.date_naive()).num_days().max(0))
+}
+
+/// Would the inactivity policy take this user's direct grant away?
+fn ent_idle_removable(want: &Want, st: &SimState, login: &str, today: NaiveDate) -> bool {
+    let Some(days) = want.idle_remove else {
+        return false;
+    };
+    !want.additive
+        && !want.protected.contains(login)
+        && ent_idle_days(st, login, today).is_some_and(|d| d >= days)
+}
+
+/// Exists as a GitHub user and is an enterprise member.
+fn ent_eligible(st: &SimState, login: &str) -> bool {
+    let l = lower(login);
+    st.enterprise_member_set().contains(&l)
+        && (st.members.iter().chain(&st.users)).any(|m| lower(m) == l)
+}
+
+/// The safety rules after every enterprise reconcile.
+fn ent_check_round(s: &EntScenario, want: &Want, round: &EntRound) -> Result<(), String> {
+    let fail = |msg: String| Err(format!("{}: {msg}", round.label));
+    let writes: Vec<&RecordedRequest> = round
+        .requests
+        .iter()
+        .filter(|r| r.method != "GET")
+        .collect();
+    if let Some(w) = writes.iter().find(|w| {
+        w.route != routes::ENTERPRISE_SELECTED_USERS && w.route != routes::ENTERPRISE_SELECTED_TEAMS
+    }) {
+        return fail(format!(
+            "an enterprise file wrote to {} {}",
+            w.method, w.path
+        ));
+    }
+    if round.writes_after_stop > 0 {
+        return fail(format!(
+            "{} write call(s) after the stop flag was set",
+            round.writes_after_stop
+        ));
+    }
+    // A change while the listing was read, before its last page: the last
+    // page is read after every other, so it was read after the change, and
+    // the listing cannot be proven whole.
+    if let Some((page, last)) = round.churned.iter().find(|(p, l)| p < l)
+        && (round.result.is_ok() || !writes.is_empty())
+    {
+        return fail(format!(
+            "the seats changed after page {page} of {last} while the listing was read, yet the reconcile went on ({} write(s))",
+            writes.len()
+        ));
+    }
+    if s.missing_team && round.result.is_ok() {
+        return fail(
+            "seats.yaml names a team that does not exist, yet the reconcile succeeded".into(),
+        );
+    }
+    let outcome = match &round.result {
+        Err(e) => {
+            if !writes.is_empty() {
+                return fail(format!(
+                    "the reconcile failed ({e}) but wrote {} request(s)",
+                    writes.len()
+                ));
+            }
+            return Ok(());
+        }
+        Ok(o) => o,
+    };
+    // The plan was made from a listing that existed: before the round, or
+    // after a step of the change made while paging, never a mix.
+    let Some(listed) = &round.listed else {
+        return fail("the reconcile succeeded without a listing".into());
+    };
+    let got = holdings_of(listed);
+    let churn = s.churn.as_ref().map(|(_, a)| a.as_slice());
+    let possible = snapshots(&round.pre, round.churn_fired.then_some(churn).flatten());
+    if !possible.contains(&got) {
+        let truth = &possible[0];
+        let diff: Vec<String> = got
+            .iter()
+            .filter(|(l, g)| truth.get(*l) != Some(g))
+            .map(|(l, g)| format!("{l}: listed {g:?}, held {:?}", truth.get(l)))
+            .chain(
+                truth
+                    .keys()
+                    .filter(|l| !got.contains_key(*l))
+                    .map(|l| format!("{l}: held {:?}, not listed", truth[l])),
+            )
+            .take(6)
+            .collect();
+        return fail(format!(
+            "planned from a listing that matches no state of the enterprise (churn {:?}): {}",
+            round.churned,
+            diff.join("; ")
+        ));
+    }
+    let plan = &outcome.plan;
+    if (plan.guard.tripped || want.suspend) && !writes.is_empty() {
+        return fail(format!(
+            "guarded/suspended plan but wrote {} request(s)",
+            writes.len()
+        ));
+    }
+    let named = |action: Action| -> BTreeSet<String> {
+        plan.of(action)
+            .map(|c| match action {
+                Action::AddTeam | Action::RemoveTeam => ent_key(&c.name),
+                _ => lower(&c.name),
+            })
+            .collect()
+    };
+    let (add_users, remove_users) = (named(Action::AddUser), named(Action::RemoveUser));
+    let (add_teams, remove_teams) = (named(Action::AddTeam), named(Action::RemoveTeam));
+    let pre = holdings(&round.pre);
+    for w in &writes {
+        let users = w.route == routes::ENTERPRISE_SELECTED_USERS;
+        let allowed = match (w.method.as_str(), users) {
+            ("POST", true) => &add_users,
+            ("DELETE", true) => &remove_users,
+            ("POST", false) => &add_teams,
+            _ => &remove_teams,
+        };
+        if want.additive && w.method == "DELETE" {
+            return fail(format!("removals: additive, yet {} {:?}", w.route, w.body));
+        }
+        for name in ent_write_names(w) {
+            let name = if users { name } else { ent_key(&name) };
+            if !allowed.contains(&name) {
+                return fail(format!(
+                    "{} {} sent `{name}`, which the plan does not name",
+                    w.method, w.route
+                ));
+            }
+            if w.method == "DELETE" && users {
+                if want.protected.contains(&name) {
+                    return fail(format!("protected `{name}` sent to DELETE selected_users"));
+                }
+                if !pre.get(&name).is_some_and(|g| g.contains("a direct grant")) {
+                    return fail(format!(
+                        "`{name}` sent to DELETE selected_users without a held direct grant ({:?})",
+                        pre.get(&name)
+                    ));
+                }
+            }
+        }
+    }
+    // Seats that went away: named by the plan, never protected or listed
+    // (save idle ones), within max_removals.
+    let post = holdings(&round.post);
+    let changed = churn_removed(s);
+    let lost: Vec<&String> = pre
+        .keys()
+        .filter(|l| holds(&pre, l) && !holds(&post, l) && !changed.contains(*l))
+        .collect();
+    for l in &lost {
+        let via_removed_team = pre[*l]
+            .iter()
+            .filter_map(|g| g.strip_prefix("team "))
+            .any(|t| remove_teams.contains(&ent_key(t)));
+        if !remove_users.contains(*l) && !via_removed_team {
+            return fail(format!(
+                "`{l}` lost its seat ({:?}) but the plan names neither it nor its team",
+                pre[*l]
+            ));
+        }
+        if want.protected.contains(*l) {
+            return fail(format!(
+                "protected `{l}` lost its seat ({:?} before, {:?} after)",
+                pre[*l],
+                post.get(*l)
+            ));
+        }
+        if want.listed.contains(*l)
+            && ent_eligible(&round.pre, l)
+            && !ent_idle_removable(want, &round.pre, l, s.today)
+        {
+            return fail(format!("listed user `{l}` lost its seat ({:?})", pre[*l]));
+        }
+    }
+    if let Some(limit) = want.max_removals
+        && limit.exceeded(lost.len(), plan.seats_before)
+    {
+        return fail(format!(
+            "{} seats lost ({lost:?}) of {}: over max_removals {limit}",
+            lost.len(),
+            plan.seats_before
+        ));
+    }
+    // What the outcome calls ok is what the simulator holds.
+    for res in outcome.results.iter().filter(|r| r.result == "ok") {
+        let truth = match res.action {
+            Action::AddUser => holds(&post, &lower(&res.name)),
+            Action::RemoveUser => !post
+                .get(&lower(&res.name))
+                .is_some_and(|g| g.contains("a direct grant")),
+            Action::AddTeam => round
+                .post
+                .selected_enterprise_teams
+                .contains(&ent_key(&res.name)),
+            Action::RemoveTeam => !round
+                .post
+                .selected_enterprise_teams
+                .contains(&ent_key(&res.name)),
+        };
+        if !truth {
+            return fail(format!(
+                "{:?} `{}` reported ok but did not happen",
+                res.action, res.name
+            ));
+        }
+    }
+    if outcome.status == Status::Applied && outcome.results.iter().any(|r| r.result != "ok") {
+        return fail(format!("status Applied with results {:?}", outcome.results));
+    }
+    if outcome.status == Status::Stopped && !round.stop_triggered {
+        return fail("status Stopped without a stop".into());
+    }
+    Ok(())
+}
+
+/// After the faults: the enterprise's seats match seats.yaml, by rules
+/// written out here independently of the planner.
+fn ent_check_final(s: &EntScenario, want: &Want, st: &SimState) -> Result<(), String> {
+    let h = holdings(st);
+    for u in &want.listed {
+        if !ent_eligible(st, u) || holds(&h, u) || ent_idle_removable(want, st, u, s.today) {
+            continue;
+        }
+        return Err(format!("listed user `{u}` holds no seat at the end"));
+    }
+    for t in &want.teams {
+        let key = ent_key(t);
+        let members = st.effective_members(TeamKind::Enterprise, &key);
+        if members.is_empty() {
+            continue;
+        }
+        if !st.selected_enterprise_teams.contains(&key) {
+            return Err(format!("team `{t}` is not selected at the end"));
+        }
+        if let Some(m) = members.iter().find(|m| !holds(&h, &lower(m))) {
+            return Err(format!("`{m}` of team `{t}` holds no seat at the end"));
+        }
+    }
+    if want.additive {
+        return Ok(());
+    }
+    let desired: BTreeSet<String> = want.teams.iter().map(|t| ent_key(t)).collect();
+    for t in &st.selected_enterprise_teams {
+        if !st.effective_members(TeamKind::Enterprise, t).is_empty()
+            && !desired.contains(&ent_key(t))
+        {
+            return Err(format!("team `{t}` still selected at the end"));
+        }
+    }
+    for (l, grants) in &h {
+        if !grants.contains("a direct grant") || want.protected.contains(l) {
+            continue;
+        }
+        if !want.listed.contains(l) {
+            let why = if want.expired.contains(l) {
+                "expired"
+            } else {
+                "not listed"
+            };
+            return Err(format!(
+                "`{l}` ({why}) still holds a direct grant at the end"
+            ));
+        }
+        if ent_idle_removable(want, st, l, s.today) {
+            return Err(format!("idle `{l}` still holds a direct grant at the end"));
+        }
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+struct EntTally {
+    scenarios: u64,
+    converged: u64,
+    guarded_or_suspended: u64,
+    source_errors: u64,
+    statuses: BTreeMap<String, u64>,
+    errors: BTreeMap<String, u64>,
+    /// Faults that reached the client, by kind.
+    faults: BTreeMap<&'static str, u64>,
+    /// Changes while paging that landed before the last page, by kind, and
+    /// how many of them the client refused.
+    churn_during: BTreeMap<String, u64>,
+    churn_refused: BTreeMap<String, u64>,
+    writes: u64,
+}
+
+impl EntTally {
+    fn merge(&mut self, o: EntTally) {
+        self.scenarios += o.scenarios;
+        self.converged += o.converged;
+        self.guarded_or_suspended += o.guarded_or_suspended;
+        self.source_errors += o.source_errors;
+        self.writes += o.writes;
+        let add = |a: &mut BTreeMap<String, u64>, b: BTreeMap<String, u64>| {
+            for (k, v) in b {
+                *a.entry(k).or_default() += v;
+            }
+        };
+        add(&mut self.statuses, o.statuses);
+        add(&mut self.errors, o.errors);
+        add(&mut self.churn_during, o.churn_during);
+        add(&mut self.churn_refused, o.churn_refused);
+        for (k, v) in o.faults {
+            *self.faults.entry(k).or_default() += v;
+        }
+    }
+}
+
+/// The kind of an injected fault, for the coverage counts.
+fn fault_kind(what: &str) -> &'static str {
+    if what.contains("after response") {
+        "seats changed while paging"
+    } else if what.starts_with("latency") {
+        "latency"
+    } else if what.starts_with("drop") {
+        "dropped connection"
+    } else if what.ends_with("(error rate)") && (what.contains("403") || what.contains("429")) {
+        "rate limited (403/429)"
+    } else if what.ends_with("(error rate)") {
+        "5xx (error rate)"
+    } else if what.starts_with("status 5") {
+        "5xx (scripted)"
+    } else if what.starts_with("status 404") {
+        "404"
+    } else {
+        "401/403/422 (scripted)"
+    }
+}
+
+async fn ent_run_scenario(
+    sim: &Simulator,
+    s: &EntScenario,
+    trace: bool,
+    tally: &mut EntTally,
+) -> Result<(), String> {
+    let source = Loaded::parse("seats.yaml", s.yaml.as_bytes(), None)
+        .map_err(|e| format!("generated seats.yaml does not parse: {e}\n{}", s.yaml))?;
+    let want = Want::new(&source, s.today);
+    let state = s.state.clone();
+    sim.with_state(move |st| *st = state);
+    let faults = sim.faults();
+    faults.clear();
+    faults.seed(s.seed);
+    for r in &s.rates {
+        faults.add_error_rate(r.clone());
+    }
+    for f in &s.scripts {
+        faults.script(f.clone());
+    }
+    faults.reject_logins(&s.rejected);
+    let start = holdings(&sim.state());
+    let show = |round: &EntRound| {
+        if trace {
+            eprintln!(
+                "--- {}: {:?}\n    churn {:?}\n    requests: {:?}",
+                round.label,
+                round.result.as_ref().map(|o| (
+                    o.status,
+                    o.plan
+                        .changes
+                        .iter()
+                        .map(|c| (c.action, c.name.clone(), c.reason))
+                        .collect::<Vec<_>>(),
+                    &o.results
+                )),
+                round.churned,
+                round
+                    .requests
+                    .iter()
+                    .map(|r| format!(
+                        "{} {}?{} {}",
+                        r.method,
+                        r.path,
+                        r.query.as_deref().unwrap_or(""),
+                        r.status
+                    ))
+                    .collect::<Vec<_>>()
+            );
+        }
+    };
+    let churn_kind = s.churn.as_ref().map(|(k, _)| format!("{k:?}"));
+    let faulty = StopSwitch::new(ent_client(sim, s, true).await, s.stop_after_writes);
+    for k in 1..=s.faulty_rounds {
+        let round = ent_round(sim, &faulty, &source, s, &format!("faulty round {k}")).await;
+        show(&round);
+        tally.writes += round.requests.iter().filter(|r| r.method != "GET").count() as u64;
+        for f in &round.injected {
+            *tally.faults.entry(fault_kind(&f.what)).or_default() += 1;
+        }
+        if let Some(kind) = &churn_kind
+            && round.churned.iter().any(|(p, l)| p < l)
+        {
+            *tally.churn_during.entry(kind.clone()).or_default() += 1;
+            if round
+                .result
+                .as_ref()
+                .is_err_and(|e| e.starts_with("incomplete_listing"))
+            {
+                *tally.churn_refused.entry(kind.clone()).or_default() += 1;
+            }
+        }
+        match &round.result {
+            Ok(o) => *tally.statuses.entry(format!("{:?}", o.status)).or_default() += 1,
+            Err(e) => *tally.errors.entry(label_of(e)).or_default() += 1,
+        }
+        ent_check_round(s, &want, &round)?;
+    }
+
+    faults.clear();
+    sim.with_state(|_| ());
+    let clean = StopSwitch::new(ent_client(sim, s, false).await, None);
+    let first = ent_round(sim, &clean, &source, s, "after faults, round 1").await;
+    show(&first);
+    ent_check_round(s, &want, &first)?;
+    let second = ent_round(sim, &clean, &source, s, "after faults, round 2").await;
+    show(&second);
+    ent_check_round(s, &want, &second)?;
+    if s.missing_team {
+        tally.source_errors += 1;
+        return Ok(());
+    }
+    let (o1, o2) = match (&first.result, &second.result) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return Err(format!("a reconcile failed without faults: {e}")),
+    };
+    if o1.plan.guard.tripped || want.suspend {
+        if !o2.plan.guard.tripped && !want.suspend {
+            return Err(format!("guarded once, then not: {:?}", o2.plan.changes));
+        }
+        tally.guarded_or_suspended += 1;
+        return Ok(());
+    }
+    if !matches!(o1.status, Status::Applied | Status::InSync) {
+        return Err(format!(
+            "without faults: status {:?}, results {:?}",
+            o1.status, o1.results
+        ));
+    }
+    if o1.status == Status::Applied {
+        let held = holdings(&first.post)
+            .keys()
+            .filter(|l| holds(&holdings(&first.post), l))
+            .count();
+        if held != o1.plan.seats_after {
+            return Err(format!(
+                "the plan predicted {} seats after apply; {held} are held",
+                o1.plan.seats_after
+            ));
+        }
+    }
+    if !o2.plan.is_empty() {
+        return Err(format!(
+            "the second reconcile after the faults still plans {:?} (the first applied {:?})",
+            o2.plan
+                .changes
+                .iter()
+                .map(|c| (c.action, &c.name, c.reason))
+                .collect::<Vec<_>>(),
+            o1.plan
+                .changes
+                .iter()
+                .map(|c| (c.action, &c.name, c.reason))
+                .collect::<Vec<_>>()
+        ));
+    }
+    ent_check_final(s, &want, &second.post)?;
+    if want.additive {
+        let end = holdings(&second.post);
+        let changed = churn_removed(s);
+        if let Some(l) = start
+            .keys()
+            .find(|l| holds(&start, l) && !holds(&end, l) && !changed.contains(*l))
+        {
+            return Err(format!("removals: additive, yet `{l}` lost its seat"));
+        }
+    }
+    tally.converged += 1;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn randomized_enterprise_fault_scenarios() {
+    let started = Instant::now();
+    let today = Utc::now().date_naive();
+    let (seeds, trace): (Vec<u64>, bool) = match env_u64("SEATKEEPER_ENTERPRISE_FAULT_SEED") {
+        Some(seed) => (vec![seed], true),
+        None => (
+            (1..=env_u64("SEATKEEPER_ENTERPRISE_FAULT_SCENARIOS").unwrap_or(DEFAULT_ENT_SCENARIOS))
+                .collect(),
+            false,
+        ),
+    };
+    let seeds = Arc::new(seeds);
+    let mut workers = Vec::new();
+    for w in 0..ENT_WORKERS.min(seeds.len() as u64) {
+        let seeds = Arc::clone(&seeds);
+        workers.push(tokio::spawn(async move {
+            let sim = start_sim().await;
+            let mut tally = EntTally::default();
+            let mut failures = Vec::new();
+            for &seed in seeds.iter().skip(w as usize).step_by(ENT_WORKERS as usize) {
+                let s = ent_generate(seed, today);
+                if trace {
+                    eprintln!("seed {seed}:\n{}\n{}", s.summary.join("\n"), s.yaml);
+                }
+                tally.scenarios += 1;
+                let run =
+                    AssertUnwindSafe(ent_run_scenario(&sim, &s, trace, &mut tally)).catch_unwind();
+                let verdict = match tokio::time::timeout(SCENARIO_TIMEOUT, run).await {
+                    Ok(Ok(result)) => result,
+                    Ok(Err(panic)) => Err(format!(
+                        "panicked: {}",
+                        panic
+                            .downcast_ref::<String>()
+                            .map(String::as_str)
+                            .or_else(|| panic.downcast_ref::<&str>().copied())
+                            .unwrap_or("(no message)")
+                    )),
+                    Err(_) => Err(format!("did not finish within {SCENARIO_TIMEOUT:?}")),
+                };
+                if let Err(e) = verdict {
+                    failures.push((seed, format!("{e}\n  scenario: {}", s.summary.join("\n  "))));
+                }
+            }
+            sim.shutdown().await;
+            (tally, failures)
+        }));
+    }
+    let mut total = EntTally::default();
+    let mut failures = Vec::new();
+    for w in workers {
+        let (t, f) = w.await.expect("worker");
+        total.merge(t);
+        failures.extend(f);
+    }
+    failures.sort_by_key(|(seed, _)| *seed);
+    eprintln!(
+        "{} enterprise scenarios in {:.1} s: {} converged, {} guarded or suspended, {} with a missing team; {} write requests under faults; faults that reached the client {:?}; changes before the last page {:?}, refused {:?}; faulty rounds ended {:?}, failed {:?}",
+        total.scenarios,
+        started.elapsed().as_secs_f64(),
+        total.converged,
+        total.guarded_or_suspended,
+        total.source_errors,
+        total.writes,
+        total.faults,
+        total.churn_during,
+        total.churn_refused,
+        total.statuses,
+        total.errors,
+    );
+    if !failures.is_empty() {
+        let shown: Vec<String> = failures
+            .iter()
+            .take(20)
+            .map(|(seed, e)| format!("seed {seed}: {e}"))
+            .collect();
+        panic!(
+            "{} of {} enterprise scenarios failed (seeds {:?}); replay one with SEATKEEPER_ENTERPRISE_FAULT_SEED=N cargo test --test faults\n\n{}",
+            failures.len(),
+            total.scenarios,
+            failures.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+            shown.join("\n\n")
+        );
+    }
+    // Coverage, not just survival: every kind of fault reached the client,
+    // and every kind of change while paging landed before a last page (and
+    // was refused: checked per round above) a fair number of times.
+    if total.scenarios >= DEFAULT_ENT_SCENARIOS {
+        let at_least = total.scenarios / 60;
+        for kind in [
+            "5xx (error rate)",
+            "rate limited (403/429)",
+            "5xx (scripted)",
+            "dropped connection",
+            "latency",
+            "404",
+            "401/403/422 (scripted)",
+            "seats changed while paging",
+        ] {
+            let n = total.faults.get(kind).copied().unwrap_or(0);
+            assert!(
+                n >= at_least,
+                "only {n} `{kind}` faults reached the client (want {at_least}+)"
+            );
+        }
+        for kind in ["Added", "AddedByOrg", "Removed", "NetZero"] {
+            let n = total.churn_refused.get(kind).copied().unwrap_or(0);
+            assert!(
+                n >= at_least,
+                "only {n} `{kind}` changes landed before a last page and were refused (want {at_least}+)"
+            );
+        }
+        assert!(
+            total.converged * 2 > total.scenarios,
+            "too few scenarios converged ({} of {}): the generator needs tuning",
+            total.converged,
+            total.scenarios
+        );
+    }
+}
+
+/// A net-zero change while paging (one holder out, one in, the grant in a
+/// later second than page 1), at production concurrency: every count
+/// agrees, and the client still refuses, because the last page, read after
+/// the others, holds the new grant. Nothing is written.
+#[tokio::test]
+async fn a_net_zero_change_while_paging_is_refused() {
+    let today = Utc::now().date_naive();
+    let mut st = SimState::new("acme");
+    st.enterprise = Some(ENT.into());
+    st.enterprise_members = (0..12).map(|i| format!("ent{i}")).collect();
+    st.users = st.enterprise_members.clone();
+    st.enterprise_selected_users = (0..12).map(|i| format!("ent{i}")).collect();
+    st.enterprise_teams = vec![SimTeam::new("ent:data", &["ent0", "ent1", "ent2"])];
+    st.selected_enterprise_teams.insert("ent:data".into());
+    st.normalize(Utc::now());
+    for seat in &mut st.enterprise_seats {
+        seat.created_at = days_ago(today, 30);
+    }
+    // 15 entries in 5 pages of 3: ent5 goes after page 2, intruder comes.
+    let sim = Simulator::start(st, SimOptions::default())
+        .await
+        .expect("simulator");
+    for action in [
+        FaultAction::RemoveEnterpriseSeatsAfter("ent5".into()),
+        FaultAction::GrantEnterpriseSeatAfter {
+            login: "intruder".into(),
+            later_second: true,
+        },
+    ] {
+        sim.faults().script(ScriptedFault {
+            route: routes::ENTERPRISE_SEATS.into(),
+            nth: 2,
+            times: 1,
+            action,
+        });
+    }
+    let mut c =
+        ClientConfig::new(Auth::Token(SecretString::from(sim.token()))).with_base_url(sim.url());
+    c.per_page = 3;
+    let api = GitHubClient::new(c).await.expect("client");
+    let yaml = format!("enterprise: {ENT}\nteams: [data]\nusers: [ent0, ent1, ent2, ent3]\n");
+    let source = Loaded::parse("seats.yaml", yaml.as_bytes(), None).expect("seats.yaml");
+    let opts = Options {
+        mode: Mode::Apply,
+        today: Some(today),
+        ..Options::default()
+    };
+    let err = reconcile(&api, &source, &opts)
+        .await
+        .expect_err("a listing changed while paging");
+    assert_eq!(err.metric_label(), "incomplete_listing", "{err}");
+    assert!(
+        err.to_string().contains("while the listing was read"),
+        "{err}"
+    );
+    let requests = sim.requests();
+    assert!(
+        requests.iter().all(|r| r.method == "GET"),
+        "{:?}",
+        requests
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect::<Vec<_>>()
+    );
+    // The counts agree: only the new grant's time tells.
+    let st = sim.state();
+    assert_eq!(holdings(&st).len(), 12);
 }

@@ -318,14 +318,15 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
         let team = v.and_then(|v| teams_of(v).first()).map(|t| t.0);
         user_adds.push((key, vi, add_change(&u.login, reason, v, team)));
     }
-    // Protected holders keep their seat when their teams go away.
+    // Protected holders keep their seat when their teams go away (a direct
+    // grant pending cancellation is restored by the same add).
     if !protected.is_empty() && !removed_teams.is_empty() {
         for &i in &order {
             let v = &views[i];
             if v.held
                 && listed_as[i] == PROTECTED
                 && loses_teams(v)
-                && v.direct == Direct::None
+                && matches!(v.direct, Direct::None | Direct::Pending(_))
                 && !has_outside(v)
             {
                 user_adds.push((

@@ -384,9 +384,12 @@ fn enterprise_grants_table() {
         ("pending everywhere: restore", vec!["alice"], vec![], vec!["alice@direct!,ent:x!"], vec!["+alice(restore)"], (0, 1)),
         ("direct kept beside a team", vec!["alice"], vec!["x"], vec!["alice@direct,ent:x"], vec![], (1, 1)),
         ("org team seen from the enterprise is outside", vec![], vec![], vec!["alice@org:acme"], vec![], (1, 1)),
+        ("protected keeps a seat whose team goes", vec!["m"], vec![], vec!["ceo@ent:x", "m"], vec!["+ceo(team_removed)", "-team:ent:x(not_desired)"], (2, 2)),
+        ("protected with a pending direct grant: restored as the team goes", vec!["m"], vec![], vec!["ceo@direct!,ent:x", "m"], vec!["+ceo(team_removed)", "-team:ent:x(not_desired)"], (2, 2)),
     ];
     for (name, users, teams, seats, want, counts) in cases {
         let mut d = ent_desired(&users, &teams, enforce());
+        d.policy.protected = vec!["CEO".into()];
         d.policy.allow_empty = true;
         let p = plan(&d, &live(&seats), today());
         assert_eq!(with_keeps(&p), want, "case: {name}");

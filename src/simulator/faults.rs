@@ -37,6 +37,22 @@ pub enum FaultAction {
     /// Answer normally, then (when the answer was 2xx) remove this login's
     /// seat, or the first seat when `None`.
     RemoveSeatAfter(Option<String>),
+    /// Answer normally, then (when the answer was 2xx) grant this login a
+    /// direct enterprise seat, the last entry of the enterprise listing (an
+    /// enterprise member from then on). With `later_second` the grant first
+    /// waits for the clock's next second, so its `created_at` is later than
+    /// the `Date` of every page served before it: both have one-second
+    /// resolution, and a grant within page 1's second cannot be told from
+    /// one made before page 1.
+    GrantEnterpriseSeatAfter {
+        /// The new holder.
+        login: String,
+        /// Wait for the next second first.
+        later_second: bool,
+    },
+    /// Answer normally, then (when the answer was 2xx) remove every
+    /// enterprise-level entry (direct or enterprise team) of this login.
+    RemoveEnterpriseSeatsAfter(String),
 }
 
 impl FaultAction {
@@ -68,6 +84,12 @@ impl FaultAction {
                 "remove seat {} after response",
                 l.as_deref().unwrap_or("<first>")
             ),
+            FaultAction::GrantEnterpriseSeatAfter { login, .. } => {
+                format!("grant enterprise seat {login} after response")
+            }
+            FaultAction::RemoveEnterpriseSeatsAfter(l) => {
+                format!("remove enterprise seats of {l} after response")
+            }
         }
     }
 }
@@ -289,9 +311,10 @@ impl FaultHandle {
                     })
                 }
                 FaultAction::Drop if d.outcome.is_none() => d.outcome = Some(Outcome::Drop),
-                FaultAction::InsertSeatAfter(_) | FaultAction::RemoveSeatAfter(_) => {
-                    d.after.push(action.clone())
-                }
+                FaultAction::InsertSeatAfter(_)
+                | FaultAction::RemoveSeatAfter(_)
+                | FaultAction::GrantEnterpriseSeatAfter { .. }
+                | FaultAction::RemoveEnterpriseSeatsAfter(_) => d.after.push(action.clone()),
                 _ => continue,
             }
             fired.push(action.describe());

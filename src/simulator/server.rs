@@ -486,6 +486,26 @@ async fn pipeline(State(sh): State<Arc<Shared>>, req: Request, next: Next) -> Re
         l.used = l.used.saturating_sub(1);
     }
     if status.is_success() && !dropped {
+        let later_second = decision.after.iter().any(|a| {
+            matches!(
+                a,
+                FaultAction::GrantEnterpriseSeatAfter {
+                    later_second: true,
+                    ..
+                }
+            )
+        });
+        if later_second {
+            // The response is dated when it was made; the changes it
+            // triggers land together, in the next second.
+            let made = Utc::now();
+            let date = made.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+            if let Ok(v) = HeaderValue::try_from(date) {
+                response.headers_mut().insert(header::DATE, v);
+            }
+            let ms = 1000 - u64::from(made.timestamp_subsec_millis().min(999));
+            tokio::time::sleep(std::time::Duration::from_millis(ms + 5)).await;
+        }
         for action in &decision.after {
             apply_after(&sh, action);
         }
@@ -551,6 +571,22 @@ fn apply_after(sh: &Shared, action: &FaultAction) {
             if let Some(l) = login {
                 st.remove_seat(&l);
             }
+        }
+        FaultAction::GrantEnterpriseSeatAfter { login, .. } => {
+            if !st
+                .enterprise_member_set()
+                .contains(&login.to_ascii_lowercase())
+            {
+                st.enterprise_members.push(login.clone());
+            }
+            st.enterprise_selected_users
+                .insert(login.to_ascii_lowercase());
+            let mut seat = super::state::SimSeat::new(login, now);
+            seat.updated_at = Some(now);
+            st.insert_enterprise_seat(seat);
+        }
+        FaultAction::RemoveEnterpriseSeatsAfter(login) => {
+            st.remove_enterprise_seats(login);
         }
         _ => {}
     }

@@ -10,7 +10,9 @@
 //! `total_seats` changed, nothing was granted after page 1 was served, and
 //! the entries fold to exactly `total_seats` users (enterprise) or entries
 //! (org). Anything else is [`GitHubError::IncompleteListing`]: nothing is
-//! written from it.
+//! written from it. Pages 2..N-1 are read concurrently and page N after
+//! them, so a grant made while paging (it joins the end of the listing)
+//! shows on a page read after the change.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -20,7 +22,7 @@ use http::{HeaderMap, StatusCode};
 use octocrab::Octocrab;
 use serde::Deserialize;
 
-use super::{GitHubClient, PER_PAGE, Req, seg};
+use super::{GitHubClient, Req, seg};
 use crate::github::live::{Folder, LiveState};
 use crate::github::{BillingInfo, GitHubError, Scope, SeatApi, SeatListResponse};
 
@@ -165,6 +167,70 @@ impl Assembly<'_> {
     }
 }
 
+/// Where a page sits in a listing: page `page` of `last` (0: unknown, the
+/// pages are followed through `rel="next"`), as page 1 described it.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    page: usize,
+    last: usize,
+    /// Page 1's `total_seats`.
+    total: u64,
+    per_page: usize,
+}
+
+/// The checks every page passes in a listing that did not change while it
+/// was read: the same `total_seats` and page count as page 1, full unless
+/// it is the last, and no next page after the last.
+fn check_page(p: &Page, shape: Shape) -> Result<(), GitHubError> {
+    let Shape {
+        page,
+        last,
+        total,
+        per_page,
+    } = shape;
+    if p.body.total_seats != total {
+        return Err(incomplete(format!(
+            "total_seats changed while paging (page 1 said {total}, page {page} says {}): seats were granted or removed meanwhile; the next reconcile will read them again",
+            p.body.total_seats
+        )));
+    }
+    let n = p.body.seats.len();
+    if last != 0 {
+        if let Some(l) = p.links.last
+            && l != last
+        {
+            return Err(incomplete(format!(
+                "the page count changed while paging (page 1 said {last}, page {page} says {l})"
+            )));
+        }
+        if page < last && n != per_page {
+            return Err(incomplete(format!(
+                "page {page} of {last} held {n} entries, not {per_page}: the listing shifted while paging"
+            )));
+        }
+        if page == last && p.links.next {
+            return Err(incomplete(format!(
+                "page {page}, the last page, links to a next page: entries were added while paging"
+            )));
+        }
+    }
+    // A page that an earlier page linked to holds something.
+    if page > 1 && (page == last || last == 0) && n == 0 {
+        return Err(incomplete(format!(
+            "page {page}, the last page, is empty: entries were removed while paging"
+        )));
+    }
+    if last == 0 && p.links.next && n != per_page {
+        // Without rel="last", a page that links to a next one must be full
+        // just the same: a short one means an entry moved onto a page
+        // already read.
+        return Err(incomplete(format!(
+            "page {page} held {n} entries, not {per_page}, yet links to a next page: the listing shifted while paging"
+        )));
+    }
+    Ok(())
+}
+
 impl GitHubClient {
     /// GET one page of the seat listing.
     async fn seat_page(
@@ -183,7 +249,8 @@ impl GitHubClient {
                 format!("/enterprises/{}/copilot/billing/seats", seg(e)),
             ),
         };
-        let req = Req::get(route, format!("{base}?per_page={PER_PAGE}&page={page}"));
+        let per_page = self.inner.per_page;
+        let req = Req::get(route, format!("{base}?per_page={per_page}&page={page}"));
         let resp = self.send(crab, &req).await?;
         if !resp.status.is_success() {
             return Err(self.status_error(&req, &resp, Some(scope)));
@@ -201,14 +268,14 @@ impl GitHubClient {
         let crab = self.crab_for_scope(scope).await?;
         // Page 1 goes alone: it says how many pages follow, and it is the
         // request that meets a bad token, a spent limit or an App's first
-        // token exchange, once. The billing details then go first among
-        // pages 2..N, within the same concurrency: one round trip fewer than
-        // asking for them before page 1.
+        // token exchange, once. The billing details then go with the last
+        // page: one round trip fewer than asking for them before page 1.
         let first = self
             .seat_page(&crab, scope, 1)
             .await
             .map_err(|e| page_failed(1, e))?;
         let total = first.body.total_seats;
+        let per_page = self.inner.per_page;
         let last = match (first.links.last, first.links.present) {
             (Some(n), _) => n,
             (None, false) => 1,
@@ -220,11 +287,11 @@ impl GitHubClient {
         // pages than that cannot hold the listing.
         let needed = usize::try_from(total)
             .unwrap_or(usize::MAX)
-            .div_ceil(PER_PAGE)
+            .div_ceil(per_page)
             .max(1);
         if last != 0 && last < needed {
             return Err(incomplete(format!(
-                "GitHub reported {total} seats but its Link header says the listing has {last} page(s) of {PER_PAGE}: the seats changed while paging, or a proxy cut the header"
+                "GitHub reported {total} seats but its Link header says the listing has {last} page(s) of {per_page}: the seats changed while paging, or a proxy cut the header"
             )));
         }
         if last > MAX_PAGES {
@@ -240,34 +307,16 @@ impl GitHubClient {
             early: BTreeMap::new(),
             served: first.served_at,
         };
-        let check = |page: usize, p: &Page, last: usize| -> Result<(), GitHubError> {
-            if p.body.total_seats != total {
-                return Err(incomplete(format!(
-                    "total_seats changed while paging (page 1 said {total}, page {page} says {}): seats were granted or removed meanwhile; the next reconcile will read them again",
-                    p.body.total_seats
-                )));
-            }
-            if last != 0 {
-                if let Some(l) = p.links.last
-                    && l != last
-                {
-                    return Err(incomplete(format!(
-                        "the page count changed while paging (page 1 said {last}, page {page} says {l})"
-                    )));
-                }
-                let n = p.body.seats.len();
-                if page < last && n != PER_PAGE {
-                    return Err(incomplete(format!(
-                        "page {page} of {last} held {n} entries, not {PER_PAGE}: the listing shifted while paging"
-                    )));
-                }
-                if page == last && p.links.next {
-                    return Err(incomplete(format!(
-                        "page {page}, the last page, links to a next page: entries were added while paging"
-                    )));
-                }
-            }
-            Ok(())
+        let check = |page: usize, p: &Page, last: usize| {
+            check_page(
+                p,
+                Shape {
+                    page,
+                    last,
+                    total,
+                    per_page,
+                },
+            )
         };
         check(1, &first, last)?;
         let mut setting = None;
@@ -303,32 +352,44 @@ impl GitHubClient {
             let concurrency = self.inner.page_concurrency;
             let crab = &crab;
             // `None` is the billing details (org only), `Some(n)` page n.
+            let fetch = |item: Option<usize>| async move {
+                match item {
+                    None => Part::Billing(self.billing(scope).await),
+                    Some(page) => Part::Page(page, self.seat_page(crab, scope, page).await),
+                }
+            };
+            // Pages 2..last-1 go first, concurrently; the last page goes
+            // after them all (with the billing details, which may go any
+            // time). A grant made while the pages are read joins the end of
+            // the listing, so the page that would hold it is read after
+            // every change made during the others: one more round trip at
+            // most, no more requests.
             let billing = matches!(scope, Scope::Org(_)).then_some(None);
-            let items = billing.into_iter().chain((2..=last).map(Some));
-            let mut stream = futures::stream::iter(items)
-                .map(|item| async move {
-                    match item {
-                        None => Part::Billing(self.billing(scope).await),
-                        Some(page) => Part::Page(page, self.seat_page(crab, scope, page).await),
-                    }
-                })
-                .buffer_unordered(concurrency);
-            while let Some(part) = stream.next().await {
-                // Returning drops the stream, which cancels the requests still in flight.
-                match part {
-                    Part::Billing(info) => setting = Some(info?.seat_management_setting),
-                    Part::Page(page, result) => {
-                        let p = result.map_err(|e| page_failed(page, e))?;
-                        check(page, &p, last)?;
-                        listing.add(page, p.body)?;
-                        read += 1;
-                        self.inner
-                            .progress
-                            .report(crate::progress::Progress::Pages {
-                                what: "seats",
-                                done: read,
-                                total: Some(last),
-                            });
+            let closing: Vec<Option<usize>> = billing
+                .into_iter()
+                .chain((last >= 2).then_some(Some(last)))
+                .collect();
+            for batch in [(2..last).map(Some).collect::<Vec<_>>(), closing] {
+                let mut stream = futures::stream::iter(batch)
+                    .map(&fetch)
+                    .buffer_unordered(concurrency);
+                while let Some(part) = stream.next().await {
+                    // Returning drops the stream, which cancels the requests still in flight.
+                    match part {
+                        Part::Billing(info) => setting = Some(info?.seat_management_setting),
+                        Part::Page(page, result) => {
+                            let p = result.map_err(|e| page_failed(page, e))?;
+                            check(page, &p, last)?;
+                            listing.add(page, p.body)?;
+                            read += 1;
+                            self.inner
+                                .progress
+                                .report(crate::progress::Progress::Pages {
+                                    what: "seats",
+                                    done: read,
+                                    total: Some(last),
+                                });
+                        }
                     }
                 }
             }
@@ -396,7 +457,8 @@ impl GitHubClient {
         )
     }
 
-    /// GET every page of a plain JSON array of users (`per_page=100`): page
+    /// GET every page of a plain JSON array of users (`per_page=100`, or the
+    /// configured page size): page
     /// 1, then the pages its `Link` names, concurrently; but when page 1 says
     /// there are more than `max_pages`, stop there ([`Paged::TooMany`]: the
     /// caller does something cheaper). A page that fails, a short page
@@ -415,8 +477,9 @@ impl GitHubClient {
         } else {
             "members"
         };
+        let per_page = self.inner.per_page;
         let get = |page: usize| {
-            let req = Req::get(route, format!("{base}?per_page={PER_PAGE}&page={page}"));
+            let req = Req::get(route, format!("{base}?per_page={per_page}&page={page}"));
             async move {
                 let resp = self.send(crab, &req).await?;
                 Ok::<_, GitHubError>((req, resp))
@@ -449,10 +512,10 @@ impl GitHubClient {
         let first: Vec<LoginJson> = resp.json(route)?;
         pages.insert(1, first.into_iter().map(|u| u.login).collect());
         let short = |page: usize, n: usize, last: usize| -> Result<(), GitHubError> {
-            if page < last && n != PER_PAGE {
+            if page < last && n != per_page {
                 return Err(GitHubError::IncompleteListing {
                     message: format!(
-                        "{route}: page {page} of {last} held {n} members, not {PER_PAGE}: the list changed while paging"
+                        "{route}: page {page} of {last} held {n} members, not {per_page}: the list changed while paging"
                     ),
                 });
             }
@@ -501,7 +564,7 @@ impl GitHubClient {
                     }
                     more = links(&resp.headers).next;
                     let users: Vec<LoginJson> = resp.json(route)?;
-                    if more && users.len() != PER_PAGE {
+                    if more && users.len() != per_page {
                         short(page, users.len(), page + 1)?;
                     }
                     pages.insert(page, users.into_iter().map(|u| u.login).collect());
@@ -550,6 +613,64 @@ mod tests {
             assert_eq!((l.last, l.next, l.present), (last, next, true), "{value}");
         }
         assert_eq!(links(&HeaderMap::new()), Links::default());
+    }
+
+    #[test]
+    fn pages_of_a_listing_that_changed_are_refused() {
+        let page = |seats: usize, total: u64, last: Option<usize>, next: bool| Page {
+            body: SeatListResponse {
+                total_seats: total,
+                seats: (0..seats)
+                    .map(|i| {
+                        serde_json::from_value(serde_json::json!({
+                            "created_at": "2026-01-01T00:00:00Z",
+                            "assignee": {"login": format!("u{i}")}
+                        }))
+                        .unwrap()
+                    })
+                    .collect(),
+                seat_management_setting: None,
+            },
+            links: Links {
+                last,
+                next,
+                present: last.is_some() || next,
+            },
+            served_at: None,
+        };
+        let shape = |page, last| Shape {
+            page,
+            last,
+            total: 5,
+            per_page: 2,
+        };
+        #[rustfmt::skip]
+        let cases = [
+            // (page, its shape, refused with)
+            (page(2, 5, Some(3), true), shape(1, 3), None),
+            (page(2, 5, Some(3), true), shape(2, 3), None),
+            (page(1, 5, None, false), shape(3, 3), None),
+            (page(2, 6, Some(3), true), shape(2, 3), Some("total_seats changed")),
+            (page(2, 5, Some(4), true), shape(2, 3), Some("page count changed")),
+            (page(1, 5, Some(3), true), shape(2, 3), Some("page 2 of 3 held 1")),
+            (page(2, 5, None, true), shape(3, 3), Some("the last page, links to a next page")),
+            // Followed through rel="next" alone (last unknown).
+            (page(2, 5, None, true), shape(2, 0), None),
+            (page(1, 5, None, false), shape(3, 0), None),
+            (page(1, 5, None, true), shape(2, 0), Some("page 2 held 1 entries, not 2, yet links to a next page")),
+            (page(3, 5, None, true), shape(1, 0), Some("page 1 held 3 entries")),
+            // The last page that page 1 announced comes back empty.
+            (page(0, 5, None, false), shape(3, 3), Some("page 3, the last page, is empty")),
+            (page(0, 5, None, false), shape(3, 0), Some("page 3, the last page, is empty")),
+            (page(0, 0, None, false), Shape { page: 1, last: 1, total: 0, per_page: 2 }, None),
+        ];
+        for (i, (p, s, want)) in cases.into_iter().enumerate() {
+            match (check_page(&p, s), want) {
+                (Ok(()), None) => {}
+                (Err(e), Some(w)) => assert!(e.to_string().contains(w), "case {i}: {e}"),
+                (got, want) => panic!("case {i}: got {got:?}, want {want:?}"),
+            }
+        }
     }
 
     #[test]

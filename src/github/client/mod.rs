@@ -103,6 +103,10 @@ pub struct ClientConfig {
     pub auth: Auth,
     /// Seat pages fetched at once after page 1 (default 4).
     pub page_concurrency: usize,
+    /// Entries asked for per page of every listing (`per_page`): default
+    /// and GitHub's maximum [`PER_PAGE`]; clamped to 1..=100. Smaller pages
+    /// only serve tests that read a multi-page listing of a few entries.
+    pub per_page: usize,
     /// Logins or teams per write request (default 100).
     pub batch_size: usize,
     /// Attempts per request for transient failures (5xx, timeouts,
@@ -135,6 +139,7 @@ impl fmt::Debug for ClientConfig {
             .field("base_url", &self.base_url)
             .field("auth", &self.auth)
             .field("page_concurrency", &self.page_concurrency)
+            .field("per_page", &self.per_page)
             .field("batch_size", &self.batch_size)
             .field("max_attempts", &self.max_attempts)
             .field("backoff_base", &self.backoff_base)
@@ -161,6 +166,7 @@ impl ClientConfig {
             base_url: DEFAULT_BASE_URL.to_string(),
             auth,
             page_concurrency: 4,
+            per_page: PER_PAGE,
             batch_size: 100,
             max_attempts: 4,
             backoff_base: Duration::from_millis(500),
@@ -239,6 +245,7 @@ struct Inner {
     base_url: String,
     auth: AuthMode,
     page_concurrency: usize,
+    per_page: usize,
     batch_size: usize,
     max_attempts: u32,
     backoff_base: Duration,
@@ -506,6 +513,7 @@ impl GitHubClient {
                 base_url,
                 auth,
                 page_concurrency: config.page_concurrency.max(1),
+                per_page: config.per_page.clamp(1, PER_PAGE),
                 batch_size: config.batch_size.max(1),
                 max_attempts: config.max_attempts.max(1),
                 backoff_base: config.backoff_base,
