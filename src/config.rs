@@ -1388,6 +1388,22 @@ fn yaml_error(path: &str, text: &str, e: &serde_saphyr::Error) -> ConfigError {
     } else {
         message
     };
+    // The scanner reports a tab where the token it was reading began, often
+    // the line before; point at the tab itself.
+    let pos = if lower.contains("tab") {
+        text.lines()
+            .enumerate()
+            .skip(pos.line.saturating_sub(1) as usize)
+            .find_map(|(i, l)| {
+                l.find('\t').map(|c| Pos {
+                    line: i as u32 + 1,
+                    col: l[..c].chars().count() as u32 + 1,
+                })
+            })
+            .unwrap_or(pos)
+    } else {
+        pos
+    };
     let help = if lower.contains("documents") {
         Some("merge the documents into one mapping with a single `org:`".into())
     } else if lower.contains("budget") || lower.contains("alias") || lower.contains("depth") {

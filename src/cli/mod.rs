@@ -308,7 +308,17 @@ fn init_logging(format: Option<LogFormat>, command: &Command) {
         Command::Demo(a) if a.serve => "info,tokio_cron_scheduler=warn,octocrab=off",
         _ => "warn,octocrab=off",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // RUST_LOG picks the level; octocrab stays quiet unless named there.
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(v) if !v.trim().is_empty() && !v.contains("octocrab") => {
+            EnvFilter::try_new(format!("{v},octocrab=off"))
+                .unwrap_or_else(|_| EnvFilter::new(default))
+        }
+        Ok(v) if !v.trim().is_empty() => {
+            EnvFilter::try_new(v).unwrap_or_else(|_| EnvFilter::new(default))
+        }
+        _ => EnvFilter::new(default),
+    };
     let json = match format {
         Some(LogFormat::Json) => true,
         Some(LogFormat::Pretty) => false,

@@ -252,6 +252,9 @@ impl GitHubClient {
         let per_page = self.inner.per_page;
         let req = Req::get(route, format!("{base}?per_page={per_page}&page={page}"));
         let resp = self.send(crab, &req).await?;
+        if resp.status == StatusCode::NOT_FOUND {
+            return Err(self.diagnose_404(crab, &req, &resp, scope).await);
+        }
         if !resp.status.is_success() {
             return Err(self.status_error(&req, &resp, Some(scope)));
         }
