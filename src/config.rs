@@ -224,11 +224,17 @@ pub struct Diagnostic {
 pub struct ConfigError {
     /// The path shown in messages.
     pub path: String,
-    /// The problems, in file order.
+    /// The problems, in file order: the first [`MAX_DIAGNOSTICS`].
     pub diagnostics: Vec<Diagnostic>,
+    /// Problems past the first [`MAX_DIAGNOSTICS`], counted, not kept.
+    pub more: usize,
     /// The source lines each diagnostic points at (parallel to `diagnostics`).
     lines: Vec<Option<String>>,
 }
+
+/// At most this many problems are kept and shown; the rest are counted
+/// ("and N more"): 5,000 bad logins must not print 25,000 lines.
+pub const MAX_DIAGNOSTICS: usize = 100;
 
 impl std::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -278,7 +284,15 @@ impl std::fmt::Display for ConfigError {
                 writeln!(f, "{pad} = help: {help}")?;
             }
         }
-        let n = self.diagnostics.len();
+        if self.more > 0 {
+            writeln!(
+                f,
+                "\n... and {} more error{} (the first {MAX_DIAGNOSTICS} are shown, in file order)",
+                self.more,
+                if self.more == 1 { "" } else { "s" }
+            )?;
+        }
+        let n = self.diagnostics.len() + self.more;
         write!(
             f,
             "{}: {n} error{}",
@@ -296,6 +310,8 @@ impl ConfigError {
     pub fn new(path: &str, text: &str, mut diagnostics: Vec<Diagnostic>) -> ConfigError {
         diagnostics.sort_by_key(|d| d.pos);
         diagnostics.dedup();
+        let more = diagnostics.len().saturating_sub(MAX_DIAGNOSTICS);
+        diagnostics.truncate(MAX_DIAGNOSTICS);
         let all: Vec<&str> = text.lines().collect();
         let lines = diagnostics
             .iter()
@@ -309,6 +325,7 @@ impl ConfigError {
         ConfigError {
             path: path.to_string(),
             diagnostics,
+            more,
             lines,
         }
     }
@@ -337,6 +354,7 @@ impl ConfigError {
                 message,
                 help,
             }],
+            more: 0,
             lines: vec![None],
         }
     }
@@ -351,6 +369,10 @@ struct Node {
     pos: Pos,
     len: u32,
     kind: Kind,
+    /// Byte range of the node in the source, when known: a plain scalar's
+    /// text as written (`0x1F`, `1e3`, `true`), which YAML would otherwise
+    /// read as a number or a boolean.
+    bytes: Option<(usize, usize)>,
 }
 
 #[derive(Debug, Clone)]
@@ -465,6 +487,11 @@ impl<'de> serde::Deserialize<'de> for Node {
                 col: u32::try_from(loc.column()).unwrap_or(u32::MAX),
             },
             len: u32::try_from(loc.span().len()).unwrap_or(1).max(1),
+            bytes: loc
+                .span()
+                .byte_offset()
+                .zip(loc.span().byte_len())
+                .and_then(|(o, l)| Some((usize::try_from(o).ok()?, usize::try_from(l).ok()?))),
             kind: spanned.value,
         })
     }
@@ -491,6 +518,9 @@ fn yaml_options() -> serde_saphyr::Options {
     // Our walker reports duplicate keys with both positions, alongside every
     // other problem, instead of stopping at the first one.
     opts.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::PassThrough;
+    // A merge key (`<<: {policy: {removals: additive}}`) changes keys where a
+    // reviewer does not read them: refused at its line.
+    opts.merge_keys = serde_saphyr::MergeKeyPolicy::Error;
     opts.strict_booleans = true;
     opts.leading_zero_numbers_as_strings = true;
     opts.underscored_numbers_as_strings = true;
@@ -621,12 +651,14 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-struct Walker {
+struct Walker<'s> {
     diags: Vec<Diagnostic>,
     enterprise: bool,
+    /// The text parsed, for scalars as written.
+    src: &'s str,
 }
 
-impl Walker {
+impl Walker<'_> {
     fn error(&mut self, node: &Node, message: impl Into<String>, help: Option<String>) {
         self.diags.push(Diagnostic {
             pos: node.pos,
@@ -735,6 +767,22 @@ impl Walker {
         }
     }
 
+    /// A plain scalar's text exactly as the file spells it.
+    fn as_written(&mut self, node: &Node) -> Option<String> {
+        let text = node
+            .bytes
+            .and_then(|(o, l)| self.src.get(o..o + l))
+            .map(|t| t.trim().to_string());
+        if text.is_none() {
+            self.error(
+                node,
+                "cannot tell how this value is written; quote it".to_string(),
+                None,
+            );
+        }
+        text
+    }
+
     fn int(&mut self, node: &Node, what: &str, min: i128, max: i128) -> Option<i128> {
         match node.kind {
             Kind::Int(n) if (min..=max).contains(&n) => Some(n),
@@ -765,7 +813,9 @@ impl Walker {
     fn login(&mut self, node: &Node, what: &str) -> Option<String> {
         let s = match &node.kind {
             Kind::Str(s) => s.clone(),
-            Kind::Int(n) => n.to_string(),
+            // What a reviewer reads is what is applied: `0x1F` is the login
+            // `0x1F`, not 31.
+            Kind::Int(_) | Kind::Float | Kind::Bool(_) => self.as_written(node)?,
             _ => {
                 self.wrong_type(node, what, "a login (a string)");
                 return None;
@@ -785,7 +835,7 @@ impl Walker {
     fn slug(&mut self, node: &Node, what: &str) -> Option<String> {
         let s = match &node.kind {
             Kind::Str(s) => s.clone(),
-            Kind::Int(n) => n.to_string(),
+            Kind::Int(_) | Kind::Float | Kind::Bool(_) => self.as_written(node)?,
             _ => {
                 self.wrong_type(node, what, "a team slug (a string)");
                 return None;
@@ -985,12 +1035,14 @@ impl Walker {
 
     fn user(&mut self, item: &Node) -> Option<UserEntry> {
         match &item.kind {
-            Kind::Str(_) | Kind::Int(_) => self.login(item, "users").map(|login| UserEntry {
-                login,
-                expires: None,
-                note: None,
-                pos: item.pos,
-            }),
+            Kind::Str(_) | Kind::Int(_) | Kind::Float | Kind::Bool(_) => {
+                self.login(item, "users").map(|login| UserEntry {
+                    login,
+                    expires: None,
+                    note: None,
+                    pos: item.pos,
+                })
+            }
             Kind::Map(_) => {
                 let mut login = None;
                 let mut login_node_seen = false;
@@ -1175,6 +1227,7 @@ impl Walker {
                                 pos: u.pos,
                                 len: u.login.chars().count() as u32,
                                 kind: Kind::Null,
+                                bytes: None,
                             };
                             if !self.check_dup(&seen, &u.login, &node, "users") {
                                 seen.push(u.login.clone(), u.pos);
@@ -1317,6 +1370,7 @@ impl SeatsFile {
                         message: "invalid UTF-8: seats.yaml must be UTF-8 text".into(),
                         help: Some("re-save the file as UTF-8".into()),
                     }],
+                    more: 0,
                     lines: vec![line],
                 });
             }
@@ -1340,6 +1394,7 @@ impl SeatsFile {
         let mut walker = Walker {
             diags: Vec::new(),
             enterprise: false,
+            src: text,
         };
         let file = walker.file(&root);
         match file {
@@ -1381,7 +1436,9 @@ fn yaml_error(path: &str, text: &str, e: &serde_saphyr::Error) -> ConfigError {
         .trim()
         .to_string();
     let lower = message.to_lowercase();
-    let message = if lower.contains("budget breached") && lower.contains("documents") {
+    let message = if lower.contains("merge key") {
+        "merge keys (`<<`) are not allowed in seats.yaml: every key must stand where it applies, for the reviewer to read".to_string()
+    } else if lower.contains("budget breached") && lower.contains("documents") {
         "seats.yaml holds more than one YAML document (a second `---`); keep one".to_string()
     } else if lower.contains("budget breached") || lower.contains("alias replay") {
         format!("the document expands to too much data ({message})")

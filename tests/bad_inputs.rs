@@ -187,22 +187,17 @@ fn a_huge_line_gives_a_bounded_message() {
 }
 
 #[test]
-fn merge_keys_are_plain_yaml() {
-    // `<<: *anchor` merges, and the entry's own keys win: bob inherits
-    // alice's expiry. (Duplicate keys written out are still refused.)
+fn merge_keys_are_refused_where_they_stand() {
+    // `<<: *anchor` would give bob alice's expiry without writing it at
+    // bob's entry; a reviewer reads bob's lines, so merge keys are refused.
     let text = b"org: acme\nusers:\n  - &base {login: alice, expires: 2030-01-01}\n  - <<: *base\n    login: bob\n";
-    let file = SeatsFile::parse("merge.yaml", text).expect("merge keys parse");
-    let users: Vec<(&str, Option<String>)> = file
-        .users
-        .iter()
-        .map(|u| (u.login.as_str(), u.expires.map(|d| d.to_string())))
-        .collect();
-    assert_eq!(
-        users,
-        [
-            ("alice", Some("2030-01-01".to_string())),
-            ("bob", Some("2030-01-01".to_string()))
-        ]
+    let err = SeatsFile::parse("merge.yaml", text).expect_err("merge keys are refused");
+    assert_eq!(err.diagnostics.len(), 1);
+    assert_eq!(err.diagnostics[0].pos.to_string(), "4:5");
+    assert!(
+        err.to_string()
+            .contains("merge keys (`<<`) are not allowed"),
+        "{err}"
     );
 }
 
