@@ -14,6 +14,7 @@ pub mod daemon;
 pub mod demo;
 pub mod edit;
 pub mod github;
+pub mod http_guard;
 pub mod metrics;
 pub mod plan;
 pub mod reconcile;
