@@ -39,9 +39,9 @@ use tokio::sync::{Notify, watch};
 use tokio_cron_scheduler::{Job, JobScheduler};
 
 use crate::github::GitHubError;
-use crate::http_guard::{HttpArgs, WebhookGuard};
 use crate::github::args::GitHubArgs;
 use crate::github::client::GitHubClient;
+use crate::http_guard::{HttpArgs, WebhookGuard};
 use crate::metrics::Metrics;
 use crate::plan::Action;
 use crate::reconcile::{Mode, Options, Outcome, Status};
@@ -886,7 +886,8 @@ async fn webhook(State(sh): State<Arc<Shared>>, request: Request) -> Response {
         text("x-hub-signature-256"),
         &body,
     ) {
-        sh.guard.log_rejection("bad_signature", 401, &delivery, &event);
+        sh.guard
+            .log_rejection("bad_signature", 401, &delivery, &event);
         return (
             StatusCode::UNAUTHORIZED,
             "missing or invalid X-Hub-Signature-256\n",

@@ -703,16 +703,38 @@ mod tests {
     async fn bodies_are_limited_in_size_and_time() {
         let limit = 10;
         let timeout = Duration::from_millis(200);
-        let cases: Vec<(&str, Option<u64>, Vec<&'static [u8]>, Result<&[u8], BodyError>)> = vec![
+        let cases: Vec<(
+            &str,
+            Option<u64>,
+            Vec<&'static [u8]>,
+            Result<&[u8], BodyError>,
+        )> = vec![
             ("fits", Some(5), vec![b"hello"], Ok(b"hello")),
-            ("exactly the limit", None, vec![b"01234", b"56789"], Ok(b"0123456789")),
-            ("declared too large", Some(11), vec![], Err(BodyError::TooLarge { limit })),
-            ("grows too large", None, vec![b"012345", b"678901"], Err(BodyError::TooLarge { limit })),
+            (
+                "exactly the limit",
+                None,
+                vec![b"01234", b"56789"],
+                Ok(b"0123456789"),
+            ),
+            (
+                "declared too large",
+                Some(11),
+                vec![],
+                Err(BodyError::TooLarge { limit }),
+            ),
+            (
+                "grows too large",
+                None,
+                vec![b"012345", b"678901"],
+                Err(BodyError::TooLarge { limit }),
+            ),
             ("empty", None, vec![], Ok(b"")),
         ];
         for (what, len, chunks, want) in cases {
             let stream = futures::stream::iter(
-                chunks.into_iter().map(|c| Ok::<_, io::Error>(Bytes::from_static(c))),
+                chunks
+                    .into_iter()
+                    .map(|c| Ok::<_, io::Error>(Bytes::from_static(c))),
             );
             let got = read_body(Body::from_stream(stream), len, limit, timeout).await;
             assert_eq!(got.as_deref().map_err(|e| *e), want, "{what}");
