@@ -9,6 +9,8 @@
 //! [`github::SeatApi`] and its octocrab implementation), [`simulator`] is an
 //! in-process fake GitHub used by tests, benches and `seatkeeper demo`.
 
+#![forbid(unsafe_code)]
+
 pub mod config;
 pub mod daemon;
 pub mod demo;

@@ -1,6 +1,8 @@
 //! The `seatkeeper` command: argument parsing and wiring only; the work is
 //! done by the library.
 
+#![forbid(unsafe_code)]
+
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
