@@ -5,12 +5,16 @@
 #            seat_list_json (seat-list JSON decoder + planner)
 #   SECONDS  how long to run (default 60)
 #
-# Seeds the corpus from the repository's fixtures (tests/fixtures/bad/*.yaml,
-# seats.yaml, examples/live-state.json, tests/fixtures/seats-json/*.json) and
-# keeps what libFuzzer learns in fuzz/corpus/TARGET (git-ignored). A crash is
-# saved under fuzz/artifacts/TARGET/; replay it with
+# Seeds from the committed corpus (fuzz/corpus/TARGET/), the regression
+# inputs (tests/fixtures/fuzz/TARGET/) and the repository's fixtures
+# (tests/fixtures/bad/*.yaml, seats.yaml, examples/live-state.json,
+# tests/fixtures/seats-json/*.json), and keeps what libFuzzer learns in
+# fuzz/corpus-local/TARGET (git-ignored). A crash is saved under
+# fuzz/artifacts/TARGET/; replay it with
 #   RUSTC_BOOTSTRAP=1 cargo fuzz run TARGET fuzz/artifacts/TARGET/crash-...
-# and turn it into a fixture + test in tests/bad_inputs.rs.
+# and copy it into tests/fixtures/fuzz/TARGET/ with the fix: the stable runner
+# CI uses (tests/fuzz_stable.rs, the same checks: fuzz/fuzz_targets/checks.rs)
+# replays every file there.
 #
 # Needs cargo-fuzz (`cargo install cargo-fuzz --locked`). On the stable
 # toolchain RUSTC_BOOTSTRAP=1 unlocks the -Z flags cargo-fuzz passes; the
@@ -42,7 +46,7 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     exit 1
 fi
 
-corpus="fuzz/corpus/$target"
+corpus="fuzz/corpus-local/$target"
 seeds=$(mktemp -d)
 trap 'rm -rf "$seeds"' EXIT
 mkdir -p "$corpus"
@@ -50,10 +54,10 @@ mkdir -p "$corpus"
 shopt -s nullglob
 case "$target" in
     seats_yaml)
-        files=(tests/fixtures/bad/*.yaml tests/fixtures/cli/*.yaml seats.yaml examples/*.yaml examples/*/*.yaml)
+        files=(fuzz/corpus/seats_yaml/* tests/fixtures/fuzz/seats_yaml/* tests/fixtures/bad/*.yaml tests/fixtures/cli/*.yaml seats.yaml examples/*.yaml examples/*/*.yaml)
         ;;
     seat_list_json)
-        files=(examples/live-state.json tests/fixtures/seats-json/*.json)
+        files=(fuzz/corpus/seat_list_json/* tests/fixtures/fuzz/seat_list_json/* examples/live-state.json tests/fixtures/seats-json/*.json)
         ;;
 esac
 n=0
@@ -72,7 +76,7 @@ fi
 # From fuzz/, so libFuzzer's per-job logs (fuzz-N.log) land there, ignored.
 # libFuzzer reads every corpus directory and writes new inputs to the first.
 cd fuzz
-RUSTC_BOOTSTRAP=1 exec cargo fuzz run --fuzz-dir . --debug-assertions "$target" "corpus/$target" "$seeds" -- \
+RUSTC_BOOTSTRAP=1 exec cargo fuzz run --fuzz-dir . --debug-assertions "$target" "corpus-local/$target" "$seeds" -- \
     -max_total_time="$seconds" \
     -max_len="${FUZZ_MAX_LEN:-16384}" \
     -rss_limit_mb="${FUZZ_RSS_MB:-2048}" \

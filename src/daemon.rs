@@ -24,8 +24,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -42,6 +41,7 @@ use tokio_cron_scheduler::{Job, JobScheduler};
 use crate::github::GitHubError;
 use crate::github::args::GitHubArgs;
 use crate::github::client::GitHubClient;
+use crate::http_guard::{HttpArgs, WebhookGuard};
 use crate::metrics::Metrics;
 use crate::plan::Action;
 use crate::reconcile::{Mode, Options, Outcome, Status};
@@ -77,6 +77,9 @@ pub struct RunArgs {
     /// How long an in-flight apply may take to finish its batch after SIGTERM.
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     pub shutdown_timeout: u64,
+    /// HTTP server limits.
+    #[command(flatten)]
+    pub http: HttpArgs,
     /// GitHub connection.
     #[command(flatten)]
     pub github: GitHubArgs,
@@ -168,6 +171,7 @@ pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> cra
         webhook,
         next_run: Mutex::new(None),
         claims: Mutex::new(HashMap::new()),
+        guard: WebhookGuard::new(args.configs.len(), &args.http),
     });
     tracing::info!(
         sources = %shared.orgs.iter().map(|o| o.source.as_str()).collect::<Vec<_>>().join(", "),
@@ -193,12 +197,12 @@ pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> cra
 
     let (server_stop, server_rx) = tokio::sync::oneshot::channel::<()>();
     let app = router(shared.clone());
+    let http = args.http.clone();
     let mut server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = server_rx.await;
-            })
-            .await
+        crate::http_guard::serve(listener, app, &http, async {
+            let _ = server_rx.await;
+        })
+        .await
     });
 
     let server_failed = tokio::select! {
@@ -376,6 +380,8 @@ struct Shared {
     /// Which source manages each org (`org:NAME` / `enterprise:NAME`), so
     /// two sources naming the same org cannot undo each other's changes.
     claims: Mutex<HashMap<String, usize>>,
+    /// Replays, bodies in flight, webhook trigger intervals, rejection logs.
+    guard: WebhookGuard,
 }
 
 /// One `--config` source and what is known about its org.
@@ -821,10 +827,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/status", get(status))
-        .route(
-            "/webhook",
-            post(webhook).layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY)),
-        )
+        .route("/webhook", post(webhook))
         .with_state(shared)
 }
 
@@ -934,7 +937,7 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-async fn webhook(State(sh): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn webhook(State(sh): State<Arc<Shared>>, request: Request) -> Response {
     let Some(config) = &sh.webhook else {
         return (
             StatusCode::NOT_FOUND,
@@ -942,15 +945,38 @@ async fn webhook(State(sh): State<Arc<Shared>>, headers: HeaderMap, body: Bytes)
         )
             .into_response();
     };
+    let (parts, body) = request.into_parts();
+    let headers: HeaderMap = parts.headers;
     let text = |h: &str| headers.get(h).and_then(|v| v.to_str().ok());
     let delivery = text("x-github-delivery").unwrap_or("").to_string();
     let event = text("x-github-event").unwrap_or("").to_string();
+    // Unsigned: refused before a byte of the body is read.
+    if headers.get("x-hub-signature-256").is_none() {
+        sh.guard.log_rejection("unsigned", 401, &delivery, &event);
+        return (StatusCode::UNAUTHORIZED, "missing X-Hub-Signature-256\n").into_response();
+    }
+    let length = text("content-length").and_then(|v| v.parse::<u64>().ok());
+    let body = match sh.guard.read_body(body, length, MAX_WEBHOOK_BODY).await {
+        Ok(body) => body,
+        Err(e) => {
+            sh.guard
+                .log_rejection(e.reason(), e.status().as_u16(), &delivery, &event);
+            let mut response = (e.status(), format!("{e}\n")).into_response();
+            if e == crate::http_guard::BodyError::Busy {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            return response;
+        }
+    };
     if !signature_valid(
         config.secret.expose_secret().as_bytes(),
         text("x-hub-signature-256"),
         &body,
     ) {
-        tracing::warn!(delivery = %delivery, event = %event, "webhook rejected: missing or invalid X-Hub-Signature-256");
+        sh.guard
+            .log_rejection("bad_signature", 401, &delivery, &event);
         return (
             StatusCode::UNAUTHORIZED,
             "missing or invalid X-Hub-Signature-256\n",
@@ -1014,9 +1040,24 @@ async fn webhook(State(sh): State<Arc<Shared>>, headers: HeaderMap, body: Bytes)
     if !sh.accepting.load(Ordering::SeqCst) {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
     }
+    // A delivery that triggered a reconcile once never does again (GitHub
+    // reuses the id on redelivery; a replay reuses it too).
+    if !delivery.is_empty() && !sh.guard.first_delivery(&delivery) {
+        sh.guard.log_replay(&delivery);
+        return (
+            StatusCode::OK,
+            format!("ignored: delivery {delivery} was already processed\n"),
+        )
+            .into_response();
+    }
     let names: Vec<String> = targets.iter().map(|s| s.label()).collect();
     for slot in targets {
-        slot.trigger.notify_one();
+        let (shared, slot) = (sh.clone(), slot.clone());
+        sh.guard.trigger(slot.index, move || {
+            if shared.accepting.load(Ordering::SeqCst) {
+                slot.trigger.notify_one();
+            }
+        });
     }
     tracing::info!(
         delivery = %delivery,

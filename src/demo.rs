@@ -121,6 +121,7 @@ async fn serve_forever(sim: &Simulator, loaded: &Loaded, listen: SocketAddr) -> 
         webhook_secret_file: Some(secret),
         webhook_branch: "main".into(),
         shutdown_timeout: 10,
+        http: crate::http_guard::HttpArgs::default(),
         github,
         write: crate::github::args::WriteArgs::default(),
         bounds: crate::reconcile::BoundsArgs::default(),

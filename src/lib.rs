@@ -9,11 +9,14 @@
 //! [`github::SeatApi`] and its octocrab implementation), [`simulator`] is an
 //! in-process fake GitHub used by tests, benches and `seatkeeper demo`.
 
+#![forbid(unsafe_code)]
+
 pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod edit;
 pub mod github;
+pub mod http_guard;
 pub mod metrics;
 pub mod plan;
 pub mod progress;

@@ -876,6 +876,50 @@ async fn app_auth_discovers_the_installation_and_uses_its_token() {
 }
 
 #[tokio::test]
+async fn app_installation_tokens_are_renewed_before_they_expire() {
+    // Tokens that live 2 s: each is within the renewal margin when minted,
+    // so every use mints a new one, and none is ever sent expired.
+    let opts = SimOptions {
+        token: "unused-static-token".to_string(),
+        installation_token_ttl: Duration::from_secs(2),
+        ..SimOptions::default()
+    };
+    let sim = Simulator::start(with_app(demo_state()), opts)
+        .await
+        .unwrap();
+    for installation in [None, Some(777)] {
+        sim.clear_requests();
+        let mut c = config(&sim);
+        c.auth = app_auth("app-private-key.pem", installation);
+        let gh = client(c).await;
+        for _ in 0..3 {
+            gh.list_seats(&org()).await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        gh.list_seats(&org()).await.unwrap();
+        let tokens = requests_to(&sim, "POST", routes::APP_ACCESS_TOKENS);
+        assert!(tokens.len() >= 4, "{} tokens for 4 listings", tokens.len());
+        assert!(
+            sim.requests().iter().all(|r| r.status < 400),
+            "{:?}",
+            sim.requests()
+                .iter()
+                .map(|r| (&r.route, r.status))
+                .collect::<Vec<_>>()
+        );
+        // Discovery happens once; renewals reuse the installation id.
+        let discovered = requests_to(&sim, "GET", routes::ORG_INSTALLATION).len();
+        assert_eq!(discovered, usize::from(installation.is_none()));
+        let stats = gh.stats();
+        assert_eq!(
+            stats.requests_to("POST", routes::APP_ACCESS_TOKENS),
+            tokens.len() as u64,
+            "token requests are counted like any other"
+        );
+    }
+}
+
+#[tokio::test]
 async fn app_auth_with_the_wrong_key_says_so() {
     let sim = start(with_app(demo_state())).await;
     for installation in [None, Some(777)] {

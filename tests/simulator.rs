@@ -406,13 +406,10 @@ fn with_app(mut st: SimState) -> SimState {
 fn jwt(key_file: &str, iss: Value, iat_off: i64, exp_off: i64) -> String {
     let now = chrono::Utc::now().timestamp();
     let claims = json!({ "iss": iss, "iat": now + iat_off, "exp": now + exp_off });
-    let key = jsonwebtoken::EncodingKey::from_rsa_pem(fixture(key_file).as_bytes()).expect("key");
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
-        &claims,
-        &key,
-    )
-    .expect("jwt")
+    seatkeeper::github::app_jwt::AppKey::from_pem(&fixture(key_file))
+        .expect("key")
+        .sign(&claims)
+        .expect("jwt")
 }
 
 fn enterprise_state() -> SimState {

@@ -2,6 +2,7 @@
 //! a live user with its set of grants), GitHub's wire format for seats
 //! ([`wire`]), and the octocrab implementation in [`client`].
 
+pub mod app_jwt;
 pub mod args;
 pub mod client;
 pub mod live;

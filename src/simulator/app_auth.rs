@@ -6,7 +6,9 @@
 //! suggests 60 s back "to protect against clock drift"), and `exp` no more
 //! than 10 minutes into the future.
 
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ring::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
 use serde::Deserialize;
 
 use super::faults::SplitMix64;
@@ -56,17 +58,7 @@ struct Claims {
 
 /// Verify an App JWT against the App's public key at time `now` (Unix seconds).
 pub fn verify_app_jwt(token: &str, app: &SimApp, now: i64) -> Result<(), JwtError> {
-    let key = DecodingKey::from_rsa_pem(app.public_key_pem.as_bytes())
-        .map_err(|_| JwtError::Undecodable)?;
-    let mut v = Validation::new(Algorithm::RS256);
-    // Time claims are checked below with GitHub's own rules and messages.
-    v.validate_exp = false;
-    v.validate_nbf = false;
-    v.validate_aud = false;
-    v.required_spec_claims.clear();
-    let data =
-        jsonwebtoken::decode::<Claims>(token, &key, &v).map_err(|_| JwtError::Undecodable)?;
-    let c = data.claims;
+    let c = decode_rs256(token, &app.public_key_pem).ok_or(JwtError::Undecodable)?;
     let iss_ok = match &c.iss {
         Some(serde_json::Value::Number(n)) => n.as_u64() == Some(app.app_id),
         Some(serde_json::Value::String(s)) => {
@@ -88,6 +80,83 @@ pub fn verify_app_jwt(token: &str, app: &SimApp, now: i64) -> Result<(), JwtErro
         Some(_) => Ok(()),
         None => Err(JwtError::Expired),
     }
+}
+
+/// The claims of a compact RS256 JWS whose signature `public_key_pem`
+/// verifies; `None` for anything else (another algorithm, a bad signature,
+/// not a JWT). Time claims are checked by the caller, with GitHub's messages.
+fn decode_rs256(token: &str, public_key_pem: &str) -> Option<Claims> {
+    #[derive(Deserialize)]
+    struct Header {
+        alg: String,
+    }
+    let mut parts = token.split('.');
+    let (header, payload, sig) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let h: Header = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
+    if h.alg != "RS256" {
+        return None;
+    }
+    let key = rsa_public_key(public_key_pem)?;
+    let sig = URL_SAFE_NO_PAD.decode(sig).ok()?;
+    let signed = &token[..header.len() + 1 + payload.len()];
+    UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, key)
+        .verify(signed.as_bytes(), &sig)
+        .ok()?;
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
+}
+
+/// The PKCS#1 `RSAPublicKey` DER of a `PUBLIC KEY` (SubjectPublicKeyInfo,
+/// what `openssl rsa -pubout` writes) or `RSA PUBLIC KEY` PEM.
+fn rsa_public_key(pem: &str) -> Option<Vec<u8>> {
+    let (label, der) = crate::github::app_jwt::pem_block(pem)?;
+    match label.as_str() {
+        "RSA PUBLIC KEY" => Some(der),
+        "PUBLIC KEY" => {
+            // SEQUENCE { SEQUENCE { OID, params }, BIT STRING { 0 unused bits, RSAPublicKey } }
+            let (tag, spki, _) = der_tlv(&der)?;
+            if tag != 0x30 {
+                return None;
+            }
+            let (tag, algorithm, rest) = der_tlv(spki)?;
+            const RSA_ENCRYPTION: &[u8] = &[
+                0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01,
+            ];
+            if tag != 0x30 || !algorithm.starts_with(RSA_ENCRYPTION) {
+                return None;
+            }
+            let (tag, bits, _) = der_tlv(rest)?;
+            match (tag, bits.split_first()) {
+                (0x03, Some((0, key))) => Some(key.to_vec()),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// One DER tag-length-value: `(tag, value, rest)`.
+fn der_tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first < 0x80 {
+        (first as usize, rest)
+    } else {
+        let n = (first & 0x7f) as usize;
+        if n == 0 || n > 4 || rest.len() < n {
+            return None;
+        }
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, b| acc << 8 | *b as usize);
+        (len, &rest[n..])
+    };
+    if rest.len() < len {
+        return None;
+    }
+    Some((tag, &rest[..len], &rest[len..]))
 }
 
 /// A fresh installation token: `ghs_` and 36 alphanumerics, as GitHub's.

@@ -165,6 +165,9 @@ pub struct SimOptions {
     pub record_requests: bool,
     /// Also record response bodies (for contract tests; costs memory).
     pub record_response_bodies: bool,
+    /// How long a minted GitHub App installation token is valid (GitHub:
+    /// one hour).
+    pub installation_token_ttl: Duration,
 }
 
 impl Default for SimOptions {
@@ -183,6 +186,7 @@ impl Default for SimOptions {
             requester_is_member: true,
             record_requests: true,
             record_response_bodies: false,
+            installation_token_ttl: Duration::from_secs(3600),
         }
     }
 }

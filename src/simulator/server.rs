@@ -1395,7 +1395,9 @@ async fn create_access_token(
         return Err(ApiError::new(400, "Problems parsing JSON", doc));
     }
     let token = app_auth::mint_token(&mut lock(&sh.token_rng));
-    let expires = Utc::now() + chrono::Duration::hours(1);
+    let expires = Utc::now()
+        + chrono::Duration::from_std(sh.opts.installation_token_ttl)
+            .unwrap_or_else(|_| chrono::Duration::hours(1));
     lock(&sh.tokens).insert(token.clone(), expires);
     let body = json!({
         "token": token,

@@ -149,6 +149,9 @@ timeout. Fails the render with a message saying what to set.
 {{- end }}
 - {{ printf "--listen=0.0.0.0:%d" (int64 .Values.port) | quote }}
 - {{ printf "--shutdown-timeout=%d" (int64 .Values.shutdownTimeoutSeconds) | quote }}
+- {{ printf "--http-header-timeout=%d" (int64 .Values.http.headerTimeoutSeconds) | quote }}
+- {{ printf "--http-body-timeout=%d" (int64 .Values.http.bodyTimeoutSeconds) | quote }}
+- {{ printf "--http-max-connections=%d" (int64 .Values.http.maxConnections) | quote }}
 {{- if .Values.dryRun }}
 - "--dry-run"
 {{- end }}
@@ -167,6 +170,7 @@ timeout. Fails the render with a message saying what to set.
 {{- if .Values.webhook.enabled }}
 - {{ printf "--webhook-secret-file=%s/secret" (include "seatkeeper.webhookDir" .) | quote }}
 - {{ printf "--webhook-branch=%s" .Values.webhook.branch | quote }}
+- {{ printf "--webhook-min-interval=%d" (int64 .Values.webhook.minIntervalSeconds) | quote }}
 {{- end }}
 {{- range .Values.extraArgs }}
 - {{ . | quote }}

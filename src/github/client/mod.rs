@@ -23,7 +23,6 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use futures::future::BoxFuture;
 use http::{HeaderMap, HeaderName, Method, StatusCode};
-use octocrab::models::{AppId, InstallationId};
 use octocrab::{OctoBody, Octocrab};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -34,6 +33,7 @@ pub use throttle::{
 
 pub use contents::Contents;
 
+use super::app_jwt::AppKey;
 use super::{
     BillingInfo, GitHubError, LiveState, Membership, Scope, SeatApi, SeatBreakdown,
     SeatManagementSetting, WriteReport,
@@ -264,16 +264,71 @@ struct Inner {
 }
 
 enum AuthMode {
-    /// PAT, or App with a known installation: one client for everything.
+    /// A token: one client for everything.
     Fixed(Arc<Octocrab>),
-    /// App without an installation id: the App-JWT client, and installation
-    /// clients discovered per org (lowercased). Each installation client is
-    /// kept behind an `Arc` because octocrab caches the installation token
-    /// inside it: a clone would fetch its own token.
-    Discover {
-        app: Arc<Octocrab>,
-        installations: tokio::sync::Mutex<HashMap<String, Arc<Octocrab>>>,
-    },
+    /// A GitHub App: installation tokens minted with the App's JWT and
+    /// renewed before they expire.
+    App(AppAuth),
+}
+
+/// GitHub App credentials and the installation clients minted so far.
+struct AppAuth {
+    app_id: u64,
+    key: AppKey,
+    /// The installation given by the operator; else one is discovered per org.
+    installation_id: Option<u64>,
+    /// Installation clients by org, lowercase (`""` for the configured
+    /// installation id).
+    installations: tokio::sync::Mutex<HashMap<String, Installation>>,
+}
+
+/// One installation and a client carrying its current token.
+struct Installation {
+    id: u64,
+    crab: Arc<Octocrab>,
+    /// When to mint the next token: [`TOKEN_RENEW_BEFORE`] ahead of its expiry.
+    renew_at: SystemTime,
+}
+
+/// Installation tokens live an hour; a new one is minted this long before
+/// the old one expires, so no request carries a token about to lapse.
+const TOKEN_RENEW_BEFORE: Duration = Duration::from_secs(5 * 60);
+
+/// The route of the installation-token exchange.
+const ACCESS_TOKENS_ROUTE: &str = "/app/installations/{installation_id}/access_tokens";
+
+/// An octocrab client for `base_url` sending `Authorization: Bearer TOKEN`.
+fn build_crab(base_url: &str, bearer: String) -> Result<Octocrab, GitHubError> {
+    Octocrab::builder()
+        .base_uri(base_url)
+        .map_err(|_| {
+            GitHubError::Config(format!(
+                "--github-url `{base_url}` is not a valid URL (expected e.g. https://api.github.com or https://HOST/api/v3)"
+            ))
+        })?
+        .add_header(
+            http::header::ACCEPT,
+            "application/vnd.github+json".to_string(),
+        )
+        .add_header(
+            HeaderName::from_static("x-github-api-version"),
+            API_VERSION.to_string(),
+        )
+        .set_connect_timeout(Some(Duration::from_secs(10)))
+        .personal_token(bearer)
+        .build()
+        .map_err(|e| {
+            GitHubError::Config(format!(
+                "cannot build the GitHub client: {}",
+                error_chain(&e)
+            ))
+        })
+}
+
+#[derive(Deserialize)]
+struct AccessTokenJson {
+    token: String,
+    expires_at: Option<String>,
 }
 
 #[derive(Default)]
@@ -288,8 +343,12 @@ struct Counters {
 impl fmt::Debug for GitHubClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let auth = match &self.inner.auth {
-            AuthMode::Fixed(_) => "fixed",
-            AuthMode::Discover { .. } => "app (installation discovered per org)",
+            AuthMode::Fixed(_) => "token",
+            AuthMode::App(AppAuth {
+                installation_id: Some(_),
+                ..
+            }) => "app",
+            AuthMode::App(_) => "app (installation discovered per org)",
         };
         f.debug_struct("GitHubClient")
             .field("base_url", &self.inner.base_url)
@@ -441,31 +500,6 @@ impl GitHubClient {
                 "--github-url `{base_url}` must start with https:// (e.g. https://api.github.com, https://HOST/api/v3 for GitHub Enterprise Server)"
             )));
         }
-        let builder = || -> Result<_, GitHubError> {
-            let b = Octocrab::builder()
-                .base_uri(base_url.as_str())
-                .map_err(|_| {
-                    GitHubError::Config(format!(
-                        "--github-url `{base_url}` is not a valid URL (expected e.g. https://api.github.com or https://HOST/api/v3)"
-                    ))
-                })?
-                .add_header(
-                    http::header::ACCEPT,
-                    "application/vnd.github+json".to_string(),
-                )
-                .add_header(
-                    HeaderName::from_static("x-github-api-version"),
-                    API_VERSION.to_string(),
-                )
-                .set_connect_timeout(Some(Duration::from_secs(10)));
-            Ok(b)
-        };
-        let build_err = |e: octocrab::Error| {
-            GitHubError::Config(format!(
-                "cannot build the GitHub client: {}",
-                error_chain(&e)
-            ))
-        };
         let auth = match &config.auth {
             Auth::Token(token) => {
                 if token.expose_secret().trim().is_empty() {
@@ -473,10 +507,7 @@ impl GitHubClient {
                         "the GitHub token is empty: set GITHUB_TOKEN (or --token-file)".into(),
                     ));
                 }
-                let crab = builder()?
-                    .personal_token(token.expose_secret().trim().to_string())
-                    .build()
-                    .map_err(build_err)?;
+                let crab = build_crab(&base_url, token.expose_secret().trim().to_string())?;
                 AuthMode::Fixed(Arc::new(crab))
             }
             Auth::App {
@@ -484,27 +515,19 @@ impl GitHubClient {
                 private_key_pem,
                 installation_id,
             } => {
-                let key = octocrab::EncodingKey::from_rsa_pem(
-                    private_key_pem.expose_secret().as_bytes(),
-                )
-                .map_err(|e| {
+                let key = AppKey::from_pem(private_key_pem.expose_secret()).map_err(|e| {
                     GitHubError::Config(format!(
                         "the GitHub App private key is not an RSA key in PEM form ({e}): use the .pem file GitHub generated for App {app_id}"
                     ))
                 })?;
-                let app = builder()?
-                    .app(AppId(*app_id), key)
-                    .build()
-                    .map_err(build_err)?;
-                match installation_id {
-                    Some(id) => AuthMode::Fixed(Arc::new(
-                        app.installation(InstallationId(*id)).map_err(build_err)?,
-                    )),
-                    None => AuthMode::Discover {
-                        app: Arc::new(app),
-                        installations: tokio::sync::Mutex::new(HashMap::new()),
-                    },
-                }
+                // Fail on a bad --github-url now, not at the first request.
+                build_crab(&base_url, String::new())?;
+                AuthMode::App(AppAuth {
+                    app_id: *app_id,
+                    key,
+                    installation_id: *installation_id,
+                    installations: tokio::sync::Mutex::new(HashMap::new()),
+                })
             }
         };
         Ok(GitHubClient {
@@ -555,29 +578,62 @@ impl GitHubClient {
             .unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The octocrab client that carries the right credentials for `org`.
+    /// The octocrab client that carries the right credentials for `org`:
+    /// for an App, its installation's client, with a token minted (or
+    /// renewed) when needed.
     async fn crab_for(&self, org: Option<&str>) -> Result<Arc<Octocrab>, GitHubError> {
-        let (app, installations) = match &self.inner.auth {
+        let app = match &self.inner.auth {
             AuthMode::Fixed(crab) => return Ok(Arc::clone(crab)),
-            AuthMode::Discover { app, installations } => (app, installations),
+            AuthMode::App(app) => app,
         };
-        let mut known = installations.lock().await;
-        let Some(org) = org else {
-            return known.values().next().cloned().ok_or_else(|| {
+        let mut known = app.installations.lock().await;
+        let key = match (app.installation_id, org) {
+            (Some(_), _) => String::new(),
+            (None, Some(org)) => org.to_ascii_lowercase(),
+            (None, None) => known.keys().next().cloned().ok_or_else(|| {
                 GitHubError::Config(
                     "GitHub App auth without an installation id needs an organization to find the installation: set the installation id (--app-installation-id)".into(),
                 )
-            });
+            })?,
         };
-        let key = org.to_ascii_lowercase();
-        if let Some(crab) = known.get(&key) {
-            return Ok(Arc::clone(crab));
+        if let Some(i) = known.get(&key)
+            && SystemTime::now() < i.renew_at
+        {
+            return Ok(Arc::clone(&i.crab));
         }
+        let id = match (app.installation_id, known.get(&key), org) {
+            (Some(id), _, _) => id,
+            (None, Some(i), _) => i.id,
+            (None, None, Some(org)) => self.discover_installation(app, org).await?,
+            (None, None, None) => unreachable!("the key came from a known installation"),
+        };
+        let installation = self.mint_installation_token(app, id).await?;
+        let crab = Arc::clone(&installation.crab);
+        known.insert(key, installation);
+        Ok(crab)
+    }
+
+    /// A client authenticated as the App itself (a fresh JWT).
+    fn jwt_crab(&self, app: &AppAuth) -> Result<Octocrab, GitHubError> {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let jwt = app
+            .key
+            .app_jwt(app.app_id, now)
+            .map_err(|e| GitHubError::Config(format!("cannot sign the GitHub App JWT: {e}")))?;
+        build_crab(&self.inner.base_url, jwt)
+    }
+
+    /// `GET /orgs/{org}/installation` with the App's JWT: the installation id.
+    async fn discover_installation(&self, app: &AppAuth, org: &str) -> Result<u64, GitHubError> {
+        let jwt = self.jwt_crab(app)?;
         let req = Req::get(
             "/orgs/{org}/installation",
             format!("/orgs/{}/installation", seg(org)),
         );
-        let resp = self.send(app, &req).await?;
+        let resp = self.send(&jwt, &req).await?;
         if resp.status == StatusCode::NOT_FOUND {
             return Err(GitHubError::Config(format!(
                 "the GitHub App is not installed on organization `{org}` (GET /orgs/{{org}}/installation answered 404): install it there, or set --app-installation-id"
@@ -598,20 +654,67 @@ impl GitHubClient {
             installation_id = installation.id,
             "found the GitHub App installation"
         );
-        let crab = Arc::new(
-            app.installation(InstallationId(installation.id))
-                .map_err(|e| GitHubError::Config(error_chain(&e)))?,
+        Ok(installation.id)
+    }
+
+    /// `POST /app/installations/{id}/access_tokens` with the App's JWT: a
+    /// client carrying the new installation token.
+    async fn mint_installation_token(
+        &self,
+        app: &AppAuth,
+        id: u64,
+    ) -> Result<Installation, GitHubError> {
+        let jwt = self.jwt_crab(app)?;
+        let req = Req {
+            method: Method::POST,
+            route: ACCESS_TOKENS_ROUTE,
+            path: format!("/app/installations/{id}/access_tokens"),
+            body: None,
+            if_none_match: None,
+        };
+        let resp = self.send(&jwt, &req).await?;
+        if !resp.status.is_success() {
+            return Err(GitHubError::Config(format!(
+                "GitHub refused the App's installation token request ({} {}): check the App id, that the private key is the App's current key, and the installation id",
+                resp.status.as_u16(),
+                resp.message()
+            )));
+        }
+        let minted: AccessTokenJson = resp.json(req.route)?;
+        let now = SystemTime::now();
+        let expires = minted
+            .expires_at
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .and_then(|t| u64::try_from(t.timestamp()).ok())
+            .map(|secs| SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+            // GitHub's tokens last an hour; assume so when it does not say.
+            .unwrap_or(now + Duration::from_secs(3600));
+        let renew_at = expires
+            .checked_sub(TOKEN_RENEW_BEFORE)
+            .filter(|t| *t > now)
+            .unwrap_or(now);
+        tracing::info!(
+            installation_id = id,
+            "minted a GitHub App installation token"
         );
-        known.insert(key, Arc::clone(&crab));
-        Ok(crab)
+        Ok(Installation {
+            id,
+            crab: Arc::new(build_crab(&self.inner.base_url, minted.token)?),
+            renew_at,
+        })
     }
 
     async fn crab_for_scope(&self, scope: &Scope) -> Result<Arc<Octocrab>, GitHubError> {
         match scope {
             Scope::Org(org) => self.crab_for(Some(org)).await,
             Scope::Enterprise(e) => match &self.inner.auth {
-                AuthMode::Fixed(crab) => Ok(Arc::clone(crab)),
-                AuthMode::Discover { .. } => Err(GitHubError::Config(format!(
+                AuthMode::Fixed(_)
+                | AuthMode::App(AppAuth {
+                    installation_id: Some(_),
+                    ..
+                }) => self.crab_for(None).await,
+                AuthMode::App(_) => Err(GitHubError::Config(format!(
                     "GitHub App auth for enterprise `{e}` needs the installation id: set --app-installation-id (the App's installation on the enterprise)"
                 ))),
             },
@@ -805,8 +908,8 @@ impl GitHubClient {
     /// Split octocrab's errors: `Ok(message)` is transient (retry), `Err` is final.
     fn octocrab_error(&self, e: octocrab::Error) -> Result<String, GitHubError> {
         match &e {
-            // Only the installation-token exchange turns a status into an
-            // octocrab error here: our own calls read statuses themselves.
+            // Our calls read statuses themselves (`execute`); kept for an
+            // octocrab that turns a status into an error after all.
             octocrab::Error::GitHub { source, .. } => {
                 if source.status_code.is_server_error() {
                     Ok(format!(
@@ -821,10 +924,6 @@ impl GitHubClient {
                     )))
                 }
             }
-            octocrab::Error::JWT { .. } => Err(GitHubError::Config(format!(
-                "cannot sign the GitHub App JWT: {}",
-                error_chain(&e)
-            ))),
             octocrab::Error::Http { .. }
             | octocrab::Error::Uri { .. }
             | octocrab::Error::UriParse { .. }
