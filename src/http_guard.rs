@@ -700,6 +700,7 @@ mod tests {
     }
 
     #[tokio::test]
+    #[allow(clippy::type_complexity)] // a table of cases
     async fn bodies_are_limited_in_size_and_time() {
         let limit = 10;
         let timeout = Duration::from_millis(200);

@@ -199,9 +199,11 @@ fn configuration_errors_never_quote_credentials() {
     args.app_key_file = Some(dir.path().join("missing.pem"));
     errors.push(args.config(None).unwrap_err());
 
+    // A token file is read when the client is built (and again on change).
     let mut args = GitHubArgs::for_url("http://127.0.0.1:9");
     args.token_file = Some(empty);
-    errors.push(args.config(None).unwrap_err());
+    let config = args.config(None).expect("names the file");
+    errors.push(rt.block_on(GitHubClient::new(config)).unwrap_err());
 
     for e in &errors {
         assert_clean("config error", &format!("{e} {e:?}"), &secrets);
@@ -520,4 +522,98 @@ async fn the_binary_never_prints_credentials() {
         .count();
     assert!(trace > 0, "RUST_LOG=trace produced no trace lines");
     sim.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------
+// Token files and the API root
+
+/// `TOKEN` with its last character changed: the same length, so a file
+/// rewritten with it and its mtime restored looks unchanged.
+fn same_length_wrong_token() -> String {
+    let mut t = TOKEN.to_string();
+    let last = t.pop().unwrap();
+    t.push(if last == 'f' { 'e' } else { 'f' });
+    t
+}
+
+fn statuses(sim: &Simulator, route: &str) -> Vec<u16> {
+    sim.requests()
+        .iter()
+        .filter(|r| r.route == route)
+        .map(|r| r.status)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_rotated_token_file_is_used_without_a_restart() {
+    let sim = start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    let stale = same_length_wrong_token();
+    std::fs::write(&file, &stale).unwrap();
+    let client = GitHubClient::new(config(&sim, Auth::TokenFile(file.clone())))
+        .await
+        .expect("client");
+    // The stale token is refused, and the file still holds it: no retry.
+    let err = client.list_seats(&org()).await.unwrap_err();
+    assert!(matches!(err, GitHubError::Unauthorized { .. }), "{err:?}");
+    assert_eq!(statuses(&sim, routes::ORG_SEATS), [401]);
+
+    // Rotation the client notices by the file's change: no 401 at all.
+    std::fs::write(&file, format!("{TOKEN}\n")).unwrap();
+    client
+        .list_seats(&org())
+        .await
+        .expect("the new token is used");
+    assert_eq!(statuses(&sim, routes::ORG_SEATS), [401, 200]);
+
+    // Rotation the file's stamp hides (same length, mtime restored, as a
+    // Secret swapped through a symlink can look): the 401 makes the client
+    // re-read the file, and the request is retried once with the new token.
+    drop(client);
+    std::fs::write(&file, &stale).unwrap();
+    let client = GitHubClient::new(config(&sim, Auth::TokenFile(file.clone())))
+        .await
+        .unwrap();
+    let read_at = std::fs::metadata(&file).unwrap().modified().unwrap();
+    std::fs::write(&file, TOKEN).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(read_at)
+        .unwrap();
+    let n = sim.requests().len();
+    client
+        .list_seats(&org())
+        .await
+        .expect("the 401 re-reads the file and the retry succeeds");
+    let after: Vec<u16> = sim.requests()[n..]
+        .iter()
+        .filter(|r| r.route == routes::ORG_SEATS)
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(after, [401, 200], "one refused attempt, one retry");
+}
+
+#[tokio::test]
+async fn plain_http_is_refused_for_other_hosts() {
+    for (url, ok) in [
+        ("http://github.example.com/api/v3", false),
+        ("http://10.1.2.3", false),
+        ("http://127.0.0.1:9", true),
+        ("http://localhost:9", true),
+        ("https://github.example.com/api/v3", true),
+    ] {
+        let c = ClientConfig::new(Auth::Token(SecretString::from(TOKEN))).with_base_url(url);
+        match GitHubClient::new(c).await {
+            Ok(_) => assert!(ok, "{url} accepted"),
+            Err(e) => {
+                assert!(!ok, "{url}: {e}");
+                let msg = e.to_string();
+                assert!(msg.contains("clear text") && msg.contains(url), "{msg}");
+                assert_clean("http error", &msg, &secrets());
+            }
+        }
+    }
 }

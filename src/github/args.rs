@@ -126,11 +126,6 @@ impl GitHubArgs {
     /// The credentials: `--app-id` + key file, else `--token-file`, else
     /// `token_env` (the value of `GITHUB_TOKEN`).
     pub fn auth(&self, token_env: Option<String>) -> Result<Auth, GitHubError> {
-        let read = |path: &PathBuf, what: &str| {
-            std::fs::read_to_string(path).map_err(|e| {
-                GitHubError::Config(format!("cannot read the {what} {}: {e}", path.display()))
-            })
-        };
         if let Some(app_id) = self.app_id {
             let key_path = self.app_key_file.as_ref().ok_or_else(|| {
                 GitHubError::Config(
@@ -139,19 +134,15 @@ impl GitHubArgs {
             })?;
             return Ok(Auth::App {
                 app_id,
-                private_key_pem: SecretString::from(read(key_path, "GitHub App private key")?),
+                private_key_pem: SecretString::from(super::client::read_secret(
+                    key_path,
+                    "GitHub App private key",
+                )?),
                 installation_id: self.installation_id,
             });
         }
         if let Some(path) = &self.token_file {
-            let token = read(path, "token file")?.trim().to_string();
-            if token.is_empty() {
-                return Err(GitHubError::Config(format!(
-                    "the token file {} is empty",
-                    path.display()
-                )));
-            }
-            return Ok(Auth::Token(SecretString::from(token)));
+            return Ok(Auth::TokenFile(path.clone()));
         }
         match token_env.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()) {
             Some(t) => Ok(Auth::Token(SecretString::from(t))),

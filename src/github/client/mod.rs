@@ -9,6 +9,7 @@
 //! here (octocrab's `retry` and `follow-redirect` features are off on
 //! purpose: `GET /orgs/{org}/members/{login}` must see its 302).
 
+mod auth;
 mod contents;
 mod listing;
 mod retry;
@@ -31,6 +32,7 @@ pub use throttle::{
     GET_POINTS, GITHUB_MAX_CONCURRENT, GITHUB_POINTS_PER_MINUTE, ThrottleConfig, WRITE_POINTS,
 };
 
+pub use auth::{is_loopback, read_secret};
 pub use contents::Contents;
 
 use super::app_jwt::AppKey;
@@ -56,6 +58,9 @@ pub enum Auth {
     /// A personal access token (classic: `manage_billing:copilot` and
     /// `read:org`) or any other bearer token.
     Token(SecretString),
+    /// A token in a file (`--token-file`), re-read when the file changes and
+    /// when GitHub answers 401: a rotated Kubernetes Secret needs no restart.
+    TokenFile(std::path::PathBuf),
     /// A GitHub App: a JWT signed with the App's key is exchanged for an
     /// installation token. Without an installation id the installation is
     /// discovered with `GET /orgs/{org}/installation` on first use.
@@ -73,6 +78,7 @@ impl fmt::Debug for Auth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Auth::Token(_) => f.write_str("Token([REDACTED])"),
+            Auth::TokenFile(p) => write!(f, "TokenFile({})", p.display()),
             Auth::App {
                 app_id,
                 installation_id,
@@ -263,9 +269,12 @@ struct Inner {
     primary_reset: Mutex<Option<SystemTime>>,
 }
 
+#[allow(clippy::large_enum_variant)] // one per client, never moved
 enum AuthMode {
     /// A token: one client for everything.
     Fixed(Arc<Octocrab>),
+    /// A token file: one client, rebuilt when the file's token changes.
+    Rotating(auth::Rotating),
     /// A GitHub App: installation tokens minted with the App's JWT and
     /// renewed before they expire.
     App(AppAuth),
@@ -344,6 +353,7 @@ impl fmt::Debug for GitHubClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let auth = match &self.inner.auth {
             AuthMode::Fixed(_) => "token",
+            AuthMode::Rotating(_) => "token file",
             AuthMode::App(AppAuth {
                 installation_id: Some(_),
                 ..
@@ -500,7 +510,21 @@ impl GitHubClient {
                 "--github-url `{base_url}` must start with https:// (e.g. https://api.github.com, https://HOST/api/v3 for GitHub Enterprise Server)"
             )));
         }
+        // A token must not cross a network in clear text: http:// only to
+        // this machine (a simulator, a local proxy).
+        if base_url.starts_with("http://") && !auth::is_loopback(&base_url) {
+            return Err(GitHubError::Config(format!(
+                "--github-url `{base_url}` is http:// to another host: the token would travel in clear text; use https:// (http:// is accepted for 127.0.0.1, ::1 and localhost only)"
+            )));
+        }
         let auth = match &config.auth {
+            Auth::TokenFile(path) => {
+                let url = base_url.clone();
+                AuthMode::Rotating(auth::Rotating::new(
+                    path.clone(),
+                    Box::new(move |token: &str| build_crab(&url, token.to_string())),
+                )?)
+            }
             Auth::Token(token) => {
                 if token.expose_secret().trim().is_empty() {
                     return Err(GitHubError::Config(
@@ -584,6 +608,7 @@ impl GitHubClient {
     async fn crab_for(&self, org: Option<&str>) -> Result<Arc<Octocrab>, GitHubError> {
         let app = match &self.inner.auth {
             AuthMode::Fixed(crab) => return Ok(Arc::clone(crab)),
+            AuthMode::Rotating(r) => return Ok(r.current()),
             AuthMode::App(app) => app,
         };
         let mut known = app.installations.lock().await;
@@ -710,6 +735,7 @@ impl GitHubClient {
             Scope::Org(org) => self.crab_for(Some(org)).await,
             Scope::Enterprise(e) => match &self.inner.auth {
                 AuthMode::Fixed(_)
+                | AuthMode::Rotating(_)
                 | AuthMode::App(AppAuth {
                     installation_id: Some(_),
                     ..
@@ -733,10 +759,13 @@ impl GitHubClient {
         };
         let mut failures = 0u32;
         let mut rate_limit_waits = 0u32;
+        // The client after a token-file rotation this request retried on.
+        let mut rotated: Option<Arc<Octocrab>> = None;
         loop {
             self.wait_for_primary_reset(req).await?;
             let request = self.build_request(req)?;
             let slot = inner.throttle.acquire(cost).await;
+            let crab = rotated.as_deref().unwrap_or(crab);
             let attempt =
                 tokio::time::timeout(inner.request_timeout, Self::attempt(crab, request)).await;
             drop(slot);
@@ -751,6 +780,16 @@ impl GitHubClient {
                 },
                 Ok(Ok(resp)) => {
                     self.record(req, resp.status.as_u16(), &resp.headers);
+                    // A 401 right after the Secret was rotated: the file may
+                    // already hold the new token. Once per request.
+                    if resp.status == StatusCode::UNAUTHORIZED
+                        && rotated.is_none()
+                        && let AuthMode::Rotating(r) = &inner.auth
+                        && matches!(r.reload(), Ok(true))
+                    {
+                        rotated = Some(r.current());
+                        continue;
+                    }
                     if let Some(limit) = retry::rate_limit(
                         resp.status,
                         &resp.headers,
