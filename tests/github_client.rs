@@ -1005,3 +1005,70 @@ async fn enterprise_scope_uses_the_enterprise_routes() {
         1
     );
 }
+
+/// A raw HTTP server that answers every request with a chunked 200 body
+/// that never ends; returns its URL and the bytes it managed to send.
+async fn endless_body_server() -> (String, Arc<std::sync::atomic::AtomicU64>) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let sent = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&sent);
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let counter = Arc::clone(&counter);
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+                if sock.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = vec![b' '; 1 << 20];
+                let frame = [
+                    format!("{:x}\r\n", chunk.len()).into_bytes(),
+                    chunk,
+                    b"\r\n".to_vec(),
+                ]
+                .concat();
+                // Bounded: 1 GiB, far past the client's limit.
+                for _ in 0..1024 {
+                    if sock.write_all(&frame).await.is_err() {
+                        return;
+                    }
+                    counter.fetch_add(1 << 20, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    (url, sent)
+}
+
+#[tokio::test]
+async fn an_endless_response_body_is_cut_off_at_the_limit() {
+    use seatkeeper::github::client::MAX_RESPONSE_BYTES;
+    let (url, sent) = endless_body_server().await;
+    let mut c = ClientConfig::new(Auth::Token(SecretString::from("t"))).with_base_url(&url);
+    c.backoff_base = Duration::from_millis(1);
+    c.throttle = ThrottleConfig::unlimited();
+    let client = client(c).await;
+    let err = client.list_seats(&org()).await.unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(err, GitHubError::IncompleteListing { .. }),
+        "{err:?}"
+    );
+    assert!(
+        msg.contains("larger than 64 MiB") && msg.contains(&url),
+        "{msg}"
+    );
+    // The client stopped reading near the limit: it did not take the 1 GiB
+    // (TCP buffers let the server get somewhat ahead).
+    let sent = sent.load(std::sync::atomic::Ordering::Relaxed) as usize;
+    assert!(
+        sent >= MAX_RESPONSE_BYTES,
+        "the server sent only {sent} bytes"
+    );
+    assert!(sent < MAX_RESPONSE_BYTES + (32 << 20), "read {sent} bytes");
+}

@@ -303,6 +303,20 @@ struct Installation {
 /// the old one expires, so no request carries a token about to lapse.
 const TOKEN_RENEW_BEFORE: Duration = Duration::from_secs(5 * 60);
 
+/// The largest response body read (64 MiB); GitHub's largest page here is
+/// about 100 KB.
+pub const MAX_RESPONSE_BYTES: usize = 64 << 20;
+
+/// Why one HTTP attempt got no usable response.
+enum AttemptError {
+    /// The request failed (connection, TLS, timeout inside octocrab).
+    Octocrab(octocrab::Error),
+    /// The body broke off mid-way.
+    Body(String),
+    /// The body passed [`MAX_RESPONSE_BYTES`].
+    TooLarge,
+}
+
 /// The route of the installation-token exchange.
 const ACCESS_TOKENS_ROUTE: &str = "/app/installations/{installation_id}/access_tokens";
 
@@ -774,10 +788,21 @@ impl GitHubClient {
                     "no complete response within {} s",
                     inner.request_timeout.as_secs_f32()
                 ),
-                Ok(Err(e)) => match self.octocrab_error(e) {
+                Ok(Err(AttemptError::Octocrab(e))) => match self.octocrab_error(e) {
                     Ok(transient) => transient,
                     Err(fatal) => return Err(fatal),
                 },
+                Ok(Err(AttemptError::Body(e))) => format!("the response body broke off: {e}"),
+                Ok(Err(AttemptError::TooLarge)) => {
+                    return Err(GitHubError::Decode {
+                        route: req.route.to_string(),
+                        message: format!(
+                            "the response body is larger than {} MiB (a page of 100 seats is about 100 KB): is --github-url `{}` a GitHub REST API root?",
+                            MAX_RESPONSE_BYTES >> 20,
+                            inner.base_url
+                        ),
+                    });
+                }
                 Ok(Ok(resp)) => {
                     self.record(req, resp.status.as_u16(), &resp.headers);
                     // A 401 right after the Secret was rotated: the file may
@@ -932,15 +957,31 @@ impl GitHubClient {
     async fn attempt(
         crab: &Octocrab,
         request: http::Request<OctoBody>,
-    ) -> Result<Resp, octocrab::Error> {
-        let response = crab.execute(request).await?;
+    ) -> Result<Resp, AttemptError> {
+        use http_body_util::BodyExt;
+        let response = crab
+            .execute(request)
+            .await
+            .map_err(AttemptError::Octocrab)?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = crab.body_to_string(response).await?;
+        // Bounded: a wrong --github-url or a hostile proxy must not make
+        // the controller buffer an endless body.
+        let bytes = http_body_util::Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
+            .collect()
+            .await
+            .map_err(|e| {
+                if e.is::<http_body_util::LengthLimitError>() {
+                    AttemptError::TooLarge
+                } else {
+                    AttemptError::Body(e.to_string())
+                }
+            })?
+            .to_bytes();
         Ok(Resp {
             status,
             headers,
-            body,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
         })
     }
 
