@@ -110,6 +110,7 @@ pub struct Metrics {
     last_success: Family<OrgLabels, Gauge<f64, AtomicU64>>,
     seats: Family<SeatLabels, Gauge>,
     desired_seats: Family<OrgLabels, Gauge>,
+    billed_seats: Family<OrgLabels, Gauge>,
     drift: Family<DriftLabels, Gauge>,
     changes_total: Family<ChangeLabels, Counter>,
     inactive_seats: Family<OrgLabels, Gauge>,
@@ -181,6 +182,7 @@ impl Metrics {
             last_success: Family::default(),
             seats: Family::default(),
             desired_seats: Family::default(),
+            billed_seats: Family::default(),
             drift: Family::default(),
             changes_total: Family::default(),
             inactive_seats: Family::default(),
@@ -212,6 +214,11 @@ impl Metrics {
             "desired_seats",
             "Seats the desired state asks for (held after a full apply)",
             m.desired_seats.clone(),
+        );
+        registry.register(
+            "billed_seats",
+            "Seats billed this cycle in the listing read by the last reconcile (a seat removed mid-cycle is billed until the cycle ends)",
+            m.billed_seats.clone(),
         );
         registry.register(
             "drift",
@@ -295,6 +302,9 @@ impl Metrics {
         self.desired_seats
             .get_or_create(&org_labels(org))
             .set(outcome.plan.seats_after as i64);
+        self.billed_seats
+            .get_or_create(&org_labels(org))
+            .set(outcome.plan.billed_before as i64);
         self.inactive_seats
             .get_or_create(&org_labels(org))
             .set(outcome.plan.inactive.len() as i64);

@@ -486,6 +486,8 @@ async fn converges_at_start_follows_edits_and_exports_metrics() {
         "carol's removed seat is pending cancellation"
     );
     assert_eq!(m.get("seatkeeper_desired_seats", &acme(&[])), Some(3.0));
+    // Billed this cycle: alice, bob and dave, and carol until the cycle ends.
+    assert_eq!(m.get("seatkeeper_billed_seats", &acme(&[])), Some(4.0));
     assert_eq!(
         m.get("seatkeeper_desired_state_valid", &acme(&[])),
         Some(1.0)

@@ -282,8 +282,8 @@ fn a_flag_the_binary_does_not_take_is_rejected() {
     let out = check_args(&args, &literal_env(container));
     assert_eq!(
         out.status.code(),
-        Some(2),
-        "check-args must refuse {args:?}"
+        Some(1),
+        "check-args must refuse {args:?} (usage errors exit 1)"
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -519,6 +519,7 @@ fn the_dashboard_has_an_org_variable_and_every_panel_the_readme_promises() {
     for wanted in [
         "seatkeeper_seats",
         "seatkeeper_desired_seats",
+        "seatkeeper_billed_seats",
         "seatkeeper_drift",
         "seatkeeper_changes_total",
         "seatkeeper_reconcile_total",
