@@ -407,3 +407,94 @@ fn the_cli_plans_odd_listings_and_names_bad_ones() {
     assert!(stderr.contains("missing-total-seats.json"), "{stderr}");
     assert!(stderr.contains("missing field `total_seats`"), "{stderr}");
 }
+
+#[test]
+fn plain_scalars_are_the_text_a_reviewer_reads() {
+    // YAML 1.1 would read these as 31, 10 (octal), 1000, 15 and a boolean;
+    // the reviewer reads logins, and logins they are.
+    let text = "org: acme\nusers: [0x1F, 012, 1e3, 0o17, true]\n";
+    let f = SeatsFile::parse("seats.yaml", text.as_bytes()).expect("valid logins");
+    let logins: Vec<&str> = f.users.iter().map(|u| u.login.as_str()).collect();
+    assert_eq!(logins, ["0x1F", "012", "1e3", "0o17", "true"]);
+    // A number that is not a login is quoted as written, not as its value.
+    let err = refused("seats.yaml", b"org: acme\nusers: [1_000, 0x1F]\n");
+    assert!(err.contains("`1_000`") && err.contains("2:9"), "{err}");
+    assert!(!err.contains("1000`"), "{err}");
+}
+
+#[test]
+fn endless_and_special_files_are_read_boundedly() {
+    use std::process::Command;
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let seats = dir.path().join("seats.yaml");
+    std::fs::write(&seats, "org: acme\nusers: [octocat]\n").unwrap();
+    let bin = env!("CARGO_BIN_EXE_seatkeeper");
+    // A FIFO whose writer never stops: stat says size 0, the read is capped.
+    let fifo = dir.path().join("fifo.yaml");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success(),
+        "mkfifo"
+    );
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(&fifo) else {
+                return;
+            };
+            let chunk = vec![b'#'; 1 << 16];
+            // Bounded: 64 MiB, far past the 1 MiB cap; stops when the reader goes.
+            for _ in 0..1024 {
+                if f.write_all(&chunk).is_err() {
+                    return;
+                }
+            }
+        })
+    };
+    let cases: Vec<(Vec<std::ffi::OsString>, &str)> = vec![
+        (
+            vec!["validate".into(), fifo.clone().into()],
+            "at most 1048576 bytes",
+        ),
+        (
+            vec![
+                "plan".into(),
+                seats.clone().into(),
+                "--live-state".into(),
+                "/dev/zero".into(),
+            ],
+            "larger than 268435456 bytes",
+        ),
+        (
+            vec![
+                "plan".into(),
+                seats.clone().into(),
+                "--token-file".into(),
+                "/dev/zero".into(),
+                "--github-url".into(),
+                "http://127.0.0.1:9".into(),
+            ],
+            "larger than",
+        ),
+    ];
+    for (args, want) in cases {
+        let t = Instant::now();
+        let out = Command::new(bin)
+            .args(&args)
+            .env_remove("GITHUB_TOKEN")
+            .env_remove("GH_TOKEN")
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(want), "{args:?}: {stderr}");
+        assert!(stderr.len() < 4096, "{args:?}: a bounded message");
+        assert!(t.elapsed() < Duration::from_secs(20), "{args:?}");
+    }
+    writer.join().unwrap();
+}
