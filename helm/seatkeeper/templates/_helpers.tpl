@@ -172,6 +172,18 @@ timeout. Fails the render with a message saying what to set.
 - {{ printf "--webhook-branch=%s" .Values.webhook.branch | quote }}
 - {{ printf "--webhook-min-interval=%d" (int64 .Values.webhook.minIntervalSeconds) | quote }}
 {{- end }}
+{{- range .Values.bounds.allowedOrgs }}
+- {{ printf "--allowed-org=%s" . | quote }}
+{{- end }}
+{{- range .Values.bounds.allowedEnterprises }}
+- {{ printf "--allowed-enterprise=%s" . | quote }}
+{{- end }}
+{{- if ne (toString .Values.bounds.maxRemovals) "" }}
+- {{ printf "--max-removals=%s" (toString .Values.bounds.maxRemovals) | quote }}
+{{- end }}
+{{- if gt (int64 .Values.bounds.maxSeats) 0 }}
+- {{ printf "--max-seats=%d" (int64 .Values.bounds.maxSeats) | quote }}
+{{- end }}
 {{- range .Values.extraArgs }}
 - {{ . | quote }}
 {{- end }}
