@@ -39,7 +39,8 @@ use tokio::time::Sleep;
 #[derive(Debug, Clone, clap::Args)]
 pub struct HttpArgs {
     /// Close a connection whose request headers have not all arrived this many seconds after it
-    /// opened (or after its previous response): a half-sent or idle connection holds nothing.
+    /// opened (or after its previous response), or whose peer stops reading a response for as
+    /// long: a half-sent, idle or stalled connection holds nothing.
     #[arg(long = "http-header-timeout", default_value_t = 10, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub header_timeout: u64,
