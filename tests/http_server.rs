@@ -37,7 +37,11 @@ async fn sim() -> Simulator {
 /// (only start-up and webhooks reconcile), and `extra` flags.
 fn daemon(sim: &Simulator, dir: &tempfile::TempDir, extra: &[&str]) -> Daemon {
     let seats = dir.path().join("seats.yaml");
-    write_atomic(&seats, "org: acme\nusers:\n  - alice\n");
+    // Removals uncapped: the replay test removes a drifted seat.
+    write_atomic(
+        &seats,
+        "org: acme\npolicy:\n  max_removals: 100%\nusers:\n  - alice\n",
+    );
     let mut args = vec![
         "--config",
         seats.to_str().unwrap(),

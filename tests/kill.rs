@@ -580,9 +580,9 @@ async fn sigkill_of_run_mid_removal_then_restart() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let summary = &again.proc.events("reconcile")[0];
-        assert_eq!(
-            summary["status"],
-            "applied",
+        // `in_sync` when the kill fell after the last write.
+        assert!(
+            summary["status"] == "applied" || summary["status"] == "in_sync",
             "{}",
             ctx(format!("{summary}"), &again.log_text())
         );
