@@ -700,16 +700,19 @@ mod tests {
         }
     }
 
+    /// (what, Content-Length, the chunks sent, what `read_body` returns)
+    type BodyCase = (
+        &'static str,
+        Option<u64>,
+        Vec<&'static [u8]>,
+        Result<&'static [u8], BodyError>,
+    );
+
     #[tokio::test]
     async fn bodies_are_limited_in_size_and_time() {
         let limit = 10;
         let timeout = Duration::from_millis(200);
-        let cases: Vec<(
-            &str,
-            Option<u64>,
-            Vec<&'static [u8]>,
-            Result<&[u8], BodyError>,
-        )> = vec![
+        let cases: Vec<BodyCase> = vec![
             ("fits", Some(5), vec![b"hello"], Ok(b"hello")),
             (
                 "exactly the limit",

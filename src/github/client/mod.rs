@@ -257,7 +257,7 @@ enum AuthMode {
     Fixed(Arc<Octocrab>),
     /// A GitHub App: installation tokens minted with the App's JWT and
     /// renewed before they expire.
-    App(AppAuth),
+    App(Box<AppAuth>),
 }
 
 /// GitHub App credentials and the installation clients minted so far.
@@ -333,10 +333,7 @@ impl fmt::Debug for GitHubClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let auth = match &self.inner.auth {
             AuthMode::Fixed(_) => "token",
-            AuthMode::App(AppAuth {
-                installation_id: Some(_),
-                ..
-            }) => "app",
+            AuthMode::App(app) if app.installation_id.is_some() => "app",
             AuthMode::App(_) => "app (installation discovered per org)",
         };
         f.debug_struct("GitHubClient")
@@ -511,12 +508,12 @@ impl GitHubClient {
                 })?;
                 // Fail on a bad --github-url now, not at the first request.
                 build_crab(&base_url, String::new())?;
-                AuthMode::App(AppAuth {
+                AuthMode::App(Box::new(AppAuth {
                     app_id: *app_id,
                     key,
                     installation_id: *installation_id,
                     installations: tokio::sync::Mutex::new(HashMap::new()),
-                })
+                }))
             }
         };
         Ok(GitHubClient {
@@ -696,11 +693,8 @@ impl GitHubClient {
         match scope {
             Scope::Org(org) => self.crab_for(Some(org)).await,
             Scope::Enterprise(e) => match &self.inner.auth {
-                AuthMode::Fixed(_)
-                | AuthMode::App(AppAuth {
-                    installation_id: Some(_),
-                    ..
-                }) => self.crab_for(None).await,
+                AuthMode::Fixed(_) => self.crab_for(None).await,
+                AuthMode::App(app) if app.installation_id.is_some() => self.crab_for(None).await,
                 AuthMode::App(_) => Err(GitHubError::Config(format!(
                     "GitHub App auth for enterprise `{e}` needs the installation id: set --app-installation-id (the App's installation on the enterprise)"
                 ))),
