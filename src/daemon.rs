@@ -1046,7 +1046,7 @@ async fn webhook(State(sh): State<Arc<Shared>>, request: Request) -> Response {
         sh.guard.log_replay(&delivery);
         return (
             StatusCode::OK,
-            format!("ignored: delivery {delivery} was already processed\n"),
+            "ignored: this X-GitHub-Delivery was already processed\n",
         )
             .into_response();
     }

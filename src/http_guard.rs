@@ -39,7 +39,8 @@ use tokio::time::Sleep;
 #[derive(Debug, Clone, clap::Args)]
 pub struct HttpArgs {
     /// Close a connection whose request headers have not all arrived this many seconds after it
-    /// opened (or after its previous response): a half-sent or idle connection holds nothing.
+    /// opened (or after its previous response), or whose peer stops reading a response for as
+    /// long: a half-sent, idle or stalled connection holds nothing.
     #[arg(long = "http-header-timeout", default_value_t = 10, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub header_timeout: u64,
@@ -699,17 +700,19 @@ mod tests {
         }
     }
 
+    /// (what, Content-Length, the chunks sent, what `read_body` returns)
+    type BodyCase = (
+        &'static str,
+        Option<u64>,
+        Vec<&'static [u8]>,
+        Result<&'static [u8], BodyError>,
+    );
+
     #[tokio::test]
-    #[allow(clippy::type_complexity)] // a table of cases
     async fn bodies_are_limited_in_size_and_time() {
         let limit = 10;
         let timeout = Duration::from_millis(200);
-        let cases: Vec<(
-            &str,
-            Option<u64>,
-            Vec<&'static [u8]>,
-            Result<&[u8], BodyError>,
-        )> = vec![
+        let cases: Vec<BodyCase> = vec![
             ("fits", Some(5), vec![b"hello"], Ok(b"hello")),
             (
                 "exactly the limit",

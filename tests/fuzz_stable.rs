@@ -97,7 +97,7 @@ fn dictionary(path: &Path) -> Vec<Vec<u8>> {
         let Some(end) = line.rfind('"').filter(|e| *e > start) else {
             continue;
         };
-        let body = line[start + 1..end].as_bytes();
+        let body = &line.as_bytes()[start + 1..end];
         let mut token = Vec::new();
         let mut i = 0;
         while i < body.len() {

@@ -85,6 +85,7 @@ pub struct Proc {
     pub child: Child,
     pub log: Arc<Mutex<Vec<String>>>,
     pub stdout: Arc<Mutex<Vec<String>>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Proc {
@@ -109,19 +110,25 @@ impl Proc {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().expect("start seatkeeper");
-        let capture = |pipe: Box<dyn std::io::Read + Send>| {
+        let mut readers = Vec::new();
+        let mut capture = |pipe: Box<dyn std::io::Read + Send>| {
             let lines = Arc::new(Mutex::new(Vec::new()));
             let sink = lines.clone();
-            std::thread::spawn(move || {
+            readers.push(std::thread::spawn(move || {
                 for line in BufReader::new(pipe).lines().map_while(Result::ok) {
                     sink.lock().unwrap().push(line);
                 }
-            });
+            }));
             lines
         };
         let log = capture(Box::new(child.stderr.take().unwrap()));
         let stdout = capture(Box::new(child.stdout.take().unwrap()));
-        Proc { child, log, stdout }
+        Proc {
+            child,
+            log,
+            stdout,
+            readers,
+        }
     }
 
     pub fn pid(&self) -> u32 {
@@ -178,6 +185,20 @@ impl Proc {
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// After the process ended: wait until everything it wrote to stdout and
+    /// stderr has been read (at most a few seconds).
+    pub fn drain(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        for r in std::mem::take(&mut self.readers) {
+            while !r.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if r.is_finished() {
+                let _ = r.join();
+            }
+        }
     }
 }
 
