@@ -14,9 +14,11 @@
 #                         $GITHUB_API_URL, as seatkeeper reads it
 #   SK_BASE_REF           optional git ref: plan --base
 #   SK_STRICT             true (default) | false: plan --strict
+#   SK_SAVED_PLAN         optional path: plan --out (the saved plan JSON)
 #   SK_ARGS               extra arguments, split at whitespace (no quoting)
 #   RUNNER_TEMP, GITHUB_OUTPUT
-# Outputs: exit-code, plan-file (the markdown body), verdict (pass | fail).
+# Outputs: exit-code, plan-file (the markdown body), verdict (pass | fail),
+# saved-plan (when written).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -46,6 +48,7 @@ case $SK_COMMAND in
         esac
         if [ -n "${SK_GITHUB_URL:-}" ]; then args+=(--github-url "$SK_GITHUB_URL"); fi
         if [ -n "${SK_BASE_REF:-}" ]; then args+=(--base "$SK_BASE_REF"); fi
+        if [ -n "${SK_SAVED_PLAN:-}" ]; then args+=(--out "$SK_SAVED_PLAN"); fi
         ;;
     *) sk_die "command must be validate or plan, not '$SK_COMMAND'" ;;
 esac
@@ -97,3 +100,6 @@ IFS=$'\t' read -r verdict words < <(sk_verdict "$SK_COMMAND" "$code")
 sk_output exit-code "$code"
 sk_output verdict "$verdict"
 sk_output plan-file "$body"
+if [ "$SK_COMMAND" = plan ] && [ -n "${SK_SAVED_PLAN:-}" ] && [ -s "$SK_SAVED_PLAN" ]; then
+    sk_output saved-plan "$SK_SAVED_PLAN"
+fi

@@ -691,6 +691,58 @@ fn plan_writes_the_outputs_and_a_summary_with_the_seat_change() {
 }
 
 #[test]
+fn the_saved_plan_is_written_and_applies_exactly_what_was_reviewed() {
+    let sim = SimProcess::start();
+    let runner = Runner::new();
+    let base = demo_yaml(|l| l.contains("- lena"));
+    let head = demo_yaml(|l| l.contains("contractor-carl"));
+    pr_workspace(&runner, &base, &head);
+    let mut env = plan_env(&sim);
+    env.push(("SK_SAVED_PLAN", "seatkeeper-plan.json"));
+    let out = runner.run("run.sh", &env);
+    assert!(out.status.success(), "{}", describe(&out));
+    let outputs = runner.outputs();
+    assert_eq!(outputs.get("exit-code").map(String::as_str), Some("2"));
+    assert_eq!(
+        outputs.get("saved-plan").map(String::as_str),
+        Some("seatkeeper-plan.json")
+    );
+    let saved = runner.path("workspace/seatkeeper-plan.json");
+    let plan: Value = serde_json::from_slice(&std::fs::read(&saved).unwrap()).unwrap();
+    assert!(
+        plan.to_string().contains("lena"),
+        "the saved plan adds lena: {plan}"
+    );
+    // What a later job does with the artifact: apply exactly it.
+    let apply = Command::new(BIN)
+        .args(["apply", "seatkeeper-plan.json", "--confirm"])
+        .args(["--github-url", sim.url.as_str()])
+        .current_dir(runner.path("workspace"))
+        .env("GITHUB_TOKEN", &sim.token)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(apply.status.code(), Some(0), "{}", describe(&apply));
+    assert!(text(&apply.stdout).contains("add lena"), "{}", describe(&apply));
+    // Applied once, the same saved plan no longer matches the seats: refused.
+    let again = Command::new(BIN)
+        .args(["apply", "seatkeeper-plan.json", "--confirm"])
+        .args(["--github-url", sim.url.as_str()])
+        .current_dir(runner.path("workspace"))
+        .env("GITHUB_TOKEN", &sim.token)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(1), "{}", describe(&again));
+    // Without the input, no file and no output.
+    let runner = Runner::new();
+    pr_workspace(&runner, &base, &head);
+    let out = runner.run("run.sh", &plan_env(&sim));
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(!runner.outputs().contains_key("saved-plan"));
+}
+
+#[test]
 fn a_failing_plan_is_summarised_with_its_errors_fenced_and_fails_the_check() {
     let sim = SimProcess::start();
     let runner = Runner::new();
