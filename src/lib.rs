@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod plan;
 pub mod reconcile;
 pub mod render;
+pub mod selfserve;
 pub mod simulator;
 pub mod source;
 

@@ -50,6 +50,10 @@ enum Command {
     Simulator(SimulatorArgs),
     /// Plan and apply the example against a built-in simulated org: no token, no network.
     Demo(DemoArgs),
+    /// Ask for a Copilot seat: validate like `plan --strict`, then add the login to seats.yaml.
+    Request(seatkeeper::selfserve::args::RequestArgs),
+    /// Give a Copilot seat back: remove the login from seats.yaml the same way.
+    Release(seatkeeper::selfserve::args::ReleaseArgs),
     /// Parse a command line without running it (used to test deployment manifests).
     #[command(hide = true)]
     CheckArgs {
@@ -218,6 +222,12 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Simulator(args) => simulator(args).await,
         Command::Demo(args) => demo(args).await,
+        Command::Request(args) => Ok(ExitCode::from(
+            seatkeeper::selfserve::args::request(args).await,
+        )),
+        Command::Release(args) => Ok(ExitCode::from(
+            seatkeeper::selfserve::args::release(args).await,
+        )),
         Command::CheckArgs { args } => {
             let argv = std::iter::once("seatkeeper".to_string()).chain(args);
             match Cli::try_parse_from(argv) {
