@@ -37,6 +37,19 @@ pub enum FaultAction {
     /// Answer normally, then (when the answer was 2xx) remove this login's
     /// seat, or the first seat when `None`.
     RemoveSeatAfter(Option<String>),
+    /// Answer normally, then (when the answer was 2xx) commit `content` at
+    /// `path` on `branch`, as someone else would: e.g. to move a file between
+    /// a client's read and its write.
+    CommitAfter {
+        /// `owner/name`.
+        repo: String,
+        /// The branch.
+        branch: String,
+        /// The file.
+        path: String,
+        /// Its new content.
+        content: String,
+    },
 }
 
 impl FaultAction {
@@ -68,6 +81,11 @@ impl FaultAction {
                 "remove seat {} after response",
                 l.as_deref().unwrap_or("<first>")
             ),
+            FaultAction::CommitAfter {
+                repo, branch, path, ..
+            } => {
+                format!("commit {path} on {repo}@{branch} after response")
+            }
         }
     }
 }
@@ -289,9 +307,9 @@ impl FaultHandle {
                     })
                 }
                 FaultAction::Drop if d.outcome.is_none() => d.outcome = Some(Outcome::Drop),
-                FaultAction::InsertSeatAfter(_) | FaultAction::RemoveSeatAfter(_) => {
-                    d.after.push(action.clone())
-                }
+                FaultAction::InsertSeatAfter(_)
+                | FaultAction::RemoveSeatAfter(_)
+                | FaultAction::CommitAfter { .. } => d.after.push(action.clone()),
                 _ => continue,
             }
             fired.push(action.describe());

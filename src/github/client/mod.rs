@@ -11,6 +11,7 @@
 
 mod contents;
 mod listing;
+mod repo;
 mod retry;
 mod throttle;
 mod writes;
