@@ -218,3 +218,310 @@ fn a_missing_file_is_a_clear_error() {
     let err = text(&out.stderr);
     assert!(err.contains("no/such/seats.yaml"), "{err}");
 }
+
+// ---------------------------------------------------------------------------
+// --repo: a commit (or a pull request) through the Contents API
+
+const REPO: &str = "acme/copilot-seats";
+
+fn main_head(sim: &Simulator) -> seatkeeper::simulator::SimCommit {
+    let st = sim.state();
+    let r = st.repo(REPO).unwrap();
+    r.commits[&r.branches["main"]].clone()
+}
+
+fn parent_text(sim: &Simulator, c: &seatkeeper::simulator::SimCommit) -> String {
+    let st = sim.state();
+    let r = st.repo(REPO).unwrap();
+    r.commits[&c.parents[0]].files["seats.yaml"].clone()
+}
+
+fn json_of(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", text(&out.stdout), text(&out.stderr)))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_commits_a_one_entry_change_naming_the_requester() {
+    let sim = demo_sim().await;
+    let before = main_head(&sim);
+    let out = run(
+        &sim,
+        &[
+            "request",
+            "nadia",
+            "--repo",
+            REPO,
+            "--source",
+            "https://github.com/acme/copilot-seats/issues/7",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v = json_of(&out);
+    assert_eq!(v["outcome"], "granted");
+    assert_eq!(v["target"], "github:acme/copilot-seats/seats.yaml@main");
+    let head = main_head(&sim);
+    assert_eq!(v["commit"], head.sha.as_str());
+    assert_eq!(head.parents, vec![before.sha.clone()]);
+    assert_eq!(
+        lines_added(&parent_text(&sim, &head), &head.files["seats.yaml"]),
+        vec!["  - nadia"]
+    );
+    assert!(head.message.starts_with("seats.yaml: grant a Copilot seat to nadia\n\nRequested by @nadia via https://github.com/acme/copilot-seats/issues/7"), "{}", head.message);
+    assert!(
+        head.message.contains("\nRequested-by: nadia\n"),
+        "{}",
+        head.message
+    );
+    // Only the file changed.
+    let mut others = head.files.clone();
+    others.remove("seats.yaml");
+    let mut old = before.files.clone();
+    old.remove("seats.yaml");
+    assert_eq!(others, old);
+
+    // Already listed: exit 0, no commit.
+    let again = run(&sim, &["request", "nadia", "--repo", REPO]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stdout)
+            .starts_with("nadia is already listed in github:acme/copilot-seats/seats.yaml@main"),
+        "{}",
+        text(&again.stdout)
+    );
+    assert_eq!(main_head(&sim).sha, head.sha);
+
+    // Release: the entry goes, one commit.
+    let rel = run(&sim, &["release", "nadia", "--repo", REPO, "--ref", "main"]);
+    assert_eq!(rel.status.code(), Some(0), "{}", text(&rel.stderr));
+    assert!(
+        text(&rel.stdout).starts_with("Released the Copilot seat of nadia: commit "),
+        "{}",
+        text(&rel.stdout)
+    );
+    assert_eq!(
+        main_head(&sim).files["seats.yaml"],
+        before.files["seats.yaml"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_concurrent_change_is_retried_on_the_fresh_content() {
+    use seatkeeper::simulator::{FaultAction, ScriptedFault, routes};
+    let sim = demo_sim().await;
+    let text0 = main_head(&sim).files["seats.yaml"].clone();
+    // Someone else adds oskar right after our first read.
+    let theirs = format!("{text0}  - oskar\n");
+    sim.faults().script(ScriptedFault {
+        route: format!("GET {}", routes::CONTENTS),
+        nth: 1,
+        times: 1,
+        action: FaultAction::CommitAfter {
+            repo: REPO.into(),
+            branch: "main".into(),
+            path: "seats.yaml".into(),
+            content: theirs.clone(),
+        },
+    });
+    let out = run(
+        &sim,
+        &["request", "nadia", "--repo", REPO, "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v = json_of(&out);
+    assert_eq!(v["attempts"], 2);
+    let head = main_head(&sim);
+    assert_eq!(
+        head.files["seats.yaml"],
+        format!("{theirs}  - nadia\n"),
+        "both changes kept"
+    );
+    let puts: Vec<u16> = sim
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PUT")
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(
+        puts,
+        vec![409, 200],
+        "the stale write was refused, the fresh one made"
+    );
+}
+
+/// Bad inputs that only a repository has: each exit 1, a clear message,
+/// and no commit.
+#[tokio::test(flavor = "multi_thread")]
+async fn repository_bad_inputs_write_nothing() {
+    use seatkeeper::simulator::{FaultAction, ScriptedFault, routes};
+    let sim = demo_sim().await;
+    // The ref moves between every read and write: retried, then refused.
+    let text0 = main_head(&sim).files["seats.yaml"].clone();
+    for n in 1..=10 {
+        sim.faults().script(ScriptedFault {
+            route: format!("GET {}", routes::CONTENTS),
+            nth: n,
+            times: 1,
+            action: FaultAction::CommitAfter {
+                repo: REPO.into(),
+                branch: "main".into(),
+                path: "seats.yaml".into(),
+                content: format!("{text0}# touched {n}\n"),
+            },
+        });
+    }
+    let out = run(
+        &sim,
+        &["request", "nadia", "--repo", REPO, "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let v = json_of(&out);
+    assert_eq!(v["reason"], "contended");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("changed 5 times between reading and writing it"),
+        "{v}"
+    );
+    assert!(!main_head(&sim).files["seats.yaml"].contains("nadia"));
+    sim.faults().clear();
+
+    // seats.yaml on the ref does not parse.
+    sim.with_state(|s| {
+        s.put_file(
+            REPO,
+            "main",
+            "seats.yaml",
+            "org: acme\nusers:\n  - alice\n  - alice\n",
+        )
+    });
+    let head = main_head(&sim).sha;
+    let out = run(&sim, &["request", "nadia", "--repo", REPO]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("github:acme/copilot-seats/seats.yaml@main:4:5: `alice` is listed twice"),
+        "{err}"
+    );
+    assert!(
+        err.contains("must be fixed before seats can be requested"),
+        "{err}"
+    );
+    assert_eq!(main_head(&sim).sha, head);
+
+    // No write permission.
+    sim.with_state(|s| {
+        s.put_file(REPO, "main", "seats.yaml", &text0);
+        s.repo_mut(REPO).unwrap().writable = false;
+    });
+    let head = main_head(&sim).sha;
+    let out = run(
+        &sim,
+        &["request", "nadia", "--repo", REPO, "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let v = json_of(&out);
+    assert_eq!(v["reason"], "no_write_permission");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot push to acme/copilot-seats"),
+        "{v}"
+    );
+    assert_eq!(main_head(&sim).sha, head);
+
+    // No such branch, no such file, no such repository.
+    sim.with_state(|s| s.repo_mut(REPO).unwrap().writable = true);
+    #[rustfmt::skip]
+    let cases: &[(&[&str], &str)] = &[
+        (&["--repo", REPO, "--ref", "nope"], "acme/copilot-seats has no branch `nope`"),
+        (&["--repo", REPO, "--path", "config/seats.yaml"], "has no file `config/seats.yaml` on `main`"),
+        (&["--repo", "acme/nope"], "acme/nope"),
+    ];
+    for (args, message) in cases {
+        let mut all = vec!["request", "nadia"];
+        all.extend_from_slice(args);
+        let out = run(&sim, &all);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            text(&out.stderr).contains(message),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    assert_eq!(main_head(&sim).sha, head);
+    let writes: Vec<_> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.method != "GET" && r.status < 300)
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pull_request_mode_merges_the_requesters_own_entry() {
+    let sim = demo_sim().await;
+    let text0 = main_head(&sim).files["seats.yaml"].clone();
+    let pr_mode = text0.replace("policy:\n", "policy:\n  self_serve: {mode: pull_request}\n");
+    assert_ne!(pr_mode, text0);
+    sim.with_state(|s| s.put_file(REPO, "main", "seats.yaml", &pr_mode));
+    let out = run(
+        &sim,
+        &["request", "nadia", "--repo", REPO, "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v = json_of(&out);
+    assert_eq!(v["outcome"], "granted", "{v}");
+    assert_eq!(v["pull_request"]["merged"], true);
+    let st = sim.state();
+    let r = st.repo(REPO).unwrap();
+    let pr = r
+        .issue(v["pull_request"]["number"].as_u64().unwrap())
+        .unwrap();
+    assert_eq!(pr.labels, vec!["seatkeeper-request"]);
+    assert_eq!(pr.pull.as_ref().unwrap().head, "seatkeeper/request-nadia");
+    assert_eq!(
+        r.file("main", "seats.yaml").unwrap(),
+        format!("{pr_mode}  - nadia\n")
+    );
+    drop(st);
+
+    // Branch protection wants a review: the pull request stays open, exit 0.
+    sim.with_state(|s| s.repo_mut(REPO).unwrap().merge_requires_review = true);
+    let out = run(
+        &sim,
+        &["request", "oskar", "--repo", REPO, "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v = json_of(&out);
+    assert_eq!(v["outcome"], "pull_request");
+    assert_eq!(v["pull_request"]["merged"], false);
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("approving review is required"),
+        "{v}"
+    );
+    // Asking again finds it.
+    let again = run(
+        &sim,
+        &["request", "oskar", "--repo", REPO, "--format", "json"],
+    );
+    let w = json_of(&again);
+    assert_eq!(w["pull_request"]["number"], v["pull_request"]["number"]);
+    assert!(
+        w["message"].as_str().unwrap().contains("already open"),
+        "{w}"
+    );
+    assert!(
+        !sim.state()
+            .file(REPO, "main", "seats.yaml")
+            .unwrap()
+            .contains("oskar")
+    );
+}

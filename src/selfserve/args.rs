@@ -4,8 +4,10 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 
-use super::{Ask, Kind, Recorded, Report, SelfServeError};
+use super::{Ask, Kind, RecordOptions, Recorded, Report, SelfServeError};
+use crate::github::GitHubError;
 use crate::github::args::GitHubArgs;
+use crate::github::repo::RepoRef;
 
 /// Output format of `request` and `release`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -16,12 +18,29 @@ pub enum OutputFormat {
     Json,
 }
 
+/// Where seats.yaml is: a repository, or a local file.
+#[derive(Debug, Clone, clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct Target {
+    /// The repository holding seats.yaml: the change is committed there (or opened as a pull request, per policy.self_serve.mode).
+    #[arg(long, value_name = "OWNER/REPO")]
+    pub repo: Option<RepoRef>,
+    /// Edit this local seats.yaml instead (for a pull request made by hand).
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+}
+
 /// Options shared by `request` and `release`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Common {
-    /// Edit this local seats.yaml (for a pull request made by hand).
-    #[arg(long, value_name = "PATH")]
-    pub file: PathBuf,
+    #[command(flatten)]
+    pub target: Target,
+    /// The path of seats.yaml in the repository.
+    #[arg(long, default_value = "seats.yaml", value_name = "PATH")]
+    pub path: String,
+    /// The branch to commit to (default: the repository's default branch).
+    #[arg(long = "ref", value_name = "BRANCH")]
+    pub git_ref: Option<String>,
     /// Who asks (default: LOGIN). Asking for someone else is refused unless policy.self_serve.allow_requests_for_others is true.
     #[arg(long, value_name = "LOGIN")]
     pub requester: Option<String>,
@@ -110,13 +129,38 @@ fn ask(
 }
 
 async fn run(ask: Ask, common: &Common) -> u8 {
-    let target = common.file.display().to_string();
     let concurrency = common.github.max_concurrent_requests.max(1);
-    let result: Result<Recorded, SelfServeError> = async {
-        let client = common.github.client().await?;
-        super::edit_local(&client, &common.file, &ask, concurrency).await
-    }
-    .await;
+    let (target, result) = match (&common.target.repo, &common.target.file) {
+        (Some(repo), _) => {
+            let mut opts = RecordOptions {
+                repo: repo.clone(),
+                path: common.path.trim_matches('/').to_string(),
+                git_ref: common.git_ref.clone(),
+                concurrency,
+            };
+            let result: Result<Recorded, SelfServeError> = async {
+                let client = common.github.client().await?;
+                super::record(&client, &client, &ask, &mut opts).await
+            }
+            .await;
+            (opts.target(), result)
+        }
+        (None, Some(file)) => {
+            let result: Result<Recorded, SelfServeError> = async {
+                let client = common.github.client().await?;
+                super::edit_local(&client, file, &ask, concurrency).await
+            }
+            .await;
+            (file.display().to_string(), result)
+        }
+        // clap's group requires one of them.
+        (None, None) => (
+            String::new(),
+            Err(SelfServeError::GitHub(GitHubError::Config(
+                "give --repo OWNER/REPO or --file PATH".into(),
+            ))),
+        ),
+    };
     let report = Report::from_result(&ask, &target, &result);
     print(&report, common.format);
     report.exit_code()

@@ -12,8 +12,19 @@
 //!
 //! Split by responsibility: [`prepare`] decides what the edit is (pure:
 //! policy, the edit itself), [`check`] validates it against GitHub through
-//! [`SeatApi`], [`edit_local`] records it in a local file, and [`args`] is
-//! the command line and its output.
+//! [`SeatApi`], [`record()`] writes it to a repository through
+//! [`crate::github::repo::RepoApi`] (a commit, or a pull request, retrying a
+//! stale `sha` on the fresh content), [`edit_local`] records it in a local
+//! file, and [`args`] is the command line and its output.
+//!
+//! Pull requests and auto-merge: GitHub's REST API has no call to enable
+//! auto-merge (that is GraphQL's `enablePullRequestAutoMerge`, which also
+//! needs the repository's "Allow auto-merge" setting and required checks).
+//! With `mode: pull_request` and `auto_merge: true`, seatkeeper instead
+//! merges the pull request itself through the REST merge endpoint, pinned to
+//! the head SHA it wrote, when the only change is the requester's own,
+//! validated entry; branch protection still applies (a required review
+//! answers 405 and the pull request stays open for it).
 
 pub mod args;
 mod output;
@@ -29,7 +40,7 @@ use crate::reconcile::{Mode, Options};
 use crate::source::{Loaded, git_blob_sha};
 
 pub use output::Report;
-pub use record::{MAX_ATTEMPTS, Recorded};
+pub use record::{MAX_ATTEMPTS, REQUEST_LABEL, RecordOptions, Recorded, record};
 
 /// Longest `--note` accepted (a note is for reviewers, not an essay).
 pub const MAX_NOTE_CHARS: usize = 200;

@@ -134,6 +134,98 @@ impl Report {
                 r.attempts = *attempts;
                 r
             }
+            Ok(Recorded::Committed {
+                commit,
+                url,
+                lines,
+                expires,
+                checked,
+                attempts,
+            }) => {
+                let short = &commit[..commit.len().min(7)];
+                let (outcome, mut message) = match ask.kind {
+                    Kind::Request => (
+                        "granted",
+                        format!(
+                            "Granted a Copilot seat to {login}: commit {short} adds {} of {target} (requested by {}).",
+                            line_text(*lines),
+                            ask.requester
+                        ),
+                    ),
+                    Kind::Release => (
+                        "released",
+                        format!(
+                            "Released the Copilot seat of {login}: commit {short} removes {} of {target} (by {}).",
+                            line_text(*lines),
+                            ask.requester
+                        ),
+                    ),
+                };
+                message.push_str(&follow_up(ask, checked));
+                let mut r = Report::new(ask, target, outcome, message);
+                r.lines = Some([lines.0, lines.1]);
+                r.expires = *expires;
+                r.commit = Some(commit.clone());
+                r.commit_url = url.clone();
+                r.plan = Some(checked.summary.clone());
+                r.attempts = *attempts;
+                r
+            }
+            Ok(Recorded::PullRequest {
+                number,
+                url,
+                merged,
+                note,
+                lines,
+                expires,
+                checked,
+                attempts,
+            }) => {
+                let verb = match ask.kind {
+                    Kind::Request => format!("grant a Copilot seat to {login}"),
+                    Kind::Release => format!("release the Copilot seat of {login}"),
+                };
+                let (outcome, mut message) = match (merged, ask.kind) {
+                    (Some(sha), Kind::Request) => (
+                        "granted",
+                        format!(
+                            "Granted a Copilot seat to {login}: pull request #{number} ({url}) merged as {}.",
+                            &sha[..sha.len().min(7)]
+                        ),
+                    ),
+                    (Some(sha), Kind::Release) => (
+                        "released",
+                        format!(
+                            "Released the Copilot seat of {login}: pull request #{number} ({url}) merged as {}.",
+                            &sha[..sha.len().min(7)]
+                        ),
+                    ),
+                    (None, _) => (
+                        "pull_request",
+                        format!(
+                            "Pull request #{number} ({url}) asks to {verb}{}.",
+                            note.as_deref()
+                                .map(|n| format!("; {n}"))
+                                .unwrap_or_default()
+                        ),
+                    ),
+                };
+                if let (Some(_), Some(c)) = (merged, checked) {
+                    message.push_str(&follow_up(ask, c));
+                }
+                let mut r = Report::new(ask, target, outcome, message);
+                r.lines = Some([lines.0, lines.1]);
+                r.expires = *expires;
+                r.commit = merged.clone();
+                r.pull_request = Some(PullReport {
+                    number: *number,
+                    url: url.clone(),
+                    merged: merged.is_some(),
+                });
+                r.plan = checked.as_ref().map(|c| c.summary.clone());
+                r.attempts = *attempts;
+                r
+            }
         }
     }
 
@@ -161,6 +253,29 @@ impl Report {
         let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
         s.push('\n');
         s
+    }
+}
+
+/// What happens next, after a commit on the ref.
+fn follow_up(ask: &Ask, checked: &super::Checked) -> String {
+    if checked.suspended {
+        return " policy.suspend is true: the controller applies nothing until it is lifted."
+            .to_string();
+    }
+    match (ask.kind, checked.changes_seat) {
+        (Kind::Request, true) => {
+            " The controller grants the seat on the push webhook (or its next poll).".to_string()
+        }
+        (Kind::Release, true) => {
+            " The controller cancels the seat on the push webhook (or its next poll).".to_string()
+        }
+        (Kind::Request, false) => {
+            format!(" {} already holds a seat; the entry keeps it.", ask.login)
+        }
+        (Kind::Release, false) => format!(
+            " No seat changes now ({} holds none directly, or it is protected).",
+            ask.login
+        ),
     }
 }
 
