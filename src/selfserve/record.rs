@@ -139,28 +139,20 @@ pub async fn record(
     }
     let shown = opts.shown(&branch);
     for attempt in 1..=MAX_ATTEMPTS {
-        // Pin the branch head: the file, its edit and a pull request's base
-        // all describe this one commit.
-        let head = match repos
-            .get_ref(repo, &format!("heads/{branch}"), None)
-            .await?
-        {
-            RefRead::Found { sha, .. } => sha,
-            RefRead::Missing | RefRead::NotModified => {
-                return Err(missing(format!(
-                    "{repo} has no branch `{branch}` (--ref): nothing was written"
-                )));
-            }
-        };
-        let file = repos
-            .read_file(repo, &opts.path, &head)
-            .await?
-            .ok_or_else(|| {
-                missing(format!(
+        let Some(file) = repos.read_file(repo, &opts.path, &branch).await? else {
+            // Say which is missing: the branch or the file.
+            let what = match repos
+                .get_ref(repo, &format!("heads/{branch}"), None)
+                .await?
+            {
+                RefRead::Found { .. } => format!(
                     "{repo} has no file `{}` on `{branch}` (--path): nothing was written",
                     opts.path
-                ))
-            })?;
+                ),
+                _ => format!("{repo} has no branch `{branch}` (--ref): nothing was written"),
+            };
+            return Err(missing(what));
+        };
         let text = String::from_utf8_lossy(&file.bytes).into_owned();
         let (edited, lines, expires) = match prepare(&shown, &text, ask)? {
             Prepared::AlreadyListed { pos } => return Ok(Recorded::AlreadyListed { pos }),
@@ -200,6 +192,24 @@ pub async fn record(
                 }
             }
             SelfServeMode::PullRequest => {
+                // Pin the base: the pull request branches from the commit
+                // whose file was edited (the file read again there must be
+                // the same blob, else redo).
+                let head = match repos
+                    .get_ref(repo, &format!("heads/{branch}"), None)
+                    .await?
+                {
+                    RefRead::Found { sha, .. } => sha,
+                    _ => {
+                        return Err(missing(format!(
+                            "{repo} has no branch `{branch}` (--ref): nothing was written"
+                        )));
+                    }
+                };
+                let pinned = repos.read_file(repo, &opts.path, &head).await?;
+                if pinned.is_none_or(|p| p.sha != file.sha) {
+                    continue;
+                }
                 let pr = PullContext {
                     repos,
                     repo,
