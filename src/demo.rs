@@ -119,6 +119,7 @@ async fn serve_forever(sim: &Simulator, loaded: &Loaded, listen: SocketAddr) -> 
         dry_run: false,
         webhook_secret_file: Some(secret),
         webhook_branch: "main".into(),
+        poll_interval: 0,
         shutdown_timeout: 10,
         github,
     };
