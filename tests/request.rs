@@ -525,3 +525,215 @@ async fn pull_request_mode_merges_the_requesters_own_entry() {
             .contains("oskar")
     );
 }
+
+// ---------------------------------------------------------------------------
+// The whole loop, as README shows it: `demo --serve`, then `request`.
+
+/// A bare HTTP/1.1 GET on 127.0.0.1: (status, body).
+fn http_get(addr: &str, path: &str, token: Option<&str>) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .ok()?;
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).ok()?;
+    let status = raw.split(' ').nth(1)?.parse().ok()?;
+    let body = raw.split_once("\r\n\r\n").map(|(_, b)| b.to_string())?;
+    Some((status, body))
+}
+
+struct Demo {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Demo {
+    fn line_matching(
+        &mut self,
+        what: &str,
+        f: impl Fn(&str) -> bool,
+        within: std::time::Duration,
+    ) -> String {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => {
+                    self.seen.push(l.clone());
+                    if f(&l) {
+                        return l;
+                    }
+                }
+                Err(_) => panic!(
+                    "no line {what} within {within:?}; output so far:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+#[test]
+fn against_a_running_demo_a_request_grants_a_seat_within_seconds() {
+    use std::io::BufRead;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_seatkeeper"))
+        .args(["demo", "--serve", "--listen", &format!("127.0.0.1:{port}")])
+        .current_dir(root())
+        .env_remove("GITHUB_TOKEN")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut demo = Demo {
+        child,
+        lines: rx,
+        seen: Vec::new(),
+    };
+    let serving = demo.line_matching(
+        "Serving:",
+        |l| l.starts_with("Serving: simulator "),
+        std::time::Duration::from_secs(30),
+    );
+    // `Serving: simulator URL (token TOKEN), controller on ...`
+    let mut words = serving.split_whitespace().skip(2);
+    let url = words.next().unwrap().to_string();
+    let token = words.nth(1).unwrap().trim_end_matches("),").to_string();
+    let sim_addr = url.trim_start_matches("http://").to_string();
+    let controller = format!("127.0.0.1:{port}");
+    // The controller has read the repository.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while http_get(&controller, "/readyz", None).map(|r| r.0) != Some(200) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the controller never got ready"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let seated =
+        || {
+            let (_, body) = http_get(
+                &sim_addr,
+                "/orgs/acme/copilot/billing/seats?per_page=100",
+                Some(&token),
+            )
+            .unwrap();
+            let v: Value = serde_json::from_str(&body).unwrap();
+            v["seats"].as_array().unwrap().iter().any(|s| {
+                s["assignee"]["login"] == "nadia" && s["pending_cancellation_date"].is_null()
+            })
+        };
+    assert!(!seated(), "nadia starts without a seat");
+    let file = |r: &str| {
+        let (status, body) = http_get(
+            &sim_addr,
+            &format!("/repos/acme/copilot-seats/contents/seats.yaml?ref={r}"),
+            Some(&token),
+        )
+        .unwrap();
+        assert_eq!(status, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        let b64: String = v["content"].as_str().unwrap().split_whitespace().collect();
+        use base64::Engine;
+        String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let before = file("main");
+
+    // Exactly the README's command.
+    let started = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_seatkeeper"))
+        .args([
+            "request",
+            "nadia",
+            "--repo",
+            "acme/copilot-seats",
+            "--github-url",
+            &url,
+            "--format",
+            "json",
+        ])
+        .env("GITHUB_TOKEN", &token)
+        .env_remove("GITHUB_API_URL")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v = json_of(&out);
+    assert_eq!(v["outcome"], "granted", "{v}");
+    let commit = v["commit"].as_str().unwrap().to_string();
+    let deadline = started + std::time::Duration::from_secs(10);
+    while !seated() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no seat for nadia 10 s after the request"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let took = started.elapsed();
+    eprintln!("request -> seat held in {took:?}");
+
+    // The record: a one-entry commit naming the requester, pushed to the
+    // controller, which names it as the commit that granted the seat.
+    assert_eq!(lines_added(&before, &file(&commit)), vec!["  - nadia"]);
+    let push = demo.line_matching(
+        "for the push",
+        |l| l.starts_with("push acme/copilot-seats main "),
+        std::time::Duration::from_secs(10),
+    );
+    assert!(push.contains(&commit[..7]), "{push}");
+    assert!(
+        push.contains(
+            "\"seats.yaml: grant a Copilot seat to nadia\" (requested by nadia): delivered 202"
+        ),
+        "{push}"
+    );
+    let (_, status) = http_get(&controller, "/status", None).unwrap();
+    let st: Value = serde_json::from_str(&status).unwrap();
+    let change = st["orgs"][0]["recent_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "nadia")
+        .cloned()
+        .unwrap_or_else(|| panic!("{st}"));
+    assert_eq!(change["action"], "add_user");
+    assert_eq!(change["result"], "ok");
+    assert_eq!(change["commit"], commit.as_str());
+}

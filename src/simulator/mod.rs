@@ -402,6 +402,12 @@ impl Simulator {
         self.shared.hooks.deliveries()
     }
 
+    /// A handle that reads the deliveries later (e.g. from another task).
+    pub fn delivery_log(&self) -> impl Fn() -> Vec<Delivery> + Send + Sync + 'static {
+        let hooks = self.shared.hooks.clone();
+        move || hooks.deliveries()
+    }
+
     /// Every request so far, in arrival order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.shared.requests).clone()
