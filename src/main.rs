@@ -54,6 +54,8 @@ enum Command {
     Request(seatkeeper::selfserve::args::RequestArgs),
     /// Give a Copilot seat back: remove the login from seats.yaml the same way.
     Release(seatkeeper::selfserve::args::ReleaseArgs),
+    /// Remind idle seat holders, then open one pull request removing those still idle.
+    Reclaim(seatkeeper::selfserve::args::ReclaimArgs),
     /// Parse a command line without running it (used to test deployment manifests).
     #[command(hide = true)]
     CheckArgs {
@@ -227,6 +229,9 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         )),
         Command::Release(args) => Ok(ExitCode::from(
             seatkeeper::selfserve::args::release(args).await,
+        )),
+        Command::Reclaim(args) => Ok(ExitCode::from(
+            seatkeeper::selfserve::args::reclaim(args).await,
         )),
         Command::CheckArgs { args } => {
             let argv = std::iter::once("seatkeeper".to_string()).chain(args);

@@ -173,3 +173,66 @@ fn print(report: &Report, format: OutputFormat) {
         OutputFormat::Text => eprint!("error: {}", report.text()),
     }
 }
+
+/// `seatkeeper reclaim`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReclaimArgs {
+    /// The repository holding seats.yaml.
+    #[arg(long, value_name = "OWNER/REPO")]
+    pub repo: RepoRef,
+    /// The path of seats.yaml in the repository.
+    #[arg(long, default_value = "seats.yaml", value_name = "PATH")]
+    pub path: String,
+    /// The branch seats.yaml is read from and the pull request goes into (default: the repository's default branch).
+    #[arg(long = "ref", value_name = "BRANCH")]
+    pub git_ref: Option<String>,
+    /// Judge idleness as of this date (YYYY-MM-DD, UTC) instead of today.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub today: Option<NaiveDate>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    #[command(flatten)]
+    pub github: GitHubArgs,
+}
+
+/// Run `seatkeeper reclaim`; returns the exit code (0 done, 1 failed).
+pub async fn reclaim(args: ReclaimArgs) -> u8 {
+    let opts = super::reclaim::ReclaimOptions {
+        repo: args.repo.clone(),
+        path: args.path.trim_matches('/').to_string(),
+        git_ref: args.git_ref.clone(),
+        today: args
+            .today
+            .unwrap_or_else(|| chrono::Utc::now().date_naive()),
+    };
+    let result = async {
+        let client = args.github.client().await?;
+        super::reclaim::reclaim(&client, &client, &opts).await
+    }
+    .await;
+    match (result, args.format) {
+        (Ok(r), OutputFormat::Json) => {
+            println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+            0
+        }
+        (Ok(r), OutputFormat::Text) => {
+            print!("{}", r.text());
+            0
+        }
+        (Err(e), OutputFormat::Json) => {
+            let v = serde_json::json!({
+                "format_version": 1,
+                "outcome": "error",
+                "reason": e.label(),
+                "message": e.to_string(),
+            });
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            1
+        }
+        (Err(e), OutputFormat::Text) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}

@@ -15,7 +15,8 @@
 //! [`SeatApi`], [`record()`] writes it to a repository through
 //! [`crate::github::repo::RepoApi`] (a commit, or a pull request, retrying a
 //! stale `sha` on the fresh content), [`edit_local`] records it in a local
-//! file, and [`args`] is the command line and its output.
+//! file, [`reclaim`] reminds idle people and then proposes removing them,
+//! and [`args`] is the command line and its output.
 //!
 //! Pull requests and auto-merge: GitHub's REST API has no call to enable
 //! auto-merge (that is GraphQL's `enablePullRequestAutoMerge`, which also
@@ -28,6 +29,7 @@
 
 pub mod args;
 mod output;
+pub mod reclaim;
 mod record;
 
 use chrono::{Days, NaiveDate};
