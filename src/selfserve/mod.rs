@@ -31,6 +31,7 @@ pub mod args;
 mod output;
 pub mod reclaim;
 mod record;
+mod validate;
 
 use chrono::{Days, NaiveDate};
 use serde::Serialize;
@@ -38,11 +39,11 @@ use serde::Serialize;
 use crate::config::{ConfigError, Pos, SeatsFile, SelfServeMode, login_problem};
 use crate::edit::{Edit, EditError, NewUser};
 use crate::github::{GitHubError, SeatApi};
-use crate::reconcile::{Mode, Options};
 use crate::source::{Loaded, git_blob_sha};
 
 pub use output::Report;
 pub use record::{MAX_ATTEMPTS, REQUEST_LABEL, RecordOptions, Recorded, record};
+pub use validate::{Checked, Validated, check, validate};
 
 /// Longest `--note` accepted (a note is for reviewers, not an essay).
 pub const MAX_NOTE_CHARS: usize = 200;
@@ -248,29 +249,8 @@ pub enum Prepared {
 /// Decide the edit `ask` makes to `text` (read from `path`): parse it, apply
 /// policy (who may ask, expiry), edit it. Pure: no I/O.
 pub fn prepare(path: &str, text: &str, ask: &Ask) -> Result<Prepared, SelfServeError> {
-    for (what, login) in [("login", &ask.login), ("requester", &ask.requester)] {
-        if let Some(problem) = login_problem(login) {
-            return Err(SelfServeError::refused(
-                Refusal::MalformedLogin,
-                format!("`{login}` is not a GitHub login ({what}): it {problem}"),
-            ));
-        }
-    }
-    let file = SeatsFile::parse(path, text.as_bytes()).map_err(SelfServeError::Invalid)?;
+    let file = admit(path, text, ask)?;
     let policy = file.policy.self_serve;
-    if !ask.is_own() && !policy.allow_requests_for_others {
-        let verb = match ask.kind {
-            Kind::Request => "ask for",
-            Kind::Release => "release",
-        };
-        return Err(SelfServeError::refused(
-            Refusal::ForOthers,
-            format!(
-                "{} may not {verb} a seat for {}: {path} does not set `policy.self_serve.allow_requests_for_others: true`, so only {} can",
-                ask.requester, ask.login, ask.login
-            ),
-        ));
-    }
     let edit = match ask.kind {
         Kind::Request => {
             let expires = match ask.expires {
@@ -331,6 +311,36 @@ pub fn prepare(path: &str, text: &str, ask: &Ask) -> Result<Prepared, SelfServeE
     }
 }
 
+/// The checks that need no edit and no request: both logins are GitHub
+/// logins, the file parses and validates, and policy lets the requester ask.
+/// Returns the parsed file.
+pub fn admit(path: &str, text: &str, ask: &Ask) -> Result<SeatsFile, SelfServeError> {
+    for (what, login) in [("login", &ask.login), ("requester", &ask.requester)] {
+        if let Some(problem) = login_problem(login) {
+            return Err(SelfServeError::refused(
+                Refusal::MalformedLogin,
+                format!("`{login}` is not a GitHub login ({what}): it {problem}"),
+            ));
+        }
+    }
+    let file = SeatsFile::parse(path, text.as_bytes()).map_err(SelfServeError::Invalid)?;
+    let policy = file.policy.self_serve;
+    if !ask.is_own() && !policy.allow_requests_for_others {
+        let verb = match ask.kind {
+            Kind::Request => "ask for",
+            Kind::Release => "release",
+        };
+        return Err(SelfServeError::refused(
+            Refusal::ForOthers,
+            format!(
+                "{} may not {verb} a seat for {}: {path} does not set `policy.self_serve.allow_requests_for_others: true`, so only {} can",
+                ask.requester, ask.login, ask.login
+            ),
+        ));
+    }
+    Ok(file)
+}
+
 fn edit_error(e: EditError) -> SelfServeError {
     match e {
         EditError::Invalid(c) => SelfServeError::Invalid(c),
@@ -340,86 +350,6 @@ fn edit_error(e: EditError) -> SelfServeError {
         ),
         other => SelfServeError::Edit(other),
     }
-}
-
-/// What validation learnt about the edited file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Checked {
-    /// The plan's one-line summary, e.g. `Plan: 1 to add ... Seats: 21 -> 22 (cap 60).`
-    pub summary: String,
-    /// True when the controller will change the login's seat (a grant or a
-    /// removal), false when GitHub already matches (e.g. granted by a team).
-    pub changes_seat: bool,
-    /// True when `policy.suspend` keeps the controller from applying it.
-    pub suspended: bool,
-}
-
-/// Validate the edited file exactly as `plan --strict` would: plan it
-/// against the live seats (the login must exist, be an org member and be in
-/// an eligible team, the seat cap and the other guards must hold).
-pub async fn check(
-    api: &dyn SeatApi,
-    edited: &Loaded,
-    ask: &Ask,
-    concurrency: usize,
-) -> Result<Checked, SelfServeError> {
-    let opts = Options {
-        mode: Mode::Plan,
-        today: Some(ask.today),
-        check_eligibility: true,
-        concurrency,
-        ..Options::default()
-    };
-    let outcome = crate::reconcile::reconcile(api, edited, &opts).await?;
-    if let Some(i) = outcome
-        .ineligible
-        .iter()
-        .find(|i| i.login.eq_ignore_ascii_case(&ask.login))
-    {
-        let refusal = if i.reason.starts_with("no GitHub user") {
-            Refusal::UnknownUser
-        } else if i.reason.starts_with("not a member") {
-            Refusal::NotMember
-        } else {
-            Refusal::NotEligible
-        };
-        return Err(SelfServeError::refused(
-            refusal,
-            format!(
-                "{} is not eligible for a Copilot seat: {}",
-                i.login, i.reason
-            ),
-        ));
-    }
-    let plan = &outcome.plan;
-    if plan.guard.tripped {
-        let reasons: Vec<String> = plan
-            .guard
-            .reasons
-            .iter()
-            .map(|r| crate::render::guard_message(r, |s| format!("`{s}`")))
-            .collect();
-        let what = match ask.kind {
-            Kind::Request => format!("adding {}", ask.login),
-            Kind::Release => format!("removing {}", ask.login),
-        };
-        return Err(SelfServeError::refused(
-            Refusal::Guarded,
-            format!(
-                "{what} would leave a plan the controller refuses to apply: {}",
-                reasons.join("; ")
-            ),
-        ));
-    }
-    let changes_seat = plan
-        .changes
-        .iter()
-        .any(|c| c.name.eq_ignore_ascii_case(&ask.login));
-    Ok(Checked {
-        summary: crate::render::summary_line(plan),
-        changes_seat,
-        suspended: edited.file.policy.suspend,
-    })
 }
 
 /// The commit message of a request or release: a subject naming the login,
@@ -472,16 +402,19 @@ pub async fn edit_local(
     for attempt in 1..=MAX_ATTEMPTS {
         let bytes = crate::config::read_file(path).map_err(SelfServeError::from)?;
         let text = String::from_utf8_lossy(&bytes).into_owned();
-        let (edited, lines, expires) = match prepare(&shown, &text, ask)? {
-            Prepared::AlreadyListed { pos } => return Ok(Recorded::AlreadyListed { pos }),
-            Prepared::NotListed => return Ok(Recorded::NotListed),
-            Prepared::Change {
-                edited,
-                lines,
-                expires,
-            } => (edited, lines, expires),
-        };
-        let checked = check(api, &edited, ask, concurrency).await?;
+        let (edited, lines, expires, checked) =
+            match validate(api, &shown, &text, ask, concurrency).await? {
+                Validated::NoOp(Prepared::AlreadyListed { pos }) => {
+                    return Ok(Recorded::AlreadyListed { pos });
+                }
+                Validated::NoOp(_) => return Ok(Recorded::NotListed),
+                Validated::Change {
+                    edited,
+                    lines,
+                    expires,
+                    checked,
+                } => (edited, lines, expires, checked),
+            };
         let now = std::fs::read(path).map_err(io)?;
         if now != bytes {
             tracing::info!(path = %shown, attempt, "seats.yaml changed while validating: redoing the edit");

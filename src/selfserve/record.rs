@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 
 use super::{
-    Ask, Checked, Kind, Prepared, Refusal, SelfServeError, check, commit_message, prepare,
+    Ask, Checked, Kind, Prepared, Refusal, SelfServeError, Validated, commit_message, validate,
 };
 use crate::config::{Pos, SelfServeMode};
 use crate::github::repo::{
@@ -122,7 +122,17 @@ pub async fn record(
     ask: &Ask,
     opts: &mut RecordOptions,
 ) -> Result<Recorded, SelfServeError> {
-    let info = repos.repository(&opts.repo).await?;
+    // With the branch given, read the repository and the file at once.
+    let (info, mut first) = match &opts.git_ref {
+        Some(b) => {
+            let (info, file) = tokio::join!(
+                repos.repository(&opts.repo),
+                repos.read_file(&opts.repo, &opts.path, b)
+            );
+            (info?, Some(file))
+        }
+        None => (repos.repository(&opts.repo).await?, None),
+    };
     let branch = opts
         .git_ref
         .get_or_insert_with(|| info.default_branch.clone())
@@ -139,7 +149,11 @@ pub async fn record(
     }
     let shown = opts.shown(&branch);
     for attempt in 1..=MAX_ATTEMPTS {
-        let Some(file) = repos.read_file(repo, &opts.path, &branch).await? else {
+        let read = match first.take() {
+            Some(read) => read,
+            None => repos.read_file(repo, &opts.path, &branch).await,
+        };
+        let Some(file) = read? else {
             // Say which is missing: the branch or the file.
             let what = match repos
                 .get_ref(repo, &format!("heads/{branch}"), None)
@@ -154,18 +168,21 @@ pub async fn record(
             return Err(missing(what));
         };
         let text = String::from_utf8_lossy(&file.bytes).into_owned();
-        let (edited, lines, expires) = match prepare(&shown, &text, ask)? {
-            Prepared::AlreadyListed { pos } => return Ok(Recorded::AlreadyListed { pos }),
-            Prepared::NotListed => return Ok(Recorded::NotListed),
-            Prepared::Change {
-                edited,
-                lines,
-                expires,
-            } => (edited, lines, expires),
-        };
+        let (edited, lines, expires, checked) =
+            match validate(seats, &shown, &text, ask, opts.concurrency).await? {
+                Validated::NoOp(Prepared::AlreadyListed { pos }) => {
+                    return Ok(Recorded::AlreadyListed { pos });
+                }
+                Validated::NoOp(_) => return Ok(Recorded::NotListed),
+                Validated::Change {
+                    edited,
+                    lines,
+                    expires,
+                    checked,
+                } => (edited, lines, expires, checked),
+            };
         let mode = edited.file.policy.self_serve.mode;
         let auto_merge = edited.file.policy.self_serve.auto_merge;
-        let checked = check(seats, &edited, ask, opts.concurrency).await?;
         let message = commit_message(ask, &opts.path, expires);
         let outcome = match mode {
             SelfServeMode::Commit => {

@@ -392,6 +392,13 @@ impl Simulator {
         r
     }
 
+    /// Look at the state in place, without copying it (cheap on a big
+    /// state, e.g. to poll one seat). Anything changed here is not derived
+    /// again or pushed: change the state with [`Simulator::with_state`].
+    pub fn peek<R>(&self, f: impl FnOnce(&mut SimState) -> R) -> R {
+        f(&mut lock(&self.shared.state))
+    }
+
     /// Deliver push webhooks to `target` from now on (`None`: stop).
     pub fn set_webhook(&self, target: Option<WebhookTarget>) {
         self.shared.hooks.set_target(target);
