@@ -173,13 +173,16 @@ pub async fn validate(
     })
 }
 
+/// A membership answer read ahead of time: (org, login, answer).
+type EarlyMembership = (String, String, Result<Membership, GitHubError>);
+
 /// A [`SeatApi`] that answers one listing and one membership check from
 /// reads made ahead of time, once each; everything else goes to `inner`.
 struct Prefetched<'a> {
     inner: &'a dyn SeatApi,
     scope: Scope,
     listing: Mutex<Option<Result<LiveState, GitHubError>>>,
-    member: Mutex<Option<(String, String, Result<Membership, GitHubError>)>>,
+    member: Mutex<Option<EarlyMembership>>,
 }
 
 fn take<T>(m: &Mutex<Option<T>>) -> Option<T> {
