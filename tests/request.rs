@@ -737,3 +737,33 @@ fn against_a_running_demo_a_request_grants_a_seat_within_seconds() {
     assert_eq!(change["result"], "ok");
     assert_eq!(change["commit"], commit.as_str());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refusals_and_no_ops_that_need_no_github_send_no_request() {
+    let sim = demo_sim().await;
+    let (_dir, path) = demo_file(|t| t);
+    let p = path.to_str().unwrap();
+    #[rustfmt::skip]
+    let cases: &[(&[&str], i32)] = &[
+        (&["request", "bad_login", "--file", p], 1),
+        (&["request", "nadia", "--requester", "alice", "--file", p], 1),
+        (&["request", "nadia", "--expires", "2001-01-01", "--file", p], 1),
+        (&["request", "alice", "--file", p], 0),
+        (&["release", "nadia", "--file", p], 0),
+    ];
+    for (args, code) in cases {
+        sim.clear_requests();
+        let out = run(&sim, args);
+        assert_eq!(
+            out.status.code(),
+            Some(*code),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            sim.requests().is_empty(),
+            "{args:?}: {:?}",
+            sim.requests().iter().map(|r| &r.path).collect::<Vec<_>>()
+        );
+    }
+}

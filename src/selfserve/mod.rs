@@ -250,42 +250,9 @@ pub enum Prepared {
 /// policy (who may ask, expiry), edit it. Pure: no I/O.
 pub fn prepare(path: &str, text: &str, ask: &Ask) -> Result<Prepared, SelfServeError> {
     let file = admit(path, text, ask)?;
-    let policy = file.policy.self_serve;
     let edit = match ask.kind {
         Kind::Request => {
-            let expires = match ask.expires {
-                Some(d) => Some(d),
-                None => policy
-                    .default_expiry_days
-                    .and_then(|n| ask.today.checked_add_days(Days::new(u64::from(n)))),
-            };
-            if let Some(d) = expires
-                && d < ask.today
-            {
-                return Err(SelfServeError::refused(
-                    Refusal::BadEntry,
-                    format!(
-                        "--expires {d} is in the past (today is {}): a seat that has already expired is never granted",
-                        ask.today
-                    ),
-                ));
-            }
-            let note = match ask.note.as_deref().map(str::trim) {
-                Some("") | None => None,
-                Some(n) if n.chars().count() > MAX_NOTE_CHARS => {
-                    return Err(SelfServeError::refused(
-                        Refusal::BadEntry,
-                        format!("--note is longer than {MAX_NOTE_CHARS} characters"),
-                    ));
-                }
-                Some(n) if n.chars().any(char::is_control) => {
-                    return Err(SelfServeError::refused(
-                        Refusal::BadEntry,
-                        "--note must be one line of text",
-                    ));
-                }
-                Some(n) => Some(n),
-            };
+            let (expires, note) = entry(&file, ask)?;
             let user = NewUser {
                 login: &ask.login,
                 note,
@@ -339,6 +306,50 @@ pub fn admit(path: &str, text: &str, ask: &Ask) -> Result<SeatsFile, SelfServeEr
         ));
     }
     Ok(file)
+}
+
+/// The `expires` and `note` a request writes: `--expires`, else today plus
+/// `policy.self_serve.default_expiry_days`; refused when already past, or
+/// when the note is not one short line.
+pub fn entry<'a>(
+    file: &SeatsFile,
+    ask: &'a Ask,
+) -> Result<(Option<NaiveDate>, Option<&'a str>), SelfServeError> {
+    let policy = file.policy.self_serve;
+    let expires = match ask.expires {
+        Some(d) => Some(d),
+        None => policy
+            .default_expiry_days
+            .and_then(|n| ask.today.checked_add_days(Days::new(u64::from(n)))),
+    };
+    if let Some(d) = expires
+        && d < ask.today
+    {
+        return Err(SelfServeError::refused(
+            Refusal::BadEntry,
+            format!(
+                "--expires {d} is in the past (today is {}): a seat that has already expired is never granted",
+                ask.today
+            ),
+        ));
+    }
+    let note = match ask.note.as_deref().map(str::trim) {
+        Some("") | None => None,
+        Some(n) if n.chars().count() > MAX_NOTE_CHARS => {
+            return Err(SelfServeError::refused(
+                Refusal::BadEntry,
+                format!("--note is longer than {MAX_NOTE_CHARS} characters"),
+            ));
+        }
+        Some(n) if n.chars().any(char::is_control) => {
+            return Err(SelfServeError::refused(
+                Refusal::BadEntry,
+                "--note must be one line of text",
+            ));
+        }
+        Some(n) => Some(n),
+    };
+    Ok((expires, note))
 }
 
 fn edit_error(e: EditError) -> SelfServeError {

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 
-use super::{Ask, Kind, Prepared, Refusal, SelfServeError, admit, prepare};
+use super::{Ask, Kind, Prepared, Refusal, SelfServeError, admit, entry, prepare};
 use crate::config::Scope;
 use crate::github::{BillingInfo, GitHubError, LiveState, Membership, SeatApi, WriteReport};
 use crate::reconcile::{Mode, Options};
@@ -124,6 +124,9 @@ pub async fn validate(
     concurrency: usize,
 ) -> Result<Validated, SelfServeError> {
     let file = admit(path, text, ask)?;
+    if ask.kind == Kind::Request {
+        entry(&file, ask)?;
+    }
     match (ask.kind, file.user(&ask.login)) {
         (Kind::Request, Some(u)) => {
             return Ok(Validated::NoOp(Prepared::AlreadyListed { pos: u.pos }));
