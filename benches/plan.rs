@@ -60,6 +60,7 @@ fn inputs() -> (Desired, LiveState, NaiveDate) {
             inactivity: Some(Inactivity {
                 days: 60,
                 action: InactivityAction::Report,
+                remind_days: None,
             }),
             ..Policy::default()
         },

@@ -4,23 +4,42 @@
 # (benches/reconcile.rs: 1k/10k/100k seats x 0/1/10 % drift, and an
 # enterprise of 100k users with 130k grant entries at 0/1 %, against the
 # simulator with per-request latency, next to sequential-paging and per-user
-# baselines), then PASS/FAIL per target. See docs/performance.md.
+# baselines); and of issue 12: the request bench (benches/request.rs: request
+# -> seat held at 1k and 10k seats); then PASS/FAIL per target. See
+# docs/performance.md.
 #
-#   scripts/bench.sh                 # the full run (about 6 minutes on 2 cores)
+#   scripts/bench.sh                 # the full run (about 7 minutes on 2 cores)
 #   scripts/bench.sh --latency 20    # other per-request latency (ms)
 #   scripts/bench.sh --quick         # 1k and 10k seats only
+#   scripts/bench.sh --request-only  # only the request bench
 #
-# Every argument goes to the reconcile bench (`--help` lists them). Output is
-# also written to target/bench/. Exit status 1 when a target is missed.
+# Every argument goes to the reconcile bench (`--help` lists them); --latency
+# and --concurrency go to the request bench too. Output is also written to
+# target/bench/. Exit status 1 when a target is missed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+request_only=false
+request_args=()
+args=()
+prev=""
 for a in "$@"; do
     if [[ $a == --help || $a == -h ]]; then
-        sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
-        exec cargo bench --quiet --bench reconcile -- --help
+        sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+        cargo bench --quiet --bench reconcile -- --help
+        exec cargo bench --quiet --bench request -- --help
     fi
+    if [[ $a == --request-only ]]; then
+        request_only=true
+        continue
+    fi
+    if [[ $prev == --latency || $prev == --concurrency ]]; then
+        request_args+=("$prev" "$a")
+    fi
+    args+=("$a")
+    prev=$a
 done
+set -- "${args[@]+"${args[@]}"}"
 
 target=${CARGO_TARGET_DIR:-target}
 out="$target/bench"
@@ -29,7 +48,22 @@ start=$(date +%s)
 
 echo "== machine: $(nproc) cores, $(free -h | awk '/^Mem:/ {print $2}') memory, $(uname -sr)"
 echo "== building (release)"
-cargo bench --bench plan --bench reconcile --no-run 2>&1 | grep -E '^(error|warning: unused)|Finished' || true
+cargo bench --bench plan --bench reconcile --bench request --no-run 2>&1 | grep -E '^(error|warning: unused)|Finished' || true
+
+run_request() {
+    echo "== request: cargo bench --bench request -- ${request_args[*]+"${request_args[*]}"}"
+    cargo bench --quiet --bench request -- "${request_args[@]+"${request_args[@]}"}" | tee "$out/request.txt"
+}
+
+if $request_only; then
+    run_request
+    echo
+    echo "== targets"
+    grep -E '^(PASS|FAIL) ' "$out/request.txt" | tee "$out/targets.txt"
+    echo "(whole run: $(($(date +%s) - start)) s; output in $out/)"
+    ! grep -q '^FAIL' "$out/targets.txt"
+    exit
+fi
 
 echo "== planner: cargo bench --bench plan"
 cargo bench --bench plan 2>&1 | tee "$out/plan.txt" | grep -E 'plan:|time:'
@@ -55,10 +89,13 @@ echo "planner median: $plan_ms ms; irreducible work (lowercase, hash, sort 200k 
 echo "== reconcile: cargo bench --bench reconcile -- $*"
 cargo bench --quiet --bench reconcile -- "$@" | tee "$out/reconcile.txt"
 
+run_request
+
 echo
 echo "== targets"
 {
     grep -E '^(PASS|FAIL) ' "$out/reconcile.txt" || true
+    grep -E '^(PASS|FAIL) ' "$out/request.txt" || true
     # A ratio measured in one run: machines of this kind are shared and
     # noisy (the absolute median moved from 38 to 108 ms between idle runs).
     if awk -v r="$plan_ratio" 'BEGIN { exit !(r <= 3) }'; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Regenerate tests/fixtures/openapi/*.operations.json: the operations the
-simulator serves, copied unchanged from GitHub's official description subset
-in ../shared/github-openapi/ (npm @octokit/openapi 23.0.2, $refs resolved).
+simulator serves and the webhook events it delivers, copied unchanged from
+GitHub's official description subset in ../shared/github-openapi/ (npm
+@octokit/openapi 23.0.2, $refs resolved).
 
     python3 scripts/openapi-fixtures.py [SHARED_DIR]
 """
@@ -29,7 +30,25 @@ OPS = {
         ("get", "/orgs/{org}/teams/{team_slug}/members"),
         ("get", "/orgs/{org}/installation"),
         ("get", "/users/{username}"),
+        ("get", "/repos/{owner}/{repo}"),
         ("get", "/repos/{owner}/{repo}/contents/{path}"),
+        ("put", "/repos/{owner}/{repo}/contents/{path}"),
+        ("get", "/repos/{owner}/{repo}/git/ref/{ref}"),
+        ("post", "/repos/{owner}/{repo}/git/refs"),
+        ("patch", "/repos/{owner}/{repo}/git/refs/{ref}"),
+        ("get", "/repos/{owner}/{repo}/pulls"),
+        ("post", "/repos/{owner}/{repo}/pulls"),
+        ("get", "/repos/{owner}/{repo}/pulls/{pull_number}"),
+        ("patch", "/repos/{owner}/{repo}/pulls/{pull_number}"),
+        ("get", "/repos/{owner}/{repo}/pulls/{pull_number}/files"),
+        ("put", "/repos/{owner}/{repo}/pulls/{pull_number}/merge"),
+        ("get", "/repos/{owner}/{repo}/issues"),
+        ("post", "/repos/{owner}/{repo}/issues"),
+        ("patch", "/repos/{owner}/{repo}/issues/{issue_number}"),
+        ("get", "/repos/{owner}/{repo}/issues/{issue_number}/comments"),
+        ("post", "/repos/{owner}/{repo}/issues/{issue_number}/comments"),
+        ("post", "/repos/{owner}/{repo}/issues/{issue_number}/labels"),
+        ("patch", "/repos/{owner}/{repo}/issues/comments/{comment_id}"),
         ("get", "/rate_limit"),
         ("post", "/app/installations/{installation_id}/access_tokens"),
     ],
@@ -45,6 +64,9 @@ OPS = {
         ("post", "/enterprises/{enterprise}/teams/{enterprise-team}/memberships/remove"),
     ],
 }
+
+# Webhook events the simulator delivers.
+WEBHOOKS = ["push"]
 
 
 def main():
@@ -62,6 +84,15 @@ def main():
             json.dump(out, f, indent=1, sort_keys=False)
             f.write("\n")
         print(f"{name}: {len(ops)} operations")
+    # Webhook events the simulator delivers.
+    with open(os.path.join(SHARED, "webhooks.subset.json")) as f:
+        doc = json.load(f)
+    out = {k: doc[k] for k in ("openapi", "info") if k in doc}
+    out["webhooks"] = {name: doc["webhooks"][name] for name in WEBHOOKS}
+    with open(os.path.join(out_dir, "webhooks.events.json"), "w") as f:
+        json.dump(out, f, indent=1, sort_keys=False)
+        f.write("\n")
+    print(f"webhooks: {len(WEBHOOKS)} events")
 
 
 if __name__ == "__main__":

@@ -127,6 +127,69 @@ pub struct Inactivity {
     pub days: u32,
     /// What to do with idle seats.
     pub action: InactivityAction,
+    /// `seatkeeper reclaim`: days between the reminder and the pull request
+    /// that removes a still-idle login ([`DEFAULT_REMIND_DAYS`] when unset).
+    pub remind_days: Option<u32>,
+}
+
+/// Days `seatkeeper reclaim` waits after reminding an idle person before it
+/// proposes removing them, when `policy.inactivity.remind_days` is unset
+/// (GitHub's "reminding inactive users" example allows "a further 30 days").
+pub const DEFAULT_REMIND_DAYS: u32 = 30;
+
+impl Inactivity {
+    /// `remind_days`, or its default.
+    pub fn remind_days(&self) -> u32 {
+        self.remind_days.unwrap_or(DEFAULT_REMIND_DAYS)
+    }
+}
+
+/// `policy.self_serve.mode`: how `seatkeeper request` records a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SelfServeMode {
+    /// Commit straight to the ref (instant; the commit is the record).
+    #[default]
+    Commit,
+    /// Open a pull request (merged at once when `auto_merge` allows it).
+    PullRequest,
+}
+
+impl SelfServeMode {
+    /// The value as written in seats.yaml.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SelfServeMode::Commit => "commit",
+            SelfServeMode::PullRequest => "pull_request",
+        }
+    }
+}
+
+/// `policy.self_serve`: how `seatkeeper request` and `release` may change
+/// the file. Every key has a safe default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SelfServe {
+    /// Commit to the ref, or open a pull request.
+    pub mode: SelfServeMode,
+    /// `expires` written for a request without `--expires`: today plus this
+    /// many days. `None`: no expiry.
+    pub default_expiry_days: Option<u32>,
+    /// May a requester ask for (or release) someone else's seat?
+    pub allow_requests_for_others: bool,
+    /// With `mode: pull_request`: merge the pull request at once when its
+    /// only change is the requester's own, eligible login.
+    pub auto_merge: bool,
+}
+
+impl Default for SelfServe {
+    fn default() -> Self {
+        SelfServe {
+            mode: SelfServeMode::Commit,
+            default_expiry_days: None,
+            allow_requests_for_others: false,
+            auto_merge: true,
+        }
+    }
 }
 
 /// The `policy` block; every key has a safe default.
@@ -152,6 +215,8 @@ pub struct Policy {
     /// to `users` and assign the team, instead of granting users directly
     /// (how an enterprise dedicated to Copilot assigns seats).
     pub assign_via_team: Option<String>,
+    /// How `seatkeeper request` and `release` change the file.
+    pub self_serve: SelfServe,
 }
 
 /// A position in seats.yaml (1-based line and column, in characters).
@@ -549,8 +614,15 @@ const POLICY_KEYS: &[&str] = &[
     "suspend",
     "assign_via_team",
     "inactivity",
+    "self_serve",
 ];
-const INACTIVITY_KEYS: &[&str] = &["days", "action"];
+const INACTIVITY_KEYS: &[&str] = &["days", "action", "remind_days"];
+const SELF_SERVE_KEYS: &[&str] = &[
+    "mode",
+    "default_expiry_days",
+    "allow_requests_for_others",
+    "auto_merge",
+];
 const USER_KEYS: &[&str] = &["login", "expires", "note"];
 
 /// Why `s` is not a valid GitHub login, or `None` when it is one.
@@ -935,6 +1007,7 @@ impl Walker<'_> {
                 }
                 "suspend" => p.suspend = self.bool(v, "policy.suspend").unwrap_or(false),
                 "inactivity" => p.inactivity = self.inactivity(v),
+                "self_serve" => p.self_serve = self.self_serve(v),
                 "assign_via_team" => {
                     if !self.enterprise {
                         self.error(
@@ -993,8 +1066,45 @@ impl Walker<'_> {
         }
     }
 
+    fn self_serve(&mut self, node: &Node) -> SelfServe {
+        let mut s = SelfServe::default();
+        for (key, _k, v) in self.entries(node, "policy.self_serve", SELF_SERVE_KEYS) {
+            match key {
+                "mode" => match self.string(v, "policy.self_serve.mode").as_deref() {
+                    Some("commit") => s.mode = SelfServeMode::Commit,
+                    Some("pull_request") => s.mode = SelfServeMode::PullRequest,
+                    Some(other) => self.error(
+                        v,
+                        format!(
+                            "`policy.self_serve.mode` is `{}`; expected `commit` or `pull_request`",
+                            shorten(other)
+                        ),
+                        None,
+                    ),
+                    None => {}
+                },
+                "default_expiry_days" => {
+                    s.default_expiry_days = self
+                        .int(v, "policy.self_serve.default_expiry_days", 1, 3650)
+                        .map(|n| n as u32)
+                }
+                "allow_requests_for_others" => {
+                    s.allow_requests_for_others = self
+                        .bool(v, "policy.self_serve.allow_requests_for_others")
+                        .unwrap_or(false)
+                }
+                "auto_merge" => {
+                    s.auto_merge = self.bool(v, "policy.self_serve.auto_merge").unwrap_or(true)
+                }
+                _ => unreachable!("entries() only yields allowed keys"),
+            }
+        }
+        s
+    }
+
     fn inactivity(&mut self, node: &Node) -> Option<Inactivity> {
         let mut days = None;
+        let mut remind_days = None;
         let mut action = InactivityAction::Report;
         let mut ok = true;
         for (key, _k, v) in self.entries(node, "policy.inactivity", INACTIVITY_KEYS) {
@@ -1004,6 +1114,12 @@ impl Walker<'_> {
                         .int(v, "policy.inactivity.days", 1, 3650)
                         .map(|n| n as u32);
                     ok &= days.is_some();
+                }
+                "remind_days" => {
+                    remind_days = self
+                        .int(v, "policy.inactivity.remind_days", 1, 3650)
+                        .map(|n| n as u32);
+                    ok &= remind_days.is_some();
                 }
                 "action" => {
                     match self.string(v, "policy.inactivity.action").as_deref() {
@@ -1030,7 +1146,11 @@ impl Walker<'_> {
                 Some("for example `inactivity: {days: 60, action: report}`".into()),
             );
         }
-        days.map(|days| Inactivity { days, action })
+        days.map(|days| Inactivity {
+            days,
+            action,
+            remind_days,
+        })
     }
 
     fn user(&mut self, item: &Node) -> Option<UserEntry> {
@@ -1551,7 +1671,8 @@ mod tests {
             f.policy.inactivity,
             Some(Inactivity {
                 days: 60,
-                action: InactivityAction::Remove
+                action: InactivityAction::Remove,
+                remind_days: None,
             })
         );
         assert_eq!(f.teams[0].slug, "platform");
@@ -1560,6 +1681,50 @@ mod tests {
         assert_eq!(f.users[1].pos, Pos { line: 14, col: 12 });
         assert_eq!(f.users[1].expires, NaiveDate::from_ymd_opt(2027, 3, 31));
         assert_eq!(f.users[1].note.as_deref(), Some("trial"));
+    }
+
+    #[test]
+    fn self_serve_and_remind_days() {
+        let base = "org: acme\npolicy:\n";
+        let default = SelfServe::default();
+        #[rustfmt::skip]
+        let cases: &[(&str, Result<SelfServe, &str>)] = &[
+            ("  suspend: false\n", Ok(default)),
+            ("  self_serve: {}\n", Ok(default)),
+            ("  self_serve: {mode: pull_request}\n", Ok(SelfServe { mode: SelfServeMode::PullRequest, ..default })),
+            ("  self_serve:\n    mode: commit\n    default_expiry_days: 90\n    allow_requests_for_others: true\n    auto_merge: false\n",
+                Ok(SelfServe { mode: SelfServeMode::Commit, default_expiry_days: Some(90), allow_requests_for_others: true, auto_merge: false })),
+            ("  self_serve: {mode: merge}\n", Err("3:22: `policy.self_serve.mode` is `merge`; expected `commit` or `pull_request`")),
+            ("  self_serve: {default_expiry_days: 0}\n", Err("`policy.self_serve.default_expiry_days` is 0, out of range 1..=3650")),
+            ("  self_serve: {allow_requests_for_others: yes please}\n", Err("must be true or false")),
+            ("  self_serve: {auto_merg: true}\n", Err("unknown key `auto_merg` in `policy.self_serve`")),
+            ("  self_serve: [commit]\n", Err("`policy.self_serve` must be a mapping")),
+        ];
+        for (policy, want) in cases {
+            let text = format!("{base}{policy}users: [a]\n");
+            match (SeatsFile::parse("seats.yaml", text.as_bytes()), want) {
+                (Ok(f), Ok(w)) => assert_eq!(&f.policy.self_serve, w, "{policy}"),
+                (Err(e), Err(w)) => assert!(e.to_string().contains(w), "{policy}: {e}"),
+                (got, want) => panic!("{policy}: got {got:?}, want {want:?}"),
+            }
+        }
+        #[rustfmt::skip]
+        let reminds: &[(&str, Result<u32, &str>)] = &[
+            ("{days: 60}", Ok(DEFAULT_REMIND_DAYS)),
+            ("{days: 60, remind_days: 14}", Ok(14)),
+            ("{days: 60, remind_days: 0}", Err("`policy.inactivity.remind_days` is 0, out of range 1..=3650")),
+            ("{days: 60, remind_days: soon}", Err("must be an integer")),
+        ];
+        for (inactivity, want) in reminds {
+            let text = format!("{base}  inactivity: {inactivity}\nusers: [a]\n");
+            match (SeatsFile::parse("seats.yaml", text.as_bytes()), want) {
+                (Ok(f), Ok(w)) => {
+                    assert_eq!(f.policy.inactivity.map(|i| i.remind_days()), Some(*w))
+                }
+                (Err(e), Err(w)) => assert!(e.to_string().contains(w), "{inactivity}: {e}"),
+                (got, want) => panic!("{inactivity}: got {got:?}, want {want:?}"),
+            }
+        }
     }
 
     #[test]

@@ -41,6 +41,7 @@ use tokio_cron_scheduler::{Job, JobScheduler};
 use crate::github::GitHubError;
 use crate::github::args::GitHubArgs;
 use crate::github::client::GitHubClient;
+use crate::github::repo::{RefRead, RepoApi, RepoRef};
 use crate::http_guard::{HttpArgs, WebhookGuard};
 use crate::metrics::Metrics;
 use crate::plan::Action;
@@ -74,6 +75,9 @@ pub struct RunArgs {
     /// A push to this branch triggers a reconcile.
     #[arg(long, default_value = "main", value_name = "BRANCH")]
     pub webhook_branch: String,
+    /// Without a webhook: every this many seconds, read the commit SHA of each github: source's ref (one conditional request; an unchanged ref costs a 304, not rate limit) and reconcile at once when it moved. 0 is off.
+    #[arg(long, default_value_t = 0, value_name = "SECONDS")]
+    pub poll_interval: u64,
     /// How long an in-flight apply may take to finish its batch after SIGTERM.
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     pub shutdown_timeout: u64,
@@ -118,6 +122,7 @@ pub async fn run(args: RunArgs) -> crate::Result<()> {
 /// (for embedding and tests).
 pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> crate::Result<()> {
     let webhook = webhook_config(&args)?;
+    let webhook_on = webhook.is_some();
     // Parse the schedule before anything else starts, so a typo fails fast.
     let schedule = args.schedule.trim().to_string();
     Job::new_async_tz(schedule.as_str(), Utc, |_, _| Box::pin(async {}))
@@ -148,6 +153,7 @@ pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> cra
                         source: spec.to_string(),
                         ..OrgStatus::default()
                     }),
+                    head: Mutex::new(None),
                 })
             })
             .collect(),
@@ -172,6 +178,7 @@ pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> cra
         next_run: Mutex::new(None),
         claims: Mutex::new(HashMap::new()),
         guard: WebhookGuard::new(args.configs.len(), &args.http),
+        track_commits: webhook_on || args.poll_interval > 0,
     });
     tracing::info!(
         sources = %shared.orgs.iter().map(|o| o.source.as_str()).collect::<Vec<_>>().join(", "),
@@ -180,6 +187,7 @@ pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> cra
         listen = %listen,
         dry_run = args.dry_run,
         webhook = shared.webhook.is_some(),
+        poll_interval_s = args.poll_interval,
         version = env!("CARGO_PKG_VERSION"),
         "seatkeeper controller starting"
     );
@@ -194,6 +202,25 @@ pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> cra
     tokio::pin!(workers);
 
     let mut scheduler = start_scheduler(&shared, &schedule).await?;
+    let pollers = if args.poll_interval > 0 {
+        shared
+            .orgs
+            .iter()
+            .filter_map(|slot| slot.spec.movable_ref().map(|r| (slot.clone(), r)))
+            .map(|(slot, (repo, git_ref))| {
+                tokio::spawn(poll_ref(
+                    shared.clone(),
+                    slot,
+                    repo,
+                    git_ref,
+                    Duration::from_secs(args.poll_interval),
+                    workers_rx.clone(),
+                ))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
 
     let (server_stop, server_rx) = tokio::sync::oneshot::channel::<()>();
     let app = router(shared.clone());
@@ -234,6 +261,9 @@ pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> cra
     );
     if scheduler_stopped.is_err() {
         tracing::warn!("the scheduler did not stop within 5 s");
+    }
+    for p in pollers {
+        p.abort();
     }
     if drained.is_err() {
         // Returning drops the in-flight reconcile mid-request.
@@ -382,6 +412,10 @@ struct Shared {
     claims: Mutex<HashMap<String, usize>>,
     /// Replays, bodies in flight, webhook trigger intervals, rejection logs.
     guard: WebhookGuard,
+    /// With a webhook or `--poll-interval`: resolve each `github:` source's
+    /// ref to its commit first and read the file at that commit, so
+    /// `/status` can name the commit behind every change.
+    track_commits: bool,
 }
 
 /// One `--config` source and what is known about its org.
@@ -391,6 +425,9 @@ struct OrgSlot {
     source: String,
     trigger: Notify,
     status: Mutex<OrgStatus>,
+    /// The source ref's last known commit and its ETag (commit tracking),
+    /// shared by the worker and the poller so each read is conditional.
+    head: Mutex<Option<(String, Option<String>)>>,
 }
 
 impl OrgSlot {
@@ -415,6 +452,9 @@ struct OrgStatus {
     source: String,
     /// Blob SHA of the source at the last read.
     source_sha: Option<String>,
+    /// The commit the last read came from (github: sources, with a webhook
+    /// or `--poll-interval`).
+    source_commit: Option<String>,
     /// Whether the last read was readable and valid.
     source_valid: Option<bool>,
     /// `policy.suspend` of the last valid read.
@@ -447,6 +487,9 @@ struct OrgStatus {
     last_held: Vec<crate::plan::HeldRemoval>,
     /// Guard reasons of the last plan, as sentences.
     last_guard: Vec<String>,
+    /// The latest changes written, newest first (at most
+    /// [`RECENT_CHANGES`]), each with the source commit that asked for it.
+    recent_changes: Vec<RecentChange>,
 }
 
 /// At most this many planned changes are kept for `/status`.
@@ -462,9 +505,32 @@ struct PlannedChange {
     keeps_via: Vec<String>,
 }
 
+/// How many changes `/status` keeps per org.
+pub const RECENT_CHANGES: usize = 50;
+
+/// One change in `/status`: what was written, and the commit behind it.
+#[derive(Debug, Clone, Serialize)]
+struct RecentChange {
+    at: DateTime<Utc>,
+    /// `add_user`, `remove_user`, `add_team`, `remove_team`.
+    action: &'static str,
+    /// Login or team slug.
+    name: String,
+    /// The plan's reason.
+    reason: &'static str,
+    /// `ok` or `failed`.
+    result: &'static str,
+    /// Blob SHA of seats.yaml that asked for it.
+    source_sha: Option<String>,
+    /// The commit of that seats.yaml (github: sources with a webhook or
+    /// `--poll-interval`); for a request, the commit that granted it.
+    commit: Option<String>,
+}
+
 /// What one attempt produced.
 struct Attempt {
     sha: Option<String>,
+    commit: Option<String>,
     source_valid: bool,
     suspended: bool,
     result: crate::Result<Outcome>,
@@ -492,6 +558,66 @@ async fn worker(shared: Arc<Shared>, slot: Arc<OrgSlot>, mut shutdown: watch::Re
             return;
         }
         shared.reconcile_org(&slot, &mut state).await;
+    }
+}
+
+/// `--poll-interval`: read the source ref's commit SHA every `every` (one
+/// conditional request; 304 while it stays put) and trigger the worker when
+/// it moves away from the commit the last reconcile read.
+async fn poll_ref(
+    shared: Arc<Shared>,
+    slot: Arc<OrgSlot>,
+    repo: RepoRef,
+    git_ref: String,
+    every: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            biased;
+            _ = shutdown.wait_for(|stop| *stop) => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        if !shared.accepting.load(Ordering::SeqCst) {
+            return;
+        }
+        match read_head(&shared.client, &slot, &repo, &git_ref).await {
+            Ok((Some(sha), true)) => {
+                let applied = lock(&slot.status).source_commit.clone();
+                if applied.as_deref() != Some(sha.as_str()) {
+                    tracing::info!(source = %slot.source, commit = %sha, "poll: the source ref moved: reconcile requested");
+                    slot.trigger.notify_one();
+                }
+            }
+            Ok((Some(_), false)) => {}
+            Ok((None, _)) => {
+                tracing::warn!(source = %slot.source, git_ref = %git_ref, "poll: the source ref does not exist");
+            }
+            Err(e) => {
+                tracing::warn!(source = %slot.source, error = %e, "poll: cannot read the source ref");
+            }
+        }
+    }
+}
+
+/// Where the source ref points, read conditionally with the slot's ETag;
+/// the flag is true when GitHub sent a fresh answer (not a 304).
+async fn read_head(
+    client: &GitHubClient,
+    slot: &OrgSlot,
+    repo: &RepoRef,
+    git_ref: &str,
+) -> Result<(Option<String>, bool), GitHubError> {
+    let known = lock(&slot.head).clone();
+    let etag = known.as_ref().and_then(|(_, e)| e.clone());
+    match RepoApi::get_ref(client, repo, git_ref, etag.as_deref()).await? {
+        RefRead::NotModified => Ok((known.map(|(c, _)| c), false)),
+        RefRead::Found { sha, etag } => {
+            *lock(&slot.head) = Some((sha.clone(), etag));
+            Ok((Some(sha), true))
+        }
+        // The contents read at the ref then says what is wrong.
+        RefRead::Missing => Ok((None, true)),
     }
 }
 
@@ -546,13 +672,26 @@ impl Shared {
     }
 
     async fn attempt(&self, slot: &OrgSlot, state: &mut WorkerState) -> Attempt {
+        let commit = match self.resolve_commit(slot).await {
+            Ok(c) => c,
+            Err(e) => {
+                return Attempt {
+                    sha: None,
+                    commit: None,
+                    source_valid: false,
+                    suspended: false,
+                    result: Err(e.into()),
+                };
+            }
+        };
         let invalid = |sha: Option<String>, e: crate::Error| Attempt {
             sha,
+            commit: commit.clone(),
             source_valid: false,
             suspended: false,
             result: Err(e),
         };
-        let raw = match state.source.read(&self.client).await {
+        let raw = match state.source.read_at(&self.client, commit.as_deref()).await {
             Ok(raw) => raw,
             Err(e) => return invalid(None, e),
         };
@@ -591,12 +730,28 @@ impl Shared {
         let result = crate::reconcile::reconcile(&self.client, &loaded, &self.options).await;
         Attempt {
             sha,
+            commit,
             // A team the file names that GitHub does not know is a problem
             // in the file, reported at its line.
             source_valid: !matches!(result, Err(crate::Error::Config(_))),
             suspended: loaded.file.policy.suspend,
             result,
         }
+    }
+
+    /// With commit tracking, the commit the source's ref points at now (a
+    /// conditional read: unchanged costs a 304); `None` without tracking, for
+    /// a local file, or for a source pinned to a commit SHA.
+    async fn resolve_commit(&self, slot: &OrgSlot) -> Result<Option<String>, GitHubError> {
+        if !self.track_commits {
+            return Ok(None);
+        }
+        let Some((repo, git_ref)) = slot.spec.movable_ref() else {
+            return Ok(None);
+        };
+        read_head(&self.client, slot, &repo, &git_ref)
+            .await
+            .map(|(sha, _)| sha)
     }
 
     async fn reconcile_org(&self, slot: &OrgSlot, state: &mut WorkerState) {
@@ -645,6 +800,7 @@ impl Shared {
                             org = %org,
                             source = %slot.source,
                             source_sha = sha,
+                            source_commit = attempt.commit.as_deref().unwrap_or(""),
                             result,
                             status,
                             mode,
@@ -729,6 +885,25 @@ impl Shared {
                     .iter()
                     .map(|r| crate::render::guard_message(r, str::to_string))
                     .collect();
+                let now = Utc::now();
+                let recent: Vec<RecentChange> = o
+                    .results
+                    .iter()
+                    .filter(|r| r.result != "skipped")
+                    .map(|r| RecentChange {
+                        at: now,
+                        action: r.action.as_str(),
+                        name: r.name.clone(),
+                        reason: r.reason,
+                        result: r.result,
+                        source_sha: attempt.sha.clone(),
+                        commit: attempt.commit.clone(),
+                    })
+                    .collect();
+                let mut changes = recent;
+                changes.append(&mut st.recent_changes);
+                changes.truncate(RECENT_CHANGES);
+                st.recent_changes = changes;
                 st.last_status = Some(status.to_string());
                 st.last_summary = Some(summary);
                 st.last_applied = applied;
@@ -777,6 +952,7 @@ impl Shared {
         st.last_duration_ms = Some(duration_ms);
         st.last_result = Some(result);
         st.source_sha = attempt.sha;
+        st.source_commit = attempt.commit;
         st.source_valid = Some(attempt.source_valid);
         st.suspended = attempt.suspended;
     }

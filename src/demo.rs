@@ -8,7 +8,7 @@ use crate::github::GitHubError;
 use crate::github::args::GitHubArgs;
 use crate::github::client::GitHubClient;
 use crate::reconcile::{self, Mode, Options};
-use crate::simulator::{SimOptions, Simulator, demo_state};
+use crate::simulator::{DEMO_REPO, SimOptions, Simulator, WebhookTarget, demo_state};
 use crate::source::Loaded;
 
 /// The webhook secret of `demo --serve` (a demo, not a secret).
@@ -85,34 +85,81 @@ pub async fn run(config: &Path, serve: bool, listen: SocketAddr) -> crate::Resul
 }
 
 /// Keep the simulator up and run the controller against it until Ctrl-C.
+/// The controller reads seats.yaml from the simulated repository
+/// [`DEMO_REPO`] (a `github:` source) and gets its push webhooks, so a
+/// `seatkeeper request` against the simulator is applied within seconds.
 async fn serve_forever(sim: &Simulator, loaded: &Loaded, listen: SocketAddr) -> crate::Result<()> {
-    let dir = std::env::temp_dir().join(format!("seatkeeper-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|source| crate::Error::Io {
-        path: dir.display().to_string(),
-        source,
-    })?;
-    let write = |name: &str, text: &str| {
-        let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|source| crate::Error::Io {
-            path: path.display().to_string(),
+    // The port first: nothing is printed as served that cannot be.
+    let listen = concrete(listen)?;
+    // The token and the webhook secret live in a private directory (0700,
+    // files 0600) that is removed when the demo ends.
+    let dir = tempfile::Builder::new()
+        .prefix("seatkeeper-demo-")
+        .tempdir()
+        .map_err(|source| crate::Error::Io {
+            path: std::env::temp_dir().display().to_string(),
             source,
         })?;
+    let write = |name: &str, text: &str| {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let path = dir.path().join(name);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .and_then(|mut f| f.write_all(text.as_bytes()))
+            .map_err(|source| crate::Error::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
         Ok::<_, crate::Error>(path)
     };
-    let seats = write("seats.yaml", &loaded.text)?;
     let token = write("token", &sim.token())?;
     // A known secret, so a person can sign a test push by hand.
     let secret = write("webhook-secret", DEMO_WEBHOOK_SECRET)?;
+    let (owner, repo) = DEMO_REPO
+        .split_once('/')
+        .unwrap_or(("acme", "copilot-seats"));
+    sim.with_state(|s| {
+        s.commit_file(
+            DEMO_REPO,
+            "main",
+            "seats.yaml",
+            &loaded.text,
+            &format!("seats.yaml: the demo's desired state ({})", loaded.path),
+            "octocat",
+        )
+    });
+    let host = if listen.ip().is_unspecified() {
+        std::net::IpAddr::from([127, 0, 0, 1])
+    } else {
+        listen.ip()
+    };
+    sim.set_webhook(Some(WebhookTarget {
+        url: format!("http://{}/webhook", SocketAddr::new(host, listen.port())),
+        secret: DEMO_WEBHOOK_SECRET.to_string(),
+    }));
     let mut github = GitHubArgs::for_url(&sim.url());
     github.token_file = Some(token);
     println!(
-        "\nServing: simulator {} (token {}), controller on http://{listen}: /metrics /healthz /readyz /status /webhook (secret {DEMO_WEBHOOK_SECRET:?}).\nEdit {} to see it reconciled within 10 s. Ctrl-C stops.",
+        "\nServing: simulator {} (token {}), controller on http://{listen}: /metrics /healthz /readyz /status /webhook (secret {DEMO_WEBHOOK_SECRET:?}).\n\
+         The controller reads github:{DEMO_REPO}/seats.yaml@main and gets its push webhooks. Ask for a seat (nadia is an org member without one):\n  \
+         GITHUB_TOKEN={} seatkeeper request nadia --repo {DEMO_REPO} --github-url {}\n\
+         Pushes are listed below as they are delivered. Ctrl-C stops.",
         sim.url(),
         sim.token(),
-        seats.display()
+        sim.token(),
+        sim.url(),
     );
     let args = crate::daemon::RunArgs {
-        sources: vec![crate::source::SourceSpec::Path(seats)],
+        sources: vec![crate::source::SourceSpec::GitHub {
+            owner: owner.to_string(),
+            repo: repo.to_string(),
+            path: "seats.yaml".to_string(),
+            reference: "main".to_string(),
+        }],
         configs: Vec::new(),
         schedule: "*/10 * * * * *".into(),
         jitter: 0,
@@ -120,11 +167,70 @@ async fn serve_forever(sim: &Simulator, loaded: &Loaded, listen: SocketAddr) -> 
         dry_run: false,
         webhook_secret_file: Some(secret),
         webhook_branch: "main".into(),
+        poll_interval: 0,
         shutdown_timeout: 10,
         http: crate::http_guard::HttpArgs::default(),
         github,
         write: crate::github::args::WriteArgs::default(),
         bounds: crate::reconcile::BoundsArgs::default(),
     };
-    crate::daemon::run(args).await
+    let shown = print_pushes(sim);
+    let result = crate::daemon::run(args).await;
+    shown.abort();
+    result
+}
+
+/// `listen` with a real port that is free now: a webhook URL needs one
+/// before the controller binds, so port 0 is replaced by a free port, and a
+/// port in use fails here, before "Serving" is printed.
+fn concrete(listen: SocketAddr) -> crate::Result<SocketAddr> {
+    let probe = std::net::TcpListener::bind(listen).map_err(|e| {
+        GitHubError::Config(format!(
+            "cannot listen on {listen}: {e} (another process holds the port? pick another with --listen 127.0.0.1:PORT)"
+        ))
+    })?;
+    probe
+        .local_addr()
+        .map_err(|e| GitHubError::Config(format!("cannot listen on {listen}: {e}")).into())
+}
+
+/// Print each push webhook the simulator delivers: the commit, its subject
+/// and who asked (the `Requested-by` trailer of `seatkeeper request`).
+fn print_pushes(sim: &Simulator) -> tokio::task::JoinHandle<()> {
+    let deliveries = sim.delivery_log();
+    tokio::spawn(async move {
+        let mut shown = 0;
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            let all = deliveries();
+            for d in all.iter().skip(shown) {
+                println!("{}", push_line(d));
+            }
+            shown = all.len();
+        }
+    })
+}
+
+fn push_line(d: &crate::simulator::Delivery) -> String {
+    let v: serde_json::Value = serde_json::from_slice(&d.body).unwrap_or_default();
+    let head = &v["head_commit"];
+    let message = head["message"].as_str().unwrap_or("");
+    let subject = message.lines().next().unwrap_or("");
+    let by = message
+        .lines()
+        .find_map(|l| l.strip_prefix("Requested-by: "))
+        .map(|r| format!(" (requested by {r})"))
+        .unwrap_or_default();
+    let status = d
+        .status
+        .map_or_else(|| "not delivered".to_string(), |s| format!("delivered {s}"));
+    format!(
+        "push {} {} {:.7} {subject:?}{by}: {status}",
+        v["repository"]["full_name"].as_str().unwrap_or(""),
+        v["ref"]
+            .as_str()
+            .unwrap_or("")
+            .trim_start_matches("refs/heads/"),
+        head["id"].as_str().unwrap_or(""),
+    )
 }

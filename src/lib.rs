@@ -22,6 +22,7 @@ pub mod plan;
 pub mod progress;
 pub mod reconcile;
 pub mod render;
+pub mod selfserve;
 pub mod simulator;
 pub mod source;
 

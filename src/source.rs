@@ -91,6 +91,38 @@ impl std::str::FromStr for SourceSpec {
     }
 }
 
+impl SourceSpec {
+    /// For a `github:` source whose ref can move: the repository and the
+    /// git reference to resolve it with (`heads/BRANCH`, or the ref as given
+    /// after `refs/`). `None` for a local path or a commit SHA.
+    pub fn movable_ref(&self) -> Option<(crate::github::repo::RepoRef, String)> {
+        let SourceSpec::GitHub {
+            owner,
+            repo,
+            reference,
+            ..
+        } = self
+        else {
+            return None;
+        };
+        let is_sha = reference.len() == 40 && reference.bytes().all(|b| b.is_ascii_hexdigit());
+        if is_sha {
+            return None;
+        }
+        let git_ref = match reference.strip_prefix("refs/") {
+            Some(r) => r.to_string(),
+            None => format!("heads/{reference}"),
+        };
+        Some((
+            crate::github::repo::RepoRef {
+                owner: owner.clone(),
+                name: repo.clone(),
+            },
+            git_ref,
+        ))
+    }
+}
+
 impl std::fmt::Display for SourceSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -158,6 +190,17 @@ impl Source {
     /// sources only). On a 304 the bytes of the last read are returned with
     /// [`Raw::unchanged`] set.
     pub async fn read(&mut self, client: &GitHubClient) -> crate::Result<Raw> {
+        self.read_at(client, None).await
+    }
+
+    /// [`Source::read`], with a `github:` source read at `commit` (a SHA the
+    /// source's ref was resolved to) instead of at its ref, so the bytes are
+    /// exactly that commit's, whatever happens to the ref meanwhile.
+    pub async fn read_at(
+        &mut self,
+        client: &GitHubClient,
+        commit: Option<&str>,
+    ) -> crate::Result<Raw> {
         let shown = self.spec.to_string();
         match &self.spec {
             SourceSpec::Path(path) => {
@@ -185,10 +228,8 @@ impl Source {
                 reference,
             } => {
                 let etag = self.cached.as_ref().map(|c| c.etag.as_str());
-                match client
-                    .get_contents(owner, repo, path, reference, etag)
-                    .await?
-                {
+                let at = commit.unwrap_or(reference);
+                match client.get_contents(owner, repo, path, at, etag).await? {
                     Contents::NotModified => match &self.cached {
                         Some(c) => Ok(Raw {
                             path: shown,
@@ -261,6 +302,27 @@ mod tests {
                 (Err(e), Err(w)) => assert!(e.contains(w), "{input}: {e}"),
                 (g, w) => panic!("{input}: got {g:?}, want {w:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn movable_refs() {
+        let spec = |s: &str| s.parse::<SourceSpec>().unwrap();
+        #[rustfmt::skip]
+        let cases: &[(&str, Option<(&str, &str)>)] = &[
+            ("github:acme/seats/seats.yaml@main", Some(("acme/seats", "heads/main"))),
+            ("github:acme/seats/seats.yaml@feature/x", Some(("acme/seats", "heads/feature/x"))),
+            ("github:acme/seats/seats.yaml@refs/tags/v1", Some(("acme/seats", "tags/v1"))),
+            ("github:acme/seats/seats.yaml@0123456789abcdef0123456789abcdef01234567", None),
+            ("seats.yaml", None),
+        ];
+        for (s, want) in cases {
+            let got = spec(s).movable_ref().map(|(r, g)| (r.to_string(), g));
+            assert_eq!(
+                got,
+                want.map(|(r, g)| (r.to_string(), g.to_string())),
+                "{s}"
+            );
         }
     }
 

@@ -723,7 +723,11 @@ fn the_saved_plan_is_written_and_applies_exactly_what_was_reviewed() {
         .output()
         .unwrap();
     assert_eq!(apply.status.code(), Some(0), "{}", describe(&apply));
-    assert!(text(&apply.stdout).contains("add lena"), "{}", describe(&apply));
+    assert!(
+        text(&apply.stdout).contains("add lena"),
+        "{}",
+        describe(&apply)
+    );
     // Applied once, the same saved plan no longer matches the seats: refused.
     let again = Command::new(BIN)
         .args(["apply", "seatkeeper-plan.json", "--confirm"])

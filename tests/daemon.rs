@@ -1206,3 +1206,114 @@ async fn triggers_during_a_run_coalesce_into_one_follow_up() {
     );
     assert_eq!(d.status().await["orgs"][0]["running"], false);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_interval_applies_a_commit_without_a_webhook_and_status_names_it() {
+    let mut state = org_state(&MEMBERS, &["alice"]);
+    state.put_file(
+        "acme/copilot-seats",
+        "main",
+        "seats.yaml",
+        &seats_yaml("acme", &["alice"]),
+    );
+    let sim = Simulator::start(state, sim_options()).await.unwrap();
+    let d = Daemon::start(
+        &sim,
+        &[
+            "--config",
+            "github:acme/copilot-seats/seats.yaml@main",
+            // No schedule to speak of: only the poll can apply the commit.
+            "--schedule",
+            "0 0 0 1 1 *",
+            "--poll-interval",
+            "1",
+        ],
+        &[],
+    );
+    d.wait_for("the start-up reconcile", || async {
+        (d.status().await["orgs"][0]["runs"] == 1).then_some(())
+    })
+    .await;
+    let first = sim.state().repo("acme/copilot-seats").unwrap().branches["main"].clone();
+    assert_eq!(d.status().await["orgs"][0]["source_commit"], first.as_str());
+    // While nothing moves, polls are conditional and answered 304.
+    d.wait_for("two 304 polls", || async {
+        let n = sim
+            .requests()
+            .iter()
+            .filter(|r| r.route == routes::GIT_REF && r.status == 304)
+            .count();
+        (n >= 2).then_some(())
+    })
+    .await;
+    let refs: Vec<_> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.route == routes::GIT_REF)
+        .collect();
+    assert!(
+        refs.iter()
+            .skip(1)
+            .all(|r| r.header("if-none-match").is_some()),
+        "{refs:?}"
+    );
+    let contents_before = sim
+        .requests()
+        .iter()
+        .filter(|r| r.route == routes::CONTENTS)
+        .count();
+    assert_eq!(contents_before, 1, "an unchanged ref reads no file");
+
+    // A commit (as `seatkeeper request` makes): granted within seconds.
+    let started = Instant::now();
+    let commit = sim.with_state(|s| {
+        s.commit_file(
+            "acme/copilot-seats",
+            "main",
+            "seats.yaml",
+            &seats_yaml("acme", &["alice", "grace"]),
+            "seats.yaml: grant a Copilot seat to grace",
+            "grace",
+        )
+    });
+    d.wait_for("grace's seat", || async {
+        (held(&sim) == set(&["alice", "grace"])).then_some(())
+    })
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let st = d
+        .wait_for("the status to show the change", || async {
+            let st = d.status().await;
+            (st["orgs"][0]["recent_changes"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty()))
+            .then_some(st)
+        })
+        .await;
+    let org = &st["orgs"][0];
+    assert_eq!(org["source_commit"], commit.as_str());
+    let change = &org["recent_changes"][0];
+    assert_eq!(change["action"], "add_user");
+    assert_eq!(change["name"], "grace");
+    assert_eq!(change["result"], "ok");
+    assert_eq!(change["commit"], commit.as_str());
+    // The file was read at that commit, not at the moving branch.
+    let reads: Vec<_> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.route == routes::CONTENTS)
+        .collect();
+    assert_eq!(
+        reads.last().unwrap().query.as_deref(),
+        Some(format!("ref={commit}").as_str())
+    );
+    let recon = d.events("reconcile");
+    assert!(
+        recon.iter().any(|e| e["source_commit"] == commit.as_str()),
+        "{recon:?}"
+    );
+}

@@ -321,8 +321,8 @@ prop_compose! {
             removals: if mode == 1 { RemovalMode::Additive } else { RemovalMode::Enforce },
             protected: logins.iter().zip(&protected).filter(|(_, p)| **p).map(|(l, _)| l.to_uppercase()).take(3).collect(),
             inactivity: match mode {
-                2 => Some(Inactivity { days: 60, action: InactivityAction::Remove }),
-                3 => Some(Inactivity { days: 60, action: InactivityAction::Report }),
+                2 => Some(Inactivity { days: 60, action: InactivityAction::Remove, remind_days: None }),
+                3 => Some(Inactivity { days: 60, action: InactivityAction::Report, remind_days: None }),
                 _ => None,
             },
             allow_empty: true,

@@ -102,6 +102,21 @@ fn contract() -> &'static Contract {
     })
 }
 
+/// A response schema that is a top-level `oneOf` of error shapes (PUT
+/// contents' 409: Basic Error, or "Repository rule violation was detected",
+/// neither with required fields) accepts every error body under both, so no
+/// body can satisfy `oneOf`; read the top level as `anyOf`. Nested `oneOf`s
+/// stay strict.
+fn alternatives_at_top(schema: &Value) -> Value {
+    let mut s = schema.clone();
+    if let Some(o) = s.as_object_mut()
+        && let Some(alts) = o.remove("oneOf")
+    {
+        o.insert("anyOf".into(), alts);
+    }
+    s
+}
+
 /// The OpenAPI path of a simulator route template.
 fn openapi_path(route: &str) -> String {
     if route == routes::ENTERPRISE_TEAM {
@@ -110,6 +125,7 @@ fn openapi_path(route: &str) -> String {
     }
     route
         .replace("{*path}", "{path}")
+        .replace("{*ref}", "{ref}")
         .replace("{enterprise_team}", "{enterprise-team}")
 }
 
@@ -196,8 +212,10 @@ fn validate_all(sim: &Simulator) -> Validated {
         }
         let status = r.status.to_string();
         let described = op["responses"].get(&status);
-        let schema = described.and_then(|d| d.pointer("/content/application~1json/schema"));
-        match (schema, &r.response_body) {
+        let schema = described
+            .and_then(|d| d.pointer("/content/application~1json/schema"))
+            .map(alternatives_at_top);
+        match (schema.as_ref(), &r.response_body) {
             (Some(schema), Some(body)) => {
                 c.check(
                     &format!("{key} {status}"),
@@ -612,6 +630,7 @@ async fn contract_every_operation_validates() {
         h.get("/orgs/acme/members?per_page=10&page=2").await.status,
         200
     );
+    exercise_repository_routes(&h).await;
 
     // Errors are validated too.
     let r = h
@@ -636,9 +655,162 @@ async fn contract_every_operation_validates() {
         missing.is_empty(),
         "operations without a validated success: {missing:?}"
     );
-    assert_eq!(all.len(), 25);
+    assert_eq!(all.len(), 43);
     assert!(v.requests >= 10, "{v:?}");
     assert!(v.responses >= 35, "{v:?}");
+}
+
+fn b64(s: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+/// One successful call of every repository operation the simulator serves:
+/// a branch, a commit on it, a pull request (labelled, edited, merged), an
+/// issue with a comment (edited) and closed.
+async fn exercise_repository_routes(h: &H) {
+    let repo = "/repos/acme/copilot-seats";
+    let r = h.get(repo).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["permissions"]["push"], true);
+    let r = h.get(&format!("{repo}/git/ref/heads/main")).await;
+    assert_eq!(r.status, 200);
+    let main = r.json()["object"]["sha"].as_str().unwrap().to_string();
+    let r = h
+        .send(
+            "POST",
+            &format!("{repo}/git/refs"),
+            Some(json!({"ref": "refs/heads/seatkeeper/request-nadia", "sha": main})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.json());
+    let file = h
+        .get(&format!(
+            "{repo}/contents/seats.yaml?ref=seatkeeper/request-nadia"
+        ))
+        .await
+        .json();
+    let text = "org: acme\nusers:\n  - nadia\n";
+    let r = h
+        .send(
+            "PUT",
+            &format!("{repo}/contents/seats.yaml"),
+            Some(json!({"message": "grant nadia", "content": b64(text), "sha": file["sha"], "branch": "seatkeeper/request-nadia"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json());
+    let head = r.json()["commit"]["sha"].as_str().unwrap().to_string();
+    let r = h
+        .send(
+            "PUT",
+            &format!("{repo}/contents/docs/new.md"),
+            Some(json!({"message": "a new file", "content": b64("new\n")})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.json());
+    let r = h
+        .send(
+            "PATCH",
+            &format!("{repo}/git/refs/heads/seatkeeper/request-nadia"),
+            Some(json!({"sha": head, "force": false})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json());
+    let r = h
+        .send(
+            "POST",
+            &format!("{repo}/pulls"),
+            Some(json!({"title": "Grant nadia", "head": "acme:seatkeeper/request-nadia", "base": "main", "body": "Requested by @nadia"})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.json());
+    let n = r.json()["number"].as_u64().unwrap();
+    assert_eq!(
+        h.get(&format!(
+            "{repo}/pulls?state=open&head=acme:seatkeeper/request-nadia"
+        ))
+        .await
+        .json()
+        .as_array()
+        .unwrap()
+        .len(),
+        1
+    );
+    assert_eq!(h.get(&format!("{repo}/pulls/{n}")).await.status, 200);
+    let r = h
+        .send(
+            "PATCH",
+            &format!("{repo}/pulls/{n}"),
+            Some(json!({"body": "edited"})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let files = h.get(&format!("{repo}/pulls/{n}/files")).await.json();
+    assert_eq!(files[0]["filename"], "seats.yaml");
+    let r = h
+        .send(
+            "POST",
+            &format!("{repo}/issues/{n}/labels"),
+            Some(json!({"labels": ["seatkeeper-request"]})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let r = h
+        .send(
+            "PUT",
+            &format!("{repo}/pulls/{n}/merge"),
+            Some(json!({"sha": head, "merge_method": "squash"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json());
+    let r = h
+        .send(
+            "POST",
+            &format!("{repo}/issues"),
+            Some(json!({"title": "Idle Copilot seats", "body": "@chen", "labels": ["seatkeeper-reclaim"]})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.json());
+    let issue = r.json()["number"].as_u64().unwrap();
+    let list = h
+        .get(&format!(
+            "{repo}/issues?labels=seatkeeper-reclaim&state=open"
+        ))
+        .await
+        .json();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let r = h
+        .send(
+            "POST",
+            &format!("{repo}/issues/{issue}/comments"),
+            Some(json!({"body": "reminder"})),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    let id = r.json()["id"].as_u64().unwrap();
+    assert_eq!(
+        h.get(&format!("{repo}/issues/{issue}/comments"))
+            .await
+            .status,
+        200
+    );
+    let r = h
+        .send(
+            "PATCH",
+            &format!("{repo}/issues/comments/{id}"),
+            Some(json!({"body": "reminder, edited"})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let r = h
+        .send(
+            "PATCH",
+            &format!("{repo}/issues/{issue}"),
+            Some(json!({"state": "closed"})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["state"], "closed");
 }
 
 /// The validator is not vacuous: it refuses what GitHub's schema refuses.
@@ -1379,12 +1551,9 @@ async fn contents_etag_and_304() {
     let text = h
         .sim
         .state()
-        .files
-        .iter()
-        .find(|f| f.git_ref == "main")
+        .file("acme/copilot-seats", "main", "seats.yaml")
         .unwrap()
-        .content
-        .clone();
+        .to_string();
     let r = h
         .get("/repos/acme/copilot-seats/contents/seats.yaml?ref=main")
         .await;
@@ -1936,5 +2105,251 @@ async fn state_round_trips_through_yaml() {
     let h = H::start(back).await;
     let p = h.get("/orgs/acme/copilot/billing/seats").await.json();
     assert_eq!(p["total_seats"], 22);
+    h.finish().await;
+}
+
+// ---------------------------------------------------------------------------
+// Repositories and push webhooks
+
+#[tokio::test]
+async fn contents_writes_honour_the_sha_and_permissions() {
+    let h = H::start(demo_state()).await;
+    let path = "/repos/acme/copilot-seats/contents/seats.yaml";
+    let current = h.get(path).await.json()["sha"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let put = |sha: Option<&str>| {
+        let mut body = json!({"message": "m", "content": b64("org: acme\n")});
+        if let Some(s) = sha {
+            body["sha"] = json!(s);
+        }
+        body
+    };
+    #[rustfmt::skip]
+    let cases: Vec<(Value, u16, &str)> = vec![
+        (put(None), 422, "\"sha\" wasn't supplied"),
+        (put(Some("3d21ec53a331a6f037a91c368710b99387d012c1")), 409, "seats.yaml does not match 3d21ec53a331a6f037a91c368710b99387d012c1"),
+        ({ let mut b = put(Some(&current)); b["branch"] = json!("nope"); b }, 404, "Branch nope not found"),
+    ];
+    for (body, status, message) in cases {
+        let r = h.send("PUT", path, Some(body.clone())).await;
+        assert_eq!(r.status, status, "{body}: {}", r.json());
+        assert!(
+            r.json()["message"].as_str().unwrap().contains(message),
+            "{}",
+            r.json()
+        );
+    }
+    // Outside the request contract: validate what was sent so far first.
+    h.validate_now();
+    let r = h
+        .send("PUT", path, Some(json!({"content": b64("x")})))
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"message\" wasn't supplied")
+    );
+    h.sim.clear_requests();
+    let before = h
+        .sim
+        .state()
+        .repo("acme/copilot-seats")
+        .unwrap()
+        .commits
+        .len();
+    h.sim
+        .with_state(|s| s.repo_mut("acme/copilot-seats").unwrap().writable = false);
+    let r = h.send("PUT", path, Some(put(Some(&current)))).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        h.get("/repos/acme/copilot-seats").await.json()["permissions"]["push"],
+        false
+    );
+    assert_eq!(
+        h.sim
+            .state()
+            .repo("acme/copilot-seats")
+            .unwrap()
+            .commits
+            .len(),
+        before,
+        "nothing committed"
+    );
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn git_refs_answer_304_to_their_etag_for_free() {
+    let h = H::start(demo_state()).await;
+    let r = h.get("/repos/acme/copilot-seats/git/ref/heads/main").await;
+    let etag = r.header("etag").unwrap().to_string();
+    h.validate_now();
+    let t = format!("Bearer {}", h.sim.token());
+    let used = h.sim.rate_limit().used;
+    let r = raw(
+        h.sim.addr(),
+        "GET",
+        "/repos/acme/copilot-seats/git/ref/heads/main",
+        &[("authorization", &t), ("if-none-match", &etag)],
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 304);
+    assert_eq!(h.sim.rate_limit().used, used, "304 does not count");
+    // A commit moves the ref: the old ETag no longer matches.
+    h.sim
+        .with_state(|s| s.put_file("acme/copilot-seats", "main", "seats.yaml", "org: acme\n"));
+    let r = raw(
+        h.sim.addr(),
+        "GET",
+        "/repos/acme/copilot-seats/git/ref/heads/main",
+        &[("authorization", &t), ("if-none-match", &etag)],
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 200);
+    h.sim.clear_requests();
+    assert_eq!(
+        h.get("/repos/acme/copilot-seats/git/ref/heads/nope")
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        h.get("/repos/acme/nope/git/ref/heads/main").await.status,
+        404
+    );
+    h.finish().await;
+}
+
+/// Requests a receiver got: lowercase headers and the body.
+type Received = Arc<Mutex<Vec<(HashMap<String, String>, Vec<u8>)>>>;
+
+/// A tiny webhook receiver: every request's headers and body, answered 202.
+async fn receiver() -> (String, Received) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/webhook", listener.local_addr().unwrap());
+    let got: Received = Arc::default();
+    let log = got.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            let (headers, body) = loop {
+                let n = s.read(&mut chunk).await.unwrap_or(0);
+                if n == 0 {
+                    break (HashMap::new(), Vec::new());
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                    continue;
+                };
+                let head = String::from_utf8_lossy(&buf[..end]).to_string();
+                let headers: HashMap<String, String> = head
+                    .lines()
+                    .skip(1)
+                    .filter_map(|l| l.split_once(": "))
+                    .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
+                    .collect();
+                let len: usize = headers["content-length"].parse().unwrap();
+                if buf.len() >= end + 4 + len {
+                    break (headers, buf[end + 4..end + 4 + len].to_vec());
+                }
+            };
+            log.lock().unwrap().push((headers, body));
+            let _ = s
+                .write_all(
+                    b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                )
+                .await;
+        }
+    });
+    (url, got)
+}
+
+#[tokio::test]
+async fn branch_moves_deliver_signed_push_webhooks_valid_against_the_schema() {
+    let (url, got) = receiver().await;
+    let h = H::start(demo_state()).await;
+    h.sim
+        .set_webhook(Some(seatkeeper::simulator::WebhookTarget {
+            url: url.clone(),
+            secret: "It's a Secret to Everybody".into(),
+        }));
+    let path = "/repos/acme/copilot-seats/contents/seats.yaml";
+    let sha = h.get(path).await.json()["sha"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = h
+        .send(
+            "PUT",
+            path,
+            Some(json!({"message": "grant nadia", "content": b64("org: acme\nusers: [nadia]\n"), "sha": sha})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let commit = r.json()["commit"]["sha"].as_str().unwrap().to_string();
+    // A second move, through the state: delivered after the first.
+    h.sim
+        .with_state(|s| s.put_file("acme/copilot-seats", "main", "README.md", "hi\n"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while got.lock().unwrap().len() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let got = got.lock().unwrap().clone();
+    assert_eq!(got.len(), 2, "two pushes delivered");
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/openapi/webhooks.events.json"
+    ))
+    .unwrap();
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    let schema =
+        &doc["webhooks"]["push"]["post"]["requestBody"]["content"]["application/json"]["schema"];
+    let mut guids = BTreeSet::new();
+    for (headers, body) in &got {
+        let payload: Value = serde_json::from_slice(body).unwrap();
+        contract().check("push webhook", schema, &payload, "push payload");
+        assert_eq!(headers["x-github-event"], "push");
+        assert!(headers["user-agent"].starts_with("GitHub-Hookshot/"));
+        let guid = &headers["x-github-delivery"];
+        assert_eq!(
+            guid.split('-').map(str::len).collect::<Vec<_>>(),
+            vec![8, 4, 4, 4, 12]
+        );
+        guids.insert(guid.clone());
+        // Verified the way the controller verifies it.
+        assert!(seatkeeper::daemon::signature_valid(
+            b"It's a Secret to Everybody",
+            Some(&headers["x-hub-signature-256"]),
+            body
+        ));
+        assert!(!seatkeeper::daemon::signature_valid(
+            b"wrong",
+            Some(&headers["x-hub-signature-256"]),
+            body
+        ));
+    }
+    assert_eq!(guids.len(), 2, "a fresh GUID per delivery");
+    let first: Value = serde_json::from_slice(&got[0].1).unwrap();
+    assert_eq!(first["ref"], "refs/heads/main");
+    assert_eq!(first["after"], commit.as_str());
+    assert_eq!(first["repository"]["full_name"], "acme/copilot-seats");
+    assert_eq!(first["head_commit"]["message"], "grant nadia");
+    assert_eq!(first["head_commit"]["modified"], json!(["seats.yaml"]));
+    let second: Value = serde_json::from_slice(&got[1].1).unwrap();
+    assert_eq!(second["before"], commit.as_str());
+    assert_eq!(second["head_commit"]["added"], json!(["README.md"]));
+    let log = h.sim.deliveries();
+    assert_eq!(log.len(), 2);
+    assert!(log.iter().all(|d| d.status == Some(202) && d.url == url));
     h.finish().await;
 }

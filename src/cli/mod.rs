@@ -107,6 +107,19 @@ enum Command {
         after_help = "Examples:\n  seatkeeper demo\n  seatkeeper demo --serve     # keep the simulator and a controller running"
     )]
     Demo(DemoArgs),
+    /// Ask for a Copilot seat: validate like `plan --strict`, then add the login to seats.yaml.
+    #[command(
+        after_help = "Examples:\n  seatkeeper request alice --file seats.yaml\n  seatkeeper request alice --repo acme/copilot-seats --requester alice --source https://github.com/acme/copilot-seats/issues/12"
+    )]
+    Request(seatkeeper::selfserve::args::RequestArgs),
+    /// Give a Copilot seat back: remove the login from seats.yaml the same way.
+    #[command(
+        after_help = "Examples:\n  seatkeeper release alice --file seats.yaml\n  seatkeeper release alice --repo acme/copilot-seats --requester alice"
+    )]
+    Release(seatkeeper::selfserve::args::ReleaseArgs),
+    /// Remind idle seat holders, then open one pull request removing those still idle.
+    #[command(after_help = "Example:\n  seatkeeper reclaim --repo acme/copilot-seats")]
+    Reclaim(seatkeeper::selfserve::args::ReclaimArgs),
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  seatkeeper completions bash > /etc/bash_completion.d/seatkeeper\n  seatkeeper completions zsh > \"${fpath[1]}/_seatkeeper\""
@@ -347,6 +360,15 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Simulator(args) => sim::simulator(args).await,
         Command::Demo(args) => sim::demo(args).await,
+        Command::Request(args) => Ok(ExitCode::from(
+            seatkeeper::selfserve::args::request(args).await,
+        )),
+        Command::Release(args) => Ok(ExitCode::from(
+            seatkeeper::selfserve::args::release(args).await,
+        )),
+        Command::Reclaim(args) => Ok(ExitCode::from(
+            seatkeeper::selfserve::args::reclaim(args).await,
+        )),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "seatkeeper", &mut buf);

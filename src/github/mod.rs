@@ -1,11 +1,13 @@
 //! The GitHub boundary: the [`SeatApi`] trait, its domain types ([`live`]:
 //! a live user with its set of grants), GitHub's wire format for seats
-//! ([`wire`]), and the octocrab implementation in [`client`].
+//! ([`wire`]), repository writes ([`repo::RepoApi`]), and the octocrab
+//! implementation of both in [`client`].
 
 pub mod app_jwt;
 pub mod args;
 pub mod client;
 pub mod live;
+pub mod repo;
 pub mod wire;
 
 use async_trait::async_trait;

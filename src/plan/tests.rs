@@ -136,6 +136,7 @@ fn rules_table() {
         inactivity: Some(Inactivity {
             days: 60,
             action: InactivityAction::Remove,
+            remind_days: None,
         }),
         ..Policy::default()
     };
@@ -301,6 +302,7 @@ fn inactivity_report_lists_idle_seats_only() {
         inactivity: Some(Inactivity {
             days: 60,
             action: InactivityAction::Report,
+            remind_days: None,
         }),
         ..Policy::default()
     };
@@ -478,6 +480,7 @@ fn idle_time_uses_the_latest_signal() {
         inactivity: Some(Inactivity {
             days: 30,
             action: InactivityAction::Remove,
+            remind_days: None,
         }),
         ..Policy::default()
     };

@@ -53,6 +53,19 @@ pub enum FaultAction {
     /// Answer normally, then (when the answer was 2xx) remove every
     /// enterprise-level entry (direct or enterprise team) of this login.
     RemoveEnterpriseSeatsAfter(String),
+    /// Answer normally, then (when the answer was 2xx) commit `content` at
+    /// `path` on `branch`, as someone else would: e.g. to move a file between
+    /// a client's read and its write.
+    CommitAfter {
+        /// `owner/name`.
+        repo: String,
+        /// The branch.
+        branch: String,
+        /// The file.
+        path: String,
+        /// Its new content.
+        content: String,
+    },
 }
 
 impl FaultAction {
@@ -89,6 +102,11 @@ impl FaultAction {
             }
             FaultAction::RemoveEnterpriseSeatsAfter(l) => {
                 format!("remove enterprise seats of {l} after response")
+            }
+            FaultAction::CommitAfter {
+                repo, branch, path, ..
+            } => {
+                format!("commit {path} on {repo}@{branch} after response")
             }
         }
     }
@@ -314,7 +332,8 @@ impl FaultHandle {
                 FaultAction::InsertSeatAfter(_)
                 | FaultAction::RemoveSeatAfter(_)
                 | FaultAction::GrantEnterpriseSeatAfter { .. }
-                | FaultAction::RemoveEnterpriseSeatsAfter(_) => d.after.push(action.clone()),
+                | FaultAction::RemoveEnterpriseSeatsAfter(_)
+                | FaultAction::CommitAfter { .. } => d.after.push(action.clone()),
                 _ => continue,
             }
             fired.push(action.describe());

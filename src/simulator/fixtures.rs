@@ -320,7 +320,7 @@ mod tests {
         assert!(st.user_exists("octocat") && !st.is_member("octocat"));
         assert_eq!(st.seat_management_setting.as_str(), "assign_selected");
         assert_eq!(st.effective_members(TeamKind::Org, "engineering").len(), 9);
-        assert!(st.files.iter().any(|f| f.path == "seats.yaml"));
+        assert!(st.file(DEMO_REPO, "main", "seats.yaml").is_some());
     }
 
     #[test]

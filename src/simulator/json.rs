@@ -34,7 +34,7 @@ pub(crate) fn stable_id(kind: &str, name: &str) -> u64 {
 }
 
 /// GitHub's legacy global node id: base64 of `04:{Type}{id}`.
-fn node_id(kind: &str, id: u64) -> String {
+pub(crate) fn node_id(kind: &str, id: u64) -> String {
     base64::engine::general_purpose::STANDARD.encode(format!("04:{kind}{id}"))
 }
 
@@ -69,7 +69,7 @@ pub(crate) fn simple_user(api: &str, login: &str) -> SimpleUser {
     account(api, login, "User")
 }
 
-fn account(api: &str, login: &str, kind: &'static str) -> SimpleUser {
+pub(crate) fn account(api: &str, login: &str, kind: &'static str) -> SimpleUser {
     let id = stable_id(kind, login);
     let u = format!("{api}/users/{login}");
     SimpleUser {

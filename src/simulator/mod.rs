@@ -1,8 +1,9 @@
 //! An in-process fake GitHub: a real HTTP server (axum, on 127.0.0.1 and a
 //! random port) that speaks GitHub's REST contract for everything seatkeeper
 //! touches: Copilot seat management for orgs and enterprises, org and team
-//! membership, users, repository contents, rate limits and GitHub App
-//! installation tokens. Tests, benches, `seatkeeper demo` and `seatkeeper
+//! membership, users, repositories (contents with `sha` preconditions, git
+//! refs, pull requests, issues, comments, labels: `repo.rs`), signed push
+//! webhooks (`webhooks.rs`), rate limits and GitHub App installation tokens. Tests, benches, `seatkeeper demo` and `seatkeeper
 //! simulator` run against it, since no machine here reaches GitHub.
 //!
 //! Behaviour follows the official OpenAPI description (`tests/simulator.rs`
@@ -31,8 +32,12 @@ mod fixtures;
 mod json;
 mod listener;
 pub mod pagination;
+pub mod repo;
+mod repo_json;
+mod repo_routes;
 mod server;
 mod state;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -51,9 +56,11 @@ pub use fixtures::{
     DEMO_REPO, GenSpec, demo_state, generated_enterprise, generated_login, generated_state,
     generated_state_with,
 };
+pub use repo::{IssueState, PushEvent, SimComment, SimCommit, SimIssue, SimPull, SimRepo};
 pub use state::{
-    SimApp, SimError, SimFile, SimOrg, SimScope, SimSeat, SimState, SimTeam, first_of_next_month,
+    SimApp, SimError, SimOrg, SimScope, SimSeat, SimState, SimTeam, first_of_next_month,
 };
+pub use webhooks::{Delivery, WebhookTarget};
 
 use listener::{ConnHandle, KillableListener};
 use server::{Limits, Shared, lock};
@@ -102,8 +109,34 @@ pub mod routes {
     pub const ORG_MEMBERS: &str = "/orgs/{org}/members";
     /// `GET` a user.
     pub const USER: &str = "/users/{username}";
-    /// `GET` repository contents.
+    /// `GET` a repository.
+    pub const REPO: &str = "/repos/{owner}/{repo}";
+    /// `GET` repository contents, `PUT` a file (with a `sha` precondition).
     pub const CONTENTS: &str = "/repos/{owner}/{repo}/contents/{*path}";
+    /// `GET` a git reference (`heads/BRANCH`), with ETags.
+    pub const GIT_REF: &str = "/repos/{owner}/{repo}/git/ref/{*ref}";
+    /// `POST` a git reference.
+    pub const GIT_REFS: &str = "/repos/{owner}/{repo}/git/refs";
+    /// `PATCH` a git reference.
+    pub const GIT_REFS_REF: &str = "/repos/{owner}/{repo}/git/refs/{*ref}";
+    /// `GET` (list) and `POST` pull requests.
+    pub const PULLS: &str = "/repos/{owner}/{repo}/pulls";
+    /// `GET` and `PATCH` a pull request.
+    pub const PULL: &str = "/repos/{owner}/{repo}/pulls/{pull_number}";
+    /// `GET` a pull request's files.
+    pub const PULL_FILES: &str = "/repos/{owner}/{repo}/pulls/{pull_number}/files";
+    /// `PUT` merge a pull request.
+    pub const PULL_MERGE: &str = "/repos/{owner}/{repo}/pulls/{pull_number}/merge";
+    /// `GET` (list) and `POST` issues.
+    pub const ISSUES: &str = "/repos/{owner}/{repo}/issues";
+    /// `PATCH` an issue.
+    pub const ISSUE: &str = "/repos/{owner}/{repo}/issues/{issue_number}";
+    /// `GET` (list) and `POST` an issue's comments.
+    pub const ISSUE_COMMENTS: &str = "/repos/{owner}/{repo}/issues/{issue_number}/comments";
+    /// `POST` labels to an issue.
+    pub const ISSUE_LABELS: &str = "/repos/{owner}/{repo}/issues/{issue_number}/labels";
+    /// `PATCH` an issue comment.
+    pub const COMMENT: &str = "/repos/{owner}/{repo}/issues/comments/{comment_id}";
     /// `GET` rate limit status.
     pub const RATE_LIMIT: &str = "/rate_limit";
     /// `POST` an installation token (App JWT).
@@ -168,6 +201,8 @@ pub struct SimOptions {
     /// How long a minted GitHub App installation token is valid (GitHub:
     /// one hour).
     pub installation_token_ttl: Duration,
+    /// Deliver push webhooks here from the start (see [`Simulator::set_webhook`]).
+    pub webhook: Option<WebhookTarget>,
 }
 
 impl Default for SimOptions {
@@ -187,6 +222,7 @@ impl Default for SimOptions {
             record_requests: true,
             record_response_bodies: false,
             installation_token_ttl: Duration::from_secs(3600),
+            webhook: None,
         }
     }
 }
@@ -256,6 +292,7 @@ pub struct Simulator {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    sender: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Simulator {
@@ -278,7 +315,14 @@ impl Simulator {
             addr.set_ip(Ipv4Addr::LOCALHOST.into());
         }
         state.normalize(Utc::now());
+        // History made before the start is not pushed anywhere.
+        state.take_push_events();
         let now = Utc::now().timestamp();
+        let (hooks, hook_queue) = webhooks::Hooks::new(opts.fault_seed ^ 0x5eed);
+        let hooks = Arc::new(hooks);
+        if let Some(t) = &opts.webhook {
+            hooks.set_target(Some(t.clone()));
+        }
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
             base_url: format!("http://{addr}"),
@@ -298,8 +342,10 @@ impl Simulator {
                 opts.fault_seed ^ (now as u64).wrapping_mul(0x9E37_79B9),
             )),
             seq: AtomicU64::new(0),
+            hooks: hooks.clone(),
             opts,
         });
+        let sender = tokio::spawn(hooks.run(hook_queue));
         let app =
             server::router(shared.clone()).into_make_service_with_connect_info::<ConnHandle>();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -315,6 +361,7 @@ impl Simulator {
             addr,
             stop: Some(stop),
             task: Some(task),
+            sender: Some(sender),
         })
     }
 
@@ -345,7 +392,32 @@ impl Simulator {
         let mut st = lock(&self.shared.state);
         let r = f(&mut st);
         st.normalize(Utc::now());
+        // A branch moved here is pushed like one moved through the API.
+        self.shared.flush_pushes(&mut st);
         r
+    }
+
+    /// Look at the state in place, without copying it (cheap on a big
+    /// state, e.g. to poll one seat). Anything changed here is not derived
+    /// again or pushed: change the state with [`Simulator::with_state`].
+    pub fn peek<R>(&self, f: impl FnOnce(&mut SimState) -> R) -> R {
+        f(&mut lock(&self.shared.state))
+    }
+
+    /// Deliver push webhooks to `target` from now on (`None`: stop).
+    pub fn set_webhook(&self, target: Option<WebhookTarget>) {
+        self.shared.hooks.set_target(target);
+    }
+
+    /// Every webhook delivery so far, in order.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.shared.hooks.deliveries()
+    }
+
+    /// A handle that reads the deliveries later (e.g. from another task).
+    pub fn delivery_log(&self) -> impl Fn() -> Vec<Delivery> + Send + Sync + 'static {
+        let hooks = self.shared.hooks.clone();
+        move || hooks.deliveries()
     }
 
     /// Every request so far, in arrival order.
@@ -404,6 +476,9 @@ impl Simulator {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        if let Some(sender) = self.sender.take() {
+            sender.abort();
+        }
         if let Some(task) = self.task.take() {
             let abort = task.abort_handle();
             if tokio::time::timeout(Duration::from_secs(5), task)
@@ -423,6 +498,9 @@ impl Drop for Simulator {
         }
         if let Some(task) = self.task.take() {
             task.abort();
+        }
+        if let Some(sender) = self.sender.take() {
+            sender.abort();
         }
     }
 }

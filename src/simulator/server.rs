@@ -5,14 +5,13 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::source::git_blob_sha;
 use axum::Router;
 use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::{ConnectInfo, MatchedPath, Path, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post, put};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -24,14 +23,15 @@ use super::json;
 use super::listener::ConnHandle;
 use super::pagination::{self, PageRequest};
 use super::state::{SimError, SimScope, SimState};
-use super::{RecordedRequest, SimOptions, routes};
+use super::webhooks::Hooks;
+use super::{RecordedRequest, SimOptions, repo_routes, routes};
 use crate::plan::TeamKind;
 
 /// Largest request body accepted (GitHub's own limit is far above what the
 /// seat routes need).
 const MAX_BODY: usize = 8 * 1024 * 1024;
 
-const DOC_REST: &str = "https://docs.github.com/rest";
+pub(crate) const DOC_REST: &str = "https://docs.github.com/rest";
 
 /// State shared by every handler.
 pub(crate) struct Shared {
@@ -46,6 +46,7 @@ pub(crate) struct Shared {
     pub tokens: Mutex<HashMap<String, DateTime<Utc>>>,
     pub token_rng: Mutex<SplitMix64>,
     pub seq: AtomicU64,
+    pub hooks: Arc<Hooks>,
 }
 
 /// Rate-limit counters.
@@ -64,12 +65,25 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    fn state(&self) -> MutexGuard<'_, SimState> {
+    pub(crate) fn state(&self) -> MutexGuard<'_, SimState> {
         lock(&self.state)
     }
 
-    fn api(&self) -> &str {
+    pub(crate) fn api(&self) -> &str {
         &self.base_url
+    }
+
+    /// Hand the branch moves recorded in `st` to the webhook sender, each as
+    /// a `push` payload built now (the repository as it is after the move).
+    pub(crate) fn flush_pushes(&self, st: &mut SimState) {
+        for event in st.take_push_events() {
+            let Some(repo) = st.repo(&event.repo) else {
+                continue;
+            };
+            let payload = super::repo_json::push_payload(self.api(), st, repo, &event);
+            self.hooks
+                .send(serde_json::to_vec(&payload).unwrap_or_default());
+        }
     }
 }
 
@@ -83,7 +97,7 @@ pub(crate) struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: u16, message: impl Into<String>, doc: &'static str) -> ApiError {
+    pub(crate) fn new(status: u16, message: impl Into<String>, doc: &'static str) -> ApiError {
         ApiError {
             status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             message: message.into(),
@@ -92,7 +106,7 @@ impl ApiError {
         }
     }
 
-    fn not_found(doc: &'static str) -> ApiError {
+    pub(crate) fn not_found(doc: &'static str) -> ApiError {
         ApiError::new(404, "Not Found", doc)
     }
 }
@@ -114,9 +128,9 @@ impl IntoResponse for ApiError {
     }
 }
 
-type ApiResult = Result<Response, ApiError>;
+pub(crate) type ApiResult = Result<Response, ApiError>;
 
-fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
+pub(crate) fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     let mut r = Response::new(Body::from(bytes));
     *r.status_mut() = status;
@@ -127,7 +141,7 @@ fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
     r
 }
 
-fn empty(status: StatusCode) -> Response {
+pub(crate) fn empty(status: StatusCode) -> Response {
     let mut r = Response::new(Body::empty());
     *r.status_mut() = status;
     r
@@ -175,7 +189,35 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(routes::ENTERPRISE_TEAM, get(ent_team))
         .route(routes::ORG_MEMBERS, get(org_members))
         .route(routes::USER, get(get_user))
-        .route(routes::CONTENTS, get(get_contents))
+        .route(routes::REPO, get(repo_routes::get_repo))
+        .route(
+            routes::CONTENTS,
+            get(repo_routes::get_contents).put(repo_routes::put_contents),
+        )
+        .route(routes::GIT_REF, get(repo_routes::get_ref))
+        .route(routes::GIT_REFS, post(repo_routes::create_ref))
+        .route(routes::GIT_REFS_REF, patch(repo_routes::update_ref))
+        .route(
+            routes::PULLS,
+            get(repo_routes::list_pulls).post(repo_routes::create_pull),
+        )
+        .route(
+            routes::PULL,
+            get(repo_routes::get_pull).patch(repo_routes::update_pull),
+        )
+        .route(routes::PULL_FILES, get(repo_routes::pull_files))
+        .route(routes::PULL_MERGE, put(repo_routes::merge_pull))
+        .route(
+            routes::ISSUES,
+            get(repo_routes::list_issues).post(repo_routes::create_issue),
+        )
+        .route(routes::ISSUE, patch(repo_routes::update_issue))
+        .route(
+            routes::ISSUE_COMMENTS,
+            get(repo_routes::list_comments).post(repo_routes::create_comment),
+        )
+        .route(routes::ISSUE_LABELS, post(repo_routes::add_labels))
+        .route(routes::COMMENT, patch(repo_routes::update_comment))
         .route(routes::RATE_LIMIT, get(rate_limit))
         .route(routes::APP_ACCESS_TOKENS, post(create_access_token))
         .fallback(not_found)
@@ -208,7 +250,7 @@ impl Drop for InFlight<'_> {
     }
 }
 
-fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -588,6 +630,22 @@ fn apply_after(sh: &Shared, action: &FaultAction) {
         FaultAction::RemoveEnterpriseSeatsAfter(login) => {
             st.remove_enterprise_seats(login);
         }
+        FaultAction::CommitAfter {
+            repo,
+            branch,
+            path,
+            content,
+        } => {
+            st.commit_file(
+                repo,
+                branch,
+                path,
+                content,
+                &format!("Update {path}"),
+                "octocat",
+            );
+            sh.flush_pushes(&mut st);
+        }
         _ => {}
     }
 }
@@ -666,7 +724,7 @@ fn sim_error(e: SimError, doc: &'static str) -> ApiError {
     ApiError::new(422, e.to_string(), doc)
 }
 
-fn page_request(
+pub(crate) fn page_request(
     query: Option<&str>,
     default: usize,
     doc: &'static str,
@@ -675,7 +733,13 @@ fn page_request(
         .map_err(|e| ApiError::new(422, e.to_string(), doc))
 }
 
-fn with_link(mut r: Response, sh: &Shared, uri: &Uri, req: PageRequest, total: usize) -> Response {
+pub(crate) fn with_link(
+    mut r: Response,
+    sh: &Shared,
+    uri: &Uri,
+    req: PageRequest,
+    total: usize,
+) -> Response {
     if let Some(link) = pagination::link_header(
         &sh.base_url,
         uri.path(),
@@ -1163,10 +1227,10 @@ async fn get_user(State(sh): State<Arc<Shared>>, Path(user): Path<String>) -> Ap
 }
 
 // ---------------------------------------------------------------------------
-// Contents
+// Contents helpers (the routes are in repo_routes.rs)
 
 /// Base64 wrapped at 60 columns with a trailing newline, as GitHub sends `content`.
-fn wrapped_base64(bytes: &[u8]) -> String {
+pub(crate) fn wrapped_base64(bytes: &[u8]) -> String {
     let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
     let mut out = String::with_capacity(b64.len() + b64.len() / 60 + 1);
     for chunk in b64.as_bytes().chunks(60) {
@@ -1176,17 +1240,7 @@ fn wrapped_base64(bytes: &[u8]) -> String {
     out
 }
 
-fn ref_matches(stored: &str, wanted: &str) -> bool {
-    let strip = |r: &str| {
-        r.strip_prefix("refs/heads/")
-            .or_else(|| r.strip_prefix("refs/tags/"))
-            .unwrap_or(r)
-            .to_string()
-    };
-    strip(stored) == strip(wanted)
-}
-
-fn if_none_match(h: &HeaderMap, etag: &str) -> bool {
+pub(crate) fn if_none_match(h: &HeaderMap, etag: &str) -> bool {
     let Some(v) = header_str(h, "if-none-match") else {
         return false;
     };
@@ -1197,7 +1251,7 @@ fn if_none_match(h: &HeaderMap, etag: &str) -> bool {
     })
 }
 
-fn content_links(
+pub(crate) fn content_links(
     api: &str,
     repo: &str,
     git_ref: &str,
@@ -1216,104 +1270,6 @@ fn content_links(
         if kind == "dir" { "tree" } else { "blob" }
     );
     json!({ "url": url, "git_url": git, "html_url": html, "_links": { "self": url, "git": git, "html": html } })
-}
-
-async fn get_contents(
-    State(sh): State<Arc<Shared>>,
-    Path((owner, repo, path)): Path<(String, String, String)>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> ApiResult {
-    let doc = "https://docs.github.com/rest/repos/contents#get-repository-content";
-    let st = sh.state();
-    let git_ref = pagination::query_pairs(uri.query())
-        .into_iter()
-        .find(|(k, _)| *k == "ref")
-        .map(|(_, v)| pagination::percent_decode(v))
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| st.default_branch.clone());
-    let full = format!("{owner}/{repo}");
-    let path = path.trim_matches('/').to_string();
-    let in_repo = |f: &&super::state::SimFile| {
-        f.repo.eq_ignore_ascii_case(&full) && ref_matches(&f.git_ref, &git_ref)
-    };
-    let api = sh.api();
-    if let Some(f) = st.files.iter().filter(in_repo).find(|f| f.path == path) {
-        let bytes = f.content.as_bytes();
-        let sha = git_blob_sha(bytes);
-        let etag = format!("\"{sha}\"");
-        let mut r = if if_none_match(&headers, &etag) {
-            empty(StatusCode::NOT_MODIFIED)
-        } else if header_str(&headers, "accept").is_some_and(|a| a.contains("vnd.github.raw")) {
-            let mut r = Response::new(Body::from(f.content.clone()));
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/vnd.github.raw; charset=utf-8"),
-            );
-            r
-        } else {
-            let name = path.rsplit('/').next().unwrap_or(&path).to_string();
-            let mut body = content_links(api, &full, &git_ref, &path, &sha, "file");
-            if let Some(o) = body.as_object_mut() {
-                o.insert("type".into(), "file".into());
-                o.insert("encoding".into(), "base64".into());
-                o.insert("size".into(), bytes.len().into());
-                o.insert("name".into(), name.into());
-                o.insert("path".into(), path.clone().into());
-                o.insert("content".into(), wrapped_base64(bytes).into());
-                o.insert("sha".into(), sha.clone().into());
-                let raw = format!("https://raw.githubusercontent.com/{full}/{git_ref}/{path}");
-                o.insert("download_url".into(), raw.into());
-            }
-            json_response(StatusCode::OK, &body)
-        };
-        if let Ok(v) = HeaderValue::try_from(etag) {
-            r.headers_mut().insert(header::ETAG, v);
-        }
-        return Ok(r);
-    }
-    // A directory: list its direct entries.
-    let prefix = if path.is_empty() {
-        String::new()
-    } else {
-        format!("{path}/")
-    };
-    let mut entries: std::collections::BTreeMap<String, serde_json::Value> = Default::default();
-    for f in st.files.iter().filter(in_repo) {
-        let Some(rest) = f.path.strip_prefix(&prefix) else {
-            continue;
-        };
-        let (name, kind) = match rest.split_once('/') {
-            Some((dir, _)) => (dir.to_string(), "dir"),
-            None => (rest.to_string(), "file"),
-        };
-        if entries.contains_key(&name) {
-            continue;
-        }
-        let epath = format!("{prefix}{name}");
-        let (sha, size) = if kind == "file" {
-            (git_blob_sha(f.content.as_bytes()), f.content.len())
-        } else {
-            (git_blob_sha(epath.as_bytes()), 0)
-        };
-        let mut e = content_links(api, &full, &git_ref, &epath, &sha, kind);
-        if let Some(o) = e.as_object_mut() {
-            o.insert("type".into(), kind.into());
-            o.insert("size".into(), size.into());
-            o.insert("name".into(), name.clone().into());
-            o.insert("path".into(), epath.clone().into());
-            o.insert("sha".into(), sha.into());
-            let dl = (kind == "file")
-                .then(|| format!("https://raw.githubusercontent.com/{full}/{git_ref}/{epath}"));
-            o.insert("download_url".into(), dl.into());
-        }
-        entries.insert(name, e);
-    }
-    if entries.is_empty() {
-        return Err(ApiError::not_found(doc));
-    }
-    let list: Vec<serde_json::Value> = entries.into_values().collect();
-    Ok(json_response(StatusCode::OK, &list))
 }
 
 // ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::repo::{PushEvent, SimRepo};
 use crate::github::SeatBreakdown;
 use crate::plan::{SeatManagementSetting, TeamKind, TeamRef};
 
@@ -163,20 +164,6 @@ impl SimSeat {
     }
 }
 
-/// A file served by the Contents API (`GET /repos/{owner}/{repo}/contents/{path}`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SimFile {
-    /// `owner/name`, compared case-insensitively.
-    pub repo: String,
-    /// The branch, tag or commit the file is at.
-    #[serde(rename = "ref")]
-    pub git_ref: String,
-    /// The path inside the repository, without a leading slash.
-    pub path: String,
-    /// The file's text.
-    pub content: String,
-}
-
 /// A GitHub App installed on the org, for App authentication.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SimApp {
@@ -200,8 +187,9 @@ fn default_app_slug() -> String {
 }
 
 /// The whole simulated GitHub: one organization (and optionally the
-/// enterprise it belongs to), its members, teams, Copilot seats, repository
-/// files and GitHub App.
+/// enterprise it belongs to), its members, teams, Copilot seats,
+/// repositories ([`SimRepo`]: branches, commits, pull requests, issues) and
+/// GitHub App.
 ///
 /// Logins and team slugs compare case-insensitively everywhere, as GitHub's
 /// do. `selected_users` and the selected team sets hold lowercase names.
@@ -260,12 +248,18 @@ pub struct SimState {
     pub enterprise_public_code_suggestions: String,
     /// The next billing date: cancelled seats go away then.
     pub next_billing_date: NaiveDate,
-    /// The default branch of every repository (the Contents API's default `ref`).
+    /// The default branch of repositories created by [`SimState::put_file`].
     pub default_branch: String,
-    /// Repository files for the Contents API.
-    pub files: Vec<SimFile>,
+    /// Repositories: branches, commits, pull requests, issues, comments.
+    pub repos: Vec<SimRepo>,
+    /// The login the token acts as: author of commits, issues and comments
+    /// made through the API.
+    pub viewer: String,
     /// The GitHub App installed on the org, if any.
     pub app: Option<SimApp>,
+    /// Branch moves not yet delivered as push webhooks.
+    #[serde(skip)]
+    pub(super) outbox: Vec<PushEvent>,
     #[serde(skip)]
     pub(super) cache: Cache,
 }
@@ -307,8 +301,10 @@ impl Default for SimState {
             enterprise_public_code_suggestions: "allow".to_string(),
             next_billing_date: first_of_next_month(Utc::now().date_naive()),
             default_branch: "main".to_string(),
-            files: Vec::new(),
+            repos: Vec::new(),
+            viewer: "seatkeeper-bot".to_string(),
             app: None,
+            outbox: Vec::new(),
             cache: Cache::default(),
         }
     }
@@ -695,18 +691,20 @@ impl SimState {
         Some(seat)
     }
 
-    /// Add or replace a Contents API file.
+    /// Commit a file to `git_ref` (a branch) of `repo`, creating the
+    /// repository and the branch as needed, as the [`SimState::viewer`]: the
+    /// branch moves, as a push would move it.
     pub fn put_file(&mut self, repo: &str, git_ref: &str, path: &str, content: &str) {
         let path = path.trim_start_matches('/');
-        self.files.retain(|f| {
-            !(f.repo.eq_ignore_ascii_case(repo) && f.git_ref == git_ref && f.path == path)
-        });
-        self.files.push(SimFile {
-            repo: repo.to_string(),
-            git_ref: git_ref.to_string(),
-            path: path.to_string(),
-            content: content.to_string(),
-        });
+        let viewer = self.viewer.clone();
+        self.commit_file(
+            repo,
+            git_ref,
+            path,
+            content,
+            &format!("Update {path}"),
+            &viewer,
+        );
     }
 
     /// The end of the billing cycle: seats pending cancellation go away and

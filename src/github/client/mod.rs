@@ -13,6 +13,7 @@ mod app;
 mod auth;
 mod contents;
 mod listing;
+mod repo;
 mod retry;
 mod throttle;
 mod writes;

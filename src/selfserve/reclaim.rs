@@ -1,0 +1,544 @@
+//! `seatkeeper reclaim`: GitHub's "reminding inactive users" practice, done
+//! the GitOps way. Idle people (the planner's idle rule: no Copilot activity
+//! and no sign-in for `policy.inactivity.days`, else time since the grant)
+//! who are listed in seats.yaml are first reminded: one comment on one
+//! tracking issue mentions everyone newly idle. After
+//! `policy.inactivity.remind_days`, one pull request (opened, or updated when
+//! it exists) removes the still-idle logins, mentioning each; anyone active
+//! again drops out of it, and it is closed when nobody is left.
+//!
+//! Every bit of state lives in GitHub, not in a local file: the tracking
+//! issue and the pull request carry the label [`RECLAIM_LABEL`] and hidden
+//! markers (`<!-- seatkeeper:... -->`). A reminder counts from its comment's
+//! `created_at` (GitHub's clock) and only while its person has not been seen
+//! since: someone who uses Copilot after a reminder needs a new one before
+//! they can be proposed for removal. Only comments by the tracking issue's
+//! author (seatkeeper's own token) count.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use serde::Serialize;
+
+use super::SelfServeError;
+use crate::config::SeatsFile;
+use crate::edit::Edit;
+use crate::github::repo::{
+    FileWrite, IssueChange, NewPull, RefRead, RefWrite, RepoApi, RepoRef, Written,
+};
+use crate::github::{GitHubError, SeatApi};
+
+/// The label on the tracking issue and the pull request.
+pub const RECLAIM_LABEL: &str = "seatkeeper-reclaim";
+/// The branch of the reclaim pull request.
+pub const RECLAIM_BRANCH: &str = "seatkeeper/reclaim";
+const ISSUE_MARKER: &str = "<!-- seatkeeper:reclaim-reminders -->";
+const REMINDED: &str = "<!-- seatkeeper:reminded ";
+const PR_MARKER: &str = "<!-- seatkeeper:reclaim ";
+
+/// Where seats.yaml is and the date to judge idleness by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReclaimOptions {
+    /// The repository.
+    pub repo: RepoRef,
+    /// The path of seats.yaml.
+    pub path: String,
+    /// The branch (the default branch when `None`).
+    pub git_ref: Option<String>,
+    /// Today (UTC).
+    pub today: NaiveDate,
+}
+
+/// A person waiting out the reminder period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Waiting {
+    /// The login.
+    pub login: String,
+    /// When they were reminded.
+    pub reminded_at: DateTime<Utc>,
+    /// The first day the pull request may propose removing them.
+    pub due: NaiveDate,
+}
+
+/// The reclaim pull request after a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReclaimPull {
+    /// Its number.
+    pub number: u64,
+    /// Its web address.
+    pub url: String,
+    /// `opened`, `updated`, `unchanged` or `closed`.
+    pub action: &'static str,
+    /// The logins it removes (none once closed).
+    pub logins: Vec<String>,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReclaimReport {
+    /// Always 1.
+    pub format_version: u32,
+    /// `OWNER/REPO:PATH@REF`.
+    pub target: String,
+    /// Idle people listed in seats.yaml (not protected), with their idle days.
+    pub idle: BTreeMap<String, i64>,
+    /// Reminded by this run.
+    pub reminded: Vec<String>,
+    /// The tracking issue's number.
+    pub reminder_issue: Option<u64>,
+    /// Reminded earlier, still inside `remind_days`.
+    pub waiting: Vec<Waiting>,
+    /// The pull request, when there is (or was) one.
+    pub pull_request: Option<ReclaimPull>,
+    /// Logins the pull request no longer removes (active again).
+    pub dropped: Vec<String>,
+}
+
+impl ReclaimReport {
+    /// The text form.
+    pub fn text(&self) -> String {
+        let mut out = format!("{}: {} idle", self.target, self.idle.len());
+        if !self.idle.is_empty() {
+            let list: Vec<String> = self
+                .idle
+                .iter()
+                .map(|(l, d)| format!("{l} ({d} days)"))
+                .collect();
+            out.push_str(&format!(": {}", list.join(", ")));
+        }
+        out.push('\n');
+        if !self.reminded.is_empty() {
+            out.push_str(&format!(
+                "reminded: {} (issue #{})\n",
+                self.reminded.join(", "),
+                self.reminder_issue.unwrap_or_default()
+            ));
+        }
+        for w in &self.waiting {
+            out.push_str(&format!(
+                "waiting: {} (reminded {}, proposed for removal from {})\n",
+                w.login,
+                w.reminded_at.date_naive(),
+                w.due
+            ));
+        }
+        if !self.dropped.is_empty() {
+            out.push_str(&format!(
+                "active again, dropped from the pull request: {}\n",
+                self.dropped.join(", ")
+            ));
+        }
+        if let Some(p) = &self.pull_request {
+            out.push_str(&format!(
+                "pull request #{} {}: {} ({})\n",
+                p.number,
+                p.action,
+                if p.logins.is_empty() {
+                    "nobody".to_string()
+                } else {
+                    p.logins.join(", ")
+                },
+                p.url
+            ));
+        }
+        out
+    }
+}
+
+fn marked_logins<'a>(text: &'a str, marker: &str) -> Option<Vec<&'a str>> {
+    let start = text.find(marker)? + marker.len();
+    let rest = &text[start..];
+    let end = rest.find("-->")?;
+    Some(rest[..end].split_whitespace().collect())
+}
+
+fn config_error(message: String) -> SelfServeError {
+    SelfServeError::from(GitHubError::Config(message))
+}
+
+/// One run of `seatkeeper reclaim`.
+pub async fn reclaim(
+    seats: &dyn SeatApi,
+    repos: &dyn RepoApi,
+    opts: &ReclaimOptions,
+) -> Result<ReclaimReport, SelfServeError> {
+    let repo = &opts.repo;
+    let info = repos.repository(repo).await?;
+    let branch = opts
+        .git_ref
+        .clone()
+        .unwrap_or_else(|| info.default_branch.clone());
+    let target = format!("github:{repo}/{}@{branch}", opts.path);
+    let base = match repos
+        .get_ref(repo, &format!("heads/{branch}"), None)
+        .await?
+    {
+        RefRead::Found { sha, .. } => sha,
+        _ => {
+            return Err(config_error(format!(
+                "{repo} has no branch `{branch}` (--ref)"
+            )));
+        }
+    };
+    let file = repos
+        .read_file(repo, &opts.path, &base)
+        .await?
+        .ok_or_else(|| config_error(format!("{repo} has no file `{}` on `{branch}`", opts.path)))?;
+    let text = String::from_utf8_lossy(&file.bytes).into_owned();
+    let seats_file = SeatsFile::parse(&target, text.as_bytes()).map_err(SelfServeError::Invalid)?;
+    let Some(inactivity) = seats_file.policy.inactivity else {
+        return Err(config_error(format!(
+            "{target} sets no policy.inactivity: reclaim needs `inactivity: {{days: N}}` to know who is idle"
+        )));
+    };
+    let remind_days = inactivity.remind_days();
+
+    let live = seats.list_seats(&seats_file.scope).await?;
+    let plan = crate::plan::plan(
+        &crate::plan::Desired::from_file(&seats_file),
+        &live,
+        opts.today,
+    );
+    let protected: BTreeSet<String> = seats_file
+        .policy
+        .protected
+        .iter()
+        .map(|l| l.to_ascii_lowercase())
+        .collect();
+    // Idle people seats.yaml lists (as written there), with when last seen.
+    let mut idle: BTreeMap<String, (i64, DateTime<Utc>)> = BTreeMap::new();
+    for i in &plan.inactive {
+        let key = i.login.to_ascii_lowercase();
+        let (Some(entry), Some(user)) = (
+            seats_file.user(&i.login),
+            live.users
+                .iter()
+                .find(|u| u.login.eq_ignore_ascii_case(&i.login)),
+        ) else {
+            continue;
+        };
+        if protected.contains(&key) {
+            continue;
+        }
+        idle.insert(entry.login.clone(), (i.days_idle, user.last_seen().0));
+    }
+
+    // The tracking issue and its reminders.
+    let issue = repos
+        .list_issues(repo, &[RECLAIM_LABEL], "open")
+        .await?
+        .into_iter()
+        .find(|i| i.body.as_deref().is_some_and(|b| b.contains(ISSUE_MARKER)));
+    let mut reminders: BTreeMap<String, DateTime<Utc>> = BTreeMap::new();
+    if let Some(issue) = &issue {
+        for c in repos.list_comments(repo, issue.number).await? {
+            if c.user.is_none() || c.user != issue.user {
+                continue;
+            }
+            for login in marked_logins(&c.body, REMINDED).unwrap_or_default() {
+                let at = reminders
+                    .entry(login.to_ascii_lowercase())
+                    .or_insert(c.created_at);
+                *at = (*at).max(c.created_at);
+            }
+        }
+    }
+    let mut to_remind = Vec::new();
+    let mut to_remove = Vec::new();
+    let mut waiting = Vec::new();
+    for (login, (_, seen)) in &idle {
+        match reminders.get(&login.to_ascii_lowercase()) {
+            // A reminder counts while its person has not been seen since.
+            Some(&at) if *seen < at => {
+                let due = at
+                    .date_naive()
+                    .checked_add_days(Days::new(u64::from(remind_days)))
+                    .unwrap_or(NaiveDate::MAX);
+                if opts.today >= due {
+                    to_remove.push(login.clone());
+                } else {
+                    waiting.push(Waiting {
+                        login: login.clone(),
+                        reminded_at: at,
+                        due,
+                    });
+                }
+            }
+            _ => to_remind.push(login.clone()),
+        }
+    }
+
+    let mut report = ReclaimReport {
+        format_version: 1,
+        target: target.clone(),
+        idle: idle.iter().map(|(l, (d, _))| (l.clone(), *d)).collect(),
+        reminded: Vec::new(),
+        reminder_issue: issue.as_ref().map(|i| i.number),
+        waiting,
+        pull_request: None,
+        dropped: Vec::new(),
+    };
+
+    if !to_remind.is_empty() {
+        let number = match &issue {
+            Some(i) => i.number,
+            None => {
+                let body = format!(
+                    "seatkeeper reminds people here whose Copilot seat in `{}` has had no activity for {} days (`policy.inactivity.days`). \
+                     If a seat stays unused for {remind_days} more days (`policy.inactivity.remind_days`), a pull request proposes removing it.\n\n{ISSUE_MARKER}\n",
+                    opts.path, inactivity.days
+                );
+                repos
+                    .create_issue(repo, "Idle Copilot seats", &body, &[RECLAIM_LABEL])
+                    .await?
+                    .number
+            }
+        };
+        let mentions: Vec<String> = to_remind.iter().map(|l| format!("@{l}")).collect();
+        let due = opts
+            .today
+            .checked_add_days(Days::new(u64::from(remind_days)))
+            .unwrap_or(NaiveDate::MAX);
+        let body = format!(
+            "{}: your Copilot seat has had no activity for at least {} days. If it stays unused until {due} ({remind_days} days), a pull request will remove you from `{}`. \
+             Using Copilot (or signing in to it) keeps the seat; `seatkeeper release LOGIN` gives it back now.\n\n{REMINDED}{} -->\n",
+            mentions.join(" "),
+            inactivity.days,
+            opts.path,
+            to_remind.join(" ")
+        );
+        repos.create_comment(repo, number, &body).await?;
+        report.reminded = to_remind;
+        report.reminder_issue = Some(number);
+    }
+
+    let open = repos
+        .list_pulls(repo, Some(RECLAIM_BRANCH), "open")
+        .await?
+        .into_iter()
+        .next();
+    if let Some(pr) = &open {
+        let before = pr
+            .body
+            .as_deref()
+            .and_then(|b| marked_logins(b, PR_MARKER))
+            .unwrap_or_default();
+        let keep: BTreeSet<String> = to_remove.iter().map(|l| l.to_ascii_lowercase()).collect();
+        report.dropped = before
+            .iter()
+            .filter(|l| !keep.contains(&l.to_ascii_lowercase()))
+            .map(|l| l.to_string())
+            .collect();
+    }
+    report.pull_request = propose(
+        repos,
+        repo,
+        opts,
+        &branch,
+        &base,
+        &file.sha,
+        &text,
+        &to_remove,
+        &idle,
+        &reminders,
+        open.as_ref(),
+        &report.dropped,
+    )
+    .await?;
+    Ok(report)
+}
+
+/// Open, update, keep or close the one reclaim pull request.
+// The run's facts, passed as they are: bundling them would only rename them.
+#[allow(clippy::too_many_arguments)]
+async fn propose(
+    repos: &dyn RepoApi,
+    repo: &RepoRef,
+    opts: &ReclaimOptions,
+    branch: &str,
+    base: &str,
+    base_blob: &str,
+    text: &str,
+    to_remove: &[String],
+    idle: &BTreeMap<String, (i64, DateTime<Utc>)>,
+    reminders: &BTreeMap<String, DateTime<Utc>>,
+    open: Option<&crate::github::repo::PullRequest>,
+    dropped: &[String],
+) -> Result<Option<ReclaimPull>, SelfServeError> {
+    if to_remove.is_empty() {
+        let Some(pr) = open else { return Ok(None) };
+        repos
+            .create_comment(
+                repo,
+                pr.number,
+                &format!(
+                    "Everyone this pull request removed is active again ({}): closing it.",
+                    dropped
+                        .iter()
+                        .map(|l| format!("@{l}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
+            )
+            .await?;
+        repos
+            .update_pull(
+                repo,
+                pr.number,
+                &IssueChange {
+                    state: Some("closed"),
+                    ..IssueChange::default()
+                },
+            )
+            .await?;
+        return Ok(Some(ReclaimPull {
+            number: pr.number,
+            url: pr.html_url.clone(),
+            action: "closed",
+            logins: Vec::new(),
+        }));
+    }
+    let shown = format!("github:{repo}/{}@{branch}", opts.path);
+    let new_text =
+        match crate::edit::remove_users(&shown, text, to_remove).map_err(|e| match e {
+            crate::edit::EditError::Invalid(c) => SelfServeError::Invalid(c),
+            other => SelfServeError::Edit(other),
+        })? {
+            Edit::Changed { text, .. } => text,
+            Edit::NotListed | Edit::AlreadyListed { .. } => return Ok(None),
+        };
+    let lines: Vec<String> = to_remove
+        .iter()
+        .map(|l| {
+            let days = idle.get(l).map(|(d, _)| *d).unwrap_or_default();
+            let reminded = reminders
+                .get(&l.to_ascii_lowercase())
+                .map(|t| format!(", reminded {}", t.date_naive()))
+                .unwrap_or_default();
+            format!("- @{l}: no Copilot activity for {days} days{reminded}")
+        })
+        .collect();
+    let title = format!(
+        "{}: reclaim {} idle Copilot seat{}",
+        opts.path,
+        to_remove.len(),
+        if to_remove.len() == 1 { "" } else { "s" }
+    );
+    let body = format!(
+        "These people were reminded and have still not used their Copilot seat; merging removes them from `{}` and the controller cancels their seats (GitHub bills a cancelled seat to the end of the cycle).\n\n{}\n\n\
+         Anyone who uses Copilot again drops out of this pull request on the next `seatkeeper reclaim`.\n\n{PR_MARKER}{} -->\n",
+        opts.path,
+        lines.join("\n"),
+        to_remove.join(" ")
+    );
+    let message = format!(
+        "{title}\n\n{}\n\nSeatkeeper-Action: reclaim\n",
+        to_remove
+            .iter()
+            .map(|l| format!("Seatkeeper-Login: {l}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    if let Some(pr) = open {
+        // Unchanged when the branch already holds exactly this edit and the
+        // pull request names the same people (idle day counts in its text
+        // grow daily; that alone is no reason to push again).
+        let current = repos.read_file(repo, &opts.path, RECLAIM_BRANCH).await?;
+        let same_file = current
+            .as_ref()
+            .is_some_and(|f| f.bytes == new_text.as_bytes());
+        let named = pr
+            .body
+            .as_deref()
+            .and_then(|b| marked_logins(b, PR_MARKER))
+            .unwrap_or_default();
+        if same_file && named == to_remove.iter().map(String::as_str).collect::<Vec<_>>() {
+            return Ok(Some(ReclaimPull {
+                number: pr.number,
+                url: pr.html_url.clone(),
+                action: "unchanged",
+                logins: to_remove.to_vec(),
+            }));
+        }
+    }
+    // Start the branch afresh from the base, then commit the one edit.
+    let full_ref = format!("refs/heads/{RECLAIM_BRANCH}");
+    if let RefWrite::Refused { .. } = repos.create_ref(repo, &full_ref, base).await?
+        && let RefWrite::Refused { message } = repos
+            .update_ref(repo, &format!("heads/{RECLAIM_BRANCH}"), base, true)
+            .await?
+    {
+        return Err(config_error(format!(
+            "cannot create or reset the branch `{RECLAIM_BRANCH}` in {repo}: {message}"
+        )));
+    }
+    let write = FileWrite {
+        path: &opts.path,
+        branch: RECLAIM_BRANCH,
+        message: &message,
+        content: new_text.as_bytes(),
+        sha: Some(base_blob),
+    };
+    if let Written::Stale { message } = repos.write_file(repo, &write).await? {
+        return Err(config_error(format!(
+            "{} changed on {RECLAIM_BRANCH} while reclaim wrote it ({message}): run it again",
+            opts.path
+        )));
+    }
+    let (number, url, action) = match open {
+        Some(pr) => {
+            repos
+                .update_pull(
+                    repo,
+                    pr.number,
+                    &IssueChange {
+                        title: Some(&title),
+                        body: Some(&body),
+                        state: None,
+                    },
+                )
+                .await?;
+            (pr.number, pr.html_url.clone(), "updated")
+        }
+        None => {
+            let pr = repos
+                .create_pull(
+                    repo,
+                    &NewPull {
+                        title: &title,
+                        body: &body,
+                        head: RECLAIM_BRANCH,
+                        base: branch,
+                    },
+                )
+                .await?;
+            repos.add_labels(repo, pr.number, &[RECLAIM_LABEL]).await?;
+            (pr.number, pr.html_url, "opened")
+        }
+    };
+    Ok(Some(ReclaimPull {
+        number,
+        url,
+        action,
+        logins: to_remove.to_vec(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_round_trip() {
+        #[rustfmt::skip]
+        let cases: &[(&str, &str, Option<Vec<&str>>)] = &[
+            ("x\n<!-- seatkeeper:reminded alice bob -->\n", REMINDED, Some(vec!["alice", "bob"])),
+            ("<!-- seatkeeper:reclaim chen -->", PR_MARKER, Some(vec!["chen"])),
+            ("<!-- seatkeeper:reminded alice", REMINDED, None),
+            ("nothing here", PR_MARKER, None),
+        ];
+        for (text, marker, want) in cases {
+            assert_eq!(marked_logins(text, marker), want.clone(), "{text}");
+        }
+    }
+}
