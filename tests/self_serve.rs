@@ -67,7 +67,7 @@ async fn plan_shows_ineligible_logins_and_strict_fails_on_them() {
     let err = text(&strict.stderr);
     // points at the login's line and column in seats.yaml
     assert!(
-        err.contains("seats.yaml:36:5: contractor-carl is not eligible: not a member of acme"),
+        err.contains("seats.yaml:37:5: contractor-carl is not eligible: not a member of acme"),
         "{err}"
     );
     assert!(writes(&sim).is_empty(), "plan wrote: {:?}", writes(&sim));

@@ -120,6 +120,15 @@ enum Command {
     /// Remind idle seat holders, then open one pull request removing those still idle.
     #[command(after_help = "Example:\n  seatkeeper reclaim --repo acme/copilot-seats")]
     Reclaim(seatkeeper::selfserve::args::ReclaimArgs),
+    /// Print the JSON Schema of seats.yaml (draft 2020-12), for editors.
+    #[command(
+        after_help = concat!(
+            "The same schema is published at the release's tag; point an editor at it with the\nfirst line of seats.yaml:\n  # yaml-language-server: $schema=https://raw.githubusercontent.com/seatkeeper/seatkeeper/v",
+            env!("CARGO_PKG_VERSION"),
+            "/schema/seats.schema.json\n\nExample:\n  seatkeeper schema > seats.schema.json"
+        )
+    )]
+    Schema,
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  seatkeeper completions bash > /etc/bash_completion.d/seatkeeper\n  seatkeeper completions zsh > \"${fpath[1]}/_seatkeeper\""
@@ -369,6 +378,10 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Reclaim(args) => Ok(ExitCode::from(
             seatkeeper::selfserve::args::reclaim(args).await,
         )),
+        Command::Schema => {
+            out::write(&seatkeeper::config::schema::text());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "seatkeeper", &mut buf);

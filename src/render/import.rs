@@ -45,7 +45,10 @@ pub fn seats_yaml(scope: &crate::config::Scope, live: &crate::plan::LiveState) -
             foreign.insert(key, format!("{} ({})", u.login, outside.join(", ")));
         }
     }
-    let mut s = String::from("# Imported by `seatkeeper import` from the live Copilot seats.\n");
+    // The first line points editors at the schema, so the file is checked
+    // as it is edited.
+    let mut s = crate::config::schema::modeline();
+    s.push_str("\n# Imported by `seatkeeper import` from the live Copilot seats.\n");
     s.push_str(&format!("{}: {}\n", scope.kind(), scope.name()));
     s.push_str(concat!(
         "policy:\n",
