@@ -239,6 +239,9 @@ fn every_ci_values_file_renders_a_command_line_the_binary_accepts() {
                 seen.push("--config=PATH".into());
             }
         }
+        if !flag_value(&args, "--poll-interval").is_empty() {
+            seen.push("--poll-interval".into());
+        }
         let listen = flag_value(&args, "--listen");
         let port = container["ports"][0]["containerPort"]
             .as_u64()
@@ -255,6 +258,7 @@ fn every_ci_values_file_renders_a_command_line_the_binary_accepts() {
         "--webhook-secret-file",
         "--config=github:",
         "--config=PATH",
+        "--poll-interval",
     ] {
         assert!(
             seen.iter().any(|s| s == expected),

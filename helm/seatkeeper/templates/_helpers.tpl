@@ -147,6 +147,9 @@ timeout. Fails the render with a message saying what to set.
 {{- if .Values.jitterSeconds }}
 - {{ printf "--jitter=%d" (int64 .Values.jitterSeconds) | quote }}
 {{- end }}
+{{- if .Values.pollIntervalSeconds }}
+- {{ printf "--poll-interval=%d" (int64 .Values.pollIntervalSeconds) | quote }}
+{{- end }}
 - {{ printf "--listen=0.0.0.0:%d" (int64 .Values.port) | quote }}
 - {{ printf "--shutdown-timeout=%d" (int64 .Values.shutdownTimeoutSeconds) | quote }}
 - {{ printf "--http-header-timeout=%d" (int64 .Values.http.headerTimeoutSeconds) | quote }}

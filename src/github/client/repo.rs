@@ -263,6 +263,21 @@ impl GitHubClient {
         }
     }
 
+    /// Send a request and decode its success body; any other status is the
+    /// repository route's error, naming the permission it takes.
+    async fn repo_call<T: DeserializeOwned>(
+        &self,
+        repo: &RepoRef,
+        req: &Req,
+        needs: &str,
+    ) -> Result<T, GitHubError> {
+        let resp = self.repo_send(repo, req).await?;
+        if !resp.status.is_success() {
+            return Err(self.repo_error(repo, req, &resp, needs));
+        }
+        resp.json::<T>(req.route)
+    }
+
     fn json_req(method: Method, route: &'static str, path: String, body: serde_json::Value) -> Req {
         Req {
             method,
@@ -489,20 +504,18 @@ impl RepoApi for GitHubClient {
                 "base": pull.base,
             }),
         );
-        let resp = self.repo_send(repo, &req).await?;
-        if !resp.status.is_success() {
-            return Err(self.repo_error(repo, &req, &resp, "pull requests: write"));
-        }
-        Ok(resp.json::<PullJson>(R_PULLS)?.into())
+        Ok(self
+            .repo_call::<PullJson>(repo, &req, "pull requests: write")
+            .await?
+            .into())
     }
 
     async fn get_pull(&self, repo: &RepoRef, number: u64) -> Result<PullRequest, GitHubError> {
         let req = Req::get(R_PULL, format!("{}/pulls/{number}", base(repo)));
-        let resp = self.repo_send(repo, &req).await?;
-        if !resp.status.is_success() {
-            return Err(self.repo_error(repo, &req, &resp, "pull requests: read"));
-        }
-        Ok(resp.json::<PullJson>(R_PULL)?.into())
+        Ok(self
+            .repo_call::<PullJson>(repo, &req, "pull requests: read")
+            .await?
+            .into())
     }
 
     async fn update_pull(
@@ -517,11 +530,10 @@ impl RepoApi for GitHubClient {
             format!("{}/pulls/{number}", base(repo)),
             change_body(change),
         );
-        let resp = self.repo_send(repo, &req).await?;
-        if !resp.status.is_success() {
-            return Err(self.repo_error(repo, &req, &resp, "pull requests: write"));
-        }
-        Ok(resp.json::<PullJson>(R_PULL)?.into())
+        Ok(self
+            .repo_call::<PullJson>(repo, &req, "pull requests: write")
+            .await?
+            .into())
     }
 
     async fn pull_files(&self, repo: &RepoRef, number: u64) -> Result<Vec<PullFile>, GitHubError> {
@@ -627,11 +639,10 @@ impl RepoApi for GitHubClient {
             format!("{}/issues", base(repo)),
             serde_json::json!({ "title": title, "body": body, "labels": labels }),
         );
-        let resp = self.repo_send(repo, &req).await?;
-        if !resp.status.is_success() {
-            return Err(self.repo_error(repo, &req, &resp, "issues: write"));
-        }
-        Ok(resp.json::<IssueJson>(R_ISSUES)?.into())
+        Ok(self
+            .repo_call::<IssueJson>(repo, &req, "issues: write")
+            .await?
+            .into())
     }
 
     async fn update_issue(
@@ -646,11 +657,10 @@ impl RepoApi for GitHubClient {
             format!("{}/issues/{number}", base(repo)),
             change_body(change),
         );
-        let resp = self.repo_send(repo, &req).await?;
-        if !resp.status.is_success() {
-            return Err(self.repo_error(repo, &req, &resp, "issues: write"));
-        }
-        Ok(resp.json::<IssueJson>(R_ISSUE)?.into())
+        Ok(self
+            .repo_call::<IssueJson>(repo, &req, "issues: write")
+            .await?
+            .into())
     }
 
     async fn list_comments(
@@ -682,11 +692,10 @@ impl RepoApi for GitHubClient {
             format!("{}/issues/{number}/comments", base(repo)),
             serde_json::json!({ "body": body }),
         );
-        let resp = self.repo_send(repo, &req).await?;
-        if !resp.status.is_success() {
-            return Err(self.repo_error(repo, &req, &resp, "issues: write"));
-        }
-        Ok(resp.json::<CommentJson>(R_ISSUE_COMMENTS)?.into())
+        Ok(self
+            .repo_call::<CommentJson>(repo, &req, "issues: write")
+            .await?
+            .into())
     }
 
     async fn update_comment(
@@ -701,11 +710,10 @@ impl RepoApi for GitHubClient {
             format!("{}/issues/comments/{id}", base(repo)),
             serde_json::json!({ "body": body }),
         );
-        let resp = self.repo_send(repo, &req).await?;
-        if !resp.status.is_success() {
-            return Err(self.repo_error(repo, &req, &resp, "issues: write"));
-        }
-        Ok(resp.json::<CommentJson>(R_COMMENT)?.into())
+        Ok(self
+            .repo_call::<CommentJson>(repo, &req, "issues: write")
+            .await?
+            .into())
     }
 
     async fn add_labels(
