@@ -163,11 +163,16 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
 
     let protected: HashSet<Ci> = policy.protected.iter().map(|l| Ci(l)).collect();
 
-    // Desired users: not expired, not ineligible.
-    let mut wanted: HashMap<Ci, &DesiredUser> =
-        HashMap::with_capacity_and_hasher(desired.users.len(), Default::default());
+    // Desired users: not expired, not ineligible; each once (the first
+    // entry of a login wins), found in the live views with one lookup.
+    const WANTED: u8 = 1;
+    const PROTECTED: u8 = 2;
+    let mut listed_as = vec![0u8; views.len()];
     let mut expired: HashMap<Ci, NaiveDate> = HashMap::default();
     let mut skipped = Vec::new();
+    let mut wanted_views: Vec<(Ci, &DesiredUser, Option<usize>)> =
+        Vec::with_capacity(desired.users.len());
+    let mut wanted_new: HashSet<Ci> = HashSet::default();
     for u in &desired.users {
         let key = Ci(&u.login);
         if let Some(e) = u.expires.filter(|e| *e < today) {
@@ -184,24 +189,23 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
             });
             continue;
         }
-        wanted.insert(key, u);
+        let i = index.get(&key).copied();
+        let first = match i {
+            Some(i) => {
+                let first = listed_as[i] & WANTED == 0;
+                listed_as[i] |= WANTED;
+                first
+            }
+            None => wanted_new.insert(key),
+        };
+        if first {
+            wanted_views.push((key, u, i));
+        }
     }
+    drop(wanted_new);
     let is_ineligible = |k: Ci| {
         !desired.ineligible.is_empty() && desired.ineligible.contains_key(&k.0.to_ascii_lowercase())
     };
-    const WANTED: u8 = 1;
-    const PROTECTED: u8 = 2;
-    let mut listed_as = vec![0u8; views.len()];
-    let wanted_views: Vec<(Ci, &DesiredUser, Option<usize>)> = wanted
-        .iter()
-        .map(|(&k, &u)| {
-            let i = index.get(&k).copied();
-            if let Some(i) = i {
-                listed_as[i] |= WANTED;
-            }
-            (k, u, i)
-        })
-        .collect();
     for p in &protected {
         if let Some(&i) = index.get(p) {
             listed_as[i] |= PROTECTED;
@@ -209,7 +213,7 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
     }
 
     // Teams granting now, with how many users each grants.
-    let mut granting: BTreeMap<Ci, usize> = BTreeMap::new();
+    let mut granting: HashMap<Ci, usize> = HashMap::default();
     for &i in &order {
         for t in teams_of(&views[i]) {
             *granting.entry(*t).or_insert(0) += 1;
@@ -263,7 +267,10 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
     let mut removed_teams: HashSet<Ci> = HashSet::default();
     let mut team_removal_keys: Vec<(Ci, usize)> = Vec::new();
     if enforce {
-        for (key, count) in &granting {
+        // In slug order, as the plan lists them.
+        let mut by_slug: Vec<(&Ci, &usize)> = granting.iter().collect();
+        by_slug.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        for (key, count) in by_slug {
             if !desired_teams.contains_key(key) {
                 removed_teams.insert(*key);
                 team_removal_keys.push((*key, *count));
@@ -456,12 +463,24 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
         team_adds.insert(0, Change::new(Action::AddTeam, t, Reason::New));
     }
 
+    // Seats each removed team takes with it, counted in one pass over the
+    // users (a scan of every user per team was 500 teams × 100,000 users).
+    let mut lost_by_team: HashMap<Ci, usize> = HashMap::default();
+    if !team_removal_keys.is_empty() {
+        for &i in &order {
+            let ts = teams_of(&views[i]);
+            if ts.iter().any(|t| removed_teams.contains(t)) && !holds_after(i) {
+                for (j, t) in ts.iter().enumerate() {
+                    if removed_teams.contains(t) && !ts[..j].contains(t) {
+                        *lost_by_team.entry(*t).or_default() += 1;
+                    }
+                }
+            }
+        }
+    }
     let mut team_removals = Vec::with_capacity(team_removal_keys.len());
     for (key, count) in team_removal_keys {
-        let lost = order
-            .iter()
-            .filter(|&&i| teams_of(&views[i]).contains(&key) && !holds_after(i))
-            .count();
+        let lost = lost_by_team.get(&key).copied().unwrap_or(0);
         let mut c = Change::new(Action::RemoveTeam, key.0, Reason::NotDesired);
         c.seats = Some(count);
         c.seats_lost = Some(lost);
