@@ -95,15 +95,12 @@ fn defs() -> Value {
     // YAML reads a plain 1234, 1e3 or true as a number or a boolean; the
     // parser reads such a login or slug as written, so the schema takes
     // them too.
-    let as_written = json!([{"type": "number"}, {"type": "boolean"}]);
-    let mut login = vec![json!({
+    let or_as_written = |string: Value| json!([string, {"type": "number"}, {"type": "boolean"}]);
+    let login = or_as_written(json!({
         "type": "string", "minLength": 1, "maxLength": 39, "pattern": LOGIN_PATTERN,
-    })];
-    login.extend(as_written.as_array().cloned().unwrap_or_default());
-    let mut slug = vec![json!({"type": "string", "pattern": TEAM_SLUG_PATTERN})];
-    slug.extend(as_written.as_array().cloned().unwrap_or_default());
-    let mut org_slug = vec![json!({"type": "string", "pattern": ORG_SLUG_PATTERN})];
-    org_slug.extend(as_written.as_array().cloned().unwrap_or_default());
+    }));
+    let slug = or_as_written(json!({"type": "string", "pattern": TEAM_SLUG_PATTERN}));
+    let org_slug = or_as_written(json!({"type": "string", "pattern": ORG_SLUG_PATTERN}));
     json!({
         "login": {
             "description": "A GitHub login: letters, digits and single hyphens, at most 39 characters. A plain 1234 is the login `1234`.",

@@ -182,21 +182,18 @@ fn sample(ty: &spec::Ty) -> String {
         Ty::CountOrPercent(_) => "\"5%\"".into(),
         Ty::Date => "2027-03-31".into(),
         Ty::Text => "why".into(),
-        Ty::Map { fields, .. } => {
-            let inner: Vec<String> = fields
-                .iter()
-                .map(|f| format!("{}: {}", f.name, sample(&f.ty)))
-                .collect();
-            format!("{{{}}}", inner.join(", "))
-        }
-        Ty::Users(fields) => {
-            let inner: Vec<String> = fields
-                .iter()
-                .map(|f| format!("{}: {}", f.name, sample(&f.ty)))
-                .collect();
-            format!("[{{{}}}]", inner.join(", "))
-        }
+        Ty::Map { fields, .. } => sample_map(fields),
+        Ty::Users(fields) => format!("[{}]", sample_map(fields)),
     }
+}
+
+/// A flow mapping with a sample value for every key.
+fn sample_map(fields: &[spec::Field]) -> String {
+    let inner: Vec<String> = fields
+        .iter()
+        .map(|f| format!("{}: {}", f.name, sample(&f.ty)))
+        .collect();
+    format!("{{{}}}", inner.join(", "))
 }
 
 /// Every key of every table reaches the walker and is read: a key added to

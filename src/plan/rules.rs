@@ -202,7 +202,6 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
             wanted_views.push((key, u, i));
         }
     }
-    drop(wanted_new);
     let is_ineligible = |k: Ci| {
         !desired.ineligible.is_empty() && desired.ineligible.contains_key(&k.0.to_ascii_lowercase())
     };
