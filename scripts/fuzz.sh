@@ -13,7 +13,7 @@
 # fuzz/artifacts/TARGET/; replay it with
 #   RUSTC_BOOTSTRAP=1 cargo fuzz run TARGET fuzz/artifacts/TARGET/crash-...
 # and copy it into tests/fixtures/fuzz/TARGET/ with the fix: the stable runner
-# CI uses (tests/fuzz_stable.rs, the same checks: fuzz/fuzz_targets/checks.rs)
+# CI uses (tests/it/fuzz_stable.rs, the same checks: fuzz/fuzz_targets/checks.rs)
 # replays every file there.
 #
 # Needs cargo-fuzz (`cargo install cargo-fuzz --locked`). On the stable

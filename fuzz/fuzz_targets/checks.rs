@@ -1,6 +1,6 @@
 //! What each fuzz target does with one input, shared by the cargo-fuzz
 //! targets (nightly, libFuzzer: `scripts/fuzz.sh`) and the stable-toolchain
-//! runner CI uses (`tests/fuzz_stable.rs`). Each function panics on a bug
+//! runner CI uses (`tests/it/fuzz_stable.rs`). Each function panics on a bug
 //! and otherwise says whether the input parsed.
 
 #![allow(dead_code)]

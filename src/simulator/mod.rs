@@ -6,7 +6,7 @@
 //! webhooks (`webhooks.rs`), rate limits and GitHub App installation tokens. Tests, benches, `seatkeeper demo` and `seatkeeper
 //! simulator` run against it, since no machine here reaches GitHub.
 //!
-//! Behaviour follows the official OpenAPI description (`tests/simulator.rs`
+//! Behaviour follows the official OpenAPI description (`tests/it/simulator.rs`
 //! validates every body against it) and, where the description is silent,
 //! GitHub's docs ("Copilot user management",
 //! <https://docs.github.com/rest/copilot/copilot-user-management>), cited at

@@ -260,7 +260,7 @@ impl GitHubClient {
     /// the seats so set, so cancelling again changes nothing. The team routes
     /// are documented the same way. A request that GitHub applied but whose
     /// answer was lost can therefore be sent again without granting (and
-    /// billing) or cancelling anything twice; `tests/github_client.rs`
+    /// billing) or cancelling anything twice; `tests/it/github_client.rs`
     /// checks it against the simulator.
     pub(super) async fn write(
         &self,

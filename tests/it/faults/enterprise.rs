@@ -290,7 +290,7 @@ pub(crate) async fn randomized_enterprise_fault_scenarios() {
             .map(|(seed, e)| format!("seed {seed}: {e}"))
             .collect();
         panic!(
-            "{} of {} enterprise scenarios failed (seeds {:?}); replay one with SEATKEEPER_ENTERPRISE_FAULT_SEED=N cargo test --test faults\n\n{}",
+            "{} of {} enterprise scenarios failed (seeds {:?}); replay one with SEATKEEPER_ENTERPRISE_FAULT_SEED=N cargo test --test it faults::\n\n{}",
             failures.len(),
             total.scenarios,
             failures.iter().map(|(s, _)| *s).collect::<Vec<_>>(),

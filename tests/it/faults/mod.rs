@@ -22,7 +22,7 @@
 //! match seats.yaml by rules written out here independently of the planner.
 //! Team memberships are disjoint (no user in two org teams, nor in an org
 //! team and an enterprise team), so no grant hides behind another team's:
-//! that documented exception (tests/plan_laws.rs) cannot arise.
+//! that documented exception (tests/it/plan_laws.rs) cannot arise.
 //!
 //! `SEATKEEPER_FAULT_SCENARIOS=N` sets the number of scenarios (default
 //! 2,000); a failure prints its seed, and `SEATKEEPER_FAULT_SEED=N cargo

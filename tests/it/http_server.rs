@@ -7,7 +7,7 @@
 //!
 //! Every wait is bounded; the whole file runs in well under a minute.
 
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -260,7 +260,7 @@ pub(crate) async fn randomized_fault_scenarios() {
             .map(|(seed, e)| format!("seed {seed}: {e}"))
             .collect();
         panic!(
-            "{} of {} scenarios failed (seeds {:?}); replay one with SEATKEEPER_FAULT_SEED=N cargo test --test faults\n\n{}",
+            "{} of {} scenarios failed (seeds {:?}); replay one with SEATKEEPER_FAULT_SEED=N cargo test --test it faults::\n\n{}",
             failures.len(),
             total.scenarios,
             failures.iter().map(|(s, _)| *s).collect::<Vec<_>>(),

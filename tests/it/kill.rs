@@ -20,7 +20,7 @@
 //! `SEATKEEPER_KILLS=N` kills per command (default 25), `SEATKEEPER_KILL_SEED`
 //! replays a run (a failure prints the scenario's seed).
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};

@@ -16,7 +16,7 @@
 //! A failing input is written to `target/fuzz-stable/TARGET/` and its path
 //! printed: copy it into `tests/fixtures/fuzz/TARGET/` with the fix.
 
-#[path = "../fuzz/fuzz_targets/checks.rs"]
+#[path = "../../fuzz/fuzz_targets/checks.rs"]
 mod checks;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -1,11 +1,11 @@
 //! Shared harness of the tests that drive the real `seatkeeper` binary
-//! against the in-process simulator (tests/http_server.rs, tests/kill.rs):
+//! against the in-process simulator (tests/it/http_server.rs, tests/it/kill.rs):
 //! a child process with its JSON log captured, raw HTTP requests, a small
 //! metrics reader, webhook signatures, the child's memory.
 //!
 //! Every wait is bounded; a hang fails with the child's log attached.
 
-#![allow(dead_code)]
+
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
@@ -363,4 +363,17 @@ pub fn proc_status_kib(pid: u32, field: &str) -> u64 {
             v.trim().trim_end_matches("kB").trim().parse().ok()
         })
         .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}
+
+/// An external tool a test needs (helm, shellcheck, chromium, ...), at
+/// `path`. Tests that need one carry `#[ignore = "needs TOOL: ..."]`, so a
+/// plain `cargo test` counts them as ignored and says why; CI runs them with
+/// `--include-ignored`, and then a missing tool is a failure, not a pass.
+pub fn tool(path: &Path, install: &str) -> std::path::PathBuf {
+    assert!(
+        path.is_file(),
+        "{} is not installed: {install} installs it (CI runs that before the tests)",
+        path.display()
+    );
+    path.to_path_buf()
 }

@@ -1,0 +1,33 @@
+//! The integration tests, in one binary (the layout rust-analyzer and cargo
+//! use): one link instead of twenty-five, and one process whose modules
+//! share the support code. Each module is what was once its own
+//! `tests/NAME.rs`; run one with `cargo test --test it NAME::`.
+//!
+//! Every test here talks to 127.0.0.1 only: the simulator, the fixture
+//! servers written from GitHub's docs (`docs_fixtures`), and the real
+//! `seatkeeper` binary as a child process.
+
+mod action;
+mod bad_inputs;
+mod cli;
+mod cli_ux;
+mod daemon;
+mod docs_fixtures;
+mod enterprise;
+mod fault_coverage;
+mod faults;
+mod fuzz_stable;
+mod github_client;
+mod helm;
+mod http_server;
+mod kill;
+mod plan_laws;
+mod reclaim;
+mod reconcile;
+mod repo_api;
+mod request;
+mod schema;
+mod secrets;
+mod self_serve;
+mod simulator;
+mod support;
