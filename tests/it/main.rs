@@ -18,6 +18,7 @@ mod fault_coverage;
 mod faults;
 mod fuzz_stable;
 mod github_client;
+mod github_observed;
 mod helm;
 mod http_server;
 mod kill;
