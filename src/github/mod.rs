@@ -197,6 +197,18 @@ pub enum GitHubError {
         /// What to change, from the message.
         advice: String,
     },
+    /// A repository write refused with a reason of its own (409): a
+    /// protected branch, a ruleset, push protection. Not a stale `sha`:
+    /// trying again would meet the same rule.
+    #[error("GitHub refused to write {what}: {message} ({advice})")]
+    WriteRefused {
+        /// The file and repository.
+        what: String,
+        /// GitHub's reason.
+        message: String,
+        /// What to change.
+        advice: String,
+    },
     /// Bad client configuration (auth, URL, key).
     #[error("{0}")]
     Config(String),
@@ -216,6 +228,7 @@ impl GitHubError {
             GitHubError::IncompleteListing { .. } => "incomplete_listing",
             GitHubError::Decode { .. } => "decode",
             GitHubError::ScopePolicy { .. } => "scope_policy",
+            GitHubError::WriteRefused { .. } => "write_refused",
             GitHubError::Config(_) => "client_config",
         }
     }
