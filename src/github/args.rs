@@ -14,7 +14,7 @@ use super::client::{Auth, ClientConfig, GitHubClient};
 /// `GH_TOKEN`), `--token-file`, or a GitHub App key file.
 #[derive(Debug, Clone, clap::Args)]
 pub struct GitHubArgs {
-    /// REST API root: GitHub.com, a GHES https://HOST/api/v3, GHE.com, or a simulator.
+    /// REST API root: GitHub.com, GHE.com (https://api.SUBDOMAIN.ghe.com), or a simulator. GitHub Enterprise Server has no Copilot seat API.
     #[arg(long, env = "GITHUB_API_URL", default_value = super::client::DEFAULT_BASE_URL, value_name = "URL", help_heading = "GitHub connection")]
     pub github_url: String,
     /// Read the token from this file (e.g. a mounted Kubernetes secret) instead of GITHUB_TOKEN or GH_TOKEN; re-read when it changes.
