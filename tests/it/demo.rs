@@ -95,7 +95,10 @@ fn until(rx: &mpsc::Receiver<String>, f: impl Fn(&str) -> bool, within: Duration
                     return seen;
                 }
             }
-            Err(_) => panic!("no such line within {within:?}; so far:\n{}", seen.join("\n")),
+            Err(_) => panic!(
+                "no such line within {within:?}; so far:\n{}",
+                seen.join("\n")
+            ),
         }
     }
 }
@@ -160,7 +163,11 @@ fn outside_a_checkout_the_built_in_copy_is_used_and_a_missing_config_is_an_error
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("no-such.yaml"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("no-such.yaml"),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(!text(&out.stdout).contains("== Plan"));
 }
 
@@ -179,8 +186,18 @@ fn serve_checks_its_port_before_running_anything() {
     let status = wait_bounded(&mut child, Duration::from_secs(30));
     let mut stdout = String::new();
     let mut stderr = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     assert_eq!(status.code(), Some(1), "{stdout}{stderr}");
     assert!(
         stderr.contains(&format!("cannot listen on {addr}")),
@@ -285,7 +302,9 @@ fn get(port: u16, path: &str) -> Option<String> {
 fn reconciles(port: u16) -> Option<u64> {
     let body = get(port, "/metrics")?;
     body.lines()
-        .find_map(|l| l.strip_prefix("seatkeeper_reconcile_total{org=\"acme\",result=\"success\"} "))
+        .find_map(|l| {
+            l.strip_prefix("seatkeeper_reconcile_total{org=\"acme\",result=\"success\"} ")
+        })
         .and_then(|n| n.trim().parse().ok())
 }
 
@@ -365,7 +384,10 @@ fn ctrl_c_during_the_apply_says_how_many_changes_were_applied() {
         .find(|l| l.starts_with("Interrupted (Ctrl-C): "))
         .unwrap_or_else(|| panic!("no Interrupted line:\n{all}"));
     assert!(
-        line.starts_with(&format!("Interrupted (Ctrl-C): {ok} of 8 applied; the other {} were not attempted.", 8 - ok)),
+        line.starts_with(&format!(
+            "Interrupted (Ctrl-C): {ok} of 8 applied; the other {} were not attempted.",
+            8 - ok
+        )),
         "{line}\n{all}"
     );
     assert!(ok < 8, "the apply was interrupted, not finished:\n{all}");

@@ -264,7 +264,10 @@ fn every_command_and_flag_the_docs_name_exists() {
             }
         }
     }
-    assert!(checked >= 40, "only {checked} invocations found in the docs");
+    assert!(
+        checked >= 40,
+        "only {checked} invocations found in the docs"
+    );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
@@ -282,7 +285,8 @@ fn every_flag_named_on_its_own_exists() {
             let Some(first) = span.split_whitespace().next() else {
                 continue;
             };
-            if !first.starts_with("--") || !first[2..].starts_with(|c: char| c.is_ascii_lowercase()) {
+            if !first.starts_with("--") || !first[2..].starts_with(|c: char| c.is_ascii_lowercase())
+            {
                 continue;
             }
             let flag = first.split('=').next().unwrap().to_string();
@@ -331,7 +335,9 @@ fn cli_md_documents_every_command_and_every_flag() {
     }
     for heading in doc.lines().filter_map(|l| l.strip_prefix("## seatkeeper ")) {
         if !cli.commands.contains_key(heading) {
-            problems.push(format!("cli.md documents `seatkeeper {heading}`, which does not exist"));
+            problems.push(format!(
+                "cli.md documents `seatkeeper {heading}`, which does not exist"
+            ));
         }
     }
     assert!(problems.is_empty(), "docs/cli.md:\n{}", problems.join("\n"));
@@ -470,7 +476,10 @@ fn value_paths(code: &str, values: &Value) -> Vec<String> {
         && single
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '.')
-        && single.chars().next().is_some_and(|c| c.is_ascii_lowercase());
+        && single
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase());
     let top = single.split('.').next().unwrap_or("");
     if looks_like_path && values.get(top).is_some() {
         paths.push(single.to_string());
@@ -514,7 +523,9 @@ fn every_helm_value_the_docs_name_exists_and_deploy_md_covers_them_all() {
     }
     for r in &rows {
         if !value_exists(&values, r) {
-            problems.push(format!("docs/deploy.md lists {r}, which values.yaml does not have"));
+            problems.push(format!(
+                "docs/deploy.md lists {r}, which values.yaml does not have"
+            ));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
@@ -523,7 +534,11 @@ fn every_helm_value_the_docs_name_exists_and_deploy_md_covers_them_all() {
 // ---------------------------------------------------------------------------
 // seats.yaml keys.
 
-fn spec_keys(fields: &[seatkeeper::config::spec::Field], prefix: &str, out: &mut Vec<(String, Option<String>)>) {
+fn spec_keys(
+    fields: &[seatkeeper::config::spec::Field],
+    prefix: &str,
+    out: &mut Vec<(String, Option<String>)>,
+) {
     use seatkeeper::config::spec::{DefaultValue, Ty};
     for f in fields {
         let path = format!("{prefix}{}", f.name);
@@ -572,10 +587,16 @@ fn seats_yaml_md_lists_exactly_the_keys_the_parser_reads_with_their_defaults() {
     let known: BTreeSet<&String> = keys.iter().map(|(k, _)| k).collect();
     for key in rows.keys() {
         if !known.contains(key) {
-            problems.push(format!("{key} is documented but seats.yaml has no such key"));
+            problems.push(format!(
+                "{key} is documented but seats.yaml has no such key"
+            ));
         }
     }
-    assert!(problems.is_empty(), "docs/seats-yaml.md:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "docs/seats-yaml.md:\n{}",
+        problems.join("\n")
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -594,7 +615,9 @@ mod plans {
     use seatkeeper::source::Loaded;
 
     async fn plan_json(state: SimState, file: &str) -> serde_json::Value {
-        let sim = Simulator::start(state, SimOptions::default()).await.unwrap();
+        let sim = Simulator::start(state, SimOptions::default())
+            .await
+            .unwrap();
         let api = client(&sim).await;
         let loaded = Loaded::parse("seats.yaml", file.as_bytes(), None).unwrap();
         let opts = Options {
@@ -616,8 +639,12 @@ mod plans {
             .await
             .unwrap();
         let api = client(&sim).await;
-        let loaded =
-            Loaded::parse("seats.yaml", seatkeeper::demo::BUILT_IN_SEATS.as_bytes(), None).unwrap();
+        let loaded = Loaded::parse(
+            "seats.yaml",
+            seatkeeper::demo::BUILT_IN_SEATS.as_bytes(),
+            None,
+        )
+        .unwrap();
         let opts = Options {
             mode: Mode::Apply,
             ..Options::default()
@@ -693,7 +720,10 @@ mod plans {
         vec![
             ("the demo org", plan_json(demo_state(), demo).await),
             ("over both caps", plan_json(demo_state(), &capped).await),
-            ("an empty file", plan_json(demo_state(), "org: acme\n").await),
+            (
+                "an empty file",
+                plan_json(demo_state(), "org: acme\n").await,
+            ),
             ("a typo of a holder", plan_json(demo_state(), &typo).await),
             (
                 "an enterprise with organization grants",
@@ -805,7 +835,11 @@ fn every_message_troubleshooting_md_quotes_occurs_in_the_code() {
         }
     }
     assert!(quoted >= 25, "only {quoted} quoted messages");
-    assert!(problems.is_empty(), "docs/troubleshooting.md:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "docs/troubleshooting.md:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
@@ -837,5 +871,8 @@ fn every_relative_link_resolves() {
 #[test]
 fn the_readme_is_a_guide_of_at_most_300_lines() {
     let n = read("README.md").lines().count();
-    assert!(n <= 300, "README.md has {n} lines; move reference material to docs/");
+    assert!(
+        n <= 300,
+        "README.md has {n} lines; move reference material to docs/"
+    );
 }

@@ -513,7 +513,10 @@ fn the_dashboard_has_an_org_variable_and_every_panel_the_readme_promises() {
     let queries = dashboard_queries(&dashboard);
     let used: BTreeSet<String> = queries.iter().flat_map(|(_, e)| metric_names(e)).collect();
     let documented = readme_metrics();
-    assert!(documented.len() >= 10, "docs/metrics.md metrics: {documented:?}");
+    assert!(
+        documented.len() >= 10,
+        "docs/metrics.md metrics: {documented:?}"
+    );
     for name in &used {
         assert!(
             documented.contains(metric_family(name)),
