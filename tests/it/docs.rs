@@ -876,3 +876,52 @@ fn the_readme_is_a_guide_of_at_most_300_lines() {
         "README.md has {n} lines; move reference material to docs/"
     );
 }
+
+/// Top-level folders whose files the docs name as `path/to/file`.
+const REPO_DIRS: &[&str] = &[
+    "src/",
+    "tests/",
+    "benches/",
+    "scripts/",
+    "examples/",
+    "helm/",
+    "fuzz/",
+    "docs/",
+    "action/",
+    "schema/",
+    ".ci/",
+    ".github/",
+];
+
+#[test]
+fn every_repository_path_the_docs_name_exists() {
+    let mut problems = Vec::new();
+    let mut named = 0;
+    for (doc, text) in documents() {
+        for code in code_of(&text) {
+            for word in code.split_whitespace() {
+                let word = word.trim_matches(|c: char| "\"'(),.:;`".contains(c));
+                if !REPO_DIRS.iter().any(|d| word.starts_with(d)) {
+                    continue;
+                }
+                // Up to the first placeholder or glob (`fuzz/corpus/TARGET/`,
+                // `helm/seatkeeper/ci/*-values.yaml`).
+                let fixed: Vec<&str> = word
+                    .split('/')
+                    .take_while(|s| {
+                        !s.contains(['*', '{', '$'])
+                            && !(s.chars().any(|c| c.is_ascii_uppercase())
+                                && s.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+                    })
+                    .collect();
+                let path = fixed.join("/");
+                named += 1;
+                if !root().join(&path).exists() {
+                    problems.push(format!("{doc}: `{word}`: no {path} in the repository"));
+                }
+            }
+        }
+    }
+    assert!(named >= 30, "only {named} repository paths named");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
