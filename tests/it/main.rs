@@ -12,6 +12,8 @@ mod bad_inputs;
 mod cli;
 mod cli_ux;
 mod daemon;
+mod demo;
+mod docs;
 mod docs_fixtures;
 mod enterprise;
 mod fault_coverage;
