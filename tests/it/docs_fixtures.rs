@@ -98,6 +98,10 @@ struct Listing {
     omit_last: bool,
 }
 
+fn once() -> usize {
+    1
+}
+
 fn assign_selected() -> String {
     "assign_selected".into()
 }
@@ -169,6 +173,10 @@ struct Expect {
     /// before a team write.
     #[serde(default)]
     apply_reads: Vec<String>,
+    /// How many times `requests` are made: a listing that keeps shifting is
+    /// read once and re-read three times before it is called incomplete.
+    #[serde(default = "once")]
+    reads: usize,
     /// The plan run fails with a message containing this.
     #[serde(default)]
     error: Option<String>,
@@ -1184,7 +1192,10 @@ async fn run(name: &str, f: Fixture) -> Vec<String> {
     let planned = reconcile(&api, &source, &opts(Mode::Plan)).await;
     let (reads, problems, _) = server.take();
     fail.extend(problems.into_iter().map(|p| format!("plan run: {p}")));
-    check_reads(&reads, &f.expect.requests, "plan run", &mut fail);
+    let plan_reads: Vec<String> = (0..f.expect.reads)
+        .flat_map(|_| f.expect.requests.iter().cloned())
+        .collect();
+    check_reads(&reads, &plan_reads, "plan run", &mut fail);
     if let Some(w) = reads.iter().find(|r| r.method != "GET") {
         fail.push(format!("plan run wrote: {} {}", w.method, w.target));
     }
@@ -1210,9 +1221,7 @@ async fn run(name: &str, f: Fixture) -> Vec<String> {
         fail.extend(problems.into_iter().map(|p| format!("apply run: {p}")));
         let (reads, writes): (Vec<Recorded>, Vec<Recorded>) =
             requests.into_iter().partition(|r| r.method == "GET");
-        let apply_reads: Vec<String> = f
-            .expect
-            .requests
+        let apply_reads: Vec<String> = plan_reads
             .iter()
             .chain(&f.expect.apply_reads)
             .cloned()
