@@ -238,7 +238,7 @@ pub(crate) fn check_round<S: Scope>(
         if rejected.contains(&name) && round.label.starts_with("faulty") {
             return fail(format!("rejected login `{name}` reported ok"));
         }
-        if !S::happened(res.action, &name, &round.post) {
+        if !S::happened(res.action, &name, &round.post, &post) {
             return fail(format!(
                 "{:?} `{name}` reported ok but did not happen",
                 res.action

@@ -347,10 +347,14 @@ impl Scope for Enterprise {
         Self::idle_removable(want, st, login, today)
     }
 
-    fn happened(action: Action, name: &str, post: &SimState) -> bool {
-        let h = Self::holdings(post);
+    fn happened(
+        action: Action,
+        name: &str,
+        post: &SimState,
+        h: &BTreeMap<String, Holding>,
+    ) -> bool {
         match action {
-            Action::AddUser => holds(&h, name),
+            Action::AddUser => holds(h, name),
             Action::RemoveUser => !h.get(name).is_some_and(|x| x.direct),
             Action::AddTeam => Self::selected_teams(post).contains(name),
             Action::RemoveTeam => !Self::selected_teams(post).contains(name),

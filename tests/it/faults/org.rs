@@ -277,11 +277,15 @@ impl Scope for Org {
         Self::eligible(want, st, login) && Self::idle_removable(want, st, login, today)
     }
 
-    fn happened(action: Action, name: &str, post: &SimState) -> bool {
-        let h = Self::holdings(post);
+    fn happened(
+        action: Action,
+        name: &str,
+        post: &SimState,
+        h: &BTreeMap<String, Holding>,
+    ) -> bool {
         match action {
-            Action::AddUser => holds(&h, name),
-            Action::RemoveUser => !holds(&h, name),
+            Action::AddUser => holds(h, name),
+            Action::RemoveUser => !holds(h, name),
             Action::AddTeam => Self::selected_teams(post).contains(name),
             Action::RemoveTeam => !Self::selected_teams(post).contains(name),
         }

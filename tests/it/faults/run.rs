@@ -131,7 +131,7 @@ impl Tally {
                 "timeout" => true,
                 "slow answer" => answer.is_some_and(|a| a.status != 0),
                 "dropped connection" => answer.is_some_and(|a| a.status == 0),
-                "seats changed while paging" => round.churned.iter().next().is_some(),
+                "seats changed while paging" => !round.churned.is_empty(),
                 _ => answer.is_some_and(|a| f.what.starts_with(&format!("status {}", a.status))),
             };
             *sent.entry(kind).or_default() += u64::from(reached);

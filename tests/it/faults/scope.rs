@@ -110,8 +110,10 @@ pub(crate) trait Scope: Send + Sync + 'static {
     -> bool;
     /// Must this listed user's direct seat have gone for being idle?
     fn idle_must_go(want: &Want, st: &SimState, login: &str, today: NaiveDate) -> bool;
-    /// Did a change the outcome reports `ok` happen (`name` lowercase or a team key)?
-    fn happened(action: Action, name: &str, post: &SimState) -> bool;
+    /// Did a change the outcome reports `ok` happen (`name` lowercase or a
+    /// team key)? `h` is `post`'s holdings.
+    fn happened(action: Action, name: &str, post: &SimState, h: &BTreeMap<String, Holding>)
+    -> bool;
     /// Scope-specific checks of a successful round (e.g. that the plan was
     /// made from a listing that existed).
     fn check_listing(s: &Scenario, round: &Round) -> Result<(), String>;
