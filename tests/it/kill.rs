@@ -458,6 +458,19 @@ async fn kill_sim(seed: u64) -> (Simulator, bool) {
     )
 }
 
+/// Wait (at most [`support::WAIT`]) until the simulator holds no request:
+/// a write it finishes after the kill has then landed.
+async fn settle(sim: &Simulator) {
+    let deadline = Instant::now() + support::WAIT;
+    while sim.rate_limit().in_flight > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the simulator still has requests in flight"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 /// How long after write `k` arrives the kill is sent: under the write
 /// latency, with room for the kill to land before the answer.
 fn extra_of(seed: u64) -> Duration {
@@ -561,8 +574,7 @@ async fn sigkill_of_apply_mid_removal_then_restart() {
             let landed = tokio::task::block_in_place(|| kill_at(&mut p, &sim, k, extra));
             (landed, p)
         };
-        // A write the simulator finishes after the kill lands within its latency.
-        tokio::time::sleep(WRITE_LATENCY * 2).await;
+        settle(&sim).await;
         let after_kill = shown(&sim);
         let ctx = |e: String| {
             format!(
@@ -647,7 +659,7 @@ async fn sigkill_of_run_mid_removal_then_restart() {
         let extra = extra_of(seed);
         let mut d = Daemon::start(&sim, &args, &[]);
         let landed = tokio::task::block_in_place(|| kill_at(&mut d.proc, &sim, k, extra));
-        tokio::time::sleep(WRITE_LATENCY * 2).await;
+        settle(&sim).await;
         let after_kill = shown(&sim);
         let ctx = |e: String, log: &str| {
             format!(
