@@ -199,9 +199,14 @@ pub(super) fn yaml_error(path: &str, text: &str, e: &serde_saphyr::Error) -> Con
     // without "invalid YAML". The YAML parser's own recursion limit fires
     // before the budget's depth on flow collections: the same words.
     let limit = limit_message(e.without_snippet()).or_else(|| {
-        lower
-            .contains("recursion limit")
-            .then(|| format!("seats.yaml is nested deeper than {MAX_DEPTH} levels"))
+        if lower.contains("recursion limit") {
+            Some(format!("seats.yaml is nested deeper than {MAX_DEPTH} levels"))
+        } else if lower.contains("alias replay") || lower.contains("alias expansion") {
+            // Reported through a wrapper that names the alias's position.
+            Some(alias_limit())
+        } else {
+            None
+        }
     });
     let message = if let Some(limit) = &limit {
         limit.clone()
@@ -282,12 +287,14 @@ fn limit_message(e: &serde_saphyr::Error) -> Option<String> {
         serde_saphyr::Error::AliasReplayLimitExceeded { .. }
         | serde_saphyr::Error::AliasExpansionLimitExceeded { .. }
         | serde_saphyr::Error::AliasReplayStackDepthExceeded { .. }
-        | serde_saphyr::Error::AliasReplayCounterOverflow { .. } => format!(
-            "aliases (`*name`) in seats.yaml expand to more than {MAX_REPLAYED} values"
-        ),
+        | serde_saphyr::Error::AliasReplayCounterOverflow { .. } => alias_limit(),
         _ => return None,
     };
     Some(message)
+}
+
+fn alias_limit() -> String {
+    format!("aliases (`*name`) in seats.yaml expand to more than {MAX_REPLAYED} values")
 }
 
 /// A character as the scanner escaped it (`@`, `\u{a0}`), for a reader.
@@ -320,11 +327,16 @@ pub(super) fn control_characters(text: &str) -> Vec<Diagnostic> {
                 c += 1;
             }
             let run: Vec<char> = chars[start..c].to_vec();
-            let names: Vec<String> = run.iter().map(|ch| control_name(*ch)).collect();
+            let mut names: Vec<String> = run.iter().map(|ch| control_name(*ch)).collect();
+            names.dedup();
             let message = if run.len() == 1 {
                 format!("control character {} in seats.yaml", names[0])
             } else {
-                format!("{} control characters in seats.yaml: {}", run.len(), names.join(", "))
+                format!(
+                    "{} control characters in seats.yaml: {}",
+                    run.len(),
+                    names.join(", ")
+                )
             };
             out.push(Diagnostic {
                 pos: Pos {
@@ -333,9 +345,10 @@ pub(super) fn control_characters(text: &str) -> Vec<Diagnostic> {
                 },
                 len: run.len() as u32,
                 message,
-                help: Some(
-                    "delete it: it is invisible in most editors and in a pull request's diff".into(),
-                ),
+                help: Some(format!(
+                    "delete {}: invisible in most editors and in a pull request's diff",
+                    if run.len() == 1 { "it" } else { "them" }
+                )),
             });
         }
     }
@@ -346,7 +359,7 @@ fn is_forbidden_control(c: char) -> bool {
     c.is_control() && !matches!(c, '\t' | '\n' | '\r')
 }
 
-/// `U+0007 (BEL)`: a control character by its code point and name.
+/// `BEL (U+0007)`: a control character by its name and code point.
 fn control_name(c: char) -> String {
     const C0: [&str; 32] = [
         "NUL", "SOH", "STX", "ETX", "EOT", "ENQ", "ACK", "BEL", "BS", "HT", "LF", "VT", "FF", "CR",
@@ -355,8 +368,8 @@ fn control_name(c: char) -> String {
     ];
     let code = c as u32;
     match C0.get(code as usize) {
-        Some(name) => format!("U+{code:04X} ({name})"),
-        None if code == 0x7f => "U+007F (DEL)".into(),
+        Some(name) => format!("{name} (U+{code:04X})"),
+        None if code == 0x7f => "DEL (U+007F)".into(),
         None => format!("U+{code:04X}"),
     }
 }

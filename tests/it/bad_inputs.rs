@@ -135,6 +135,40 @@ fn goldens_hold_only_printable_text() {
     }
 }
 
+/// One rule for tags, wherever they stand: `!!str` on a scalar is accepted
+/// (it says what a plain value already is); every other tag is refused at
+/// its position, core-schema or not.
+#[test]
+fn one_rule_for_tags() {
+    let accepted = [
+        "org: !!str acme\nusers: [alice]\n",
+        "org: acme\nusers:\n  - !!str 1234\n",
+        "org: acme\npolicy:\n  protected: [!!str alice]\nusers: [alice]\n",
+    ];
+    for text in accepted {
+        SeatsFile::parse("t.yaml", text.as_bytes()).unwrap_or_else(|e| panic!("{text}: {e}"));
+    }
+    let refused_at = [
+        ("org: !!binary YWNtZQ==\nusers: [alice]\n", "!!binary", "1:6"),
+        ("org: acme\nusers:\n  - !login alice\n", "!login", "3:5"),
+        ("org: acme\nusers: !!seq [alice]\n", "!!seq", "2:8"),
+        ("org: acme\npolicy: !!map {allow_empty: true}\nusers: [a]\n", "!!map", "2:9"),
+        ("org: acme\npolicy:\n  max_seats: !!int \"5\"\nusers: [a]\n", "!!int", "3:14"),
+        ("org: acme\nusers: [alice]\nteams: [!!str platform, !team dev]\n", "!team", "3:25"),
+        ("!!map\norg: acme\nusers: [a]\n", "!!map", "1:1"),
+    ];
+    for (text, tag, at) in refused_at {
+        let err = SeatsFile::parse("t.yaml", text.as_bytes()).expect_err(text);
+        assert_eq!(err.diagnostics.len(), 1, "{err}");
+        let d = &err.diagnostics[0];
+        assert_eq!(d.pos.to_string(), at, "{err}");
+        assert!(
+            d.message.contains(&format!("the tag `{tag}` is not allowed")),
+            "{err}"
+        );
+    }
+}
+
 #[test]
 fn many_problems_are_all_reported_in_one_run() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad/many-problems.yaml");
