@@ -837,6 +837,31 @@ proptest! {
         prop_assert_eq!(a, c);
     }
 
+    /// Every list a reader scans comes sorted by login, ignoring case:
+    /// rosters, user adds and removals, idle seats, holders outside the
+    /// file; team changes by slug.
+    #[test]
+    fn outputs_are_sorted((model, desired) in scenario(), seed in any::<u64>()) {
+        let p = plan(&desired, &model.listing(&desired, Some(seed)), today());
+        let sorted = |what: &str, names: Vec<String>| -> Result<(), TestCaseError> {
+            let keys: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
+            let mut want = keys.clone();
+            want.sort();
+            prop_assert_eq!(&keys, &want, "{} not sorted", what);
+            Ok(())
+        };
+        sorted("roster before", p.roster_before.iter().map(String::from).collect())?;
+        sorted("roster after", p.roster_after.iter().map(String::from).collect())?;
+        for action in [Action::AddUser, Action::RemoveTeam, Action::RemoveUser] {
+            sorted(action.as_str(), p.of(action).map(|c| c.name.clone()).collect())?;
+        }
+        // Team adds: the assigning team's leads (it is assigned first).
+        let via = desired.assign_via_team();
+        sorted("add_team", p.of(Action::AddTeam).filter(|c| Some(&c.name) != via.as_ref()).map(|c| c.name.clone()).collect())?;
+        sorted("inactive", p.inactive.iter().map(|i| i.login.clone()).collect())?;
+        sorted("held outside", p.held_outside.iter().map(|h| h.login.clone()).collect())?;
+    }
+
     /// `inactivity.action: report` lists idle seats and changes nothing;
     /// `remove` takes the file's grant of every idle, listed, unprotected
     /// holder. Idle is counted here from the model, not by the planner.
