@@ -138,8 +138,7 @@ pub async fn apply(args: ApplyArgs, saved: Saved) -> anyhow::Result<ExitCode> {
             c.batch_size = batch;
         })
         .await?;
-    if let Err(why) = Ok::<(), String>(()).and(Ok::<(), String>(())) {
-        let _ = unchanged_source;
+    if let Err(why) = unchanged_source(&saved, &client).await {
         drop(line);
         eprintln!(
             "error: {why}, so nothing was applied: the saved plan is of the file as it was. Plan again ({}) and apply that plan.",
