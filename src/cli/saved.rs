@@ -22,10 +22,10 @@ use super::commands::run_apply;
 use super::out::outln;
 use super::progress::Line;
 use super::{ApplyArgs, ERROR};
+use seatkeeper::github::client::GitHubClient;
 use seatkeeper::plan::Plan;
 use seatkeeper::reconcile::{self, Mode, Options};
 use seatkeeper::render;
-use seatkeeper::github::client::GitHubClient;
 use seatkeeper::source::{Loaded, Source, SourceSpec, git_blob_sha};
 
 /// The version of the saved-plan file format (2 added `seats_sha`).

@@ -200,7 +200,9 @@ pub(super) fn yaml_error(path: &str, text: &str, e: &serde_saphyr::Error) -> Con
     // before the budget's depth on flow collections: the same words.
     let limit = limit_message(e.without_snippet()).or_else(|| {
         if lower.contains("recursion limit") {
-            Some(format!("seats.yaml is nested deeper than {MAX_DEPTH} levels"))
+            Some(format!(
+                "seats.yaml is nested deeper than {MAX_DEPTH} levels"
+            ))
         } else if lower.contains("alias replay") || lower.contains("alias expansion") {
             // Reported through a wrapper that names the alias's position.
             Some(alias_limit())

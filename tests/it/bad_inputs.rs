@@ -83,7 +83,11 @@ impl Goldens {
         } else {
             "differ (UPDATE_EXPECT=1 rewrites them and prints each diff)"
         };
-        assert!(n == 0, "{n} golden file(s) {what}:\n{}", self.diffs.join("\n"));
+        assert!(
+            n == 0,
+            "{n} golden file(s) {what}:\n{}",
+            self.diffs.join("\n")
+        );
     }
 }
 
@@ -95,15 +99,24 @@ fn a_changed_golden_fails_with_its_diff() {
     let golden = dir.path().join("x.expected");
     std::fs::write(&golden, "line one\nline two\n").unwrap();
     for update in [false, true] {
-        let mut g = Goldens { update, diffs: Vec::new() };
+        let mut g = Goldens {
+            update,
+            diffs: Vec::new(),
+        };
         g.check("x", &golden, "line one\nline 2\n");
         assert_eq!(g.diffs.len(), 1);
         assert!(g.diffs[0].contains("-line two\n+line 2"), "{}", g.diffs[0]);
         let failed = std::panic::catch_unwind(move || g.finish()).is_err();
         assert!(failed, "update {update}: a changed golden passed");
     }
-    assert_eq!(std::fs::read_to_string(&golden).unwrap(), "line one\nline 2\n");
-    let mut g = Goldens { update: false, diffs: Vec::new() };
+    assert_eq!(
+        std::fs::read_to_string(&golden).unwrap(),
+        "line one\nline 2\n"
+    );
+    let mut g = Goldens {
+        update: false,
+        diffs: Vec::new(),
+    };
     g.check("x", &golden, "line one\nline 2\n");
     g.finish();
 }
@@ -124,8 +137,14 @@ fn goldens_hold_only_printable_text() {
             !text.chars().any(|c| c.is_control() && c != '\n'),
             "{name} holds a raw control character:\n{text}"
         );
-        assert!(!text.contains(" { ") && !text.contains("\\u{"), "{name}: a Rust value:\n{text}");
-        assert!(!text.contains('\u{fffd}') || name.to_string().contains("invalid-utf8"), "{name}: {text}");
+        assert!(
+            !text.contains(" { ") && !text.contains("\\u{"),
+            "{name}: a Rust value:\n{text}"
+        );
+        assert!(
+            !text.contains('\u{fffd}') || name.to_string().contains("invalid-utf8"),
+            "{name}: {text}"
+        );
         for line in text.lines().filter(|l| !l.contains(" | ")) {
             assert!(
                 !(line.contains('`') && line.contains("'") && line.matches('`').count() % 2 == 1),
@@ -149,12 +168,28 @@ fn one_rule_for_tags() {
         SeatsFile::parse("t.yaml", text.as_bytes()).unwrap_or_else(|e| panic!("{text}: {e}"));
     }
     let refused_at = [
-        ("org: !!binary YWNtZQ==\nusers: [alice]\n", "!!binary", "1:6"),
+        (
+            "org: !!binary YWNtZQ==\nusers: [alice]\n",
+            "!!binary",
+            "1:6",
+        ),
         ("org: acme\nusers:\n  - !login alice\n", "!login", "3:5"),
         ("org: acme\nusers: !!seq [alice]\n", "!!seq", "2:8"),
-        ("org: acme\npolicy: !!map {allow_empty: true}\nusers: [a]\n", "!!map", "2:9"),
-        ("org: acme\npolicy:\n  max_seats: !!int \"5\"\nusers: [a]\n", "!!int", "3:14"),
-        ("org: acme\nusers: [alice]\nteams: [!!str platform, !team dev]\n", "!team", "3:25"),
+        (
+            "org: acme\npolicy: !!map {allow_empty: true}\nusers: [a]\n",
+            "!!map",
+            "2:9",
+        ),
+        (
+            "org: acme\npolicy:\n  max_seats: !!int \"5\"\nusers: [a]\n",
+            "!!int",
+            "3:14",
+        ),
+        (
+            "org: acme\nusers: [alice]\nteams: [!!str platform, !team dev]\n",
+            "!team",
+            "3:25",
+        ),
         ("!!map\norg: acme\nusers: [a]\n", "!!map", "1:1"),
     ];
     for (text, tag, at) in refused_at {
@@ -163,7 +198,8 @@ fn one_rule_for_tags() {
         let d = &err.diagnostics[0];
         assert_eq!(d.pos.to_string(), at, "{err}");
         assert!(
-            d.message.contains(&format!("the tag `{tag}` is not allowed")),
+            d.message
+                .contains(&format!("the tag `{tag}` is not allowed")),
             "{err}"
         );
     }

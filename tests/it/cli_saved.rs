@@ -94,7 +94,11 @@ async fn apply_refuses_a_plan_whose_seats_yaml_changed_on_disk() {
     std::fs::remove_file(d.join("seats.yaml")).unwrap();
     let out = seatkeeper(&sim, d, &["apply", "plan.json", "--confirm"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("cannot read seats.yaml"), "{}", text(&out));
+    assert!(
+        text(&out).contains("cannot read seats.yaml"),
+        "{}",
+        text(&out)
+    );
 
     // The control: the planned bytes restored, the saved plan applies.
     write_atomic(&d.join("seats.yaml"), PLANNED);

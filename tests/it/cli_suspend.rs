@@ -64,7 +64,10 @@ async fn apply_confirm_writes_nothing_while_suspended() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     // The plan is shown (it has work in it), and why none of it was done.
-    assert!(stdout.contains("carol") && stdout.contains("bob"), "{stdout}");
+    assert!(
+        stdout.contains("carol") && stdout.contains("bob"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("Nothing was applied: policy.suspend is true"),
         "{stdout}"
@@ -94,7 +97,12 @@ async fn the_controller_writes_nothing_while_suspended() {
     write_atomic(&path, &seats(true));
     let before = held(&sim);
     // A yearly schedule: only the start-up reconcile runs.
-    let args = ["--config", path.to_str().unwrap(), "--schedule", "0 0 0 1 1 *"];
+    let args = [
+        "--config",
+        path.to_str().unwrap(),
+        "--schedule",
+        "0 0 0 1 1 *",
+    ];
 
     let d = Daemon::start(&sim, &args, &[]);
     let event = d

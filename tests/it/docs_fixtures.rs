@@ -1349,8 +1349,10 @@ fn the_fixture_server_shares_no_code_with_the_simulator() {
         );
     }
     assert!(
-        uses_of_the_simulator("// the simulator is not used here\nlet a = '\"'; let b = \"simulator\";")
-            .is_empty()
+        uses_of_the_simulator(
+            "// the simulator is not used here\nlet a = '\"'; let b = \"simulator\";"
+        )
+        .is_empty()
     );
     assert!(!uses_of_the_simulator("let q = '\"'; use seatkeeper::simulator;").is_empty());
 }

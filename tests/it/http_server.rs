@@ -446,13 +446,37 @@ async fn mis_signed_webhooks_are_refused_at_verification() {
     let mut tampered = body.clone();
     tampered.extend_from_slice(b" ");
     let cases: Vec<(&str, String, Vec<u8>)> = vec![
-        ("another secret", sign("not-the-secret", &body), body.clone()),
-        ("another body's signature", sign(SECRET, &push_body(2)), body.clone()),
+        (
+            "another secret",
+            sign("not-the-secret", &body),
+            body.clone(),
+        ),
+        (
+            "another body's signature",
+            sign(SECRET, &push_body(2)),
+            body.clone(),
+        ),
         ("the body changed after signing", good.clone(), tampered),
-        ("all zeros", format!("sha256={}", "00".repeat(32)), body.clone()),
-        ("sha1= instead of sha256=", good.replacen("sha256=", "sha1=", 1), body.clone()),
-        ("one byte short", good[..good.len() - 2].to_string(), body.clone()),
-        ("not hex", format!("sha256={}", "zz".repeat(32)), body.clone()),
+        (
+            "all zeros",
+            format!("sha256={}", "00".repeat(32)),
+            body.clone(),
+        ),
+        (
+            "sha1= instead of sha256=",
+            good.replacen("sha256=", "sha1=", 1),
+            body.clone(),
+        ),
+        (
+            "one byte short",
+            good[..good.len() - 2].to_string(),
+            body.clone(),
+        ),
+        (
+            "not hex",
+            format!("sha256={}", "zz".repeat(32)),
+            body.clone(),
+        ),
     ];
     for (i, (what, sig, body)) in cases.into_iter().enumerate() {
         let delivery = format!("22222222-0000-0000-0000-{i:012}");
@@ -475,11 +499,18 @@ async fn mis_signed_webhooks_are_refused_at_verification() {
         );
     }
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    assert_eq!(d.reconciles().await, 1.0, "a mis-signed push triggered a run");
+    assert_eq!(
+        d.reconciles().await,
+        1.0,
+        "a mis-signed push triggered a run"
+    );
     // Seven refusals, one line (rate-limited per reason), and its reason is
     // the one only verification logs.
     let rejected = d.proc.messages("webhook rejected");
-    let reasons: Vec<&str> = rejected.iter().filter_map(|l| l["reason"].as_str()).collect();
+    let reasons: Vec<&str> = rejected
+        .iter()
+        .filter_map(|l| l["reason"].as_str())
+        .collect();
     assert_eq!(reasons, ["bad_signature"], "{}", d.log_text());
 
     // The control: the same body, signed right, is accepted and runs.

@@ -278,7 +278,10 @@ impl Model {
             (Action::AddUser, Some(via)) => {
                 // Joining the assigning team; a seat once the team is assigned.
                 if !self.is_member(&via, name) {
-                    self.members.entry(via.clone()).or_default().push(name.to_string());
+                    self.members
+                        .entry(via.clone())
+                        .or_default()
+                        .push(name.to_string());
                 }
                 if self.selected.contains(&via) {
                     let u = self.user(name);
@@ -616,8 +619,18 @@ impl<'a> Wants<'a> {
             }
         }
         expired.retain(|k| !listed.contains(k));
-        let protected = desired.policy.protected.iter().map(|p| p.to_lowercase()).collect();
-        Wants { desired, listed, expired, protected }
+        let protected = desired
+            .policy
+            .protected
+            .iter()
+            .map(|p| p.to_lowercase())
+            .collect();
+        Wants {
+            desired,
+            listed,
+            expired,
+            protected,
+        }
     }
 
     fn ineligible(&self, key: &str) -> bool {

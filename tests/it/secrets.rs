@@ -74,7 +74,11 @@ const WINDOW: usize = 12;
 fn leak(text: &str, secrets: &[String]) -> Option<(String, String)> {
     let mut pieces: std::collections::HashMap<&[u8], &str> = std::collections::HashMap::new();
     for s in secrets {
-        assert!(s.len() >= WINDOW, "a secret shorter than {WINDOW} bytes: {} bytes", s.len());
+        assert!(
+            s.len() >= WINDOW,
+            "a secret shorter than {WINDOW} bytes: {} bytes",
+            s.len()
+        );
         for w in s.as_bytes().windows(WINDOW) {
             pieces.insert(w, s);
         }
@@ -114,7 +118,11 @@ fn a_piece_of_a_secret_is_a_leak() {
         assert!(leak(&shown, &secrets).is_some(), "not caught: {shown}");
     }
     for fine in [
-        format!("{} and {}", &TOKEN[..WINDOW - 1], &TOKEN[WINDOW..2 * WINDOW - 1]),
+        format!(
+            "{} and {}",
+            &TOKEN[..WINDOW - 1],
+            &TOKEN[WINDOW..2 * WINDOW - 1]
+        ),
         "Authorization: REDACTED (ghp_…)".to_string(),
     ] {
         assert_eq!(leak(&fine, &secrets), None, "{fine}");
