@@ -94,14 +94,15 @@ pub(crate) fn check_round<S: Scope>(
     }
     // A change while the listing was read, before its last page: the last
     // page is read after every other, so it was read after the change, and
-    // the listing cannot be proven whole.
-    if let Some((page, last)) = round.churned.iter().find(|(p, l)| p < l)
-        && (round.result.is_ok() || !writes.is_empty())
-    {
-        return fail(format!(
-            "the seats changed after page {page} of {last} while the listing was read, yet the reconcile went on ({} write(s))",
-            writes.len()
-        ));
+    // that read cannot be proven whole. The client reads the listing again
+    // before writing anything, or gives up with nothing written.
+    if let Some((page, last)) = round.churned.iter().find(|(p, l)| p < l) {
+        if !round.reread && (round.result.is_ok() || !writes.is_empty()) {
+            return fail(format!(
+                "the seats changed after page {page} of {last} while the listing was read, yet the reconcile went on without reading it again ({} write(s))",
+                writes.len()
+            ));
+        }
     }
     if s.missing_team && round.result.is_ok() {
         return fail(
@@ -254,10 +255,20 @@ pub(crate) fn check_round<S: Scope>(
     Ok(())
 }
 
-/// The rate-limit wait a recorded answer asks for: `retry-after` seconds on
-/// a 403 or 429, else GitHub's "at least one minute" on a 429 (a 403
-/// without a rate-limit signal is a permission error, not retried).
-pub(crate) fn asked_wait(r: &RecordedRequest) -> Option<Duration> {
+/// The rate-limit wait a recorded answer asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Asked {
+    /// `retry-after` seconds, on a 403 or 429.
+    Stated(Duration),
+    /// A 429 without `retry-after`: GitHub's "at least one minute", then
+    /// "an exponentially increasing amount of time" for the same request
+    /// (60, 120, 240 s ...).
+    Unstated,
+}
+
+/// What a recorded answer asks the client to wait (a 403 without a
+/// rate-limit signal is a permission error, not retried).
+pub(crate) fn asked_wait(r: &RecordedRequest) -> Option<Asked> {
     if r.status != 403 && r.status != 429 {
         return None;
     }
@@ -267,24 +278,33 @@ pub(crate) fn asked_wait(r: &RecordedRequest) -> Option<Duration> {
         .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
         .and_then(|(_, v)| v.trim().parse::<u64>().ok());
     match retry_after {
-        Some(secs) => Some(Duration::from_secs(secs)),
-        None if r.status == 429 => Some(Duration::from_secs(60)),
+        Some(secs) => Some(Asked::Stated(Duration::from_secs(secs))),
+        None if r.status == 429 => Some(Asked::Unstated),
         None => None,
     }
 }
 
+/// One of the waits an unstated secondary limit may take: 60 s doubled
+/// any number of times.
+fn unstated_wait(w: Duration) -> bool {
+    let s = w.as_secs();
+    w.subsec_nanos() == 0 && s >= 60 && s % 60 == 0 && (s / 60).is_power_of_two()
+}
+
 /// Every wait the client asked for in a round was asked for by GitHub, and
 /// every rate limit the client retried after was waited out:
-/// - a wait of a second or more is the `retry-after` (or 60 s default) of
-///   an answer in this round, no more often than such answers came;
+/// - a wait of a second or more is the `retry-after` of an answer in this
+///   round, or 60 s doubled for a 429 without one, no more often than such
+///   answers came;
 /// - a shorter wait is a backoff under its ceiling (`BACKOFF_MAX`), or a
 ///   `retry-after: 0`;
 /// - with requests sent one at a time (the org scope), for each rate limit
-///   of `v` seconds (within the client's longest wait) whose request was
-///   sent again and reached the client (no timeout fault on it), a wait of
-///   exactly `v` was recorded. (At production concurrency a page in flight
-///   is abandoned when another fails, and the listing may be read again,
-///   so an answer sent again proves no wait there.)
+///   (within the client's longest wait) whose request was sent again and
+///   reached the client (no timeout fault on it), a wait of exactly its
+///   `retry-after` (or one of the unstated waits) was recorded. (At
+///   production concurrency a page in flight is abandoned when another
+///   fails, and the listing may be read again, so an answer sent again
+///   proves no wait there.)
 ///
 /// Returns how many rate-limit waits it matched.
 pub(crate) fn check_waits<S: Scope>(round: &Round, s: &Scenario) -> Result<u64, String> {
@@ -292,6 +312,7 @@ pub(crate) fn check_waits<S: Scope>(round: &Round, s: &Scenario) -> Result<u64, 
     let fail = |msg: String| Err(format!("{}: {msg}", round.label));
     let mut offered: BTreeMap<Duration, u64> = BTreeMap::new();
     let mut owed: BTreeMap<Duration, u64> = BTreeMap::new();
+    let (mut unstated, mut unstated_owed) = (0u64, 0u64);
     let timed_out: BTreeSet<u64> = round
         .injected
         .iter()
@@ -299,14 +320,22 @@ pub(crate) fn check_waits<S: Scope>(round: &Round, s: &Scenario) -> Result<u64, 
         .map(|f| f.seq)
         .collect();
     for r in &round.requests {
-        let Some(v) = asked_wait(r) else { continue };
-        *offered.entry(v).or_default() += 1;
-        if sequential
-            && v <= MAX_RATE_LIMIT_WAIT
-            && !timed_out.contains(&r.seq)
-            && asked_again(&round.requests, r.seq)
-        {
-            *owed.entry(v).or_default() += 1;
+        let Some(asked) = asked_wait(r) else { continue };
+        let again =
+            sequential && !timed_out.contains(&r.seq) && asked_again(&round.requests, r.seq);
+        match asked {
+            Asked::Stated(v) => {
+                *offered.entry(v).or_default() += 1;
+                if again && v <= MAX_RATE_LIMIT_WAIT {
+                    *owed.entry(v).or_default() += 1;
+                }
+            }
+            Asked::Unstated => {
+                unstated += 1;
+                if again {
+                    unstated_owed += 1;
+                }
+            }
         }
     }
     let mut waited: BTreeMap<Duration, u64> = BTreeMap::new();
@@ -314,12 +343,16 @@ pub(crate) fn check_waits<S: Scope>(round: &Round, s: &Scenario) -> Result<u64, 
         *waited.entry(*w).or_default() += 1;
     }
     let mut matched = 0;
+    let mut unstated_used = 0;
     for (w, n) in &waited {
         if *w >= Duration::from_secs(1) {
             let m = offered.get(w).copied().unwrap_or(0);
-            if *n > m {
+            let beyond = n.saturating_sub(m);
+            if beyond > 0 && unstated_wait(*w) && unstated_used + beyond <= unstated {
+                unstated_used += beyond;
+            } else if beyond > 0 {
                 return fail(format!(
-                    "the client waited {w:?} {n} time(s), but GitHub asked for that {m} time(s) (asked: {offered:?}; waits {:?}; {})",
+                    "the client waited {w:?} {n} time(s), but GitHub asked for that {m} time(s) and {unstated} time(s) gave no retry-after (asked: {offered:?}; waits {:?}; {})",
                     round.waits,
                     s.summary.join("; ")
                 ));
@@ -345,6 +378,17 @@ pub(crate) fn check_waits<S: Scope>(round: &Round, s: &Scenario) -> Result<u64, 
                 round.waits
             ));
         }
+    }
+    let family: u64 = waited
+        .iter()
+        .filter(|(w, _)| unstated_wait(**w))
+        .map(|(_, n)| n)
+        .sum();
+    if family < unstated_owed {
+        return fail(format!(
+            "{unstated_owed} rate limit(s) without retry-after were sent again, but the client waited a minute (or its doubling) only {family} time(s) (waits {:?})",
+            round.waits
+        ));
     }
     Ok(matched)
 }

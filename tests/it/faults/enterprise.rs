@@ -482,8 +482,9 @@ pub(crate) fn snapshots(pre: &SimState, churn: Option<&[FaultAction]>) -> Vec<De
 
 /// A net-zero change while paging (one holder out, one in, the grant in a
 /// later second than page 1), at production concurrency: every count
-/// agrees, and the client still refuses, because the last page, read after
-/// the others, holds the new grant. Nothing is written.
+/// agrees, and the client still refuses that read, because the last page,
+/// read after the others, holds the new grant; it reads the listing again
+/// before writing anything.
 #[tokio::test]
 pub(crate) async fn a_net_zero_change_while_paging_is_refused() {
     let today = Utc::now().date_naive();
@@ -527,24 +528,50 @@ pub(crate) async fn a_net_zero_change_while_paging_is_refused() {
         today: Some(today),
         ..Options::default()
     };
-    let err = reconcile(&api, &source, &opts)
+    // Once: the first read is refused (only the new grant's time tells),
+    // the listing is read again at once, and the plan is the re-read's.
+    let out = reconcile(&api, &source, &opts)
         .await
-        .expect_err("a listing changed while paging");
-    assert_eq!(err.metric_label(), "incomplete_listing", "{err}");
-    assert!(
-        err.to_string().contains("while the listing was read"),
-        "{err}"
-    );
+        .expect("the re-read listing is whole");
+    let first_pages = sim
+        .requests()
+        .iter()
+        .filter(|r| {
+            r.route == routes::ENTERPRISE_SEATS
+                && r.query
+                    .as_deref()
+                    .is_some_and(|q| q.split('&').any(|kv| kv == "page=1"))
+        })
+        .count();
+    assert_eq!(first_pages, 2, "the shifted listing was not read again");
+    let removed: Vec<&str> = out
+        .plan
+        .changes
+        .iter()
+        .filter(|c| c.action.is_removal())
+        .map(|c| c.name.as_str())
+        .collect();
+    assert!(removed.contains(&"intruder"), "{removed:?}");
+    assert!(!removed.contains(&"ent5"), "{removed:?}");
+    // Nothing was written on the shifted read: the writes all came after
+    // the second page 1.
     let requests = sim.requests();
+    let second_read = requests
+        .iter()
+        .filter(|r| {
+            r.route == routes::ENTERPRISE_SEATS
+                && r.query
+                    .as_deref()
+                    .is_some_and(|q| q.split('&').any(|kv| kv == "page=1"))
+        })
+        .nth(1)
+        .map(|r| r.seq)
+        .expect("a second read");
     assert!(
-        requests.iter().all(|r| r.method == "GET"),
-        "{:?}",
         requests
             .iter()
-            .map(|r| format!("{} {}", r.method, r.path))
-            .collect::<Vec<_>>()
+            .filter(|r| r.method != "GET")
+            .all(|r| r.seq > second_read),
+        "a write before the listing was read whole"
     );
-    // The counts agree: only the new grant's time tells.
-    let st = sim.state();
-    assert_eq!(strings(&st).len(), 12);
 }

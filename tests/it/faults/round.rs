@@ -184,6 +184,9 @@ pub(crate) struct Round {
     /// Seat pages after which the seats changed, not asked for again:
     /// (page, pages of the listing).
     pub(crate) churned: Vec<(usize, usize)>,
+    /// Every read that a change before its last page made unprovable was
+    /// followed by a new read of the listing, with no write in between.
+    pub(crate) reread: bool,
     /// The seats changed during this round (after any seat page).
     pub(crate) churn_fired: bool,
     /// Every fault injected in this round.
@@ -260,13 +263,61 @@ pub(crate) async fn run_round<S: Scope>(
     let churn_fired = injected
         .iter()
         .any(|f| f.what.contains("after response") && seat_pages.iter().any(|r| r.seq == f.seq));
-    let mut churned: Vec<(usize, usize)> = injected
+    // A listing read starts at each request for page 1; the client reads a
+    // listing that shifted again at once, so a change is judged against the
+    // read it happened in.
+    let page_ones: Vec<u64> = requests
+        .iter()
+        .filter(|r| r.route == S::SEATS_ROUTE && page_of(r) == 1)
+        .map(|r| r.seq)
+        .collect();
+    let read_end = |seq: u64| {
+        page_ones
+            .iter()
+            .copied()
+            .find(|s| *s > seq)
+            .unwrap_or(u64::MAX)
+    };
+    let read_start = |seq: u64| {
+        page_ones
+            .iter()
+            .copied()
+            .filter(|s| *s <= seq)
+            .max()
+            .unwrap_or(0)
+    };
+    let mut churned: Vec<(usize, usize)> = Vec::new();
+    let mut reread = true;
+    for r in injected
         .iter()
         .filter(|f| f.what.contains("after response"))
         .filter_map(|f| seat_pages.iter().find(|r| r.seq == f.seq))
-        .filter(|r| !asked_again(&requests, r.seq))
-        .map(|r| (page_of(r), last))
-        .collect();
+    {
+        let (start, end) = (read_start(r.seq), read_end(r.seq));
+        let in_read = |seq: u64| seq >= start && seq < end;
+        // A page retried within its own read (a timeout, a dropped answer).
+        let retried = requests.iter().filter(|x| in_read(x.seq)).any(|x| {
+            x.seq > r.seq && x.method == r.method && x.path == r.path && x.query == r.query
+        });
+        if retried {
+            continue;
+        }
+        let last_of_read = seat_pages
+            .iter()
+            .filter(|x| in_read(x.seq))
+            .map(|x| page_of(x))
+            .max()
+            .unwrap_or(last);
+        let page = page_of(r);
+        if page < last_of_read {
+            // Read again, and nothing written in between.
+            reread &= end != u64::MAX
+                && !requests
+                    .iter()
+                    .any(|x| x.seq > r.seq && x.seq < end && x.method != "GET");
+        }
+        churned.push((page, last_of_read));
+    }
     churned.dedup();
     let mut client_seen = by_status(api);
     for (status, n) in seen_before {
@@ -284,6 +335,7 @@ pub(crate) async fn run_round<S: Scope>(
         stop_triggered: api.stop.load(Ordering::SeqCst),
         writes_after_stop: api.writes_after_stop.load(Ordering::SeqCst),
         churned,
+        reread,
         churn_fired,
         injected,
         waits: waits.lock().unwrap().clone(),

@@ -287,10 +287,11 @@ pub(crate) async fn run_scenario<S: Scope>(
             && round.churned.iter().any(|(p, l)| p < l)
         {
             *tally.churn_during.entry(kind.clone()).or_default() += 1;
-            if round
-                .result
-                .as_ref()
-                .is_err_and(|e| e.starts_with("incomplete_listing"))
+            if round.reread
+                || round
+                    .result
+                    .as_ref()
+                    .is_err_and(|e| e.starts_with("incomplete_listing"))
             {
                 *tally.churn_refused.entry(kind.clone()).or_default() += 1;
             }
@@ -548,6 +549,7 @@ fn the_coverage_and_wait_checks_catch_what_they_claim() {
         stop_triggered: false,
         writes_after_stop: 0,
         churned: Vec::new(),
+        reread: true,
         churn_fired: false,
         injected: Vec::new(),
         waits,
