@@ -18,8 +18,14 @@ const DEMO_WEBHOOK_SECRET: &str = "demo-webhook-secret";
 const DEMO_SEATS: &str = include_str!("../examples/demo/seats.yaml");
 
 /// Run the demo; `Ok(true)` when the second plan is empty, as it must be.
-/// With `serve`, keep the simulator and a controller running on `listen`.
-pub async fn run(config: &Path, serve: bool, listen: SocketAddr) -> crate::Result<bool> {
+/// With `serve`, keep the simulator and a controller running on `listen`
+/// (the probes and metrics on `probe_listen` when given).
+pub async fn run(
+    config: &Path,
+    serve: bool,
+    listen: SocketAddr,
+    probe_listen: Option<SocketAddr>,
+) -> crate::Result<bool> {
     let loaded = if config.exists() {
         Loaded::from_path(config)?
     } else {
@@ -78,7 +84,7 @@ pub async fn run(config: &Path, serve: bool, listen: SocketAddr) -> crate::Resul
     );
 
     if serve {
-        serve_forever(&sim, &loaded, listen).await?;
+        serve_forever(&sim, &loaded, listen, probe_listen).await?;
     }
     sim.shutdown().await;
     Ok(converged)
@@ -88,9 +94,15 @@ pub async fn run(config: &Path, serve: bool, listen: SocketAddr) -> crate::Resul
 /// The controller reads seats.yaml from the simulated repository
 /// [`DEMO_REPO`] (a `github:` source) and gets its push webhooks, so a
 /// `seatkeeper request` against the simulator is applied within seconds.
-async fn serve_forever(sim: &Simulator, loaded: &Loaded, listen: SocketAddr) -> crate::Result<()> {
+async fn serve_forever(
+    sim: &Simulator,
+    loaded: &Loaded,
+    listen: SocketAddr,
+    probe_listen: Option<SocketAddr>,
+) -> crate::Result<()> {
     // The port first: nothing is printed as served that cannot be.
     let listen = concrete(listen)?;
+    let probe_listen = probe_listen.map(concrete).transpose()?;
     // The token and the webhook secret live in a private directory (0700,
     // files 0600) that is removed when the demo ends.
     let dir = tempfile::Builder::new()
@@ -143,8 +155,16 @@ async fn serve_forever(sim: &Simulator, loaded: &Loaded, listen: SocketAddr) -> 
     }));
     let mut github = GitHubArgs::for_url(&sim.url());
     github.token_file = Some(token);
+    let endpoints = match probe_listen {
+        Some(probes) => format!(
+            "http://{listen}: /status /webhook (secret {DEMO_WEBHOOK_SECRET:?}); http://{probes}: /metrics /healthz /readyz"
+        ),
+        None => format!(
+            "http://{listen}: /metrics /healthz /readyz /status /webhook (secret {DEMO_WEBHOOK_SECRET:?})"
+        ),
+    };
     println!(
-        "\nServing: simulator {} (token {}), controller on http://{listen}: /metrics /healthz /readyz /status /webhook (secret {DEMO_WEBHOOK_SECRET:?}).\n\
+        "\nServing: simulator {} (token {}), controller on {endpoints}.\n\
          The controller reads github:{DEMO_REPO}/seats.yaml@main and gets its push webhooks. Ask for a seat (nadia is an org member without one):\n  \
          GITHUB_TOKEN={} seatkeeper request nadia --repo {DEMO_REPO} --github-url {}\n\
          Pushes are listed below as they are delivered. Ctrl-C stops.",
@@ -164,6 +184,10 @@ async fn serve_forever(sim: &Simulator, loaded: &Loaded, listen: SocketAddr) -> 
         schedule: "*/10 * * * * *".into(),
         jitter: 0,
         listen,
+        probe_listen,
+        // The demo's org is made up: /status shows it all.
+        status_token_file: None,
+        status_public: true,
         dry_run: false,
         webhook_secret_file: Some(secret),
         webhook_branch: "main".into(),

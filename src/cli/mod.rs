@@ -262,6 +262,9 @@ struct DemoArgs {
     /// Where the controller listens with --serve.
     #[arg(long, default_value = "127.0.0.1:9090", value_name = "ADDR")]
     listen: std::net::SocketAddr,
+    /// With --serve: serve /healthz, /readyz and /metrics here instead of on --listen.
+    #[arg(long, value_name = "ADDR", requires = "serve")]
+    probe_listen: Option<std::net::SocketAddr>,
 }
 
 /// Parse the command line, set up logging and run the command.

@@ -60,7 +60,7 @@ pub(super) async fn simulator(args: SimulatorArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub(super) async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    seatkeeper::demo::run(&args.config, args.serve, args.listen)
+    seatkeeper::demo::run(&args.config, args.serve, args.listen, args.probe_listen)
         .await
         .map_err(Into::into)
         .map(|ok| {

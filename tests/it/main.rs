@@ -12,6 +12,7 @@ mod bad_inputs;
 mod cli;
 mod cli_ux;
 mod daemon;
+mod edges;
 mod docs_fixtures;
 mod enterprise;
 mod fault_coverage;
