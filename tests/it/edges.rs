@@ -685,14 +685,17 @@ async fn the_webhook_secret_file_is_read_bounded_and_warned_about() {
 #[test]
 fn policy_numbers_are_plain_decimal_integers() {
     let dir = tempfile::tempdir().unwrap();
-    // (value of policy.max_seats as written, accepted)
+    // (value of policy.max_seats as written, None: accepted, or the error)
     #[rustfmt::skip]
-    let cases: &[(&str, bool)] = &[
-        ("10", true), ("0", true),
-        ("0x10", false), ("0o17", false), ("!!int \"7\"", false), ("!!int 7", false),
-        ("1_000", false), ("010", false), ("+5", false),
+    let cases: &[(&str, Option<&str>)] = &[
+        ("10", None), ("1", None),
+        ("0x10", Some("plain decimal")), ("0o17", Some("plain decimal")),
+        ("!!int \"7\"", Some("plain decimal")), ("!!int 7", Some("plain decimal")),
+        ("010", Some("must be an integer")), ("+5", Some("plain decimal")),
+        ("1_000", Some("must be an integer")),
     ];
-    for (value, ok) in cases {
+    for (value, want) in cases {
+        let ok = want.is_none();
         let file = dir.path().join("seats.yaml");
         std::fs::write(
             &file,
@@ -705,13 +708,14 @@ fn policy_numbers_are_plain_decimal_integers() {
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.success(), *ok, "{value}: {stderr}");
+        assert_eq!(out.status.success(), ok, "{value}: {stderr}");
         if !ok {
-            // Pointed at the value: file:line:col.
-            let at = format!("{}:3:14", file.display());
+            // Pointed at the value (after its tag): file:line:col.
+            let col = 14 + value.rfind(' ').map_or(0, |i| i + 1);
+            let at = format!("{}:3:{col}", file.display());
             assert!(stderr.contains(&at), "{value}: want {at} in {stderr}");
             assert!(
-                stderr.contains("policy.max_seats") && stderr.contains("plain decimal"),
+                stderr.contains("policy.max_seats") && stderr.contains(want.unwrap()),
                 "{value}: {stderr}"
             );
         }
