@@ -341,9 +341,9 @@ async fn trickled_bodies_do_not_make_a_signed_push_answer_503() {
     })
     .await;
 
-    // One client trickles 8 large bodies: it gets its share (4 slots), the
-    // other 4 are refused at once.
-    let over_share = trickle([127, 0, 0, 1], d.addr, 8);
+    // One client trickles 16 large bodies (enough for every slot): it gets
+    // its share (4 slots), the other 12 are refused at once.
+    let over_share = trickle([127, 0, 0, 1], d.addr, 16);
     tokio::time::sleep(Duration::from_millis(800)).await;
     let before = reconciles_at(probes).await;
     // A large signed delivery (200 KB) from another client still gets a slot.
@@ -404,7 +404,7 @@ async fn trickled_bodies_do_not_make_a_signed_push_answer_503() {
             refused += 1;
         }
     }
-    assert_eq!(refused, 4, "of 8 trickles from one client");
+    assert_eq!(refused, 12, "of 16 trickles from one client");
     for t in attack {
         t.abort();
     }
