@@ -480,7 +480,13 @@ impl WebhookGuard {
         client: Option<IpAddr>,
     ) -> Result<Bytes, BodyError> {
         if content_length.is_some_and(|n| n <= SMALL_BODY as u64) {
-            return read_body(body, content_length, limit.min(SMALL_BODY), self.body_timeout).await;
+            return read_body(
+                body,
+                content_length,
+                limit.min(SMALL_BODY),
+                self.body_timeout,
+            )
+            .await;
         }
         let _client = match client {
             Some(ip) => Some(

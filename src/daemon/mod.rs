@@ -261,7 +261,11 @@ pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> cra
             (flag, served)
         });
     };
-    serve(listener, public_router(shared.clone(), probes.is_none()), "--listen");
+    serve(
+        listener,
+        public_router(shared.clone(), probes.is_none()),
+        "--listen",
+    );
     if let Some((listener, _)) = probes {
         serve(listener, probe_router(shared.clone()), "--probe-listen");
     }

@@ -277,4 +277,3 @@ pub(super) struct RecentChange {
     /// `--poll-interval`); for a request, the commit that granted it.
     pub(super) commit: Option<String>,
 }
-

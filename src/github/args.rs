@@ -117,10 +117,10 @@ pub fn check_api_url(url: &str) -> Result<(), GitHubError> {
             "--github-url `{url}` {why} (e.g. https://api.github.com, https://HOST/api/v3 for GitHub Enterprise Server)"
         )))
     };
-    let Some(scheme) = ["https", "http"]
-        .into_iter()
-        .find(|s| url.get(..s.len() + 3).is_some_and(|p| p.eq_ignore_ascii_case(&format!("{s}://"))))
-    else {
+    let Some(scheme) = ["https", "http"].into_iter().find(|s| {
+        url.get(..s.len() + 3)
+            .is_some_and(|p| p.eq_ignore_ascii_case(&format!("{s}://")))
+    }) else {
         return refuse("must start with https://");
     };
     // `@` is never part of a host: whatever precedes it in the authority is
@@ -130,7 +130,9 @@ pub fn check_api_url(url: &str) -> Result<(), GitHubError> {
         .next()
         .unwrap_or("");
     if authority_text.contains('@') {
-        return refuse("holds user information (`...@`): credentials go in GITHUB_TOKEN or --token-file, never in the URL; give the host alone");
+        return refuse(
+            "holds user information (`...@`): credentials go in GITHUB_TOKEN or --token-file, never in the URL; give the host alone",
+        );
     }
     let Ok(uri) = url.parse::<http::Uri>() else {
         return refuse("is not a URL");
@@ -142,7 +144,9 @@ pub fn check_api_url(url: &str) -> Result<(), GitHubError> {
         return refuse("has no host");
     }
     if scheme == "http" && !host_is_loopback(authority.host()) {
-        return refuse("is http:// to another host: the token would travel in clear text; use https:// (http:// is accepted for 127.0.0.1, ::1 and localhost only)");
+        return refuse(
+            "is http:// to another host: the token would travel in clear text; use https:// (http:// is accepted for 127.0.0.1, ::1 and localhost only)",
+        );
     }
     Ok(())
 }

@@ -473,7 +473,10 @@ async fn status_shows_logins_and_file_lines_only_with_the_token() {
         let st: Value = serde_json::from_str(&r.body).unwrap();
         let acme = &st["orgs"][0];
         assert_eq!(acme["org"], "acme", "{what}: {}", r.body);
-        assert_eq!(acme["last_planned_total"], 2, "{what}: counts are always there");
+        assert_eq!(
+            acme["last_planned_total"], 2,
+            "{what}: counts are always there"
+        );
         assert_eq!(st["orgs"][1]["source_valid"], false, "{what}");
         for secret in ["carol", "dave", "mallory-secret-login"] {
             assert_eq!(
@@ -484,7 +487,10 @@ async fn status_shows_logins_and_file_lines_only_with_the_token() {
             );
         }
         if !full {
-            assert!(st["detail"].as_str().unwrap().starts_with("counts only"), "{what}");
+            assert!(
+                st["detail"].as_str().unwrap().starts_with("counts only"),
+                "{what}"
+            );
         }
     }
 }
@@ -618,11 +624,7 @@ async fn the_webhook_secret_file_is_read_bounded_and_warned_about() {
     let secret = dir.path().join("webhook-secret");
     let seats = seats.to_str().unwrap().to_string();
     let secret_arg = secret.to_str().unwrap().to_string();
-    let args = [
-        seats.as_str(),
-        "--webhook-secret-file",
-        secret_arg.as_str(),
-    ];
+    let args = [seats.as_str(), "--webhook-secret-file", secret_arg.as_str()];
 
     // World-readable: it starts, with a warning naming the file.
     std::fs::write(&secret, format!("{SECRET}\n")).unwrap();
@@ -655,12 +657,19 @@ async fn the_webhook_secret_file_is_read_bounded_and_warned_about() {
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
     let d = Daemon::start(&sim, &args, &[]);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(d.proc.messages("the webhook secret file is readable").is_empty());
+    assert!(
+        d.proc
+            .messages("the webhook secret file is readable")
+            .is_empty()
+    );
     drop(d);
 
     // Larger than any secret (and than memory, were it /dev/zero): refused
     // at start, before anything listens.
-    let cases: &[(&str, &Path)] = &[("a 1 MiB file", &secret), ("/dev/zero", Path::new("/dev/zero"))];
+    let cases: &[(&str, &Path)] = &[
+        ("a 1 MiB file", &secret),
+        ("/dev/zero", Path::new("/dev/zero")),
+    ];
     std::fs::write(&secret, vec![b'a'; 1024 * 1024]).unwrap();
     for (what, path) in cases {
         let mut p = Proc::spawn(
@@ -678,7 +687,11 @@ async fn the_webhook_secret_file_is_read_bounded_and_warned_about() {
         let status = p.wait_exit(Duration::from_secs(10));
         p.drain();
         assert_eq!(status.code(), Some(1), "{what}: {}", p.log_text());
-        assert!(p.log_text().contains("larger than"), "{what}: {}", p.log_text());
+        assert!(
+            p.log_text().contains("larger than"),
+            "{what}: {}",
+            p.log_text()
+        );
     }
 }
 
@@ -722,6 +735,9 @@ fn policy_numbers_are_plain_decimal_integers() {
     }
 }
 
+/// The next-page link an API serves, given the API root.
+type NextLink = dyn Fn(&str) -> String + Send + Sync;
+
 /// `action/comment.sh` against an API whose comment list links its next
 /// page to another host (another port of 127.0.0.1): the token never
 /// reaches it, and the script fails instead of writing a comment.
@@ -734,7 +750,7 @@ async fn comment_sh_sends_its_token_to_the_api_root_only() {
     let sink = seen.clone();
     let list = format!("/repos/{repo}/issues/7/comments");
     // (what the next link is, given the API root)
-    let links: Vec<Box<dyn Fn(&str) -> String + Send + Sync>> = vec![
+    let links: Vec<Box<NextLink>> = vec![
         Box::new(move |_| format!("http://{evil}{}", "/repos/x/issues/7/comments?page=2")),
         Box::new(move |api| format!("{api}@{evil}/page2")),
         Box::new(move |api| format!("{api}.evil.example/page2")),
@@ -759,10 +775,8 @@ async fn comment_sh_sends_its_token_to_the_api_root_only() {
                         "[]",
                     ));
                     if uri.path() == list {
-                        resp.headers_mut().insert(
-                            "link",
-                            format!("<{next}>; rel=\"next\"").parse().unwrap(),
-                        );
+                        resp.headers_mut()
+                            .insert("link", format!("<{next}>; rel=\"next\"").parse().unwrap());
                     }
                     resp
                 }
@@ -804,7 +818,11 @@ async fn comment_sh_sends_its_token_to_the_api_root_only() {
             "{stdout}{stderr}"
         );
         let requests = std::mem::take(&mut *seen.lock().unwrap());
-        assert_eq!(requests.len(), 1, "only page 1, on the API root: {requests:?}");
+        assert_eq!(
+            requests.len(),
+            1,
+            "only page 1, on the API root: {requests:?}"
+        );
         assert!(requests.iter().all(|(u, _)| u.starts_with(&list)));
     }
     std::thread::sleep(Duration::from_millis(100));

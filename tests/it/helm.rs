@@ -122,7 +122,9 @@ const POD_IPV6: &str = "fd00::7";
 
 /// The args as the kubelet hands them to the binary: `$(POD_IP)` expanded.
 fn expanded(args: &[String], pod_ip: &str) -> Vec<String> {
-    args.iter().map(|a| a.replace("$(POD_IP)", pod_ip)).collect()
+    args.iter()
+        .map(|a| a.replace("$(POD_IP)", pod_ip))
+        .collect()
 }
 
 /// `seatkeeper check-args ARGS...` with the container's literal environment
@@ -274,8 +276,7 @@ fn every_ci_values_file_renders_a_command_line_the_binary_accepts() {
                 .unwrap_or_else(|| panic!("{values}: no container port {port_name}"));
             let value = flag_value(&args, flag);
             assert!(
-                value == [format!("$(POD_IP):{port}")]
-                    || value == [format!("[$(POD_IP)]:{port}")],
+                value == [format!("$(POD_IP):{port}")] || value == [format!("[$(POD_IP)]:{port}")],
                 "{values}: {flag} {value:?} vs containerPort {port_name} {port}"
             );
         }
@@ -371,6 +372,12 @@ fn the_deployment_is_one_locked_down_controller() {
     }
 }
 
+/// (`--set` values, the (port, peer) rules rendered or the render's error)
+type PolicyCase<'a> = (Vec<&'a str>, Result<Vec<(&'a str, &'a str)>, &'a str>);
+
+/// (`--set` values, the /status flag rendered or the render's error)
+type StatusCase<'a> = (&'a [&'a str], Result<Option<&'a str>, &'a str>);
+
 /// The port a NetworkPolicy ingress rule opens, and who it lets in.
 fn policy_rules(policy: &Value) -> Vec<(String, Value)> {
     policy["spec"]["ingress"]
@@ -401,7 +408,7 @@ fn the_network_policy_is_on_and_lets_each_port_be_reached_only_by_what_needs_it(
     let wh = ["webhook.enabled=true", "webhook.secret=s"];
     // (--set values, the ports opened and to whom; None: the render fails with this)
     #[rustfmt::skip]
-    let cases: Vec<(Vec<&str>, Result<Vec<(&str, &str)>, &str>)> = vec![
+    let cases: Vec<PolicyCase> = vec![
         // Defaults: on, and nothing may come in but the kubelet.
         (vec![], Ok(vec![])),
         (vec![ingress], Ok(vec![("http", "ingress")])),
@@ -478,7 +485,7 @@ fn the_status_token_is_a_mounted_secret_and_public_status_is_explicit() {
     let token = token.to_str().expect("UTF-8 path");
     // (--set values, the /status flag rendered, or the render's error)
     #[rustfmt::skip]
-    let cases: &[(&[&str], Result<Option<&str>, &str>)] = &[
+    let cases: &[StatusCase] = &[
         (&[], Ok(None)),
         (&["status.token=t0ken"], Ok(Some("--status-token-file=/var/run/secrets/seatkeeper/status/token"))),
         (&["status.existingSecret=st"], Ok(Some("--status-token-file=/var/run/secrets/seatkeeper/status/token"))),
@@ -505,12 +512,20 @@ fn the_status_token_is_a_mounted_secret_and_public_status_is_explicit() {
                 let args = strings(&container(deployment)["args"]);
                 let status: Vec<&String> =
                     args.iter().filter(|a| a.starts_with("--status-")).collect();
-                assert_eq!(status.iter().map(|s| s.as_str()).collect::<Vec<_>>(), flag.iter().copied().collect::<Vec<_>>(), "{sets:?}");
+                assert_eq!(
+                    status.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+                    flag.iter().copied().collect::<Vec<_>>(),
+                    "{sets:?}"
+                );
                 if let Some(file) = flag.and_then(|f| f.strip_prefix("--status-token-file=")) {
                     assert_mounted(&docs, deployment, file, &format!("{sets:?}"));
                 }
                 let out = check_args(&args, &literal_env(container(deployment)));
-                assert!(out.status.success(), "{sets:?}: {}", String::from_utf8_lossy(&out.stderr));
+                assert!(
+                    out.status.success(),
+                    "{sets:?}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
             }
         }
     }

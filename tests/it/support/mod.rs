@@ -5,8 +5,6 @@
 //!
 //! Every wait is bounded; a hang fails with the child's log attached.
 
-
-
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
