@@ -188,6 +188,60 @@ pub async fn eligibility(
     Ok(out)
 }
 
+/// Listed logins other than `adding` (those hold or keep a seat) that are in
+/// none of `policy.eligible_teams`: one read of each eligible team, nothing
+/// per login. Empty without `eligible_teams`.
+pub async fn listed_outside_eligible_teams(
+    api: &dyn SeatApi,
+    source: &Loaded,
+    adding: &[String],
+    opts: &super::Options,
+) -> crate::Result<Vec<Ineligible>> {
+    let file = &source.file;
+    let eligible = &file.policy.eligible_teams;
+    let adding: BTreeSet<String> = adding.iter().map(|l| l.to_ascii_lowercase()).collect();
+    let listed: Vec<&crate::config::UserEntry> = file
+        .users
+        .iter()
+        .filter(|u| !adding.contains(&u.login.to_ascii_lowercase()))
+        .collect();
+    if eligible.is_empty() || listed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let scope = &file.scope;
+    let slugs: Vec<String> = eligible.iter().map(|t| scoped_slug(scope, t)).collect();
+    let teams = fetch_teams(api, scope, slugs.clone(), opts.concurrency.max(1)).await?;
+    let mut members = BTreeSet::new();
+    let mut missing = Vec::new();
+    for slug in &slugs {
+        match teams.get(slug) {
+            Some(Some(m)) => members.extend(m.iter().map(|l| l.to_ascii_lowercase())),
+            _ => missing.push(slug.clone()),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(GitHubError::Config(format!(
+            "{}: policy.eligible_teams names team(s) that do not exist in {scope}: {}",
+            source.path,
+            missing.join(", ")
+        ))
+        .into());
+    }
+    Ok(listed
+        .into_iter()
+        .filter(|u| !members.contains(&u.login.to_ascii_lowercase()))
+        .map(|u| Ineligible {
+            login: u.login.clone(),
+            pos: u.pos,
+            code: SkipCode::NotInEligibleTeam,
+            reason: format!(
+                "listed, but not in an eligible team ({}): the seat stays until the entry is removed",
+                eligible.join(", ")
+            ),
+        })
+        .collect())
+}
+
 /// What is wrong with one login, if anything.
 type Verdict = (SkipCode, String);
 

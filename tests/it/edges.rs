@@ -832,3 +832,50 @@ async fn comment_sh_sends_its_token_to_the_api_root_only() {
         evil_seen.lock().unwrap()
     );
 }
+
+/// A listed login that holds a seat but is in none of `eligible_teams`:
+/// `plan --strict` fails on it at its line; a plain plan keeps its seat
+/// (removing it is not asked for).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_strict_reports_a_seated_login_outside_the_eligible_teams() {
+    let mut state = org_state(
+        &strings(&["alice", "bob", "carol"]),
+        &strings(&["alice", "bob"]),
+    );
+    state.teams = vec![seatkeeper::simulator::SimTeam::new(
+        "engineering",
+        &["alice"],
+    )];
+    let sim = Simulator::start(state, sim_options()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let seats = dir.path().join("seats.yaml");
+    std::fs::write(
+        &seats,
+        "org: acme\npolicy:\n  eligible_teams: [engineering]\nusers:\n  - alice\n  - bob\n",
+    )
+    .unwrap();
+    let path = seats.to_str().unwrap();
+    // (args, exit code, stderr must hold)
+    #[rustfmt::skip]
+    let cases: &[(&[&str], i32, Option<String>)] = &[
+        (&["plan", path, "--strict"], 1, Some(format!("{path}:6:5: bob is not eligible: listed, but not in an eligible team (engineering)"))),
+        (&["plan", path], 0, None),
+    ];
+    for (args, code, want) in cases {
+        let mut p = Proc::spawn(&sim, args, &[]);
+        let status = p.wait_exit(Duration::from_secs(20));
+        p.drain();
+        let stderr = p.log_text();
+        assert_eq!(status.code(), Some(*code), "{args:?}: {stderr}");
+        if let Some(want) = want {
+            assert!(stderr.contains(want.as_str()), "{args:?}: {stderr}");
+        }
+        assert!(!stderr.contains("alice is not eligible"), "{stderr}");
+    }
+    // Nothing was written, and bob keeps his seat.
+    assert!(
+        sim.requests().iter().all(|r| r.method == "GET"),
+        "a plan wrote"
+    );
+    assert!(support::held(&sim).contains("bob"));
+}
