@@ -53,8 +53,8 @@ pub struct HttpArgs {
     #[arg(long = "http-body-timeout", default_value_t = 10, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub body_timeout: u64,
-    /// Most connections served at once (metrics, probes and webhooks together); a connection
-    /// beyond it is closed as soon as it is accepted.
+    /// Most connections served at once on each listener (--listen and --probe-listen have their
+    /// own); a connection beyond it is closed as soon as it is accepted.
     #[arg(long = "http-max-connections", default_value_t = 128, value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..=65536))]
     pub max_connections: u64,
@@ -63,8 +63,9 @@ pub struct HttpArgs {
     #[arg(long = "http-max-connections-per-client", default_value_t = 32, value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..=65536))]
     pub max_connections_per_client: u64,
-    /// Webhook-triggered reconciles of one org start at least this many seconds apart: pushes
-    /// within the interval are coalesced into one reconcile at its end (0: no minimum).
+    /// Webhook-triggered reconciles of one source (positional or --config) start at least this
+    /// many seconds apart: pushes within the interval are coalesced into one reconcile at its end
+    /// (0: no minimum).
     #[arg(long = "webhook-min-interval", default_value_t = 5, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(0..=86400))]
     pub webhook_min_interval: u64,
