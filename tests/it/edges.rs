@@ -548,8 +548,17 @@ async fn a_replayed_push_is_throttled_for_positional_and_config_sources() {
         eprintln!(
             "positional={positional}: 30 replays in {storm:?}: {during} reconciles during, {after} after 5 s more"
         );
-        assert_eq!(during, 1.0, "positional={positional}");
-        assert_eq!(after, 2.0, "positional={positional}");
+        // One at once, then at most one per 5 s interval the storm spans
+        // (the issue saw 30 in 3 s).
+        let bound = (storm.as_secs_f64() / 5.0).ceil() + 1.0;
+        assert!(
+            (1.0..bound).contains(&during),
+            "positional={positional}: {during}"
+        );
+        assert!(
+            (2.0..=bound).contains(&after),
+            "positional={positional}: {after} (bound {bound})"
+        );
     }
 }
 
