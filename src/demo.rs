@@ -2,45 +2,192 @@
 //! token and no network. Plan, apply, show each result, plan again (empty).
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::time::Duration;
 
 use crate::github::GitHubError;
 use crate::github::args::GitHubArgs;
 use crate::github::client::GitHubClient;
-use crate::reconcile::{self, Mode, Options};
+use crate::reconcile::{self, ChangeHook, Mode, Options, Status};
 use crate::simulator::{DEMO_REPO, SimOptions, Simulator, WebhookTarget, demo_state};
 use crate::source::Loaded;
 
 /// The webhook secret of `demo --serve` (a demo, not a secret).
 const DEMO_WEBHOOK_SECRET: &str = "demo-webhook-secret";
 
-/// The demo's seats.yaml, built in for runs outside the repository.
-const DEMO_SEATS: &str = include_str!("../examples/demo/seats.yaml");
+/// Where the demo's seats.yaml lives in a checkout of seatkeeper.
+pub const DEMO_FILE: &str = "examples/demo/seats.yaml";
 
-/// Run the demo; `Ok(true)` when the second plan is empty, as it must be.
-/// With `serve`, keep the simulator and a controller running on `listen`
-/// (the probes and metrics on `probe_listen` when given).
-pub async fn run(
-    config: &Path,
-    serve: bool,
-    listen: SocketAddr,
-    probe_listen: Option<SocketAddr>,
-) -> crate::Result<bool> {
-    let loaded = if config.exists() {
-        Loaded::from_path(config)?
-    } else {
-        Loaded::parse(
-            "examples/demo/seats.yaml (built in)",
-            DEMO_SEATS.as_bytes(),
+/// A copy of [`DEMO_FILE`], built in for runs outside a checkout. It is a
+/// separate file so that editing the example does not rebuild the binary
+/// (cargo tracks `include_str!` inputs); a test keeps the two equal.
+pub const BUILT_IN_SEATS: &str = include_str!("demo_seats.yaml");
+
+/// Exit code of a demo stopped by Ctrl-C (128 + SIGINT, as shells report it).
+pub const INTERRUPTED: u8 = 130;
+
+/// How `seatkeeper demo` runs.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// The desired state; `None` finds [`DEMO_FILE`] in the checkout around
+    /// the working directory, else uses [`BUILT_IN_SEATS`].
+    pub config: Option<PathBuf>,
+    /// Keep the simulator and a controller running afterwards.
+    pub serve: bool,
+    /// Where the controller listens with `serve`.
+    pub listen: SocketAddr,
+    /// Where the controller serves its probes and metrics with `serve`
+    /// (`None`: on `listen`).
+    pub probe_listen: Option<SocketAddr>,
+    /// Seconds between the controller's scheduled reconciles with `serve`.
+    pub interval_secs: u64,
+    /// Added to every simulated GitHub request (tests use it to interrupt
+    /// an apply midway).
+    pub sim_latency: Duration,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        DemoOptions {
+            config: None,
+            serve: false,
+            listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
+            probe_listen: None,
+            interval_secs: 10,
+            sim_latency: Duration::ZERO,
+        }
+    }
+}
+
+/// How the demo ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoEnd {
+    /// The second plan was empty, as it must be.
+    Converged,
+    /// The second plan still had changes.
+    NotConverged,
+    /// Ctrl-C stopped the apply between two batches.
+    Interrupted,
+}
+
+/// Phases a Ctrl-C can land in before `--serve` takes over the signal.
+const PHASE_PLAN: u8 = 0;
+const PHASE_APPLY: u8 = 1;
+
+/// The demo's seats.yaml: `config` when given (it must exist), else the
+/// example in the checkout around the working directory, else the built-in
+/// copy. Read at run time, so editing the example needs no rebuild.
+pub fn load_desired(config: Option<&Path>) -> crate::Result<Loaded> {
+    if let Some(path) = config {
+        return Loaded::from_path(path);
+    }
+    match find_in_checkout() {
+        Some(path) => Loaded::from_path(&path),
+        None => Loaded::parse(
+            &format!("{DEMO_FILE} (built-in copy: no seatkeeper checkout here)"),
+            BUILT_IN_SEATS.as_bytes(),
             None,
-        )?
+        ),
+    }
+}
+
+/// [`DEMO_FILE`] in the working directory or the nearest parent that holds
+/// a `Cargo.toml` next to it (a checkout), shown relative when it can be.
+fn find_in_checkout() -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok()?;
+    for dir in cwd.ancestors() {
+        let file = dir.join(DEMO_FILE);
+        if dir.join("Cargo.toml").is_file() && file.is_file() {
+            return Some(match file.strip_prefix(&cwd) {
+                Ok(rel) => rel.to_path_buf(),
+                Err(_) => file,
+            });
+        }
+    }
+    None
+}
+
+/// How a person runs seatkeeper here: `cargo run --release --` when this
+/// process was started by cargo or lives in a cargo target directory (a
+/// clone, where `seatkeeper` is not on PATH), else `seatkeeper`.
+pub fn invocation() -> String {
+    let exe = std::env::current_exe().ok();
+    invocation_for(std::env::var_os("CARGO").is_some(), exe.as_deref())
+}
+
+/// [`invocation`] for a given environment: `cargo` says whether the `CARGO`
+/// variable is set, `exe` is this binary's path.
+pub fn invocation_for(cargo: bool, exe: Option<&Path>) -> String {
+    // target/<profile>/seatkeeper: the profile is the parent directory.
+    let profile = exe.and_then(|e| {
+        let dir = e.parent()?;
+        let in_target = dir
+            .ancestors()
+            .skip(1)
+            .any(|a| a.file_name().is_some_and(|n| n == "target"));
+        let name = dir.file_name()?.to_str()?.to_string();
+        in_target.then_some(name)
+    });
+    if !cargo && profile.is_none() {
+        return "seatkeeper".to_string();
+    }
+    match profile.as_deref() {
+        Some("debug") => "cargo run --".to_string(),
+        Some("release") | None => "cargo run --release --".to_string(),
+        Some(other) => format!("cargo run --profile {other} --"),
+    }
+}
+
+/// Run the demo. With `serve`, keep the simulator and a controller running
+/// on `listen` until Ctrl-C.
+pub async fn run(opts: DemoOptions) -> crate::Result<DemoEnd> {
+    // The port first, before anything runs: a second `demo --serve` fails
+    // at once, naming the port. The probe is held until the controller
+    // starts, so the port stays ours meanwhile.
+    let probe = if opts.serve {
+        Some((
+            reserve(opts.listen)?,
+            opts.probe_listen.map(reserve).transpose()?,
+        ))
+    } else {
+        None
     };
-    let sim = Simulator::start(demo_state(), SimOptions::default())
-        .await
-        .map_err(|e| GitHubError::Config(format!("cannot start the simulator: {e}")))?;
+    let loaded = load_desired(opts.config.as_deref())?;
+    let sim = Simulator::start(
+        demo_state(),
+        SimOptions {
+            latency: opts.sim_latency,
+            ..SimOptions::default()
+        },
+    )
+    .await
+    .map_err(|e| GitHubError::Config(format!("cannot start the simulator: {e}")))?;
     let client =
         GitHubClient::new(GitHubArgs::for_url(&sim.url()).config(Some(sim.token()))?).await?;
     let color = crate::render::use_color();
+    let me = invocation();
+
+    // Ctrl-C: during the apply, stop between batches and say how far it
+    // got; anywhere else before --serve, just stop.
+    let stop = Arc::new(AtomicBool::new(false));
+    let phase = Arc::new(AtomicU8::new(PHASE_PLAN));
+    let watcher = {
+        let (stop, phase) = (Arc::clone(&stop), Arc::clone(&phase));
+        tokio::spawn(async move {
+            loop {
+                if tokio::signal::ctrl_c().await.is_err() {
+                    return;
+                }
+                if phase.load(Ordering::SeqCst) == PHASE_APPLY && !stop.load(Ordering::SeqCst) {
+                    stop.store(true, Ordering::SeqCst);
+                } else {
+                    std::process::exit(i32::from(INTERRUPTED));
+                }
+            }
+        })
+    };
 
     println!(
         "seatkeeper demo: a simulated GitHub org `acme` at {} (no token, no network)",
@@ -56,16 +203,33 @@ pub async fn run(
     println!("== Plan");
     print!("{}", crate::render::text(&first.plan, color));
 
+    println!("\n== Apply");
+    phase.store(PHASE_APPLY, Ordering::SeqCst);
     let apply_opts = Options {
         mode: Mode::Apply,
+        stop: Some(Arc::clone(&stop)),
+        // Each change as it lands, as `apply --confirm` prints it.
+        on_change: ChangeHook::new(|r| print!("{}", crate::render::result_line(r))),
         ..Options::default()
     };
     let applied = reconcile::reconcile(&client, &loaded, &apply_opts).await?;
-    println!("\n== Apply");
+    phase.store(PHASE_PLAN, Ordering::SeqCst);
     if applied.results.is_empty() {
         println!("nothing applied ({:?})", applied.status);
     } else {
-        print!("{}", crate::render::results(&applied.results));
+        print!("{}", crate::render::results_summary(&applied.results));
+    }
+    if applied.status == Status::Stopped || stop.load(Ordering::SeqCst) {
+        let ok = applied.results.iter().filter(|r| r.result == "ok").count();
+        let total = applied.plan.changes.len();
+        println!(
+            "\nInterrupted (Ctrl-C): {ok} of {total} applied; the other {} were not attempted. \
+             The simulated org lives in memory: run `{me} demo` again to start over.",
+            total - ok
+        );
+        watcher.abort();
+        sim.shutdown().await;
+        return Ok(DemoEnd::Interrupted);
     }
 
     let second = reconcile::reconcile(&client, &loaded, &plan_opts).await?;
@@ -83,11 +247,27 @@ pub async fn run(
         }
     );
 
-    if serve {
-        serve_forever(&sim, &loaded, listen, probe_listen).await?;
+    match probe {
+        Some(probe) => {
+            // The controller handles Ctrl-C from here on (graceful stop).
+            watcher.abort();
+            let (probe, probes) = probe;
+            serve_forever(&sim, &loaded, probe, probes, opts.interval_secs, &me).await?;
+        }
+        None => {
+            watcher.abort();
+            println!(
+                "\nNext: edit {DEMO_FILE} and run `{me} demo` again (no rebuild needed), or run \
+                 `{me} demo --serve` to keep a live controller running and ask it for a seat."
+            );
+        }
     }
     sim.shutdown().await;
-    Ok(converged)
+    Ok(if converged {
+        DemoEnd::Converged
+    } else {
+        DemoEnd::NotConverged
+    })
 }
 
 /// Keep the simulator up and run the controller against it until Ctrl-C.
@@ -97,12 +277,18 @@ pub async fn run(
 async fn serve_forever(
     sim: &Simulator,
     loaded: &Loaded,
-    listen: SocketAddr,
-    probe_listen: Option<SocketAddr>,
+    probe: std::net::TcpListener,
+    probes: Option<std::net::TcpListener>,
+    interval_secs: u64,
+    me: &str,
 ) -> crate::Result<()> {
-    // The port first: nothing is printed as served that cannot be.
-    let listen = concrete(listen)?;
-    let probe_listen = probe_listen.map(concrete).transpose()?;
+    let address = |l: &std::net::TcpListener| {
+        l.local_addr().map_err(|e| {
+            GitHubError::Config(format!("cannot read the address of the reserved port: {e}"))
+        })
+    };
+    let listen = address(&probe)?;
+    let probe_listen = probes.as_ref().map(address).transpose()?;
     // The token and the webhook secret live in a private directory (0700,
     // files 0600) that is removed when the demo ends.
     let dir = tempfile::Builder::new()
@@ -166,8 +352,9 @@ async fn serve_forever(
     println!(
         "\nServing: simulator {} (token {}), controller on {endpoints}.\n\
          The controller reads github:{DEMO_REPO}/seats.yaml@main and gets its push webhooks. Ask for a seat (nadia is an org member without one):\n  \
-         GITHUB_TOKEN={} seatkeeper request nadia --repo {DEMO_REPO} --github-url {}\n\
-         Pushes are listed below as they are delivered. Ctrl-C stops.",
+         GITHUB_TOKEN={} {me} request nadia --repo {DEMO_REPO} --github-url {}\n\
+         Watch it: curl -s http://{listen}/status\n\
+         Pushes are listed below as they are delivered; the controller logs a change once, not every reconcile. Ctrl-C stops.",
         sim.url(),
         sim.token(),
         sim.token(),
@@ -181,7 +368,7 @@ async fn serve_forever(
             reference: "main".to_string(),
         }],
         configs: Vec::new(),
-        schedule: "*/10 * * * * *".into(),
+        schedule: format!("*/{} * * * * *", interval_secs.clamp(1, 59)),
         jitter: 0,
         listen,
         probe_listen,
@@ -199,23 +386,25 @@ async fn serve_forever(
         bounds: crate::reconcile::BoundsArgs::default(),
     };
     let shown = print_pushes(sim);
+    // Free the ports just before the controller binds them.
+    drop(probe);
+    drop(probes);
     let result = crate::daemon::run(args).await;
     shown.abort();
     result
 }
 
-/// `listen` with a real port that is free now: a webhook URL needs one
-/// before the controller binds, so port 0 is replaced by a free port, and a
-/// port in use fails here, before "Serving" is printed.
-fn concrete(listen: SocketAddr) -> crate::Result<SocketAddr> {
-    let probe = std::net::TcpListener::bind(listen).map_err(|e| {
+/// Bind `listen` now, before the demo runs anything: a port in use fails
+/// here, naming it. Port 0 becomes a concrete free port (the webhook URL
+/// needs one before the controller binds).
+fn reserve(listen: SocketAddr) -> crate::Result<std::net::TcpListener> {
+    std::net::TcpListener::bind(listen).map_err(|e| {
         GitHubError::Config(format!(
-            "cannot listen on {listen}: {e} (another process holds the port? pick another with --listen 127.0.0.1:PORT)"
+            "demo --serve: cannot listen on {listen}: {e} (is another demo or controller running? \
+             stop it, or pick another port with --listen 127.0.0.1:PORT); nothing was run"
         ))
-    })?;
-    probe
-        .local_addr()
-        .map_err(|e| GitHubError::Config(format!("cannot listen on {listen}: {e}")).into())
+        .into()
+    })
 }
 
 /// Print each push webhook the simulator delivers: the commit, its subject

@@ -13,6 +13,7 @@
 mod commands;
 pub(crate) mod out;
 mod progress;
+mod quiet;
 mod saved;
 mod sim;
 
@@ -253,18 +254,24 @@ struct SimulatorArgs {
 
 #[derive(Debug, clap::Args)]
 struct DemoArgs {
-    /// The desired state to apply to the simulated org.
-    #[arg(long, default_value = "examples/demo/seats.yaml", value_name = "PATH")]
-    config: PathBuf,
+    /// The desired state to apply to the simulated org [default: examples/demo/seats.yaml in this checkout, else a built-in copy].
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
     /// Keep the simulator and a controller running afterwards, serving /metrics, /healthz, /readyz, /status and /webhook.
     #[arg(long)]
     serve: bool,
-    /// Where the controller listens with --serve.
+    /// Where the controller listens with --serve (checked before anything runs).
     #[arg(long, default_value = "127.0.0.1:9090", value_name = "ADDR")]
     listen: std::net::SocketAddr,
     /// With --serve: serve /healthz, /readyz and /metrics here instead of on --listen.
     #[arg(long, value_name = "ADDR", requires = "serve")]
     probe_listen: Option<std::net::SocketAddr>,
+    /// Seconds between the controller's scheduled reconciles with --serve (tests shorten it).
+    #[arg(long, default_value_t = 10, value_name = "SECONDS", hide = true)]
+    interval: u64,
+    /// Milliseconds added to every simulated GitHub request (tests use it to interrupt an apply).
+    #[arg(long, default_value_t = 0, value_name = "MS", hide = true)]
+    sim_latency_ms: u64,
 }
 
 /// Parse the command line, set up logging and run the command.
@@ -349,9 +356,29 @@ fn init_logging(format: Option<LogFormat>, command: &Command) {
         Some(LogFormat::Pretty) => false,
         None => !std::io::stderr().is_terminal(),
     };
+    let ansi = std::io::stderr().is_terminal() && seatkeeper::render::color_allowed();
+    if let Command::Demo(a) = command
+        && a.serve
+    {
+        // A person watches this terminal: each change once, not every 10 s.
+        use tracing_subscriber::layer::SubscriberExt as _;
+        use tracing_subscriber::util::SubscriberInitExt as _;
+        let registry = tracing_subscriber::registry()
+            .with(filter)
+            .with(quiet::Quiet::default());
+        let layer = tracing_subscriber::fmt::layer()
+            .with_ansi(ansi)
+            .with_writer(std::io::stderr);
+        if json {
+            registry.with(layer.json().flatten_event(true)).init();
+        } else {
+            registry.with(layer).init();
+        }
+        return;
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal() && seatkeeper::render::color_allowed())
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     if json {
         builder.json().flatten_event(true).init();

@@ -60,14 +60,19 @@ pub(super) async fn simulator(args: SimulatorArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub(super) async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    seatkeeper::demo::run(&args.config, args.serve, args.listen, args.probe_listen)
-        .await
-        .map_err(Into::into)
-        .map(|ok| {
-            if ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
-        })
+    use seatkeeper::demo::{DemoEnd, DemoOptions, INTERRUPTED};
+    let end = seatkeeper::demo::run(DemoOptions {
+        config: args.config,
+        serve: args.serve,
+        listen: args.listen,
+        probe_listen: args.probe_listen,
+        interval_secs: args.interval,
+        sim_latency: std::time::Duration::from_millis(args.sim_latency_ms),
+    })
+    .await?;
+    Ok(ExitCode::from(match end {
+        DemoEnd::Converged => super::OK,
+        DemoEnd::NotConverged => super::ERROR,
+        DemoEnd::Interrupted => INTERRUPTED,
+    }))
 }

@@ -14,7 +14,7 @@ use super::client::{Auth, ClientConfig, GitHubClient};
 /// `GH_TOKEN`), `--token-file`, or a GitHub App key file.
 #[derive(Debug, Clone, clap::Args)]
 pub struct GitHubArgs {
-    /// REST API root: GitHub.com, a GHES https://HOST/api/v3, GHE.com, or a simulator.
+    /// REST API root: GitHub.com (default), GHE.com (https://api.SUBDOMAIN.ghe.com), or a simulator. GitHub Enterprise Server has no Copilot seat API.
     #[arg(long, env = "GITHUB_API_URL", default_value = super::client::DEFAULT_BASE_URL, value_name = "URL", help_heading = "GitHub connection")]
     pub github_url: String,
     /// Read the token from this file (e.g. a mounted Kubernetes secret) instead of GITHUB_TOKEN or GH_TOKEN; re-read when it changes.
@@ -82,6 +82,10 @@ pub struct GitHubArgs {
         help_heading = "Throttling"
     )]
     pub max_rate_limit_wait: u64,
+    /// Least time between two writes, which go one at a time, in ms
+    /// (default: GitHub's 1000 for a remote API root, 0 for a loopback one).
+    #[arg(long, value_name = "MS", help_heading = "Throttling")]
+    pub write_interval_ms: Option<u64>,
 }
 
 /// Settings of commands that write seats.
@@ -96,6 +100,25 @@ impl Default for WriteArgs {
     fn default() -> Self {
         WriteArgs { batch_size: 100 }
     }
+}
+
+/// GitHub Enterprise Server has no Copilot routes (its 3.17-3.19
+/// descriptions list none; Copilot licences are assigned on GitHub.com or
+/// GHE.com only), and its API root is `https://HOST/api/v3`: refuse it
+/// before any request instead of failing on a 404 later.
+pub fn refuse_ghes(url: &str) -> Result<(), GitHubError> {
+    let path = url
+        .split_once("://")
+        .map_or(url, |(_, rest)| rest)
+        .split_once('/')
+        .map_or("", |(_, p)| p)
+        .trim_end_matches('/');
+    if path.eq_ignore_ascii_case("api/v3") {
+        return Err(GitHubError::Config(format!(
+            "--github-url `{url}` is a GitHub Enterprise Server API root, and GitHub Enterprise Server has no Copilot seat API: Copilot seats are managed on GitHub.com (leave --github-url unset) or GHE.com (https://api.SUBDOMAIN.ghe.com)"
+        )));
+    }
+    Ok(())
 }
 
 /// The token from the environment: `GITHUB_TOKEN`, else `GH_TOKEN` (the
@@ -114,7 +137,7 @@ pub fn token_from_env() -> Option<String> {
 pub fn check_api_url(url: &str) -> Result<(), GitHubError> {
     let refuse = |why: &str| {
         Err(GitHubError::Config(format!(
-            "--github-url `{url}` {why} (e.g. https://api.github.com, https://HOST/api/v3 for GitHub Enterprise Server)"
+            "--github-url `{url}` {why} (e.g. https://api.github.com, or https://api.SUBDOMAIN.ghe.com for GHE.com)"
         )))
     };
     let Some(scheme) = ["https", "http"].into_iter().find(|s| {
@@ -186,6 +209,7 @@ impl GitHubArgs {
             max_concurrent_requests: 8,
             points_per_minute: 900,
             max_rate_limit_wait: 300,
+            write_interval_ms: None,
         }
     }
 
@@ -220,12 +244,14 @@ impl GitHubArgs {
 
     /// The client configuration.
     pub fn config(&self, token_env: Option<String>) -> Result<ClientConfig, GitHubError> {
+        refuse_ghes(&self.github_url)?;
         let mut config = ClientConfig::new(self.auth(token_env)?)
             .with_base_url(self.github_url.trim_end_matches('/'));
         config.page_concurrency = self.page_concurrency.max(1);
         config.max_rate_limit_wait = Duration::from_secs(self.max_rate_limit_wait);
         config.throttle.max_concurrent = self.max_concurrent_requests.clamp(1, 100);
         config.throttle.points_per_window = Some(self.points_per_minute.max(1));
+        config.throttle.write_interval = self.write_interval_ms.map(Duration::from_millis);
         Ok(config)
     }
 
@@ -256,7 +282,7 @@ mod tests {
         #[rustfmt::skip]
         let cases: &[(&str, Result<(), &str>)] = &[
             ("https://api.github.com", Ok(())),
-            ("https://ghes.example.com/api/v3", Ok(())),
+            ("https://api.acme.ghe.com", Ok(())),
             ("HTTPS://api.github.com", Ok(())),
             ("http://127.0.0.1:8080", Ok(())),
             ("http://127.1.2.3/api", Ok(())),
@@ -289,5 +315,26 @@ mod tests {
         assert!(url_is_loopback("http://[::1]:1/"));
         assert!(!url_is_loopback("http://[::1]@evil.com"));
         assert!(!url_is_loopback("http://localhost@evil.com"));
+    }
+
+    #[test]
+    fn ghes_api_roots_are_refused() {
+        #[rustfmt::skip]
+        let cases = [
+            ("https://ghes.example.com/api/v3", false),
+            ("https://ghes.example.com/api/v3/", false),
+            ("http://127.0.0.1:9/API/V3", false),
+            ("https://api.github.com", true),
+            ("https://api.acme.ghe.com", true),
+            ("http://127.0.0.1:9", true),
+            ("https://proxy.example.com/github/api/v3x", true),
+        ];
+        for (url, ok) in cases {
+            let r = refuse_ghes(url);
+            assert_eq!(r.is_ok(), ok, "{url}: {r:?}");
+            if let Err(e) = r {
+                assert!(e.to_string().contains("GHE.com"), "{e}");
+            }
+        }
     }
 }

@@ -150,7 +150,7 @@ pub enum GitHubError {
     },
     /// Connection failure or timeout after retries.
     #[error(
-        "cannot reach GitHub at {url} ({method} {route}): {message}; check the network, or --github-url if that is not the API you meant (GitHub Enterprise Server: https://HOST/api/v3)"
+        "cannot reach GitHub at {url} ({method} {route}): {message}; check the network, or --github-url if that is not the API you meant (GHE.com: https://api.SUBDOMAIN.ghe.com)"
     )]
     Transport {
         /// HTTP method.
@@ -176,15 +176,17 @@ pub enum GitHubError {
         /// What did not decode.
         message: String,
     },
-    /// An enterprise write refused because of the enterprise's Copilot
-    /// settings (GHEC: "Copilot is not enabled for this enterprise, billing
-    /// has not been set up for this enterprise, a public code suggestions
-    /// policy has not been set for this enterprise, or the enterprise's
-    /// Copilot access setting is set to enable Copilot for all users or is
-    /// unconfigured").
+    /// A write refused for the org's or enterprise's Copilot settings: a
+    /// 422 that names no login or team of the request (GHEC: "Copilot is not
+    /// enabled for this enterprise, billing has not been set up for this
+    /// enterprise, a public code suggestions policy has not been set for
+    /// this enterprise, or the enterprise's Copilot access setting is set to
+    /// enable Copilot for all users or is unconfigured"; orgs: the payment
+    /// method, the public-code policy). Every other write to the scope would
+    /// get the same answer, so none is sent.
     #[error("{scope} refused {method} {route} (422 {message}): {advice}")]
-    EnterprisePolicy {
-        /// The enterprise.
+    ScopePolicy {
+        /// The org or enterprise.
         scope: String,
         /// HTTP method.
         method: String,
@@ -193,6 +195,18 @@ pub enum GitHubError {
         /// GitHub's message.
         message: String,
         /// What to change, from the message.
+        advice: String,
+    },
+    /// A repository write refused with a reason of its own (409): a
+    /// protected branch, a ruleset, push protection. Not a stale `sha`:
+    /// trying again would meet the same rule.
+    #[error("GitHub refused to write {what}: {message} ({advice})")]
+    WriteRefused {
+        /// The file and repository.
+        what: String,
+        /// GitHub's reason.
+        message: String,
+        /// What to change.
         advice: String,
     },
     /// Bad client configuration (auth, URL, key).
@@ -213,7 +227,8 @@ impl GitHubError {
             GitHubError::Transport { .. } => "transport",
             GitHubError::IncompleteListing { .. } => "incomplete_listing",
             GitHubError::Decode { .. } => "decode",
-            GitHubError::EnterprisePolicy { .. } => "enterprise_policy",
+            GitHubError::ScopePolicy { .. } => "scope_policy",
+            GitHubError::WriteRefused { .. } => "write_refused",
             GitHubError::Config(_) => "client_config",
         }
     }

@@ -67,6 +67,9 @@ pub struct OrgJson {
 pub struct TeamJson {
     /// The slug.
     pub slug: String,
+    /// The name: what the team write routes take ("List of team names").
+    #[serde(default)]
+    pub name: Option<String>,
     /// The Team object's `type`: "The ownership type of the team",
     /// `enterprise` or `organization` (required in the Team schema).
     #[serde(default, rename = "type")]

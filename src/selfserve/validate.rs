@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 
 use super::{Ask, Kind, Prepared, Refusal, SelfServeError, admit, entry, prepare};
-use crate::config::Scope;
+use crate::config::{Scope, SeatsFile, UserEntry};
 use crate::github::{BillingInfo, GitHubError, LiveState, Membership, SeatApi, WriteReport};
 use crate::reconcile::{Mode, Options};
 use crate::source::Loaded;
@@ -129,6 +129,7 @@ pub async fn validate(
     }
     match (ask.kind, file.user(&ask.login)) {
         (Kind::Request, Some(u)) => {
+            listed_entry_gives_a_seat(seats, &file, u, path, ask).await?;
             return Ok(Validated::NoOp(Prepared::AlreadyListed { pos: u.pos }));
         }
         (Kind::Release, None) => return Ok(Validated::NoOp(Prepared::NotListed)),
@@ -174,6 +175,41 @@ pub async fn validate(
         expires,
         checked,
     })
+}
+
+/// "Already listed" is the truth only when the entry gives the person a
+/// seat: an entry that expired, or a login GitHub will not seat (not a
+/// member of the org), leaves them without one, and saying "nothing to do"
+/// would leave them waiting forever. One membership check (org scope).
+async fn listed_entry_gives_a_seat(
+    seats: &dyn SeatApi,
+    file: &SeatsFile,
+    entry: &UserEntry,
+    path: &str,
+    ask: &Ask,
+) -> Result<(), SelfServeError> {
+    let at = format!("{path}:{}:{}", entry.pos.line, entry.pos.col);
+    if let Some(d) = entry.expires.filter(|d| *d < ask.today) {
+        return Err(SelfServeError::refused(
+            Refusal::BadEntry,
+            format!(
+                "{at}: {} is listed, but the entry expired on {d}, so it gives no seat: ask again with `--expires` a later date, or remove the `expires` line in a pull request",
+                entry.login
+            ),
+        ));
+    }
+    if let Scope::Org(org) = &file.scope
+        && seats.membership(org, &entry.login).await? == Membership::NotMember
+    {
+        return Err(SelfServeError::refused(
+            Refusal::NotMember,
+            format!(
+                "{at}: {} is listed, but is not a member of the organization `{org}`, and GitHub seats members only: an owner of `{org}` must invite them; the entry then takes effect by itself",
+                entry.login
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A membership answer read ahead of time: (org, login, answer).

@@ -143,6 +143,12 @@ pub struct SimRepo {
     /// Branch protection: merging a pull request answers 405 (a review is
     /// required), direct commits to the default branch 409... are allowed.
     pub merge_requires_review: bool,
+    /// Branch protection and rulesets: branch name -> the reason GitHub
+    /// gives when a direct commit (a Contents write) is refused with 409,
+    /// e.g. "Changes must be made through a pull request." (observed bodies
+    /// in `../shared/github-observed/README.md`). Pull requests still merge.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub protected: BTreeMap<String, String>,
     /// Branch name -> commit SHA.
     pub branches: BTreeMap<String, String>,
     /// Commit SHA -> commit.
@@ -164,6 +170,7 @@ impl Default for SimRepo {
             private: true,
             writable: true,
             merge_requires_review: false,
+            protected: BTreeMap::new(),
             branches: BTreeMap::new(),
             commits: BTreeMap::new(),
             issues: Vec::new(),
@@ -218,6 +225,16 @@ pub enum RepoError {
     /// 405: the pull request cannot be merged.
     #[error("{0}")]
     NotMergeable(String),
+    /// 409: the branch is protected (or a ruleset applies): GitHub's
+    /// observed wording, "Could not update file: Changes must be made
+    /// through a pull request." (`Could not create file: ...` for a new one).
+    #[error("Could not {verb} file: {reason}")]
+    Protected {
+        /// `update` or `create`.
+        verb: &'static str,
+        /// The rule's reason.
+        reason: String,
+    },
     /// 409: the head moved since the SHA the merge was pinned to.
     #[error("Head branch was modified. Review and try the merge again.")]
     HeadModified,
@@ -608,6 +625,16 @@ impl SimState {
             .ok_or_else(|| RepoError::NotFound(format!("Branch {branch} not found")))?;
         let path = path.trim_matches('/').to_string();
         let current = head.files.get(&path).map(|c| git_blob_sha(c.as_bytes()));
+        if let Some(reason) = r.protected.get(&branch) {
+            return Err(RepoError::Protected {
+                verb: if current.is_some() {
+                    "update"
+                } else {
+                    "create"
+                },
+                reason: reason.clone(),
+            });
+        }
         match (&current, sha) {
             (Some(_), None) => {
                 return Err(RepoError::Invalid(

@@ -31,7 +31,7 @@ fn repo_error(e: RepoError, doc: &'static str) -> ApiError {
     let status = match &e {
         RepoError::NotFound(_) => 404,
         RepoError::ReadOnly => 403,
-        RepoError::StaleSha { .. } | RepoError::HeadModified => 409,
+        RepoError::StaleSha { .. } | RepoError::HeadModified | RepoError::Protected { .. } => 409,
         RepoError::Invalid(_) => 422,
         RepoError::NotMergeable(_) => 405,
     };

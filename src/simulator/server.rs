@@ -720,8 +720,14 @@ fn parse_names(body: &[u8], key: &str, doc: &'static str) -> Result<Vec<String>,
         .collect()
 }
 
+/// GitHub's status for each refusal: 404 for users or teams that do not
+/// exist in the scope (listed on the routes), 422 for the rest.
 fn sim_error(e: SimError, doc: &'static str) -> ApiError {
-    ApiError::new(422, e.to_string(), doc)
+    let status = match e {
+        SimError::NotMembers { .. } | SimError::UnknownTeams { .. } => 404,
+        _ => 422,
+    };
+    ApiError::new(status, e.to_string(), doc)
 }
 
 pub(crate) fn page_request(
@@ -875,6 +881,34 @@ fn write_doc(scope: SimScope, w: Write) -> &'static str {
     }
 }
 
+/// The team routes take "team names" (the request bodies' own words), not
+/// slugs: each value is looked up by name, and a value that names no team
+/// refuses the request with GitHub's 404, after the setting's 422.
+fn team_slugs_by_name(
+    st: &SimState,
+    scope: SimScope,
+    names: &[String],
+) -> Result<Vec<String>, SimError> {
+    st.check_setting(scope)?;
+    let kind = scope.team_kind();
+    let mut slugs = Vec::with_capacity(names.len());
+    let mut unknown = Vec::new();
+    for n in names {
+        match st.team_by_name(kind, n) {
+            Some(t) => slugs.push(t.slug.clone()),
+            None => unknown.push(n.clone()),
+        }
+    }
+    if unknown.is_empty() {
+        Ok(slugs)
+    } else {
+        Err(SimError::UnknownTeams {
+            scope: scope.noun(),
+            slugs: unknown,
+        })
+    }
+}
+
 /// Every seat write: check the scope, parse the body, apply the pure
 /// transition, answer `seats_created` (201) or `seats_cancelled` (200).
 fn seat_write(sh: &Shared, scope: SimScope, name: &str, w: Write, body: &[u8]) -> ApiResult {
@@ -891,7 +925,10 @@ fn seat_write(sh: &Shared, scope: SimScope, name: &str, w: Write, body: &[u8]) -
         (SimScope::Org, _) => "selected_teams",
         (SimScope::Enterprise, _) => "selected_enterprise_teams",
     };
-    let names = parse_names(body, key, doc)?;
+    let mut names = parse_names(body, key, doc)?;
+    if matches!(w, Write::AddTeams | Write::RemoveTeams) {
+        names = team_slugs_by_name(&sh.state(), scope, &names).map_err(|e| sim_error(e, doc))?;
+    }
     if matches!(w, Write::AddUsers | Write::RemoveUsers) {
         let rejected = sh.faults.rejected_among(&names);
         if !rejected.is_empty() {

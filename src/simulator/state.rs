@@ -36,7 +36,7 @@ impl SimScope {
         }
     }
 
-    fn noun(self) -> &'static str {
+    pub(crate) fn noun(self) -> &'static str {
         match self {
             SimScope::Org => "organization",
             SimScope::Enterprise => "enterprise",
@@ -321,15 +321,16 @@ pub fn first_of_next_month(day: NaiveDate) -> NaiveDate {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SimError {
     /// Writes need `seat_management_setting: assign_selected`.
-    #[error(
-        "The organization's Copilot access setting is set to {setting}: seats can only be assigned to selected users and teams when seat management is set to assign_selected."
-    )]
+    #[error("{}", not_assign_selected_message(setting))]
     NotAssignSelected {
         /// The current setting.
         setting: String,
     },
-    /// Logins that are not members (or do not exist).
-    #[error("The following users are not members of the {scope}: {}.", logins.join(", "))]
+    /// Logins that are not members (or do not exist): GitHub's 404, shaped
+    /// as `../shared/github-observed/README.md` records ("One or more users
+    /// do not exist in this organization: LOGINS"; the exact words are
+    /// inferred, the status documented).
+    #[error("One or more users do not exist in this {scope}: {}", logins.join(", "))]
     NotMembers {
         /// `organization` or `enterprise`.
         scope: &'static str,
@@ -345,8 +346,10 @@ pub enum SimError {
         /// The offending logins.
         logins: Vec<String>,
     },
-    /// Team slugs that do not exist.
-    #[error("The following teams could not be found in the {scope}: {}.", slugs.join(", "))]
+    /// Team values (names, as the request bodies document) that name no
+    /// team: GitHub's 404 ("One or more teams do not exist in this
+    /// organization: VALUES"; words inferred, status documented).
+    #[error("One or more teams do not exist in this {scope}: {}", slugs.join(", "))]
     UnknownTeams {
         /// `organization` or `enterprise`.
         scope: &'static str,
@@ -363,6 +366,19 @@ pub enum SimError {
         /// The offending logins.
         logins: Vec<String>,
     },
+}
+
+/// GitHub's 422 for an org whose Copilot access is not "selected members":
+/// the observed body for "all members" (CopilotHelper test data
+/// `CopilotBillingUser_WrongSettings.json`), and the route's documented
+/// cause in its own words otherwise (exact wording unknown).
+fn not_assign_selected_message(setting: &str) -> String {
+    match setting {
+        "assign_all" => "Your organization has enabled Copilot access for all members. Enable access for selected members in order to manage seats via the API.".to_string(),
+        _ => format!(
+            "The organization's Copilot access setting is unconfigured or disabled ({setting}): seats can only be assigned to selected members."
+        ),
+    }
 }
 
 fn lower(s: &str) -> String {
@@ -528,6 +544,22 @@ impl SimState {
                 .find(|t| t.slug.eq_ignore_ascii_case(slug)),
             TeamKind::Enterprise => self.enterprise_team(slug),
         }
+    }
+
+    /// The team whose name is `name` (ignoring case): what the team write
+    /// routes take ("List of team names").
+    pub fn team_by_name(&self, kind: TeamKind, name: &str) -> Option<&SimTeam> {
+        let named = |t: &&SimTeam| match kind {
+            TeamKind::Org => t.display_name().eq_ignore_ascii_case(name),
+            // Enterprise team names carry no `ent:` (the slug does).
+            TeamKind::Enterprise => {
+                let n = t.display_name();
+                n.strip_prefix("ent:")
+                    .unwrap_or(n)
+                    .eq_ignore_ascii_case(name)
+            }
+        };
+        self.teams_of(kind).iter().find(named)
     }
 
     /// Direct child teams of a team.
@@ -722,7 +754,7 @@ impl SimState {
         self.invalidate();
     }
 
-    fn check_setting(&self, scope: SimScope) -> Result<(), SimError> {
+    pub(crate) fn check_setting(&self, scope: SimScope) -> Result<(), SimError> {
         // Enterprise assignment is always selective; only the org routes
         // depend on the org's setting (the 422 of every org write route:
         // "the organization's Copilot access setting is set to enable Copilot
@@ -1095,7 +1127,11 @@ mod tests {
             .add_users(SimScope::Org, &s(&["alice"]), now())
             .unwrap_err();
         assert!(matches!(err, SimError::NotAssignSelected { .. }));
-        assert!(err.to_string().contains("assign_all"));
+        assert!(
+            err.to_string()
+                .contains("enabled Copilot access for all members"),
+            "{err}"
+        );
         // The enterprise routes do not depend on the org setting.
         assert_eq!(
             st.add_users(SimScope::Enterprise, &s(&["alice"]), now()),

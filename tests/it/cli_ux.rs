@@ -344,10 +344,15 @@ async fn errors_name_the_url_and_what_to_do() {
         "{err}"
     );
     assert!(err.contains("--github-url"), "{err}");
-    // A wrong API root: GHES's /api/v3 on a server that has none.
+    // A wrong API root: a path where no REST API answers.
     let sim = start(org(&["alice"], &["alice"])).await;
     let out = bin()
-        .args(["plan", s, "--github-url", &format!("{}/api/v3", sim.url())])
+        .args([
+            "plan",
+            s,
+            "--github-url",
+            &format!("{}/nothing-here", sim.url()),
+        ])
         .env("GITHUB_TOKEN", sim.token())
         .output()
         .unwrap();

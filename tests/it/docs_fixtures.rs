@@ -60,6 +60,11 @@ struct Fixture {
     /// (`ent:platform`, `dev`). A team not here answers 404.
     #[serde(default)]
     team_members: BTreeMap<String, Vec<String>>,
+    /// Teams the client may look up by slug (`GET /orgs/{org}/teams/{slug}`,
+    /// `GET /enterprises/{enterprise}/teams/{slug}`): slug as sent -> the
+    /// team's name. A team not here answers 404.
+    #[serde(default)]
+    teams: BTreeMap<String, String>,
     /// Answers to writes, in the order they must arrive.
     #[serde(default)]
     writes: Vec<WriteAnswer>,
@@ -131,6 +136,10 @@ struct Compact {
 #[serde(deny_unknown_fields)]
 struct CompactTeam {
     slug: String,
+    /// The team's name (default: the slug, without `ent:` for an
+    /// Enterprise Team object).
+    #[serde(default)]
+    name: Option<String>,
     /// The Team object's `type` (`enterprise` or `organization`).
     #[serde(default, rename = "type")]
     kind: Option<String>,
@@ -156,6 +165,10 @@ struct Expect {
     /// Every read of a plan run, as `GET path?query` (page 1 first, the
     /// rest in any order).
     requests: Vec<String>,
+    /// Reads only the apply run makes besides `requests`: a team's name
+    /// before a team write.
+    #[serde(default)]
+    apply_reads: Vec<String>,
     /// The plan run fails with a message containing this.
     #[serde(default)]
     error: Option<String>,
@@ -423,6 +436,27 @@ fn organization_simple(login: &str) -> Value {
     })
 }
 
+/// `team-organization`: an organization as `team-full` embeds it.
+fn team_organization(login: &str) -> Value {
+    let mut o = organization_simple(login);
+    for (k, v) in [
+        ("html_url", json!(format!("https://github.com/{login}"))),
+        ("has_organization_projects", json!(true)),
+        ("has_repository_projects", json!(true)),
+        ("public_repos", json!(0)),
+        ("public_gists", json!(0)),
+        ("followers", json!(0)),
+        ("following", json!(0)),
+        ("type", json!("Organization")),
+        ("created_at", json!("2020-01-01T00:00:00Z")),
+        ("updated_at", json!("2020-01-01T00:00:00Z")),
+        ("archived_at", Value::Null),
+    ] {
+        o[k] = v;
+    }
+    o
+}
+
 /// `Team` (with `type`) or `Enterprise Team` (with `group_id`).
 fn team_object(t: &CompactTeam, owner: &str, created: &str) -> Value {
     let id = id_of("team", &t.slug);
@@ -433,7 +467,7 @@ fn team_object(t: &CompactTeam, owner: &str, created: &str) -> Value {
                 "node_id": format!("T_{id}"),
                 "url": format!("{API}/organizations/{}/team/{id}", id_of("org", owner)),
                 "html_url": format!("https://github.com/orgs/{owner}/teams/{}", t.slug),
-                "name": t.slug,
+                "name": t.name.as_deref().unwrap_or(&t.slug),
                 "slug": t.slug,
                 "description": null,
                 "privacy": "closed",
@@ -452,7 +486,7 @@ fn team_object(t: &CompactTeam, owner: &str, created: &str) -> Value {
             let e = format!("{API}/enterprises/{owner}/teams/{}", t.slug);
             json!({
                 "id": id,
-                "name": t.slug.trim_start_matches("ent:"),
+                "name": t.name.as_deref().unwrap_or(t.slug.trim_start_matches("ent:")),
                 "slug": t.slug,
                 "description": "",
                 "url": e,
@@ -744,6 +778,49 @@ fn route(s: &mut Served, method: &str, path: &str, query: &str, body: Option<&Va
                     "/orgs/{org}/teams/{team_slug}/members".into()
                 } else {
                     "/enterprises/{enterprise}/teams/{enterprise-team}/memberships".into()
+                }),
+            }
+        }
+        ("GET", [kind, owner, "teams", slug]) if ok_owner(kind, owner) => {
+            let Some(team_name) = f.teams.get(*slug) else {
+                return error(404, "Not Found");
+            };
+            let team = CompactTeam {
+                slug: (*slug).to_string(),
+                name: Some(team_name.clone()),
+                kind: None,
+                object: Some(
+                    if *kind == "enterprises" {
+                        "Enterprise Team"
+                    } else {
+                        "Team"
+                    }
+                    .into(),
+                ),
+            };
+            let mut body = team_object(&team, owner, "2026-01-01T00:00:00Z");
+            if *kind == "orgs" {
+                // `team-full`: the Team object and what only this route adds.
+                let members = f.team_members.get(*slug).map_or(0, Vec::len);
+                for (k, v) in [
+                    ("type", json!("organization")),
+                    ("created_at", json!("2026-01-01T00:00:00Z")),
+                    ("updated_at", json!("2026-01-01T00:00:00Z")),
+                    ("members_count", json!(members)),
+                    ("repos_count", json!(0)),
+                    ("organization", team_organization(owner)),
+                ] {
+                    body[k] = v;
+                }
+            }
+            Answer {
+                status: 200,
+                body,
+                link: None,
+                template: Some(if *kind == "enterprises" {
+                    "/enterprises/{enterprise}/teams/{team_slug}".into()
+                } else {
+                    "/orgs/{org}/teams/{team_slug}".into()
                 }),
             }
         }
@@ -1133,7 +1210,14 @@ async fn run(name: &str, f: Fixture) -> Vec<String> {
         fail.extend(problems.into_iter().map(|p| format!("apply run: {p}")));
         let (reads, writes): (Vec<Recorded>, Vec<Recorded>) =
             requests.into_iter().partition(|r| r.method == "GET");
-        check_reads(&reads, &f.expect.requests, "apply run", &mut fail);
+        let apply_reads: Vec<String> = f
+            .expect
+            .requests
+            .iter()
+            .chain(&f.expect.apply_reads)
+            .cloned()
+            .collect();
+        check_reads(&reads, &apply_reads, "apply run", &mut fail);
         if used != f.writes.len() || writes.len() != f.writes.len() {
             fail.push(format!(
                 "apply run: {} write(s) sent, {used} answered, the fixture has {}: {:?}",
@@ -1309,6 +1393,7 @@ async fn the_harness_catches_wrong_expectations() {
     });
     f.listing.pages[0].seats[0].assigning_team = Some(CompactTeam {
         slug: "dev".into(),
+        name: None,
         kind: None,
         object: None,
     });

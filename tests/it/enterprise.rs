@@ -322,7 +322,7 @@ async fn enterprise_policy_refusals_say_what_to_change() {
         .add_users(&scope, &["gina".to_string()])
         .await
         .unwrap_err();
-    assert!(matches!(err, GitHubError::EnterprisePolicy { .. }), "{err}");
+    assert!(matches!(err, GitHubError::ScopePolicy { .. }), "{err}");
     let msg = err.to_string();
     assert!(msg.contains("Suggestions matching public code"), "{msg}");
     // One request: a policy refusal is not bisected per login.

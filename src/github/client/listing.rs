@@ -14,7 +14,7 @@
 //! them, so a grant made while paging (it joins the end of the listing)
 //! shows on a page read after the change.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -141,6 +141,8 @@ struct Assembly<'a> {
     /// paging (a net-zero change, one seat in and one out, leaves every
     /// count equal while shifting an entry past us).
     served: Option<DateTime<Utc>>,
+    /// Granting teams' names by canonical slug: team writes send names.
+    team_names: HashMap<String, String>,
 }
 
 impl Assembly<'_> {
@@ -155,6 +157,12 @@ impl Assembly<'_> {
                         "a seat was granted at {} while the listing was read (page 1 was served at {served}): the pages may have shifted; the next reconcile will read them again",
                         s.created_at
                     )));
+                }
+                if let Some(t) = &s.assigning_team
+                    && let Some(name) = &t.name
+                    && !self.team_names.contains_key(&t.team().slug)
+                {
+                    self.team_names.insert(t.team().slug, name.clone());
                 }
                 match s.entry(self.scope) {
                     Some(e) => self.folder.push(e).map_err(|e| incomplete(e.to_string()))?,
@@ -309,6 +317,7 @@ impl GitHubClient {
             next: 1,
             early: BTreeMap::new(),
             served: first.served_at,
+            team_names: HashMap::new(),
         };
         let check = |page: usize, p: &Page, last: usize| {
             check_page(
@@ -433,6 +442,7 @@ impl GitHubClient {
             );
         }
         tracing::debug!(scope = %scope, users, entries, "listed Copilot seats");
+        self.remember_team_names(scope, listing.team_names);
         Ok(LiveState {
             seat_management_setting: setting,
             users: listing.folder.finish(),

@@ -1,7 +1,7 @@
 //! The octocrab implementation of [`SeatApi`].
 //!
 //! octocrab is the transport only: authentication (PAT, or GitHub App JWT
-//! exchanged for installation tokens), the base URL (github.com, GHES,
+//! exchanged for installation tokens), the base URL (github.com,
 //! GHE.com, the simulator) and raw HTTP calls whose status and headers we
 //! read ourselves. Bodies are decoded with seatkeeper's own wire types,
 //! because octocrab's `CopilotSeat` cannot decode seats granted by
@@ -31,7 +31,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 pub use throttle::{
-    GET_POINTS, GITHUB_MAX_CONCURRENT, GITHUB_POINTS_PER_MINUTE, ThrottleConfig, WRITE_POINTS,
+    GET_POINTS, GITHUB_CONTENT_PER_HOUR, GITHUB_CONTENT_PER_MINUTE, GITHUB_MAX_CONCURRENT,
+    GITHUB_POINTS_PER_MINUTE, GITHUB_WRITE_INTERVAL, RequestKind, ThrottleConfig, WRITE_POINTS,
 };
 
 pub use auth::{is_loopback, read_secret};
@@ -104,8 +105,8 @@ pub type RetrySleep = Arc<dyn Fn(Duration) -> BoxFuture<'static, ()> + Send + Sy
 /// and adjust the public fields.
 #[derive(Clone)]
 pub struct ClientConfig {
-    /// REST API root: `https://api.github.com` (default), a GHES
-    /// `https://HOST/api/v3`, GHE.com `https://api.SUBDOMAIN.ghe.com`, or the
+    /// REST API root: `https://api.github.com` (default), GHE.com
+    /// `https://api.SUBDOMAIN.ghe.com`, or the
     /// simulator's URL (`--github-url`).
     pub base_url: String,
     /// Credentials.
@@ -270,6 +271,10 @@ struct Inner {
     /// When the primary limit was reported spent: wait for its reset before
     /// sending anything else rather than burning requests on 403s.
     primary_reset: Mutex<Option<SystemTime>>,
+    /// Team names by (scope, lowercase slug), read once per client.
+    team_names: Mutex<HashMap<(String, String), String>>,
+    /// Scopes whose team writes go by slug (the server turned names down).
+    team_forms: Mutex<HashMap<String, writes::TeamForm>>,
 }
 
 #[allow(clippy::large_enum_variant)] // one per client, never moved
@@ -303,7 +308,7 @@ fn build_crab(base_url: &str, bearer: String) -> Result<Octocrab, GitHubError> {
         .base_uri(base_url)
         .map_err(|_| {
             GitHubError::Config(format!(
-                "--github-url `{base_url}` is not a valid URL (expected e.g. https://api.github.com or https://HOST/api/v3)"
+                "--github-url `{base_url}` is not a valid URL (expected e.g. https://api.github.com or https://api.SUBDOMAIN.ghe.com)"
             ))
         })?
         .add_header(
@@ -372,6 +377,20 @@ impl Req {
             path,
             body: None,
             if_none_match: None,
+        }
+    }
+
+    /// How the throttle treats this request: reads run concurrently; writes
+    /// go one at a time; a write to a repository (a commit, an issue, a
+    /// comment, a pull request, a merge) or to GraphQL also counts against
+    /// GitHub's content-creation limits.
+    fn throttle_kind(&self) -> RequestKind {
+        if self.method == Method::GET {
+            RequestKind::Read
+        } else if self.route.starts_with("/repos/") || self.route == "/graphql" {
+            RequestKind::Content
+        } else {
+            RequestKind::Write
         }
     }
 }
@@ -525,6 +544,7 @@ impl GitHubClient {
                 })
             }
         };
+        let loopback = auth::is_loopback(&base_url);
         Ok(GitHubClient {
             inner: Arc::new(Inner {
                 app_auth: matches!(config.auth, Auth::App { .. }),
@@ -538,11 +558,13 @@ impl GitHubClient {
                 backoff_max: config.backoff_max,
                 max_rate_limit_wait: config.max_rate_limit_wait,
                 request_timeout: config.request_timeout,
-                throttle: Throttle::new(config.throttle),
+                throttle: Throttle::new(config.throttle, loopback),
                 retry_sleep: config.retry_sleep.clone(),
                 progress: config.progress.clone(),
                 counters: Mutex::new(Counters::default()),
                 primary_reset: Mutex::new(None),
+                team_names: Mutex::new(HashMap::new()),
+                team_forms: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -578,19 +600,17 @@ impl GitHubClient {
     /// returned for the caller to interpret.
     async fn send(&self, crab: &Octocrab, req: &Req) -> Result<Resp, GitHubError> {
         let inner = &self.inner;
-        let cost = if req.method == Method::GET {
-            GET_POINTS
-        } else {
-            WRITE_POINTS
-        };
+        let kind = req.throttle_kind();
         let mut failures = 0u32;
         let mut rate_limit_waits = 0u32;
+        // Secondary limits without `retry-after` met so far: each doubles the next wait.
+        let mut unstated_waits = 0u32;
         // The client after a token-file rotation this request retried on.
         let mut rotated: Option<Arc<Octocrab>> = None;
         loop {
             self.wait_for_primary_reset(req).await?;
             let request = self.build_request(req)?;
-            let slot = inner.throttle.acquire(cost).await;
+            let slot = inner.throttle.acquire(kind).await;
             let crab = rotated.as_deref().unwrap_or(crab);
             let attempt =
                 tokio::time::timeout(inner.request_timeout, Self::attempt(crab, request)).await;
@@ -634,7 +654,10 @@ impl GitHubClient {
                         SystemTime::now(),
                     ) {
                         rate_limit_waits += 1;
-                        let wait = limit.wait();
+                        let wait = limit.wait(unstated_waits);
+                        if limit == RateLimit::SecondaryUnstated {
+                            unstated_waits += 1;
+                        }
                         if wait > inner.max_rate_limit_wait || rate_limit_waits > inner.max_attempts
                         {
                             return Err(GitHubError::RateLimited {
@@ -904,7 +927,7 @@ impl GitHubClient {
     }
 
     /// A 404 on the org's Copilot billing route means one of three things:
-    /// the API root is wrong (e.g. a GHES URL without `/api/v3`), the org
+    /// the API root is wrong (e.g. a proxy path that serves no REST API), the org
     /// does not exist (or has no Copilot plan), or the token cannot see it.
     /// One `GET /rate_limit` (served on every API root, free of the rate
     /// limit) tells the first apart; a classic token's `X-OAuth-Scopes`
@@ -934,7 +957,7 @@ impl GitHubClient {
             });
         let hint = if !api_root_ok {
             format!(
-                "{base} does not look like a GitHub REST API root (GET {base}/rate_limit did not answer): for github.com leave --github-url unset; for GitHub Enterprise Server use https://HOST/api/v3; for GHE.com https://api.SUBDOMAIN.ghe.com"
+                "{base} does not look like a GitHub REST API root (GET {base}/rate_limit did not answer): for github.com leave --github-url unset; for GHE.com use https://api.SUBDOMAIN.ghe.com (GitHub Enterprise Server has no Copilot seat API)"
             )
         } else if let Some(scopes) = scopes.filter(|s| {
             !s.iter()
@@ -962,6 +985,95 @@ impl GitHubClient {
             message: resp.message(),
             hint,
         }
+    }
+
+    /// How this scope's team writes name teams.
+    fn team_form(&self, scope: &Scope) -> writes::TeamForm {
+        let forms = self
+            .inner
+            .team_forms
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        forms
+            .get(scope.name())
+            .copied()
+            .unwrap_or(writes::TeamForm::Name)
+    }
+
+    fn set_team_form(&self, scope: &Scope, form: writes::TeamForm) {
+        let mut forms = self
+            .inner
+            .team_forms
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        forms.insert(scope.name().to_string(), form);
+    }
+
+    /// Names of granting teams as the seat listing shows them: a team
+    /// write to remove them needs no look-up.
+    fn remember_team_names(&self, scope: &Scope, found: HashMap<String, String>) {
+        let mut names = self
+            .inner
+            .team_names
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        for (slug, name) in found {
+            names.insert((scope.name().to_string(), slug.to_lowercase()), name);
+        }
+    }
+
+    fn forget_team_names(&self, scope: &Scope, slugs: &[String]) {
+        let mut names = self
+            .inner
+            .team_names
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        for slug in slugs {
+            names.remove(&(scope.name().to_string(), slug.to_lowercase()));
+        }
+    }
+
+    /// A team's name (`GET /orgs/{org}/teams/{slug}`, or the enterprise
+    /// twin), remembered for this client. A team that does not exist is
+    /// written by its slug, and GitHub's refusal names it.
+    async fn team_name(&self, scope: &Scope, slug: &str) -> Result<String, GitHubError> {
+        let key = (scope.name().to_string(), slug.to_lowercase());
+        if let Some(name) = self
+            .inner
+            .team_names
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return Ok(name.clone());
+        }
+        #[derive(Deserialize)]
+        struct TeamName {
+            name: String,
+        }
+        let crab = self.crab_for_scope(scope).await?;
+        let req = match scope {
+            Scope::Org(o) => Req::get(
+                "/orgs/{org}/teams/{team_slug}",
+                format!("/orgs/{}/teams/{}", seg(o), seg(slug)),
+            ),
+            Scope::Enterprise(e) => Req::get(
+                "/enterprises/{enterprise}/teams/{team_slug}",
+                format!("/enterprises/{}/teams/{}", seg(e), seg(slug)),
+            ),
+        };
+        let resp = self.send(&crab, &req).await?;
+        let name = match resp.status {
+            StatusCode::OK => resp.json::<TeamName>(req.route)?.name,
+            StatusCode::NOT_FOUND => return Ok(slug.to_string()),
+            _ => return Err(self.status_error(&req, &resp, Some(scope))),
+        };
+        self.inner
+            .team_names
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, name.clone());
+        Ok(name)
     }
 
     /// The error for a response we could not use.
@@ -1050,7 +1162,7 @@ impl SeatApi for GitHubClient {
     }
 
     async fn add_teams(&self, scope: &Scope, teams: &[String]) -> Result<WriteReport, GitHubError> {
-        self.write(scope, Write::AddTeams, teams).await
+        self.write_teams(scope, Write::AddTeams, teams).await
     }
 
     async fn remove_teams(
@@ -1058,7 +1170,7 @@ impl SeatApi for GitHubClient {
         scope: &Scope,
         teams: &[String],
     ) -> Result<WriteReport, GitHubError> {
-        self.write(scope, Write::RemoveTeams, teams).await
+        self.write_teams(scope, Write::RemoveTeams, teams).await
     }
 
     async fn membership(&self, org: &str, login: &str) -> Result<Membership, GitHubError> {

@@ -53,14 +53,30 @@ fn segs(path: &str) -> String {
         .join("/")
 }
 
-/// True for a Contents write refused because the file moved on.
+/// True for a Contents write refused because the file moved on: GitHub's
+/// observed shapes, "`PATH` does not match `SHA`" (409) and the ref
+/// precondition's "is at X but expected Y" / "expected to be at". Any other
+/// 409 (a protected branch, a ruleset, push protection) has a reason of its
+/// own, and reading the file again would only meet it again.
 fn is_stale(status: StatusCode, message: &str) -> bool {
     let m = message.to_ascii_lowercase();
-    status == StatusCode::CONFLICT
-        || (status == StatusCode::UNPROCESSABLE_ENTITY
-            && (m.contains("does not match")
-                || (m.contains(" is at ") && m.contains("but expected"))
-                || m.contains("expected to be at")))
+    (status == StatusCode::CONFLICT || status == StatusCode::UNPROCESSABLE_ENTITY)
+        && (m.contains("does not match")
+            || (m.contains(" is at ") && m.contains("but expected"))
+            || m.contains("expected to be at"))
+}
+
+/// What to do about a Contents write refused with a reason of its own
+/// (github-observed: "Could not update file: Changes must be made through
+/// a pull request.", "Required status check \"ci\" is expected.",
+/// "Repository rule violations found", push protection's 409).
+fn refused_write_advice(message: &str) -> &'static str {
+    let m = message.to_ascii_lowercase();
+    if m.contains("secret") || m.contains("push protection") {
+        "GitHub's push protection found a secret in the new content: remove it from seats.yaml"
+    } else {
+        "the branch is protected (branch protection or a ruleset): set `policy.self_serve.mode: pull_request` in seats.yaml so requests open a pull request, or give the token a bypass of the rule"
+    }
 }
 
 #[derive(Deserialize)]
@@ -388,6 +404,13 @@ impl RepoApi for GitHubClient {
         let message = resp.message();
         if is_stale(resp.status, &message) {
             return Ok(Written::Stale { message });
+        }
+        if resp.status == StatusCode::CONFLICT {
+            return Err(GitHubError::WriteRefused {
+                what: format!("{} on {repo}", file.path),
+                advice: refused_write_advice(&message).to_string(),
+                message,
+            });
         }
         Err(self.repo_error(repo, &req, &resp, "contents: write"))
     }
@@ -763,6 +786,11 @@ mod tests {
         let cases: &[(u16, &str, bool)] = &[
             (409, "seats.yaml does not match 3d2f", true),
             (409, "refs/heads/main expected to be at 1a2b", true),
+            // github-observed: protected branches and rulesets are not stale.
+            (409, "Could not update file: Changes must be made through a pull request.", false),
+            (409, "Could not create file: Required status check \"ci\" is expected.", false),
+            (409, "Could not update file: 6 of 6 required status checks are expected.", false),
+            (409, "Repository rule violations found\n\nChanges must be made through a pull request.", false),
             (422, "refs/heads/main is at 1a2b but expected 3c4d", true),
             (422, "seats.yaml does not match 3d2f", true),
             (422, "Invalid request.\n\n\"sha\" wasn't supplied.", false),
@@ -773,6 +801,17 @@ mod tests {
             let s = StatusCode::from_u16(*status).unwrap();
             assert_eq!(is_stale(s, message), *want, "{status} {message}");
         }
+    }
+
+    #[test]
+    fn refused_writes_say_what_to_change() {
+        assert!(
+            refused_write_advice(
+                "Could not update file: Changes must be made through a pull request."
+            )
+            .contains("policy.self_serve.mode: pull_request")
+        );
+        assert!(refused_write_advice("Secret detected in content").contains("push protection"));
     }
 
     #[test]

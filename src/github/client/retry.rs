@@ -5,7 +5,11 @@
 //! the REST API" > "Exceeding the rate limit"): after a 403 or 429 that is a
 //! rate limit, if `retry-after` is present wait that many seconds; else if
 //! `x-ratelimit-remaining` is `0` wait until `x-ratelimit-reset` (UTC epoch
-//! seconds); else wait at least one minute.
+//! seconds); else wait at least one minute, and "if your request continues
+//! to fail due to a secondary rate limit, wait for an exponentially
+//! increasing amount of time between retries, and throw an error after a
+//! specific number of retries": 60, 120, 240 s ..., bounded by the
+//! client's rate-limit wait count and `--max-rate-limit-wait`.
 //! <https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api#handle-rate-limit-errors-appropriately>
 //! <https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api#exceeding-the-rate-limit>
 //!
@@ -28,16 +32,24 @@ const RESET_MARGIN: Duration = Duration::from_secs(1);
 /// Which limit a response reported, and how long to wait before retrying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RateLimit {
-    /// A secondary limit (`retry-after`, or the one-minute default).
+    /// A secondary limit with `retry-after`.
     Secondary(Duration),
+    /// A secondary limit that said nothing of when to retry: one minute,
+    /// doubled for each such limit the same request met before.
+    SecondaryUnstated,
     /// The primary limit is spent until `x-ratelimit-reset`.
     Primary(Duration),
 }
 
 impl RateLimit {
-    pub(crate) fn wait(self) -> Duration {
+    /// The wait before retrying, for a request that already met `earlier`
+    /// unstated secondary limits.
+    pub(crate) fn wait(self, earlier: u32) -> Duration {
         match self {
             RateLimit::Secondary(d) | RateLimit::Primary(d) => d,
+            RateLimit::SecondaryUnstated => {
+                SECONDARY_DEFAULT_WAIT.saturating_mul(1u32.checked_shl(earlier).unwrap_or(u32::MAX))
+            }
         }
     }
 }
@@ -82,7 +94,7 @@ pub(crate) fn rate_limit(
     if status == StatusCode::TOO_MANY_REQUESTS
         || message.to_ascii_lowercase().contains("rate limit")
     {
-        return Some(RateLimit::Secondary(SECONDARY_DEFAULT_WAIT));
+        return Some(RateLimit::SecondaryUnstated);
     }
     None
 }
@@ -146,7 +158,7 @@ mod tests {
                 "You have exceeded a secondary rate limit",
                 UNIX_EPOCH
             ),
-            Some(RateLimit::Secondary(SECONDARY_DEFAULT_WAIT))
+            Some(RateLimit::SecondaryUnstated)
         );
         assert_eq!(
             rate_limit(
@@ -155,7 +167,21 @@ mod tests {
                 "",
                 UNIX_EPOCH
             ),
-            Some(RateLimit::Secondary(SECONDARY_DEFAULT_WAIT))
+            Some(RateLimit::SecondaryUnstated)
+        );
+    }
+
+    #[test]
+    fn unstated_secondary_limits_back_off_exponentially() {
+        let waits: Vec<u64> = (0..4)
+            .map(|n| RateLimit::SecondaryUnstated.wait(n).as_secs())
+            .collect();
+        assert_eq!(waits, [60, 120, 240, 480]);
+        assert_eq!(
+            RateLimit::Secondary(Duration::from_secs(7))
+                .wait(3)
+                .as_secs(),
+            7
         );
     }
 

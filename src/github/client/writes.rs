@@ -1,6 +1,8 @@
 //! Seat writes: batches, bisection of a refused batch down to the name at
 //! fault, and what GitHub's 422s mean.
 
+use std::collections::HashMap;
+
 use http::{Method, StatusCode};
 use octocrab::Octocrab;
 use serde::Deserialize;
@@ -84,15 +86,16 @@ impl Write<'_> {
     }
 }
 
-/// How a 422 on a write is read.
+/// How a refusal of a write is read.
 #[derive(Debug, PartialEq, Eq)]
 enum Refusal {
     /// The scope does not assign seats to selected users and teams.
     NotAssignSelected,
-    /// Copilot or its billing is not set up: no login is at fault.
+    /// Copilot, its billing or its policies are not set up: no name is at
+    /// fault, and every other write of the scope would get the same answer.
     ScopeWide,
-    /// Some name in the batch was refused.
-    Names,
+    /// These names of the request were refused.
+    Names(Vec<String>),
 }
 
 /// GitHub documents these 422 causes for the selected_users/teams routes:
@@ -100,29 +103,102 @@ enum Refusal {
 /// billing has not been set up for this organization, a public code
 /// suggestions policy has not been set for this organization, or the
 /// organization's Copilot access setting is set to enable Copilot for all
-/// users or is unconfigured." Anything else is about the names sent.
-fn classify_422(message: &str) -> Refusal {
+/// users or is unconfigured." The observed body for the access setting is
+/// "Your organization has enabled Copilot access for all members. Enable
+/// access for selected members in order to manage seats via the API.", and
+/// for billing "There is a problem with the payment method associated with
+/// this account." (`../shared/github-observed/README.md`). A message with
+/// one of these causes is scope-wide whatever names it happens to contain
+/// (a login `members` must not be read out of the sentence); any other
+/// message is about the names of the request it names, and one that names
+/// none of them is scope-wide too: it is not about the names sent.
+fn read_refusal(message: &str, sent: &[String]) -> Refusal {
     let m = message.to_ascii_lowercase();
     let setting = [
         "assign_selected",
         "access setting",
         "seat management setting",
         "for all users",
+        "for all members",
+        "selected members",
         "unconfigured",
     ];
     let scope_wide = [
+        "payment method",
         "billing has not been set up",
         "code suggestions policy",
-        "not enabled for this organization",
-        "not enabled for this enterprise",
+        "not enabled for this",
     ];
     if setting.iter().any(|p| m.contains(p)) {
-        Refusal::NotAssignSelected
-    } else if scope_wide.iter().any(|p| m.contains(p)) {
-        Refusal::ScopeWide
-    } else {
-        Refusal::Names
+        return Refusal::NotAssignSelected;
     }
+    if scope_wide.iter().any(|p| m.contains(p)) {
+        return Refusal::ScopeWide;
+    }
+    match names_in(message, sent) {
+        named if named.is_empty() => Refusal::ScopeWide,
+        named => Refusal::Names(named),
+    }
+}
+
+/// The names of `sent` that GitHub's message names: GitHub lists the
+/// logins or teams it refused ("One or more users do not exist in this
+/// organization: LOGINS"; the exact wording is not documented, so only the
+/// names are read). After a colon, the comma-separated items are compared
+/// whole (a team "Data" is not named by "Data Science"); otherwise, or when
+/// no item matches, a name counts when it stands between non-word
+/// characters, ignoring case.
+fn names_in(message: &str, sent: &[String]) -> Vec<String> {
+    if let Some((_, list)) = message.split_once(':') {
+        let items: Vec<String> = list
+            .split(',')
+            .map(|i| i.trim().trim_end_matches('.').trim().to_lowercase())
+            .collect();
+        let listed: Vec<String> = sent
+            .iter()
+            .filter(|n| items.contains(&n.to_lowercase()))
+            .cloned()
+            .collect();
+        if !listed.is_empty() {
+            return listed;
+        }
+    }
+    let text = message.to_lowercase();
+    let word = |c: char| c.is_alphanumeric() || c == '-' || c == '_';
+    sent.iter()
+        .filter(|name| {
+            let needle = name.to_lowercase();
+            !needle.is_empty()
+                && text.match_indices(&needle).any(|(i, _)| {
+                    let before = text[..i].chars().next_back();
+                    let after = text[i + needle.len()..].chars().next();
+                    !before.is_some_and(word) && !after.is_some_and(word)
+                })
+        })
+        .cloned()
+        .collect()
+}
+
+/// What to change for an org write refused with a 422 that names no login,
+/// picked from GitHub's message.
+fn org_advice(message: &str) -> String {
+    let m = message.to_ascii_lowercase();
+    let mut advice = Vec::new();
+    if m.contains("payment method") || m.contains("billing") {
+        advice.push(
+            "fix the organization's billing (Settings > Billing and plans: the payment method)",
+        );
+    }
+    if m.contains("code suggestions") || m.contains("suggestion matching") {
+        advice.push("set the organization's \"Suggestions matching public code\" policy to Allowed or Blocked (it must not be unset)");
+    }
+    if m.contains("not enabled") || m.contains("disabled") {
+        advice.push("enable Copilot Business or Enterprise for the organization");
+    }
+    if advice.is_empty() {
+        advice.push("check the organization's Copilot settings (access for selected members, the public-code suggestions policy) and its billing");
+    }
+    advice.join("; ")
 }
 
 /// What to change for an enterprise write refused with GHEC's scope-wide
@@ -155,7 +231,13 @@ pub(crate) fn enterprise_advice(message: &str) -> String {
 /// Outcome of one write request.
 enum BatchOutcome {
     Applied(u64),
-    Refused(String),
+    /// Refused with a message that names these values of the request (a
+    /// 404 "do not exist", a 422 naming a login): they are dropped and the
+    /// rest is sent again.
+    Refused {
+        named: Vec<String>,
+        message: String,
+    },
 }
 
 #[derive(Deserialize)]
@@ -164,6 +246,15 @@ struct WriteResponse {
     seats_created: Option<u64>,
     #[serde(default)]
     seats_cancelled: Option<u64>,
+}
+
+/// How a scope's team writes name teams: by name, as the request bodies
+/// document ("List of team names"), or by slug, for a server that turned
+/// names down and took slugs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum TeamForm {
+    Name,
+    Slug,
 }
 
 impl GitHubClient {
@@ -191,26 +282,31 @@ impl GitHubClient {
                 .unwrap_or(0);
             return Ok(BatchOutcome::Applied(changed));
         }
-        if resp.status != StatusCode::UNPROCESSABLE_ENTITY {
+        if resp.status != StatusCode::UNPROCESSABLE_ENTITY && resp.status != StatusCode::NOT_FOUND {
             return Err(self.status_error(&req, &resp, Some(scope)));
         }
         let message = resp.message();
-        let refusal = classify_422(&message);
-        if let (Scope::Enterprise(e), Refusal::NotAssignSelected | Refusal::ScopeWide) =
-            (scope, &refusal)
-        {
-            return Err(GitHubError::EnterprisePolicy {
-                scope: format!("enterprise `{e}`"),
+        let refusal = read_refusal(&message, names);
+        // A 404 naming nothing sent: the org or enterprise itself is missing
+        // (or hidden from the token).
+        if resp.status == StatusCode::NOT_FOUND && !matches!(refusal, Refusal::Names(_)) {
+            return Err(self.status_error(&req, &resp, Some(scope)));
+        }
+        match (refusal, scope) {
+            (Refusal::Names(named), _) => Ok(BatchOutcome::Refused { named, message }),
+            (Refusal::NotAssignSelected, Scope::Org(_)) => {
+                Err(self.not_assign_selected(scope, &req, message).await)
+            }
+            (_, _) => Err(GitHubError::ScopePolicy {
+                scope: scope_label(scope),
                 method: req.method.to_string(),
                 route: req.route.to_string(),
-                advice: enterprise_advice(&message),
+                advice: match scope {
+                    Scope::Enterprise(_) => enterprise_advice(&message),
+                    Scope::Org(_) => org_advice(&message),
+                },
                 message,
-            });
-        }
-        match refusal {
-            Refusal::Names => Ok(BatchOutcome::Refused(message)),
-            Refusal::NotAssignSelected => Err(self.not_assign_selected(scope, &req, message).await),
-            Refusal::ScopeWide => Err(self.status_error(&req, &resp, Some(scope))),
+            }),
         }
     }
 
@@ -244,9 +340,12 @@ impl GitHubClient {
         }
     }
 
-    /// Apply one logical write: batches of `batch_size`; a batch refused
-    /// with 422 is bisected until each refused name stands alone, so one bad
-    /// login never blocks the others.
+    /// Apply one logical write in batches of `batch_size`. A refusal that
+    /// names some of the batch drops those names (reported in
+    /// [`WriteReport::failed`] with GitHub's message) and sends the rest
+    /// again, so one bad login never blocks the others; a refusal that
+    /// names none of them is scope-wide and ends the write with an error
+    /// (the caller writes nothing more to that scope).
     ///
     /// Retrying these writes (after a 5xx, a timeout, a dropped connection
     /// or a rate limit) is safe because they are set operations on the seat
@@ -274,31 +373,83 @@ impl GitHubClient {
         }
         let crab = self.crab_for_scope(scope).await?;
         for batch in names.chunks(self.inner.batch_size) {
-            // Depth-first, left half first, so `applied` keeps input order.
-            let mut pending: Vec<&[String]> = vec![batch];
-            while let Some(chunk) = pending.pop() {
-                match self.write_batch(&crab, scope, kind, chunk).await? {
+            let mut rest: Vec<String> = batch.to_vec();
+            // Each refusal names at least one of `rest`: this ends.
+            while !rest.is_empty() {
+                match self.write_batch(&crab, scope, kind, &rest).await? {
                     BatchOutcome::Applied(n) => {
-                        report.applied.extend(chunk.iter().cloned());
+                        report.applied.append(&mut rest);
                         report.seats_changed += n;
                     }
-                    BatchOutcome::Refused(message) if chunk.len() == 1 => {
+                    BatchOutcome::Refused { named, message } => {
                         tracing::warn!(
-                            name = %chunk[0],
+                            names = %named.join(", "),
                             route = kind.target(scope).0,
                             %message,
-                            "GitHub refused one name"
+                            "GitHub refused names of a write; sending the others again"
                         );
-                        report.failed.push((chunk[0].clone(), message));
-                    }
-                    BatchOutcome::Refused(_) => {
-                        let (left, right) = chunk.split_at(chunk.len() / 2);
-                        pending.push(right);
-                        pending.push(left);
+                        rest.retain(|n| !named.contains(n));
+                        report
+                            .failed
+                            .extend(named.into_iter().map(|n| (n, message.clone())));
                     }
                 }
             }
         }
+        Ok(report)
+    }
+
+    /// A team write: teams go by name, as the request bodies document, each
+    /// name read from the team (`GET /orgs/{org}/teams/{slug}` or
+    /// `GET /enterprises/{enterprise}/teams/{slug}`) once per client. Names
+    /// GitHub turns down are tried once more by slug; if the slugs go
+    /// through, this scope's teams go by slug from then on (logged once).
+    /// The report names teams by slug, as the plan does.
+    pub(super) async fn write_teams(
+        &self,
+        scope: &Scope,
+        kind: Write<'_>,
+        slugs: &[String],
+    ) -> Result<WriteReport, GitHubError> {
+        if self.team_form(scope) == TeamForm::Slug {
+            return self.write(scope, kind, slugs).await;
+        }
+        let mut by_value: HashMap<String, String> = HashMap::new();
+        let mut values = Vec::with_capacity(slugs.len());
+        for slug in slugs {
+            let name = self.team_name(scope, slug).await?;
+            by_value.insert(name.clone(), slug.clone());
+            values.push(name);
+        }
+        let mut report = self.write(scope, kind, &values).await?;
+        let to_slug = |v: &String| by_value.get(v).cloned().unwrap_or_else(|| v.clone());
+        report.applied = report.applied.iter().map(to_slug).collect();
+        let mut failed = Vec::new();
+        let mut again = Vec::new();
+        for (value, message) in std::mem::take(&mut report.failed) {
+            let slug = to_slug(&value);
+            if slug != value {
+                again.push(slug);
+            } else {
+                failed.push((slug, message));
+            }
+        }
+        if !again.is_empty() {
+            self.forget_team_names(scope, &again);
+            let retry = self.write(scope, kind, &again).await?;
+            if !retry.applied.is_empty() {
+                tracing::warn!(
+                    scope = %scope_label(scope),
+                    teams = %retry.applied.join(", "),
+                    "GitHub turned down team names and took slugs: this scope's team writes use slugs from now on"
+                );
+                self.set_team_form(scope, TeamForm::Slug);
+            }
+            report.applied.extend(retry.applied);
+            report.seats_changed += retry.seats_changed;
+            failed.extend(retry.failed);
+        }
+        report.failed = failed;
         Ok(report)
     }
 }
@@ -307,22 +458,43 @@ impl GitHubClient {
 mod tests {
     use super::*;
 
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
     #[test]
-    fn refusals_are_classified() {
-        assert_eq!(
-            classify_422(
-                "Copilot Business or Enterprise is not enabled for this organization, billing has not been set up for this organization, a public code suggestions policy has not been set for this organization, or the organization's Copilot access setting is set to enable Copilot for all users or is unconfigured."
-            ),
-            Refusal::NotAssignSelected
+    fn refusals_are_read_by_cause_then_by_the_names_they_list() {
+        use Refusal::*;
+        #[rustfmt::skip]
+        let cases: &[(&str, &[&str], Refusal)] = &[
+            ("Copilot Business or Enterprise is not enabled for this organization, billing has not been set up for this organization, a public code suggestions policy has not been set for this organization, or the organization's Copilot access setting is set to enable Copilot for all users or is unconfigured.", &["alice"], NotAssignSelected),
+            // Observed (github-observed: CopilotBillingUser_WrongSettings.json);
+            // `members` and `all` are logins here, not what the sentence names.
+            ("Your organization has enabled Copilot access for all members. Enable access for selected members in order to manage seats via the API.", &["members", "all"], NotAssignSelected),
+            ("There is a problem with the payment method associated with this account.", &["method", "alice"], ScopeWide),
+            ("billing has not been set up for this organization", &["alice"], ScopeWide),
+            // Observed shape of the 404 (words inferred).
+            ("One or more users do not exist in this organization: mallory, Eve", &["alice", "mallory", "eve", "bob"], Names(names(&["mallory", "eve"]))),
+            ("One or more users do not exist in this organization: al", &["alice", "al"], Names(names(&["al"]))),
+            ("One or more teams do not exist in this organization: Data Science", &["Data", "Data Science"], Names(names(&["Data Science"]))),
+            // Names nothing that was sent: not about the names.
+            ("One or more users do not exist in this organization: alice-x", &["alice"], ScopeWide),
+            ("Something we have never seen", &["alice"], ScopeWide),
+            // A 422 naming a login without a list: the whole sentence is read.
+            ("User mallory cannot be assigned a seat", &["alice", "mallory"], Names(names(&["mallory"]))),
+        ];
+        for (message, batch, want) in cases {
+            assert_eq!(&read_refusal(message, &names(batch)), want, "{message}");
+        }
+    }
+
+    #[test]
+    fn org_advice_names_what_to_change() {
+        assert!(
+            org_advice("There is a problem with the payment method associated with this account.")
+                .contains("payment method")
         );
-        assert_eq!(
-            classify_422("billing has not been set up for this organization"),
-            Refusal::ScopeWide
-        );
-        assert_eq!(
-            classify_422("User mallory is not a member of the organization"),
-            Refusal::Names
-        );
+        assert!(org_advice("something else").contains("check the organization's Copilot settings"));
     }
 
     #[test]
