@@ -197,20 +197,32 @@ pub async fn listed_outside_eligible_teams(
     adding: &[String],
     opts: &super::Options,
 ) -> crate::Result<Vec<Ineligible>> {
-    let file = &source.file;
-    let eligible = &file.policy.eligible_teams;
     let adding: BTreeSet<String> = adding.iter().map(|l| l.to_ascii_lowercase()).collect();
-    let listed: Vec<&crate::config::UserEntry> = file
+    let listed: Vec<&crate::config::UserEntry> = source
+        .file
         .users
         .iter()
         .filter(|u| !adding.contains(&u.login.to_ascii_lowercase()))
         .collect();
-    if eligible.is_empty() || listed.is_empty() {
+    outside_eligible_teams(api, &source.file, &source.path, &listed, opts.concurrency).await
+}
+
+/// Which of `entries` are in none of `policy.eligible_teams` (read once
+/// each); empty without `eligible_teams`. `path` names the file in errors.
+pub async fn outside_eligible_teams(
+    api: &dyn SeatApi,
+    file: &crate::config::SeatsFile,
+    path: &str,
+    entries: &[&crate::config::UserEntry],
+    concurrency: usize,
+) -> crate::Result<Vec<Ineligible>> {
+    let eligible = &file.policy.eligible_teams;
+    if eligible.is_empty() || entries.is_empty() {
         return Ok(Vec::new());
     }
     let scope = &file.scope;
     let slugs: Vec<String> = eligible.iter().map(|t| scoped_slug(scope, t)).collect();
-    let teams = fetch_teams(api, scope, slugs.clone(), opts.concurrency.max(1)).await?;
+    let teams = fetch_teams(api, scope, slugs.clone(), concurrency.max(1)).await?;
     let mut members = BTreeSet::new();
     let mut missing = Vec::new();
     for slug in &slugs {
@@ -221,14 +233,13 @@ pub async fn listed_outside_eligible_teams(
     }
     if !missing.is_empty() {
         return Err(GitHubError::Config(format!(
-            "{}: policy.eligible_teams names team(s) that do not exist in {scope}: {}",
-            source.path,
+            "{path}: policy.eligible_teams names team(s) that do not exist in {scope}: {}",
             missing.join(", ")
         ))
         .into());
     }
-    Ok(listed
-        .into_iter()
+    Ok(entries
+        .iter()
         .filter(|u| !members.contains(&u.login.to_ascii_lowercase()))
         .map(|u| Ineligible {
             login: u.login.clone(),

@@ -19,7 +19,7 @@ use serde::Serialize;
 
 mod eligibility;
 
-pub use eligibility::{check_online, eligibility};
+pub use eligibility::{check_online, eligibility, outside_eligible_teams};
 
 use crate::config::{Pos, Scope};
 use crate::github::live::scoped_slug;

@@ -843,10 +843,10 @@ async fn comment_sh_sends_its_token_to_the_api_root_only() {
 }
 
 /// A listed login that holds a seat but is in none of `eligible_teams`:
-/// `plan --strict` fails on it at its line; a plain plan keeps its seat
-/// (removing it is not asked for).
+/// `plan --strict` and `request` report it at its line; a plain plan keeps
+/// its seat (removing it is not asked for).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn plan_strict_reports_a_seated_login_outside_the_eligible_teams() {
+async fn plan_strict_and_request_report_a_seated_login_outside_the_eligible_teams() {
     let mut state = org_state(
         &strings(&["alice", "bob", "carol"]),
         &strings(&["alice", "bob"]),
@@ -869,6 +869,9 @@ async fn plan_strict_reports_a_seated_login_outside_the_eligible_teams() {
     let cases: &[(&[&str], i32, Option<String>)] = &[
         (&["plan", path, "--strict"], 1, Some(format!("{path}:6:5: bob is not eligible: listed, but not in an eligible team (engineering)"))),
         (&["plan", path], 0, None),
+        // request: a listed login outside the teams is told so, not "already listed".
+        (&["request", "bob", "--file", path], 1, Some(format!("{path}:6:5: bob is listed, but not in an eligible team (engineering)"))),
+        (&["request", "alice", "--file", path], 0, None),
     ];
     for (args, code, want) in cases {
         let mut p = Proc::spawn(&sim, args, &[]);
