@@ -264,13 +264,13 @@ async fn one_client_cannot_take_every_connection() {
         .await
         .expect("127.0.0.2 is answered");
     assert_eq!(status_of(&other), 200, "{other}");
-    assert!(
+    // Logged (the log is read from the child's stderr: wait for it).
+    wait_until(&d, "the per-client cap's log line", || async {
         !d.proc
             .messages("connection closed: --http-max-connections-per-client reached")
-            .is_empty(),
-        "{}",
-        d.log_text()
-    );
+            .is_empty()
+    })
+    .await;
     // Closing them gives the address its room back.
     drop(idle);
     wait_until(&d, "room for 127.0.0.3 again", || async {
