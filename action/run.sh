@@ -10,7 +10,7 @@
 #   SK_COMMAND            validate | plan
 #   SK_SEATS_FILE         the seats.yaml to check
 #   SK_GITHUB_TOKEN       token for plan (read-only: Copilot seats, members)
-#   SK_GITHUB_URL         optional REST API root (GHES, simulator); default
+#   SK_GITHUB_URL         optional REST API root (GHE.com, simulator); default
 #                         $GITHUB_API_URL, as seatkeeper reads it
 #   SK_BASE_REF           optional git ref: plan --base
 #   SK_STRICT             true (default) | false: plan --strict

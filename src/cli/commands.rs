@@ -115,9 +115,18 @@ fn options(mode: Mode, today: Option<chrono::NaiveDate>, line: &Option<Line>) ->
 }
 
 pub(super) async fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
-    let loaded = match load(&args.path) {
-        Ok(l) => l,
-        Err(code) => return Ok(code),
+    // A `github:OWNER/REPO/PATH@REF` source is read from the repository, so
+    // a saved plan records (and apply checks) the file there.
+    let loaded = match super::saved::load_github(&args.path, &args.github).await {
+        Some(Ok(l)) => l,
+        Some(Err(e)) => {
+            eprintln!("error: {e:#}");
+            return Ok(exit(ERROR));
+        }
+        None => match load(&args.path) {
+            Ok(l) => l,
+            Err(code) => return Ok(code),
+        },
     };
     let base = match &args.base {
         Some(r) => Some(base_file(r, &args.path)?),

@@ -3,10 +3,14 @@
 //! or nothing is.
 //!
 //! The file holds the plan (the JSON contract), the seats.yaml it was
-//! computed from (bytes as text, so apply needs nothing else), the date it
-//! was planned for, and the SHA-256 of those inputs with the live listing.
-//! `apply` reads the live seats again, plans the saved seats.yaml for the
-//! saved date, and applies only when the new plan is the saved one.
+//! computed from (bytes as text, so apply needs nothing else), that file's
+//! git blob SHA, the date it was planned for, and the SHA-256 of those
+//! inputs with the live listing. `apply` first reads seats.yaml where the
+//! plan read it (the file on disk, or the repository at its ref) and
+//! refuses when it changed since: a reviewed plan of a file that has moved
+//! on is not what the file now asks for. Then it reads the live seats again,
+//! plans the saved seats.yaml for the saved date, and applies only when the
+//! new plan is the saved one.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -18,13 +22,14 @@ use super::commands::run_apply;
 use super::out::outln;
 use super::progress::Line;
 use super::{ApplyArgs, ERROR};
+use seatkeeper::github::client::GitHubClient;
 use seatkeeper::plan::Plan;
 use seatkeeper::reconcile::{self, Mode, Options};
 use seatkeeper::render;
-use seatkeeper::source::Loaded;
+use seatkeeper::source::{Loaded, Source, SourceSpec, git_blob_sha};
 
-/// The version of the saved-plan file format.
-const SAVED_PLAN_VERSION: u32 = 1;
+/// The version of the saved-plan file format (2 added `seats_sha`).
+const SAVED_PLAN_VERSION: u32 = 2;
 
 /// Largest saved plan read, in bytes (a 100,000-change plan is ~10 MB).
 const MAX_SAVED_BYTES: usize = 64 * 1024 * 1024;
@@ -44,6 +49,9 @@ pub struct Saved {
     seats_path: String,
     /// seats.yaml's text, as planned.
     seats_yaml: String,
+    /// The git blob SHA of seats.yaml as planned (`git hash-object`), to
+    /// tell at apply whether the file changed since.
+    seats_sha: String,
     /// SHA-256 of seats.yaml, the live listing and the date.
     inputs_sha256: String,
     /// The plan, in the `--format json` contract.
@@ -65,6 +73,10 @@ pub fn save(
         today,
         seats_path: loaded.path.clone(),
         seats_yaml: loaded.text.clone(),
+        seats_sha: loaded
+            .sha
+            .clone()
+            .unwrap_or_else(|| git_blob_sha(loaded.text.as_bytes())),
         inputs_sha256: digest.to_string(),
         plan: serde_json::from_str(&render::json(plan))?,
     };
@@ -126,6 +138,18 @@ pub async fn apply(args: ApplyArgs, saved: Saved) -> anyhow::Result<ExitCode> {
             c.batch_size = batch;
         })
         .await?;
+    if let Err(why) = unchanged_source(&saved, &client).await {
+        drop(line);
+        eprintln!(
+            "error: {why}, so nothing was applied: the saved plan is of the file as it was. Plan again ({}) and apply that plan.",
+            format_args!(
+                "seatkeeper plan {} --out {}",
+                quote(&saved.seats_path),
+                quote(&args.path.display().to_string())
+            )
+        );
+        return Ok(ExitCode::from(ERROR));
+    }
     let mut opts = Options {
         mode: Mode::Apply,
         today: Some(saved.today),
@@ -159,6 +183,63 @@ pub async fn apply(args: ApplyArgs, saved: Saved) -> anyhow::Result<ExitCode> {
         outln!("The saved plan is still what GitHub needs: applying it.");
     }
     run_apply(&args, &client, &loaded, &mut opts, &mut outcome).await
+}
+
+/// Ok when seats.yaml, read again where the plan read it, is still the
+/// file that was planned (same git blob SHA); else what changed.
+async fn unchanged_source(saved: &Saved, client: &GitHubClient) -> Result<(), String> {
+    let spec: SourceSpec = saved
+        .seats_path
+        .parse()
+        .map_err(|e: String| format!("cannot read {} again: {e}", saved.seats_path))?;
+    let (now, place) = match &spec {
+        SourceSpec::Path(path) => {
+            let bytes = std::fs::read(path).map_err(|e| {
+                format!(
+                    "cannot read {} to check it is the file that was planned ({e}; run apply from the directory plan ran in)",
+                    path.display()
+                )
+            })?;
+            (git_blob_sha(&bytes), "on disk")
+        }
+        SourceSpec::GitHub { .. } => {
+            let raw = Source::new(spec.clone())
+                .read(client)
+                .await
+                .map_err(|e| format!("cannot read {} again: {e}", saved.seats_path))?;
+            (raw.sha, "in the repository")
+        }
+    };
+    if now == saved.seats_sha {
+        return Ok(());
+    }
+    let short = |s: &str| s.chars().take(12).collect::<String>();
+    Err(format!(
+        "{} changed {place} since the plan was saved (git blob {} when planned, {} now)",
+        saved.seats_path,
+        short(&saved.seats_sha),
+        short(&now)
+    ))
+}
+
+/// seats.yaml from a `github:OWNER/REPO/PATH@REF` source, read through the
+/// Contents API; `None` when `path` is a local file.
+pub async fn load_github(
+    path: &Path,
+    github: &seatkeeper::github::args::GitHubArgs,
+) -> Option<anyhow::Result<Loaded>> {
+    let shown = path.to_str()?;
+    if !shown.starts_with("github:") {
+        return None;
+    }
+    Some(
+        async {
+            let spec: SourceSpec = shown.parse().map_err(anyhow::Error::msg)?;
+            let client = github.client().await?;
+            Ok(Source::new(spec).fetch(&client).await?)
+        }
+        .await,
+    )
 }
 
 /// A word for a POSIX shell: as is when safe, else single-quoted.

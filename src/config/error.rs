@@ -42,38 +42,33 @@ impl std::fmt::Display for ConfigError {
             if let Some(line) = line {
                 let num = d.pos.line.to_string();
                 let pad = " ".repeat(num.len());
-                // Tabs would shift the caret; show them as one space each.
-                let chars: Vec<char> = line
-                    .chars()
-                    .map(|c| if c == '\t' { ' ' } else { c })
-                    .collect();
+                let chars: Vec<char> = line.chars().collect();
                 // Show at most a window of a very long line around the column.
                 let start = (d.pos.col.max(1) as usize - 1)
                     .saturating_sub(60)
                     .min(chars.len());
                 let end = (start + 120).min(chars.len());
-                let shown: String = chars[start..end].iter().collect();
-                let shown = if start > 0 {
-                    format!("…{shown}")
-                } else {
-                    shown
-                };
-                let shown = if end < chars.len() {
-                    format!("{shown}…")
-                } else {
-                    shown
-                };
-                let width = shown.chars().count() as u32;
-                let col = d.pos.col.max(1) - start as u32 + u32::from(start > 0);
-                let len = d.len.max(1).min(width.saturating_sub(col - 1).max(1));
+                // Each character as a terminal shows it: control characters
+                // escaped (a raw NUL or ESC would garble the terminal),
+                // tabs as one space so the caret stays aligned.
+                let cells: Vec<String> = chars[start..end].iter().map(|c| shown(*c)).collect();
+                let width = |cs: &[String]| cs.iter().map(|c| c.chars().count()).sum::<usize>();
+                let mut snippet = String::new();
+                if start > 0 {
+                    snippet.push('…');
+                }
+                snippet.extend(cells.iter().map(String::as_str));
+                if end < chars.len() {
+                    snippet.push('…');
+                }
+                // The caret, in displayed columns.
+                let first = (d.pos.col.max(1) as usize - 1 - start).min(cells.len());
+                let last = (first + d.len.max(1) as usize).min(cells.len());
+                let before = width(&cells[..first]) + usize::from(start > 0);
+                let under = width(&cells[first..last]).max(1);
                 writeln!(f, "{pad} |")?;
-                writeln!(f, "{num} | {shown}")?;
-                writeln!(
-                    f,
-                    "{pad} | {}{}",
-                    " ".repeat((col - 1) as usize),
-                    "^".repeat(len as usize)
-                )?;
+                writeln!(f, "{num} | {snippet}")?;
+                writeln!(f, "{pad} | {}{}", " ".repeat(before), "^".repeat(under))?;
             }
             if let Some(help) = &d.help {
                 let pad = " ".repeat(d.pos.line.to_string().len());
@@ -99,6 +94,19 @@ impl std::fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+/// A character of a source line as shown in a snippet: a tab as one space,
+/// a NUL as `\0`, other control characters as `\xNN` (C0, DEL) or
+/// `\u{NN}` (C1).
+fn shown(c: char) -> String {
+    match c {
+        '\t' => " ".into(),
+        '\0' => "\\0".into(),
+        c if c.is_control() && (c as u32) < 0x80 => format!("\\x{:02X}", c as u32),
+        c if c.is_control() => format!("\\u{{{:X}}}", c as u32),
+        c => c.to_string(),
+    }
+}
 
 impl ConfigError {
     /// Diagnostics found outside the parser (e.g. a team GitHub does not

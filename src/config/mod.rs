@@ -394,6 +394,13 @@ impl SeatsFile {
         if bytes.len() > MAX_FILE_BYTES {
             return Err(ConfigError::too_large(path, bytes.len() as u64));
         }
+        if let Some(order) = utf16(bytes) {
+            return Err(ConfigError::whole_file(
+                path,
+                format!("seats.yaml is UTF-16 ({order}); seatkeeper reads UTF-8"),
+                Some("re-save the file as UTF-8, e.g. `iconv -f UTF-16 -t UTF-8`".into()),
+            ));
+        }
         let text = match std::str::from_utf8(bytes) {
             Ok(t) => t,
             Err(e) => {
@@ -417,6 +424,12 @@ impl SeatsFile {
         };
         // A byte-order mark is legal YAML; drop it so columns stay right.
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        // Invisible characters first: the YAML scanner stops at the first,
+        // and a reviewer cannot see any of them.
+        let controls = yaml::control_characters(text);
+        if !controls.is_empty() {
+            return Err(ConfigError::new(path, text, controls));
+        }
         if text
             .lines()
             .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
@@ -426,6 +439,10 @@ impl SeatsFile {
                 "file is empty: expected a mapping with `org:` (or `enterprise:`), `users:` and `teams:`".into(),
                 Some("see seats.yaml in the seatkeeper README for an example".into()),
             ));
+        }
+        let tagged = yaml::tags(text);
+        if !tagged.is_empty() {
+            return Err(ConfigError::new(path, text, tagged));
         }
         let root: Node = match serde_saphyr::from_str_with_options(text, yaml_options()) {
             Ok(n) => n,
@@ -459,3 +476,25 @@ impl SeatsFile {
 
 #[cfg(test)]
 mod tests;
+
+/// `Some(byte order)` when `bytes` are UTF-16: a UTF-16 byte-order mark, or
+/// ASCII text with a NUL beside every character.
+fn utf16(bytes: &[u8]) -> Option<&'static str> {
+    match bytes {
+        [0xFF, 0xFE, ..] => return Some("little-endian, with a byte-order mark"),
+        [0xFE, 0xFF, ..] => return Some("big-endian, with a byte-order mark"),
+        _ => {}
+    }
+    let pairs: Vec<&[u8]> = bytes.chunks_exact(2).take(8).collect();
+    if pairs.len() < 4 {
+        return None;
+    }
+    let ascii = |b: u8| b.is_ascii_graphic() || b == b' ' || b == b'\n';
+    if pairs.iter().all(|p| ascii(p[0]) && p[1] == 0) {
+        Some("little-endian")
+    } else if pairs.iter().all(|p| p[0] == 0 && ascii(p[1])) {
+        Some("big-endian")
+    } else {
+        None
+    }
+}

@@ -136,11 +136,17 @@ impl<'de> serde::Deserialize<'de> for Node {
     }
 }
 
+/// How deep seats.yaml may nest (it needs four levels: `policy:
+/// inactivity: days:` in a mapping).
+pub(super) const MAX_DEPTH: usize = 32;
+/// Most values aliases may expand to.
+const MAX_REPLAYED: usize = 10_000;
+
 pub(super) fn yaml_options() -> serde_saphyr::Options {
     let mut budget = serde_saphyr::Budget::default();
     // seats.yaml is small and flat: tight limits reject alias bombs and deep
     // nesting fast, with memory bounded by these numbers, not by the input.
-    budget.max_depth = 32;
+    budget.max_depth = MAX_DEPTH;
     budget.max_aliases = 1_000;
     budget.max_anchors = 1_000;
     budget.max_nodes = 300_000;
@@ -151,7 +157,7 @@ pub(super) fn yaml_options() -> serde_saphyr::Options {
     opts.budget = Some(budget);
     // Anchors are legal but a roster never needs to replay much: cap the
     // expansion so a billion-laughs file fails in microseconds.
-    opts.alias_limits.max_total_replayed_events = 10_000;
+    opts.alias_limits.max_total_replayed_events = MAX_REPLAYED;
     opts.alias_limits.max_alias_expansions_per_anchor = 100;
     opts.alias_limits.max_replay_stack_depth = 8;
     // Our walker reports duplicate keys with both positions, alongside every
@@ -164,13 +170,9 @@ pub(super) fn yaml_options() -> serde_saphyr::Options {
     opts.leading_zero_numbers_as_strings = true;
     opts.underscored_numbers_as_strings = true;
     opts.with_snippet = false;
-    // Application tags (`!foo`) mean nothing to seatkeeper: refuse them
-    // rather than silently read the value under them.
+    // Tags are refused by `tags` before this parser runs (one rule for
+    // every tag); should one get through, refuse it here too.
     opts.reject_unsupported_tags = true;
-    // `!!binary` would let a pull request hide a login from its reviewer
-    // behind base64: read such a value as the text it is written as, which
-    // then fails validation where it stands.
-    opts.ignore_binary_tag_for_string = true;
     opts
 }
 
@@ -193,12 +195,31 @@ pub(super) fn yaml_error(path: &str, text: &str, e: &serde_saphyr::Error) -> Con
         .trim()
         .to_string();
     let lower = message.to_lowercase();
-    let message = if lower.contains("merge key") {
+    // A limit broken is valid YAML, just more than seats.yaml allows: said
+    // without "invalid YAML". The YAML parser's own recursion limit fires
+    // before the budget's depth on flow collections: the same words.
+    let limit = limit_message(e.without_snippet()).or_else(|| {
+        if lower.contains("recursion limit") {
+            Some(format!(
+                "seats.yaml is nested deeper than {MAX_DEPTH} levels"
+            ))
+        } else if lower.contains("alias replay") || lower.contains("alias expansion") {
+            // Reported through a wrapper that names the alias's position.
+            Some(alias_limit())
+        } else {
+            None
+        }
+    });
+    let message = if let Some(limit) = &limit {
+        limit.clone()
+    } else if lower.contains("merge key") {
         "merge keys (`<<`) are not allowed in seats.yaml: every key must stand where it applies, for the reviewer to read".to_string()
-    } else if lower.contains("budget breached") && lower.contains("documents") {
-        "seats.yaml holds more than one YAML document (a second `---`); keep one".to_string()
-    } else if lower.contains("budget breached") || lower.contains("alias replay") {
-        format!("the document expands to too much data ({message})")
+    } else if let Some(inner) = message
+        .strip_prefix("unexpected character: `")
+        .and_then(|m| m.strip_suffix('\''))
+    {
+        // The scanner quotes `like this' and escapes the Rust way (`\u{a0}`).
+        format!("unexpected character {}", shown_char(inner))
     } else {
         message
     };
@@ -220,7 +241,10 @@ pub(super) fn yaml_error(path: &str, text: &str, e: &serde_saphyr::Error) -> Con
     };
     let help = if lower.contains("documents") {
         Some("merge the documents into one mapping with a single `org:`".into())
-    } else if lower.contains("budget") || lower.contains("alias") || lower.contains("depth") {
+    } else if ["budget", "alias", "depth", "recursion"]
+        .iter()
+        .any(|w| lower.contains(w))
+    {
         Some("seats.yaml needs no anchors, aliases or deep nesting; write the values out".into())
     } else if text.contains('\t') && lower.contains("tab") {
         Some("YAML indents with spaces, not tabs".into())
@@ -233,8 +257,158 @@ pub(super) fn yaml_error(path: &str, text: &str, e: &serde_saphyr::Error) -> Con
         vec![Diagnostic {
             pos,
             len: 1,
-            message: format!("invalid YAML: {message}"),
+            message: if limit.is_some() {
+                message
+            } else {
+                format!("invalid YAML: {message}")
+            },
             help,
         }],
     )
+}
+
+/// A limit of seats.yaml's budget that the document broke, in words
+/// (serde-saphyr reports it as a Rust value, e.g. `Depth { depth: 33 }`).
+fn limit_message(e: &serde_saphyr::Error) -> Option<String> {
+    use serde_saphyr::budget::BudgetBreach as B;
+    let message = match e {
+        serde_saphyr::Error::Budget { breach, .. } => match breach {
+            B::Depth { .. } => format!("seats.yaml is nested deeper than {MAX_DEPTH} levels"),
+            B::Documents { .. } => {
+                "seats.yaml holds more than one YAML document (a second `---`); keep one".into()
+            }
+            B::Aliases { aliases } => format!("seats.yaml uses too many aliases ({aliases})"),
+            B::Anchors { anchors } => format!("seats.yaml defines too many anchors ({anchors})"),
+            B::Nodes { nodes } => format!("seats.yaml holds too many values ({nodes})"),
+            B::Events { events } => format!("seats.yaml holds too many values ({events})"),
+            B::ScalarBytes { total_scalar_bytes } => {
+                format!("seats.yaml's values add up to too much text ({total_scalar_bytes} bytes)")
+            }
+            _ => "seats.yaml expands past the parser's limits".into(),
+        },
+        serde_saphyr::Error::AliasReplayLimitExceeded { .. }
+        | serde_saphyr::Error::AliasExpansionLimitExceeded { .. }
+        | serde_saphyr::Error::AliasReplayStackDepthExceeded { .. }
+        | serde_saphyr::Error::AliasReplayCounterOverflow { .. } => alias_limit(),
+        _ => return None,
+    };
+    Some(message)
+}
+
+fn alias_limit() -> String {
+    format!("aliases (`*name`) in seats.yaml expand to more than {MAX_REPLAYED} values")
+}
+
+/// A character as the scanner escaped it (`@`, `\u{a0}`), for a reader.
+fn shown_char(escaped: &str) -> String {
+    let code = escaped
+        .strip_prefix("\\u{")
+        .and_then(|h| h.strip_suffix('}'))
+        .and_then(|h| u32::from_str_radix(h, 16).ok());
+    match code {
+        Some(c) => format!("U+{c:04X}"),
+        None => format!("`{escaped}`"),
+    }
+}
+
+/// Control characters (other than tab, line feed and carriage return): a
+/// NUL, a BEL, an escape sequence pasted from a terminal. Each run on a line
+/// is one problem, shown escaped in the snippet.
+pub(super) fn control_characters(text: &str) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let chars: Vec<char> = line.chars().collect();
+        let mut c = 0;
+        while c < chars.len() {
+            if !is_forbidden_control(chars[c]) {
+                c += 1;
+                continue;
+            }
+            let start = c;
+            while c < chars.len() && is_forbidden_control(chars[c]) {
+                c += 1;
+            }
+            let run: Vec<char> = chars[start..c].to_vec();
+            let mut names: Vec<String> = run.iter().map(|ch| control_name(*ch)).collect();
+            names.dedup();
+            let message = if run.len() == 1 {
+                format!("control character {} in seats.yaml", names[0])
+            } else {
+                format!(
+                    "{} control characters in seats.yaml: {}",
+                    run.len(),
+                    names.join(", ")
+                )
+            };
+            out.push(Diagnostic {
+                pos: Pos {
+                    line: i as u32 + 1,
+                    col: start as u32 + 1,
+                },
+                len: run.len() as u32,
+                message,
+                help: Some(format!(
+                    "delete {}: invisible in most editors and in a pull request's diff",
+                    if run.len() == 1 { "it" } else { "them" }
+                )),
+            });
+        }
+    }
+    out
+}
+
+fn is_forbidden_control(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
+}
+
+/// `BEL (U+0007)`: a control character by its name and code point.
+fn control_name(c: char) -> String {
+    const C0: [&str; 32] = [
+        "NUL", "SOH", "STX", "ETX", "EOT", "ENQ", "ACK", "BEL", "BS", "HT", "LF", "VT", "FF", "CR",
+        "SO", "SI", "DLE", "DC1", "DC2", "DC3", "DC4", "NAK", "SYN", "ETB", "CAN", "EM", "SUB",
+        "ESC", "FS", "GS", "RS", "US",
+    ];
+    let code = c as u32;
+    match C0.get(code as usize) {
+        Some(name) => format!("{name} (U+{code:04X})"),
+        None if code == 0x7f => "DEL (U+007F)".into(),
+        None => format!("U+{code:04X}"),
+    }
+}
+
+/// One rule for tags: seats.yaml takes none but `!!str` on a scalar, which
+/// only says what a plain value already is. Any other tag (`!!binary`,
+/// `!!int`, `!login`, `!!map`) changes how a value is read, out of a
+/// reviewer's sight: each is refused at its position. A syntax error stops
+/// the scan; the parser proper reports it.
+pub(super) fn tags(text: &str) -> Vec<Diagnostic> {
+    use serde_saphyr::granit_parser::{Event, Parser};
+    let mut out = Vec::new();
+    for item in Parser::new_from_str(text) {
+        let Ok((event, span)) = item else { break };
+        let (tag, scalar) = match &event {
+            Event::Scalar(_, _, _, Some(tag)) => (tag, true),
+            Event::SequenceStart(_, _, Some(tag)) | Event::MappingStart(_, _, Some(tag)) => {
+                (tag, false)
+            }
+            _ => continue,
+        };
+        if scalar && tag.core_suffix() == Some("str") {
+            continue;
+        }
+        let at = span.tag_start.unwrap_or(span.start);
+        let written = tag.original();
+        out.push(Diagnostic {
+            pos: Pos {
+                line: u32::try_from(at.line()).unwrap_or(u32::MAX).max(1),
+                col: u32::try_from(at.col() + 1).unwrap_or(u32::MAX),
+            },
+            len: written.chars().count().max(1) as u32,
+            message: format!(
+                "the tag `{written}` is not allowed in seats.yaml: a tag changes how a value is read, out of a reviewer's sight"
+            ),
+            help: Some("delete the tag and write the value itself (quote it to keep it text: `\"0123\"`); `!!str` is the only tag accepted".into()),
+        });
+    }
+    out
 }

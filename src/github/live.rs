@@ -373,9 +373,12 @@ pub enum FoldError {
 #[derive(Debug)]
 pub struct Folder {
     per_grant: bool,
+    /// Skip a repeated entry instead of refusing it (a live listing).
+    skip_repeats: bool,
     index: HashMap<String, usize>,
     users: Vec<LiveUser>,
     entries: u64,
+    repeats: u64,
 }
 
 impl Folder {
@@ -385,29 +388,55 @@ impl Folder {
         let capacity = capacity.min(1 << 20);
         Folder {
             per_grant: matches!(scope, Scope::Enterprise(_)),
+            skip_repeats: false,
             index: HashMap::with_capacity(capacity),
             users: Vec::with_capacity(capacity),
             entries: 0,
+            repeats: 0,
         }
+    }
+
+    /// A folder for a live listing read page by page: an entry seen before
+    /// (the same login, and in an enterprise listing the same grant) is
+    /// skipped and counted in [`Folder::repeats`], never folded twice. A
+    /// page shift that repeats one entry has pushed another past the reader,
+    /// so the count check against `total_seats` still tells whether the
+    /// listing is whole; the repeat alone proves nothing wrong.
+    pub fn deduplicating(scope: &Scope, capacity: usize) -> Folder {
+        Folder {
+            skip_repeats: true,
+            ..Folder::new(scope, capacity)
+        }
+    }
+
+    /// Entries skipped as repeats.
+    pub fn repeats(&self) -> u64 {
+        self.repeats
     }
 
     /// Add one entry.
     pub fn push(&mut self, e: Entry) -> Result<(), FoldError> {
-        self.entries += 1;
         let key = e.login.to_ascii_lowercase();
         if let Some(&i) = self.index.get(&key) {
             let u = &mut self.users[i];
             if !self.per_grant || u.grant(&e.seat.grant).is_some() {
+                if self.skip_repeats {
+                    self.repeats += 1;
+                    return Ok(());
+                }
+                self.entries += 1;
                 return Err(FoldError::Repeated {
                     login: key,
                     grant: e.seat.grant.describe(),
                 });
             }
+            self.entries += 1;
             u.grants.push(e.seat);
             u.last_activity_at = u.last_activity_at.max(e.last_activity_at);
             u.last_authenticated_at = u.last_authenticated_at.max(e.last_authenticated_at);
             return Ok(());
         }
+        self.entries += 1;
         self.index.insert(key, self.users.len());
         self.users.push(LiveUser {
             login: e.login,
@@ -547,6 +576,20 @@ mod tests {
         let mut f = Folder::new(&Scope::Org("o".into()), 2);
         f.push(entry("a", Grant::Direct)).unwrap();
         assert!(f.push(entry("A", Grant::Team(TeamRef::org("t")))).is_err());
+    }
+
+    #[test]
+    fn a_live_fold_skips_repeats_without_counting_them() {
+        let mut f = Folder::deduplicating(&ent(), 4);
+        f.push(entry("a", Grant::Direct)).unwrap();
+        f.push(entry("A", Grant::Direct)).unwrap();
+        f.push(entry("a", Grant::Team(TeamRef::enterprise("x"))))
+            .unwrap();
+        assert_eq!((f.users(), f.entries(), f.repeats()), (1, 2, 1));
+        let mut f = Folder::deduplicating(&Scope::Org("o".into()), 2);
+        f.push(entry("a", Grant::Direct)).unwrap();
+        f.push(entry("a", Grant::Team(TeamRef::org("t")))).unwrap();
+        assert_eq!((f.users(), f.entries(), f.repeats()), (1, 1, 1));
     }
 
     #[test]

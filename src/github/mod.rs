@@ -167,6 +167,10 @@ pub enum GitHubError {
     IncompleteListing {
         /// What went wrong.
         message: String,
+        /// The pages shifted while they were read (seats changed meanwhile),
+        /// so reading again may succeed; false for a page that kept failing
+        /// or a listing too large to read.
+        shifted: bool,
     },
     /// A response body did not decode.
     #[error("unexpected response from GitHub for {route}: {message}")]

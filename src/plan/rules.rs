@@ -295,10 +295,13 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
                 if v.direct != Direct::None {
                     continue;
                 }
+                // An idle seat the inactivity policy took stays taken, even
+                // when another grant still holds it: added back, it would be
+                // removed as idle again next time (found by plan_laws).
+                if v.listed && idle_unprotected(vi.unwrap_or(0)) {
+                    continue;
+                }
                 if v.listed && !v.held {
-                    if idle_unprotected(vi.unwrap_or(0)) {
-                        continue;
-                    }
                     Reason::Restore
                 } else {
                     Reason::New
@@ -321,7 +324,8 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
                 }
             }
         };
-        let team = v.and_then(|v| teams_of(v).first()).map(|t| t.0);
+        // The first team by name, not by the listing's order of grants.
+        let team = v.and_then(|v| teams_of(v).iter().min()).map(|t| t.0);
         user_adds.push((key, vi, add_change(&u.login, reason, v, team)));
     }
     // Protected holders keep their seat when their teams go away (a direct
@@ -342,7 +346,7 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
                         v.login,
                         Reason::TeamRemoved,
                         Some(v),
-                        teams_of(v).first().map(|t| t.0),
+                        teams_of(v).iter().min().map(|t| t.0),
                     ),
                 ));
             }
@@ -388,7 +392,10 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
             } else {
                 Reason::NotDesired
             }
-        } else if remove_idle && v.held && is_idle(v) {
+        } else if remove_idle && (v.held || via.is_some()) && is_idle(v) {
+            // With assign_via_team an idle member whose seat is pending
+            // leaves the team too: else assigning the team would seat them
+            // again, to be removed as idle next time (found by plan_laws).
             Reason::Inactive
         } else {
             continue;
@@ -493,7 +500,12 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
         if v.held && has_outside(v) && v.direct != Direct::Held && teams_of(v).is_empty() {
             held_outside.push(HeldOutside {
                 login: v.login.to_string(),
-                via: outside_of(v).iter().map(|g| g.describe()).collect(),
+                via: {
+                    // By name, not by the listing's order of grants.
+                    let mut via: Vec<String> = outside_of(v).iter().map(|g| g.describe()).collect();
+                    via.sort();
+                    via
+                },
             });
         }
     }
@@ -541,7 +553,21 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
     let seats_before = before.len();
     let seats_after = after.len();
     let billed_before = views.iter().filter(|v| v.listed).count();
-    let billed_after = billed_before + unlisted_new;
+    // Adds are applied before removals: when the assigning team is added,
+    // members it seats that this plan then removes are billed this cycle
+    // too (pending until the cycle ends; found by plan_laws).
+    let seated_then_removed = if via_added {
+        order
+            .iter()
+            .filter(|&&i| {
+                let v = &views[i];
+                !v.listed && v.direct == Direct::Member && fate[i] & REMOVED != 0 && !holds_after(i)
+            })
+            .count()
+    } else {
+        0
+    };
+    let billed_after = billed_before + unlisted_new + seated_then_removed;
 
     // Guards, on the whole plan.
     let mut guard = Guard::default();

@@ -203,6 +203,11 @@ pub struct SimOptions {
     pub installation_token_ttl: Duration,
     /// Deliver push webhooks here from the start (see [`Simulator::set_webhook`]).
     pub webhook: Option<WebhookTarget>,
+    /// Finish every request even when its client disconnects first (a
+    /// timeout, a killed process), as GitHub applies a write whose answer
+    /// nobody reads. Off (the default), the request is dropped with its
+    /// connection: a write still waiting on injected latency never applies.
+    pub finish_abandoned_requests: bool,
 }
 
 impl Default for SimOptions {
@@ -223,6 +228,7 @@ impl Default for SimOptions {
             record_response_bodies: false,
             installation_token_ttl: Duration::from_secs(3600),
             webhook: None,
+            finish_abandoned_requests: false,
         }
     }
 }

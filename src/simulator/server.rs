@@ -407,9 +407,22 @@ fn body_json(bytes: &[u8]) -> Option<serde_json::Value> {
     )
 }
 
-/// Every request passes here: count, record, delay, fault, authenticate,
-/// rate-limit, then the handler; GitHub's headers on the way out.
+/// Every request passes here. hyper drops a handler whose client hung up,
+/// so a write still waiting (latency) would never apply; GitHub finishes it
+/// anyway. With [`SimOptions::finish_abandoned_requests`] the request runs
+/// in its own task, which a hang-up does not cancel.
 async fn pipeline(State(sh): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    if !sh.opts.finish_abandoned_requests {
+        return handle(sh, req, next).await;
+    }
+    tokio::spawn(handle(sh, req, next))
+        .await
+        .unwrap_or_else(|_| empty(StatusCode::INTERNAL_SERVER_ERROR))
+}
+
+/// One request: count, record, delay, fault, authenticate, rate-limit, then
+/// the handler; GitHub's headers on the way out.
+async fn handle(sh: Arc<Shared>, req: Request, next: Next) -> Response {
     let (_guard, in_flight) = InFlight::enter(&sh);
     let seq = sh.seq.fetch_add(1, Ordering::SeqCst) + 1;
     let method = req.method().clone();

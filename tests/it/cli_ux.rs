@@ -214,7 +214,7 @@ async fn apply_repeats_every_flag_and_saved_plans_apply_exactly() {
     let out = run_with(&sim, &["plan", s, "--out", saved.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&saved).unwrap()).unwrap();
-    assert_eq!(v["seatkeeper_saved_plan"], 1);
+    assert_eq!(v["seatkeeper_saved_plan"], 2);
     assert_eq!(v["inputs_sha256"].as_str().map(str::len), Some(64));
     assert_eq!(v["plan"]["changes"][0]["login"], "bob");
     // The live seats move before the apply: refused, nothing written.

@@ -98,6 +98,10 @@ struct Listing {
     omit_last: bool,
 }
 
+fn once() -> usize {
+    1
+}
+
 fn assign_selected() -> String {
     "assign_selected".into()
 }
@@ -169,6 +173,10 @@ struct Expect {
     /// before a team write.
     #[serde(default)]
     apply_reads: Vec<String>,
+    /// How many times `requests` are made: a listing that keeps shifting is
+    /// read once and re-read three times before it is called incomplete.
+    #[serde(default = "once")]
+    reads: usize,
     /// The plan run fails with a message containing this.
     #[serde(default)]
     error: Option<String>,
@@ -1184,7 +1192,10 @@ async fn run(name: &str, f: Fixture) -> Vec<String> {
     let planned = reconcile(&api, &source, &opts(Mode::Plan)).await;
     let (reads, problems, _) = server.take();
     fail.extend(problems.into_iter().map(|p| format!("plan run: {p}")));
-    check_reads(&reads, &f.expect.requests, "plan run", &mut fail);
+    let plan_reads: Vec<String> = (0..f.expect.reads)
+        .flat_map(|_| f.expect.requests.iter().cloned())
+        .collect();
+    check_reads(&reads, &plan_reads, "plan run", &mut fail);
     if let Some(w) = reads.iter().find(|r| r.method != "GET") {
         fail.push(format!("plan run wrote: {} {}", w.method, w.target));
     }
@@ -1210,9 +1221,7 @@ async fn run(name: &str, f: Fixture) -> Vec<String> {
         fail.extend(problems.into_iter().map(|p| format!("apply run: {p}")));
         let (reads, writes): (Vec<Recorded>, Vec<Recorded>) =
             requests.into_iter().partition(|r| r.method == "GET");
-        let apply_reads: Vec<String> = f
-            .expect
-            .requests
+        let apply_reads: Vec<String> = plan_reads
             .iter()
             .chain(&f.expect.apply_reads)
             .cloned()
@@ -1338,7 +1347,7 @@ fn fixture_files() -> Vec<PathBuf> {
 async fn fixtures_from_githubs_words() {
     let only = std::env::var("SEATKEEPER_DOCS_FIXTURE").ok();
     let mut failures = Vec::new();
-    let mut ran = 0;
+    let mut ran: Vec<String> = Vec::new();
     for file in fixture_files() {
         let name = file
             .file_stem()
@@ -1355,7 +1364,7 @@ async fn fixtures_from_githubs_words() {
                 continue;
             }
         };
-        ran += 1;
+        ran.push(name.clone());
         let run = tokio::time::timeout(Duration::from_secs(30), run(&name, fixture));
         match run.await {
             Ok(f) => failures.extend(f),
@@ -1369,8 +1378,138 @@ async fn fixtures_from_githubs_words() {
         failures.join("\n\n")
     );
     if only.is_none() {
-        assert!(ran >= 12, "only {ran} fixtures ran");
+        // Every fixture by name: one that is renamed, deleted or stops
+        // parsing is noticed here, not lost in a count.
+        assert_eq!(ran, FIXTURES, "the fixtures that ran");
     }
+}
+
+/// Every fixture in `tests/fixtures/docs/`, sorted: adding or removing one
+/// is a change to this list too.
+const FIXTURES: [&str; 21] = [
+    "churn-empty-last-page",
+    "churn-link-last",
+    "churn-net-zero",
+    "churn-short-page-without-last",
+    "churn-short-page",
+    "churn-total-seats",
+    "enterprise-422-access-setting",
+    "enterprise-422-suggestions-policy",
+    "enterprise-ent-prefix",
+    "enterprise-extra-page",
+    "enterprise-idle-last-authenticated",
+    "enterprise-keeps-seat-via",
+    "enterprise-link-without-last",
+    "enterprise-org-granted",
+    "enterprise-overlapping-grants",
+    "enterprise-pending-max-seats",
+    "enterprise-team-type",
+    "org-enterprise-team-grant",
+    "org-pages",
+    "org-pending-restore",
+    "org-single-page",
+];
+
+/// The fixture server is a second model of GitHub only while it shares no
+/// code with the simulator: this file's code (comments aside) names neither
+/// `seatkeeper::simulator` (however imported) nor the test support module
+/// (which wraps the simulator), nor anything through `crate::`/`super::`.
+#[test]
+fn the_fixture_server_shares_no_code_with_the_simulator() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/docs_fixtures.rs");
+    let source = std::fs::read_to_string(&path).expect("tests/it/docs_fixtures.rs");
+    let offending = uses_of_the_simulator(&source);
+    assert!(
+        offending.is_empty(),
+        "{} uses the simulator's code:\n{}",
+        path.display(),
+        offending.join("\n")
+    );
+    // The check itself can fail, on every way of reaching the simulator.
+    for sneaky in [
+        "use seatkeeper::simulator::Simulator;",
+        "use seatkeeper::{plan::Change, simulator::SimState};",
+        "let s = seatkeeper :: simulator :: demo_state();",
+        "use crate::support::sim_options;",
+        "let x = super::support::TOKEN;",
+        "use seatkeeper as sk; let s = sk::simulator::demo_state();",
+        "use seatkeeper::{simulator};",
+        "use seatkeeper::{ plan , simulator as s };",
+    ] {
+        assert!(
+            !uses_of_the_simulator(sneaky).is_empty(),
+            "not caught: {sneaky}"
+        );
+    }
+    assert!(
+        uses_of_the_simulator(
+            "// the simulator is not used here\nlet a = '\"'; let b = \"simulator\";"
+        )
+        .is_empty()
+    );
+    assert!(!uses_of_the_simulator("let q = '\"'; use seatkeeper::simulator;").is_empty());
+}
+
+/// Lines of `source` whose code (string and char literals and comments left
+/// out) names the simulator or the support module, or reaches out through
+/// `crate`/`super`: each as a whole identifier, however spaced or grouped.
+fn uses_of_the_simulator(source: &str) -> Vec<String> {
+    const BANNED: [&str; 4] = ["simulator", "support", "crate", "super"];
+    // `word` as a whole identifier (a path segment), not inside a longer one.
+    let names = |code: &str, word: &str| {
+        let ident = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        code.match_indices(word).any(|(i, _)| {
+            !ident(code[..i].chars().next_back()) && !ident(code[i + word.len()..].chars().next())
+        })
+    };
+    let mut out = Vec::new();
+    let mut in_string = false;
+    let mut in_block_comment = false;
+    for (n, line) in source.lines().enumerate() {
+        let chars: Vec<char> = line.chars().collect();
+        let at = |i: usize| chars.get(i).copied();
+        let mut code = String::new();
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            i += 1;
+            if in_block_comment {
+                if c == '*' && at(i) == Some('/') {
+                    i += 1;
+                    in_block_comment = false;
+                }
+            } else if in_string {
+                match c {
+                    '\\' => i += 1,
+                    '"' => in_string = false,
+                    _ => {}
+                }
+            } else if c == '"' {
+                in_string = true;
+            } else if c == '\'' && at(i) == Some('\\') {
+                // '\n', '\'', '\\': skip to the closing quote.
+                i += 2;
+                while at(i).is_some_and(|c| c != '\'') {
+                    i += 1;
+                }
+                i += 1;
+            } else if c == '\'' && at(i + 1) == Some('\'') {
+                i += 2;
+            } else if c == '/' && at(i) == Some('/') {
+                break;
+            } else if c == '/' && at(i) == Some('*') {
+                i += 1;
+                in_block_comment = true;
+            } else {
+                code.push(c);
+            }
+        }
+        let code = code.to_lowercase();
+        if BANNED.iter().any(|b| names(&code, b)) {
+            out.push(format!("{}: {}", n + 1, line.trim()));
+        }
+    }
+    out
 }
 
 /// The harness can fail: a fixture whose expectation is wrong is reported,

@@ -266,13 +266,28 @@ async fn total_seats_changing_between_pages_means_an_incomplete_listing() {
     ] {
         let sim = start(generated_state("acme", 150, 0)).await;
         let gh = client(config(&sim)).await;
+        // Once: the shifted listing is read again at once and is whole.
         sim.faults()
             .on_request(routes::ORG_SEATS, 1, action.clone());
+        let live = gh.list_seats(&org()).await.unwrap();
+        assert_eq!(live.users.len(), sim.state().seats.len(), "{action:?}");
+        // Seats removed on every page read: after three re-reads it is
+        // incomplete, and says how often it was read.
+        let action = FaultAction::RemoveSeatAfter(None);
+        sim.faults().script(ScriptedFault {
+            route: routes::ORG_SEATS.to_string(),
+            nth: 1,
+            times: 1_000,
+            action: action.clone(),
+        });
         let err = gh.list_seats(&org()).await.unwrap_err();
-        let GitHubError::IncompleteListing { message } = &err else {
+        let GitHubError::IncompleteListing { message, shifted } = &err else {
             panic!("{action:?}: {err:?}");
         };
+        assert!(*shifted);
         assert!(message.contains("total_seats changed"), "{message}");
+        assert!(message.contains("(read 4 times)"), "{message}");
+        sim.faults().clear();
 
         // Once the seats hold still, the listing is whole again.
         let live = gh.list_seats(&org()).await.unwrap();

@@ -2,7 +2,8 @@
 //! `seatkeeper run` process: slowloris (half-sent headers, idle
 //! connections), a peer that never reads, the connection cap, unsigned and
 //! mis-signed 1 MB bodies trickled by 200 connections (answered fast, memory
-//! bounded: the child's VmHWM), replayed deliveries, and a storm of 1,000
+//! bounded: the child's VmHWM), mis-signed bodies sent whole (refused at
+//! verification), replayed deliveries, and a storm of 1,000
 //! valid pushes coalesced by the minimum interval.
 //!
 //! Every wait is bounded; the whole file runs in well under a minute.
@@ -434,6 +435,110 @@ async fn trickled_webhook_bodies_are_answered_fast_and_memory_stays_bounded() {
     );
     let suppressed: u64 = lines.iter().filter_map(|l| l["suppressed"].as_u64()).sum();
     assert!(lines.len() as u64 + suppressed <= 400);
+}
+
+/// Mis-signed deliveries whose whole body arrives fast reach signature
+/// verification and are refused there: 401 with the answer only
+/// verification gives (unsigned, too large, slow or busy bodies are
+/// answered otherwise), `bad_signature` in the log, and nothing triggered.
+/// The same body correctly signed is accepted, so the refusals are the
+/// signature's doing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mis_signed_webhooks_are_refused_at_verification() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = daemon(&sim, &dir, &["--webhook-min-interval", "0"]);
+    ready(&d).await;
+    let body = push_body(1);
+    let good = sign(SECRET, &body);
+    let mut tampered = body.clone();
+    tampered.extend_from_slice(b" ");
+    let cases: Vec<(&str, String, Vec<u8>)> = vec![
+        (
+            "another secret",
+            sign("not-the-secret", &body),
+            body.clone(),
+        ),
+        (
+            "another body's signature",
+            sign(SECRET, &push_body(2)),
+            body.clone(),
+        ),
+        ("the body changed after signing", good.clone(), tampered),
+        (
+            "all zeros",
+            format!("sha256={}", "00".repeat(32)),
+            body.clone(),
+        ),
+        (
+            "sha1= instead of sha256=",
+            good.replacen("sha256=", "sha1=", 1),
+            body.clone(),
+        ),
+        (
+            "one byte short",
+            good[..good.len() - 2].to_string(),
+            body.clone(),
+        ),
+        (
+            "not hex",
+            format!("sha256={}", "zz".repeat(32)),
+            body.clone(),
+        ),
+    ];
+    for (i, (what, sig, body)) in cases.into_iter().enumerate() {
+        let delivery = format!("22222222-0000-0000-0000-{i:012}");
+        let r = request(
+            d.addr,
+            "POST",
+            "/webhook",
+            &[
+                ("x-github-event", "push"),
+                ("x-github-delivery", &delivery),
+                ("x-hub-signature-256", &sig),
+            ],
+            body,
+        )
+        .await;
+        assert_eq!(r.status, 401, "{what}: {}", r.body);
+        assert_eq!(
+            r.body, "missing or invalid X-Hub-Signature-256\n",
+            "{what}: not refused by verification"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(
+        d.reconciles().await,
+        1.0,
+        "a mis-signed push triggered a run"
+    );
+    // Seven refusals, one line (rate-limited per reason), and its reason is
+    // the one only verification logs.
+    let rejected = d.proc.messages("webhook rejected");
+    let reasons: Vec<&str> = rejected
+        .iter()
+        .filter_map(|l| l["reason"].as_str())
+        .collect();
+    assert_eq!(reasons, ["bad_signature"], "{}", d.log_text());
+
+    // The control: the same body, signed right, is accepted and runs.
+    let r = request(
+        d.addr,
+        "POST",
+        "/webhook",
+        &[
+            ("x-github-event", "push"),
+            ("x-github-delivery", "22222222-0000-0000-0000-00000000ffff"),
+            ("x-hub-signature-256", &good),
+        ],
+        body,
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    d.wait_for("the signed push's reconcile", || async {
+        (d.reconciles().await >= 2.0).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

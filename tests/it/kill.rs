@@ -17,24 +17,40 @@
 //!   seats.yaml asks for, and the two records together account for every
 //!   change.
 //!
+//! Each kill is aimed: the kills rotate through the four phases of an apply
+//! (adding teams, adding users, removing teams, removing users), each
+//! landing while a write of that phase is in the simulator, unanswered; every
+//! phase must see kills. The process must die by SIGKILL (its exit status
+//! says so: a SIGTERM, which the controller handles gracefully, fails), and
+//! every wait is bounded. In half the scenarios the simulator finishes a
+//! write whose client died (`SimOptions::finish_abandoned_requests`), as
+//! GitHub does: GitHub applied it, the client never saw the answer; most of
+//! those kills must leave exactly that write unrecorded, and the restart must
+//! still converge without sending it again.
+//!
 //! `SEATKEEPER_KILLS=N` kills per command (default 25), `SEATKEEPER_KILL_SEED`
 //! replays a run (a failure prints the scenario's seed).
 
 use crate::support;
 
 use std::collections::BTreeSet;
+use std::os::unix::process::ExitStatusExt;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use serde_json::Value;
 
-use seatkeeper::simulator::{FaultAction, ScriptedFault, SimState, SimTeam, Simulator};
+use seatkeeper::simulator::{FaultAction, ScriptedFault, SimOptions, SimState, SimTeam, Simulator};
 use support::{Daemon, Proc, sim_options, write_atomic};
 
 /// Each write waits this long in the simulator before it applies.
 const WRITE_LATENCY: Duration = Duration::from_millis(40);
 /// A scenario that takes longer than this is stuck.
 const SCENARIO_LIMIT: Duration = Duration::from_secs(30);
+/// The phases of an apply, in plan order.
+const PHASES: [&str; 4] = ["add_team", "add_user", "remove_team", "remove_user"];
+/// SIGKILL's number.
+const SIGKILL: i32 = 9;
 
 struct Rng(u64);
 
@@ -152,6 +168,19 @@ impl Scenario {
         y
     }
 
+    /// Writes per phase ([`PHASES`]) when applied to `before` (one change
+    /// per request).
+    fn planned(&self, before: &Shown) -> [u64; 4] {
+        let teams: BTreeSet<String> = self.teams.iter().cloned().collect();
+        let users: BTreeSet<String> = self.users.iter().cloned().collect();
+        [
+            teams.difference(&before.teams).count() as u64,
+            users.difference(&before.direct).count() as u64,
+            before.teams.difference(&teams).count() as u64,
+            before.direct.difference(&users).count() as u64,
+        ]
+    }
+
     /// Who holds a seat once seats.yaml is applied.
     fn want(&self) -> BTreeSet<String> {
         let mut w: BTreeSet<String> = self.users.iter().cloned().collect();
@@ -174,7 +203,10 @@ struct Shown {
 }
 
 fn shown(sim: &Simulator) -> Shown {
-    let st = sim.state();
+    shown_of(&sim.state())
+}
+
+fn shown_of(st: &SimState) -> Shown {
     Shown {
         held: st
             .seats
@@ -284,20 +316,13 @@ fn check_killed(
         ));
     }
     // Where the kill landed: the first kind of change not (fully) done.
-    let plan_order = ["add_team", "add_user", "remove_team", "remove_user"];
-    let done = |a: &str| logged.iter().filter(|c| c.0 == a).count();
-    let teams: BTreeSet<String> = s.teams.iter().cloned().collect();
-    let users: BTreeSet<String> = s.users.iter().cloned().collect();
-    let planned = |a: &str| match a {
-        "add_team" => teams.difference(&before.teams).count(),
-        "remove_team" => before.teams.difference(&teams).count(),
-        "add_user" => users.difference(&before.direct).count(),
-        _ => before.direct.difference(&users).count(),
-    };
-    let phase = plan_order
+    let done = |a: &str| logged.iter().filter(|c| c.0 == a).count() as u64;
+    let planned = s.planned(before);
+    let phase = PHASES
         .into_iter()
-        .find(|a| done(a) < planned(a))
-        .unwrap_or("after the last write");
+        .zip(planned)
+        .find(|(a, n)| done(a) < *n)
+        .map_or("after the last write", |(a, _)| a);
     Ok((phase, !unlogged.is_empty()))
 }
 
@@ -354,19 +379,24 @@ fn slow_writes(sim: &Simulator) {
     }
 }
 
-fn writes_seen(sim: &Simulator) -> u64 {
-    sim.requests()
+/// Writes that reached the simulator. Each is held by the latency fault,
+/// which the simulator logs as the write arrives, before it answers.
+fn writes_arrived(sim: &Simulator) -> u64 {
+    sim.faults()
+        .injected()
         .iter()
-        .filter(|r| r.method == "POST" || r.method == "DELETE")
+        .filter(|f| f.what.starts_with("latency"))
         .count() as u64
 }
 
-/// Wait until the simulator has answered `k` writes (or the process ended),
-/// then a random moment more, then SIGKILL. True when the kill landed (the
-/// process was still running).
+/// Wait until write `k` (1-based) has reached the simulator (or the process
+/// ended), then `extra` (under the write latency, so the write is still
+/// unanswered), then SIGKILL. True when the kill landed: the process died
+/// of SIGKILL. Running when killed, it must have died of SIGKILL: another
+/// signal, or an exit of its own (a graceful stop), fails.
 fn kill_at(proc: &mut Proc, sim: &Simulator, k: u64, extra: Duration) -> bool {
     let deadline = Instant::now() + SCENARIO_LIMIT;
-    while writes_seen(sim) < k {
+    while writes_arrived(sim) < k {
         if let Ok(Some(_)) = proc.child.try_wait() {
             return false;
         }
@@ -379,9 +409,72 @@ fn kill_at(proc: &mut Proc, sim: &Simulator, k: u64, extra: Duration) -> bool {
     }
     std::thread::sleep(extra);
     let running = matches!(proc.child.try_wait(), Ok(None));
-    proc.kill9();
+    let status = proc.kill9();
     proc.drain();
-    running
+    if running {
+        assert_eq!(
+            status.signal(),
+            Some(SIGKILL),
+            "the process was running when killed, yet ended with {status}, not by SIGKILL:\n{}",
+            proc.log_text()
+        );
+    }
+    status.signal() == Some(SIGKILL)
+}
+
+/// Pick a scenario with writes in phase `target`, from `rng`, and the write
+/// to kill during: its seed, the scenario, and `k` (1-based).
+fn aimed(rng: &mut Rng, target: usize) -> (u64, Scenario, u64) {
+    let before = shown_of(&Scenario::state());
+    loop {
+        let seed = rng.next();
+        let s = Scenario::new(seed);
+        let planned = s.planned(&before);
+        assert_eq!(
+            planned.iter().sum::<u64>(),
+            s.writes,
+            "seed {seed}: {planned:?}"
+        );
+        if planned[target] == 0 {
+            continue;
+        }
+        let start: u64 = planned[..target].iter().sum();
+        let mut rng_k = Rng(seed ^ 0xABCD);
+        return (seed, s, start + 1 + rng_k.below(planned[target]));
+    }
+}
+
+/// The simulator for one kill: in half the scenarios it finishes a write
+/// whose client died, as GitHub does.
+async fn kill_sim(seed: u64) -> (Simulator, bool) {
+    let finish = Rng(seed ^ 0xF1F1).chance();
+    let opts = SimOptions {
+        finish_abandoned_requests: finish,
+        ..sim_options()
+    };
+    (
+        Simulator::start(Scenario::state(), opts).await.unwrap(),
+        finish,
+    )
+}
+
+/// Wait (at most [`support::WAIT`]) until the simulator holds no request:
+/// a write it finishes after the kill has then landed.
+async fn settle(sim: &Simulator) {
+    let deadline = Instant::now() + support::WAIT;
+    while sim.rate_limit().in_flight > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the simulator still has requests in flight"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// How long after write `k` arrives the kill is sent: under the write
+/// latency, with room for the kill to land before the answer.
+fn extra_of(seed: u64) -> Duration {
+    Duration::from_millis(Rng(seed ^ 0xDCBA).below(WRITE_LATENCY.as_millis() as u64 * 3 / 4))
 }
 
 fn kills() -> u64 {
@@ -399,43 +492,59 @@ fn base_seed(salt: u64) -> u64 {
         ^ salt
 }
 
+#[derive(Default)]
 struct Tally {
     landed: u64,
     /// Kills that fell after GitHub applied a write and before it was recorded.
     in_flight: u64,
+    /// Kills against a simulator that finishes a write whose client died.
+    finishing: u64,
+    /// Of those, how many left exactly that write applied and unrecorded.
+    finished_unseen: u64,
     /// Kills whose stdout carried per-change lines (checked against GitHub).
     printed: u64,
     phases: std::collections::BTreeMap<&'static str, u64>,
 }
 
 impl Tally {
-    fn new() -> Tally {
-        Tally {
-            landed: 0,
-            in_flight: 0,
-            printed: 0,
-            phases: Default::default(),
-        }
+    fn count(&mut self, phase: &'static str, in_flight: bool, finishing: bool) {
+        self.landed += 1;
+        *self.phases.entry(phase).or_default() += 1;
+        self.in_flight += u64::from(in_flight);
+        self.finishing += u64::from(finishing);
+        self.finished_unseen += u64::from(finishing && in_flight);
     }
 
     fn check(&self, what: &str, wanted: u64) {
         eprintln!(
-            "{what}: {} kills landed, by phase {:?}; {} between a write landing and its record",
-            self.landed, self.phases, self.in_flight
+            "{what}: {} kills landed, by phase {:?}; {} between a write landing and its record; {} of {} kills against a finishing simulator left a write GitHub applied and the client never saw",
+            self.landed, self.phases, self.in_flight, self.finished_unseen, self.finishing
         );
         assert!(
             self.landed >= wanted,
             "{what}: only {} of {wanted} kills landed mid-apply",
             self.landed
         );
-        if wanted >= 10 {
-            for phase in ["remove_team", "remove_user"] {
+        // Kills rotate through the phases: each must have some.
+        if wanted >= PHASES.len() as u64 {
+            let least = (wanted / 8).max(1);
+            for phase in PHASES {
                 assert!(
-                    self.phases.get(phase).copied().unwrap_or(0) >= 2,
-                    "{what}: too few kills during {phase}: {:?}",
+                    self.phases.get(phase).copied().unwrap_or(0) >= least,
+                    "{what}: fewer than {least} kills during {phase}: {:?}",
                     self.phases
                 );
             }
+        }
+        // A kill lands while a write waits in the simulator: one that
+        // finishes it must have applied it, unseen, most of the time.
+        if wanted >= 8 {
+            assert!(
+                self.finishing >= wanted / 4 && self.finished_unseen * 2 >= self.finishing,
+                "{what}: {} of {} kills against a finishing simulator left an applied, unrecorded write",
+                self.finished_unseen,
+                self.finishing
+            );
         }
     }
 }
@@ -444,16 +553,14 @@ impl Tally {
 async fn sigkill_of_apply_mid_removal_then_restart() {
     let wanted = kills();
     let mut rng = Rng(base_seed(1));
-    let mut tally = Tally::new();
+    let mut tally = Tally::default();
     let mut attempt = 0u64;
     while tally.landed < wanted {
         attempt += 1;
         assert!(attempt <= wanted * 2, "kills keep missing the apply");
-        let seed = rng.next();
-        let s = Scenario::new(seed);
-        let sim = Simulator::start(Scenario::state(), sim_options())
-            .await
-            .unwrap();
+        let target = (tally.landed % PHASES.len() as u64) as usize;
+        let (seed, s, k) = aimed(&mut rng, target);
+        let (sim, finishing) = kill_sim(seed).await;
         let dir = tempfile::tempdir().unwrap();
         let seats = dir.path().join("seats.yaml");
         write_atomic(&seats, &s.yaml());
@@ -461,18 +568,17 @@ async fn sigkill_of_apply_mid_removal_then_restart() {
         let args = ["apply", path.as_str(), "--confirm", "--batch-size", "1"];
         let before = shown(&sim);
         slow_writes(&sim);
-        let mut rng_k = Rng(seed ^ 0xABCD);
-        let k = rng_k.below(s.writes);
-        let extra = Duration::from_millis(rng_k.below(WRITE_LATENCY.as_millis() as u64));
+        let extra = extra_of(seed);
         let (landed, mut killed) = {
             let mut p = Proc::spawn(&sim, &args, &[]);
             let landed = tokio::task::block_in_place(|| kill_at(&mut p, &sim, k, extra));
             (landed, p)
         };
+        settle(&sim).await;
         let after_kill = shown(&sim);
         let ctx = |e: String| {
             format!(
-                "scenario seed {seed} (kill after write {k} + {extra:?}):\n{e}\nseats.yaml:\n{}\nkilled apply's log:\n{}",
+                "scenario seed {seed} (kill during write {k} + {extra:?}, finishing {finishing}):\n{e}\nseats.yaml:\n{}\nkilled apply's log:\n{}",
                 s.yaml(),
                 killed.log_text()
             )
@@ -484,9 +590,7 @@ async fn sigkill_of_apply_mid_removal_then_restart() {
         if !landed {
             continue;
         }
-        tally.landed += 1;
-        *tally.phases.entry(phase).or_default() += 1;
-        tally.in_flight += u64::from(in_flight);
+        tally.count(phase, in_flight, finishing);
         tally.printed += u64::from(!stdout_record(&stdout).is_empty());
 
         // Restart: apply again, without the slow writes.
@@ -529,16 +633,14 @@ async fn sigkill_of_apply_mid_removal_then_restart() {
 async fn sigkill_of_run_mid_removal_then_restart() {
     let wanted = kills();
     let mut rng = Rng(base_seed(2));
-    let mut tally = Tally::new();
+    let mut tally = Tally::default();
     let mut attempt = 0u64;
     while tally.landed < wanted {
         attempt += 1;
         assert!(attempt <= wanted * 2, "kills keep missing the reconcile");
-        let seed = rng.next();
-        let s = Scenario::new(seed);
-        let sim = Simulator::start(Scenario::state(), sim_options())
-            .await
-            .unwrap();
+        let target = (tally.landed % PHASES.len() as u64) as usize;
+        let (seed, s, k) = aimed(&mut rng, target);
+        let (sim, finishing) = kill_sim(seed).await;
         let dir = tempfile::tempdir().unwrap();
         let seats = dir.path().join("seats.yaml");
         write_atomic(&seats, &s.yaml());
@@ -554,15 +656,14 @@ async fn sigkill_of_run_mid_removal_then_restart() {
         ];
         let before = shown(&sim);
         slow_writes(&sim);
-        let mut rng_k = Rng(seed ^ 0xDCBA);
-        let k = rng_k.below(s.writes);
-        let extra = Duration::from_millis(rng_k.below(WRITE_LATENCY.as_millis() as u64));
+        let extra = extra_of(seed);
         let mut d = Daemon::start(&sim, &args, &[]);
         let landed = tokio::task::block_in_place(|| kill_at(&mut d.proc, &sim, k, extra));
+        settle(&sim).await;
         let after_kill = shown(&sim);
         let ctx = |e: String, log: &str| {
             format!(
-                "scenario seed {seed} (kill after write {k} + {extra:?}):\n{e}\nseats.yaml:\n{}\nlog:\n{log}",
+                "scenario seed {seed} (kill during write {k} + {extra:?}, finishing {finishing}):\n{e}\nseats.yaml:\n{}\nlog:\n{log}",
                 s.yaml()
             )
         };
@@ -571,9 +672,7 @@ async fn sigkill_of_run_mid_removal_then_restart() {
         if !landed {
             continue;
         }
-        tally.landed += 1;
-        *tally.phases.entry(phase).or_default() += 1;
-        tally.in_flight += u64::from(in_flight);
+        tally.count(phase, in_flight, finishing);
 
         // Restart the controller; its start-up reconcile finishes the job.
         sim.faults().clear();
@@ -598,7 +697,8 @@ async fn sigkill_of_run_mid_removal_then_restart() {
             "{}",
             ctx(format!("{summary}"), &again.log_text())
         );
-        again.proc.kill9();
+        let status = tokio::task::block_in_place(|| again.proc.kill9());
+        assert_eq!(status.signal(), Some(SIGKILL), "{status}");
         again.proc.drain();
         let end = shown(&sim);
         check_converged(
@@ -699,4 +799,47 @@ fn the_checks_catch_what_they_claim() {
         ]),
         [kuser00, ("add_team".to_string(), "team-d".to_string())].into()
     );
+}
+
+/// The simulator option the kills rely on: a write whose client hangs up
+/// before the answer is dropped by default, and applied (as GitHub does)
+/// with `finish_abandoned_requests`.
+#[tokio::test]
+async fn a_write_whose_client_hung_up_is_finished_only_when_asked() {
+    use tokio::io::AsyncWriteExt;
+    for finish in [false, true] {
+        let opts = SimOptions {
+            finish_abandoned_requests: finish,
+            ..sim_options()
+        };
+        let sim = Simulator::start(Scenario::state(), opts).await.unwrap();
+        sim.faults().script(ScriptedFault {
+            route: "POST *".into(),
+            nth: 1,
+            times: 1,
+            action: FaultAction::Latency(Duration::from_millis(200)),
+        });
+        let body = r#"{"selected_usernames":["kuser12"]}"#;
+        let addr = sim.url().trim_start_matches("http://").to_string();
+        let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let request = format!(
+            "POST /orgs/acme/copilot/billing/selected_users HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            support::TOKEN,
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        // The write has arrived (the latency fault logs it), then the client goes.
+        let deadline = Instant::now() + support::WAIT;
+        while writes_arrived(&sim) < 1 {
+            assert!(Instant::now() < deadline, "the write never arrived");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        drop(stream);
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(
+            shown(&sim).direct.contains("kuser12"),
+            finish,
+            "finish_abandoned_requests: {finish}"
+        );
+    }
 }

@@ -10,6 +10,8 @@
 mod action;
 mod bad_inputs;
 mod cli;
+mod cli_saved;
+mod cli_suspend;
 mod cli_ux;
 mod daemon;
 mod demo;

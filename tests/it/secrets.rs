@@ -65,17 +65,68 @@ fn seen_credentials(sim: &Simulator) -> Vec<String> {
     out
 }
 
+/// The shortest piece of a secret that counts as a leak: a token printed
+/// without its `ghp_` prefix, or cut in half, still leaks.
+const WINDOW: usize = 12;
+
+/// The first piece of `text` that is also a [`WINDOW`]-byte piece of a
+/// secret, and which secret it came from (by its first bytes).
+fn leak(text: &str, secrets: &[String]) -> Option<(String, String)> {
+    let mut pieces: std::collections::HashMap<&[u8], &str> = std::collections::HashMap::new();
+    for s in secrets {
+        assert!(
+            s.len() >= WINDOW,
+            "a secret shorter than {WINDOW} bytes: {} bytes",
+            s.len()
+        );
+        for w in s.as_bytes().windows(WINDOW) {
+            pieces.insert(w, s);
+        }
+    }
+    text.as_bytes().windows(WINDOW).find_map(|w| {
+        pieces.get(w).map(|s| {
+            (
+                String::from_utf8_lossy(w).into_owned(),
+                s[..WINDOW.min(s.len())].to_string(),
+            )
+        })
+    })
+}
+
 #[track_caller]
 fn assert_clean(what: &str, text: &str, secrets: &[String]) {
     assert!(!text.is_empty() || what.contains("stdout"), "{what}: empty");
-    for s in secrets {
-        assert!(
-            !text.contains(s.as_str()),
-            "{what} shows a secret ({}…):\n{text}",
-            &s[..12.min(s.len())]
-        );
+    if let Some((piece, of)) = leak(text, secrets) {
+        panic!("{what} shows `{piece}`, a piece of a secret ({of}…):\n{text}");
     }
     assert!(!text.contains("PRIVATE KEY"), "{what} shows a key:\n{text}");
+}
+
+/// The leak check catches a secret in part: without its prefix, its middle,
+/// a piece of a key line; and passes text that shares less than a window.
+#[test]
+fn a_piece_of_a_secret_is_a_leak() {
+    let secrets = secrets();
+    let key_line = secrets[2].clone();
+    for shown in [
+        TOKEN.to_string(),
+        format!("token={}", &TOKEN[4..]),
+        format!("…{}…", &TOKEN[10..10 + WINDOW]),
+        format!("Bearer {}", &WRONG[WRONG.len() - WINDOW..]),
+        format!("key: {}", &key_line[20..20 + WINDOW]),
+    ] {
+        assert!(leak(&shown, &secrets).is_some(), "not caught: {shown}");
+    }
+    for fine in [
+        format!(
+            "{} and {}",
+            &TOKEN[..WINDOW - 1],
+            &TOKEN[WINDOW..2 * WINDOW - 1]
+        ),
+        "Authorization: REDACTED (ghp_…)".to_string(),
+    ] {
+        assert_eq!(leak(&fine, &secrets), None, "{fine}");
+    }
 }
 
 fn with_app(mut state: SimState) -> SimState {

@@ -53,6 +53,9 @@ pub(super) struct Links {
     pub next: bool,
     /// A `Link` header is present at all.
     pub present: bool,
+    /// The `per_page` its URLs carry: the page size GitHub really used
+    /// (an over-limit `per_page` is reduced "without any indication").
+    pub per_page: Option<usize>,
 }
 
 /// Parse GitHub's `Link` header: `<URL>; rel="next", <URL>; rel="last"`,
@@ -77,23 +80,38 @@ pub(super) fn links(headers: &HeaderMap) -> Links {
             .filter_map(|p| p.trim().strip_prefix("rel="))
             .map(|r| r.trim_matches('"'))
             .next();
+        let url = url.trim().trim_matches(['<', '>']);
         match rel {
             Some("next") => out.next = true,
-            Some("last") => out.last = page_param(url.trim().trim_matches(['<', '>'])),
+            Some("last") => out.last = query_param(url, "page"),
             _ => {}
+        }
+        if matches!(rel, Some("next" | "last")) {
+            out.per_page = out.per_page.or(query_param(url, "per_page"));
         }
     }
     out
 }
 
-/// The `page` query parameter of a URL.
-fn page_param(url: &str) -> Option<usize> {
+/// A numeric query parameter of a URL.
+fn query_param(url: &str, name: &str) -> Option<usize> {
     let query = url.split_once('?')?.1;
     query
         .split('&')
         .filter_map(|kv| kv.split_once('='))
-        .find(|(k, _)| *k == "page")
+        .find(|(k, _)| *k == name)
         .and_then(|(_, v)| v.parse().ok())
+}
+
+/// The page size GitHub really used for a listing: page 1's length when it
+/// links on (it is full), else the `per_page` its `Link` URLs carry, else
+/// the size asked for. GitHub reduces an over-limit `per_page` silently.
+fn served_page_size(first_len: usize, links: &Links, asked: usize) -> usize {
+    match (links.next, links.per_page) {
+        (true, _) if first_len > 0 => first_len,
+        (_, Some(p)) if p > 0 => p,
+        _ => asked,
+    }
 }
 
 /// The `Date` header: when GitHub served the response.
@@ -111,8 +129,20 @@ struct Page {
     served_at: Option<DateTime<Utc>>,
 }
 
+/// The listing shifted while it was read: reading it again may succeed.
 fn incomplete(message: String) -> GitHubError {
-    GitHubError::IncompleteListing { message }
+    GitHubError::IncompleteListing {
+        message,
+        shifted: true,
+    }
+}
+
+/// The listing could not be read, and reading it again at once would not help.
+fn unreadable(message: String) -> GitHubError {
+    GitHubError::IncompleteListing {
+        message,
+        shifted: false,
+    }
 }
 
 /// Errors that say what to fix stay as they are; the rest mean "the listing
@@ -124,7 +154,7 @@ fn page_failed(page: usize, e: GitHubError) -> GitHubError {
         | GitHubError::NotFound { .. }
         | GitHubError::RateLimited { .. }
         | GitHubError::Config(_) => e,
-        other => incomplete(format!("page {page} failed: {other}")),
+        other => unreadable(format!("page {page} failed: {other}")),
     }
 }
 
@@ -286,7 +316,14 @@ impl GitHubClient {
             .await
             .map_err(|e| page_failed(1, e))?;
         let total = first.body.total_seats;
-        let per_page = self.inner.per_page;
+        let per_page = served_page_size(first.body.seats.len(), &first.links, self.inner.per_page);
+        if per_page != self.inner.per_page {
+            tracing::debug!(
+                asked = self.inner.per_page,
+                served = per_page,
+                "GitHub served smaller pages than asked for"
+            );
+        }
         let last = match (first.links.last, first.links.present) {
             (Some(n), _) => n,
             (None, false) => 1,
@@ -306,13 +343,13 @@ impl GitHubClient {
             )));
         }
         if last > MAX_PAGES {
-            return Err(incomplete(format!(
+            return Err(unreadable(format!(
                 "the listing claims {last} pages, more than the {MAX_PAGES} seatkeeper reads"
             )));
         }
         let mut listing = Assembly {
             scope,
-            folder: Folder::new(scope, usize::try_from(total).unwrap_or(0)),
+            folder: Folder::deduplicating(scope, usize::try_from(total).unwrap_or(0)),
             unassigned: 0,
             next: 1,
             early: BTreeMap::new(),
@@ -340,7 +377,7 @@ impl GitHubClient {
                 listing.add(n, page.body)?;
                 n += 1;
                 if n > MAX_PAGES {
-                    return Err(incomplete(format!(
+                    return Err(unreadable(format!(
                         "the listing goes on past {MAX_PAGES} pages"
                     )));
                 }
@@ -407,14 +444,14 @@ impl GitHubClient {
             }
         }
         if !listing.early.is_empty() {
-            return Err(incomplete("a page of the listing was not read".into()));
+            return Err(unreadable("a page of the listing was not read".into()));
         }
         // Enterprise assignment is always selective: there is no billing
         // route to ask.
         let setting =
             match scope {
                 Scope::Org(_) => Some(setting.ok_or_else(|| {
-                    incomplete("the Copilot billing details were not read".into())
+                    unreadable("the Copilot billing details were not read".into())
                 })?),
                 Scope::Enterprise(_) => Some(crate::github::SeatManagementSetting::AssignSelected),
             };
@@ -530,6 +567,7 @@ impl GitHubClient {
                     message: format!(
                         "{route}: page {page} of {last} held {n} members, not {per_page}: the list changed while paging"
                     ),
+                    shifted: true,
                 });
             }
             Ok(())
@@ -539,6 +577,7 @@ impl GitHubClient {
                 if last > MAX_PAGES {
                     return Err(GitHubError::IncompleteListing {
                         message: format!("{route}: {last} pages is more than seatkeeper reads"),
+                        shifted: false,
                     });
                 }
                 short(1, pages[&1].len(), last)?;
@@ -569,6 +608,7 @@ impl GitHubClient {
                     if page > MAX_PAGES {
                         return Err(GitHubError::IncompleteListing {
                             message: format!("{route}: more than {MAX_PAGES} pages"),
+                            shifted: false,
                         });
                     }
                     let (req, resp) = get(page).await?;
@@ -593,6 +633,7 @@ impl GitHubClient {
                     message: format!(
                         "{route}: {login} is listed twice: the list changed while paging"
                     ),
+                    shifted: true,
                 });
             }
             logins.push(login);
@@ -626,6 +667,27 @@ mod tests {
             assert_eq!((l.last, l.next, l.present), (last, next, true), "{value}");
         }
         assert_eq!(links(&HeaderMap::new()), Links::default());
+        let l = links(&headers(
+            r#"<https://h/x?per_page=50&page=2>; rel="next", <https://h/x?per_page=50&page=4>; rel="last""#,
+        ));
+        assert_eq!(l.per_page, Some(50));
+    }
+
+    #[test]
+    fn the_page_size_is_what_github_served() {
+        let with = |next, per_page| Links {
+            last: None,
+            next,
+            present: true,
+            per_page,
+        };
+        // Asked 100, GitHub served 50 and links on: 50, whatever the URLs say.
+        assert_eq!(served_page_size(50, &with(true, Some(100)), 100), 50);
+        // One page only: the URLs' per_page, else what was asked.
+        assert_eq!(served_page_size(3, &with(false, Some(50)), 100), 50);
+        assert_eq!(served_page_size(3, &Links::default(), 100), 100);
+        // An empty page 1 that links on says nothing of the size.
+        assert_eq!(served_page_size(0, &with(true, None), 100), 100);
     }
 
     #[test]
@@ -648,6 +710,7 @@ mod tests {
                 last,
                 next,
                 present: last.is_some() || next,
+                per_page: None,
             },
             served_at: None,
         };

@@ -288,6 +288,9 @@ enum AuthMode {
     App(AppAuth),
 }
 
+/// Re-reads of a seat listing that shifted while it was read.
+pub const LISTING_REREADS: u32 = 3;
+
 /// The largest response body read (64 MiB); GitHub's largest page here is
 /// about 100 KB.
 pub const MAX_RESPONSE_BYTES: usize = 64 << 20;
@@ -1142,7 +1145,34 @@ impl SeatApi for GitHubClient {
     }
 
     async fn list_seats(&self, scope: &Scope) -> Result<LiveState, GitHubError> {
-        self.read_listing(scope).await
+        // A listing that shifted while it was read (a seat granted or
+        // removed meanwhile) is read again at once, a few times, with a
+        // little jitter so two readers do not keep colliding with the same
+        // writer; only a listing that keeps shifting is reported incomplete.
+        let mut reads = 0;
+        loop {
+            reads += 1;
+            match self.read_listing(scope).await {
+                Err(GitHubError::IncompleteListing {
+                    message,
+                    shifted: true,
+                }) if reads <= LISTING_REREADS => {
+                    tracing::debug!(scope = %scope, reads, %message, "seat listing shifted: reading it again");
+                    let jitter = Duration::from_millis(rand::random_range(20..=200));
+                    tokio::time::sleep(jitter).await;
+                }
+                Err(GitHubError::IncompleteListing {
+                    message,
+                    shifted: true,
+                }) => {
+                    return Err(GitHubError::IncompleteListing {
+                        message: format!("{message} (read {reads} times)"),
+                        shifted: true,
+                    });
+                }
+                other => return other,
+            }
+        }
     }
 
     async fn add_users(

@@ -332,6 +332,7 @@ impl GitHubClient {
         }
         Err(GitHubError::IncompleteListing {
             message: format!("{route}: more than {MAX_LIST_PAGES} pages"),
+            shifted: false,
         })
     }
 }

@@ -1,9 +1,7 @@
-//! The oracles: what every reconcile may write, and the state it must reach.
+//! The oracles, for either scope: what every reconcile may write, the waits
+//! it may ask for, and the state it must reach.
 
 use super::*;
-
-// ---------------------------------------------------------------------------
-// Checks
 
 /// What seats.yaml says, as plain sets (lowercase), for the oracles.
 pub(crate) struct Want {
@@ -42,45 +40,15 @@ impl Want {
             max_removals: f.policy.max_removals,
         }
     }
-
-    pub(crate) fn eligible(&self, st: &SimState, login: &str) -> bool {
-        let is_member = st.members.iter().any(|m| m.eq_ignore_ascii_case(login));
-        is_member
-            && (self.eligible_teams.is_empty()
-                || self.eligible_teams.iter().any(|t| {
-                    st.effective_members(TeamKind::Org, t)
-                        .iter()
-                        .any(|m| m.eq_ignore_ascii_case(login))
-                }))
-    }
-
-    /// Would the inactivity policy take this (direct) seat away?
-    pub(crate) fn idle_removable(&self, seat: &SimSeat, today: NaiveDate) -> bool {
-        let Some(days) = self.idle_remove else {
-            return false;
-        };
-        if self.additive || self.protected.contains(&lower(&seat.login)) {
-            return false;
-        }
-        let t = seat.last_activity_at.unwrap_or(seat.created_at);
-        (today - t.date_naive()).num_days().max(0) >= days
-    }
 }
 
-/// Active seats by lowercase login.
-pub(crate) fn active(st: &SimState) -> BTreeMap<String, &SimSeat> {
-    st.seats
-        .iter()
-        .filter(|s| s.is_active())
-        .map(|s| (lower(&s.login), s))
-        .collect()
-}
-
-pub(crate) fn write_names(r: &RecordedRequest) -> Vec<String> {
-    let key = if r.route == routes::ORG_SELECTED_USERS {
+/// The names a seat write sent (lowercase; teams as keys).
+pub(crate) fn write_names<S: Scope>(r: &RecordedRequest) -> Vec<String> {
+    let users = r.route == S::USERS_ROUTE;
+    let key = if users {
         "selected_usernames"
     } else {
-        "selected_teams"
+        S::TEAMS_KEY
     };
     r.body
         .as_ref()
@@ -88,34 +56,51 @@ pub(crate) fn write_names(r: &RecordedRequest) -> Vec<String> {
         .and_then(|v| v.as_array())
         .map(|a| {
             a.iter()
-                .filter_map(|v| v.as_str().map(lower))
-                .collect::<Vec<_>>()
+                .filter_map(|v| v.as_str())
+                .map(|n| if users { lower(n) } else { S::team_key(n) })
+                .collect()
         })
         .unwrap_or_default()
 }
 
 pub(crate) fn is_write(r: &RecordedRequest) -> bool {
-    (r.method == "POST" || r.method == "DELETE")
-        && (r.route == routes::ORG_SELECTED_USERS || r.route == routes::ORG_SELECTED_TEAMS)
+    r.method != "GET"
 }
 
 /// The safety rules that hold after every reconcile, faults or not.
-pub(crate) fn check_round(s: &Scenario, want: &Want, round: &Round) -> Result<(), String> {
-    let writes: Vec<&RecordedRequest> = round.requests.iter().filter(|r| is_write(r)).collect();
+pub(crate) fn check_round<S: Scope>(
+    s: &Scenario,
+    want: &Want,
+    round: &Round,
+) -> Result<(), String> {
     let fail = |msg: String| Err(format!("{}: {msg}", round.label));
-
+    let writes: Vec<&RecordedRequest> = round.requests.iter().filter(|r| is_write(r)).collect();
+    if let Some(w) = writes
+        .iter()
+        .find(|w| w.route != S::USERS_ROUTE && w.route != S::TEAMS_ROUTE)
+    {
+        return fail(format!(
+            "an {} file wrote to {} {}",
+            S::NAME,
+            w.method,
+            w.path
+        ));
+    }
     if round.writes_after_stop > 0 {
         return fail(format!(
             "{} write call(s) after the stop flag was set",
             round.writes_after_stop
         ));
     }
-    let multi_page = round.pre.seats.len() > 100;
-    if multi_page && !round.page_changes.is_empty() && round.result.is_ok() {
+    // A change while the listing was read, before its last page: the last
+    // page is read after every other, so it was read after the change, and
+    // the listing cannot be proven whole.
+    if let Some((page, last)) = round.churned.iter().find(|(p, l)| p < l)
+        && (round.result.is_ok() || !writes.is_empty())
+    {
         return fail(format!(
-            "seats changed after page 1 of a {}-seat listing (request {:?}) but the reconcile went on",
-            round.pre.seats.len(),
-            round.page_changes
+            "the seats changed after page {page} of {last} while the listing was read, yet the reconcile went on ({} write(s))",
+            writes.len()
         ));
     }
     if s.missing_team && round.result.is_ok() {
@@ -138,6 +123,7 @@ pub(crate) fn check_round(s: &Scenario, want: &Want, round: &Round) -> Result<()
         }
         Ok(o) => o,
     };
+    S::check_listing(s, round).or_else(fail)?;
     let plan = &outcome.plan;
     if (plan.guard.tripped || want.suspend) && !writes.is_empty() {
         return fail(format!(
@@ -149,13 +135,20 @@ pub(crate) fn check_round(s: &Scenario, want: &Want, round: &Round) -> Result<()
     if plan.guard.tripped && outcome.status != Status::Guarded {
         return fail(format!("guard tripped but status {:?}", outcome.status));
     }
-    let named =
-        |action: Action| -> BTreeSet<String> { plan.of(action).map(|c| lower(&c.name)).collect() };
+    let named = |action: Action| -> BTreeSet<String> {
+        plan.of(action)
+            .map(|c| match action {
+                Action::AddTeam | Action::RemoveTeam => S::team_key(&c.name),
+                _ => lower(&c.name),
+            })
+            .collect()
+    };
     let (add_users, remove_users) = (named(Action::AddUser), named(Action::RemoveUser));
     let (add_teams, remove_teams) = (named(Action::AddTeam), named(Action::RemoveTeam));
-    let pre_active = active(&round.pre);
+    let pre = S::holdings(&round.pre);
     for w in &writes {
-        let allowed = match (w.method.as_str(), w.route == routes::ORG_SELECTED_USERS) {
+        let users = w.route == S::USERS_ROUTE;
+        let allowed = match (w.method.as_str(), users) {
             ("POST", true) => &add_users,
             ("DELETE", true) => &remove_users,
             ("POST", false) => &add_teams,
@@ -164,7 +157,7 @@ pub(crate) fn check_round(s: &Scenario, want: &Want, round: &Round) -> Result<()
         if want.additive && w.method == "DELETE" {
             return fail(format!("removals: additive, yet {} {:?}", w.route, w.body));
         }
-        for name in write_names(w) {
+        for name in write_names::<S>(w) {
             if !allowed.contains(&name) {
                 return fail(format!(
                     "{} {} sent `{name}`, which the plan does not name (plan: {:?})",
@@ -176,27 +169,22 @@ pub(crate) fn check_round(s: &Scenario, want: &Want, round: &Round) -> Result<()
                         .collect::<Vec<_>>()
                 ));
             }
-            if w.method == "DELETE" && w.route == routes::ORG_SELECTED_USERS {
-                if want.protected.contains(&name) {
-                    return fail(format!("protected `{name}` sent to DELETE selected_users"));
-                }
-                match pre_active.get(&name) {
-                    Some(seat) if seat.assigning_team.is_some() => {
-                        return fail(format!(
-                            "team-granted `{name}` ({:?}) sent to DELETE selected_users",
-                            seat.assigning_team
-                        ));
-                    }
-                    Some(_) => {}
-                    // A seat the fault granted while the listing was read:
-                    // a listing read whole after it (a page asked for
-                    // again) holds it.
-                    None if name.starts_with("intruder") => {}
-                    None => {
-                        return fail(format!(
-                            "`{name}` sent to DELETE selected_users without an active seat"
-                        ));
-                    }
+            if w.method != "DELETE" || !users {
+                continue;
+            }
+            if want.protected.contains(&name) {
+                return fail(format!("protected `{name}` sent to DELETE selected_users"));
+            }
+            match pre.get(&name) {
+                Some(h) if h.direct => {}
+                // A seat a change while paging granted: a listing read
+                // whole after it (a page asked for again) holds it.
+                None if name.starts_with("intruder") && round.churn_fired => {}
+                h => {
+                    return fail(format!(
+                        "`{name}` sent to DELETE selected_users without a held direct grant ({:?})",
+                        h.map(|h| &h.grants)
+                    ));
                 }
             }
         }
@@ -204,35 +192,30 @@ pub(crate) fn check_round(s: &Scenario, want: &Want, round: &Round) -> Result<()
 
     // Seats that went away: named by the plan, within the removal cap, never
     // a protected holder's or a listed user's (save idle-seat removals).
-    let post_active = active(&round.post);
-    let lost: Vec<&String> = pre_active
+    let post = S::holdings(&round.post);
+    let changed = s.churn_removed();
+    let lost: Vec<&String> = pre
         .keys()
-        .filter(|l| !post_active.contains_key(*l) && !s.fault_removed.contains(*l))
+        .filter(|l| holds(&pre, l) && !holds(&post, l) && !changed.contains(*l))
         .collect();
     for l in &lost {
-        let seat = pre_active[*l];
-        let via_removed_team = seat
-            .assigning_team
-            .as_ref()
-            .is_some_and(|t| t.kind == TeamKind::Org && remove_teams.contains(&lower(&t.slug)));
+        let h = &pre[*l];
+        let via_removed_team = h.teams.iter().any(|t| remove_teams.contains(t));
         if !remove_users.contains(*l) && !via_removed_team {
             return fail(format!(
                 "`{l}` lost its seat ({:?}) but the plan names neither it nor its team",
-                seat.assigning_team
+                h.grants
             ));
         }
         if want.protected.contains(*l) {
-            return fail(format!("protected `{l}` lost its seat"));
+            return fail(format!(
+                "protected `{l}` lost its seat ({:?} before, {:?} after)",
+                h.grants,
+                post.get(*l).map(|h| &h.grants)
+            ));
         }
-        let idle_ok = want.idle_removable(seat, s.today);
-        if want.listed.contains(*l) && !idle_ok {
-            let direct = seat.assigning_team.is_none();
-            if direct || want.eligible(&round.pre, l) {
-                return fail(format!(
-                    "listed user `{l}` lost its seat ({:?})",
-                    seat.assigning_team
-                ));
-            }
+        if want.listed.contains(*l) && S::listed_keeps(want, &round.pre, l, h, s.today) {
+            return fail(format!("listed user `{l}` lost its seat ({:?})", h.grants));
         }
     }
     if let Some(limit) = want.max_removals
@@ -247,29 +230,22 @@ pub(crate) fn check_round(s: &Scenario, want: &Want, round: &Round) -> Result<()
 
     // What the outcome calls ok is what the simulator holds.
     let rejected: BTreeSet<String> = s.rejected.iter().map(|l| lower(l)).collect();
-    for res in &outcome.results {
-        let name = lower(&res.name);
-        if res.result == "ok" && rejected.contains(&name) && round.label.starts_with("faulty") {
+    for res in outcome.results.iter().filter(|r| r.result == "ok") {
+        let name = match res.action {
+            Action::AddTeam | Action::RemoveTeam => S::team_key(&res.name),
+            _ => lower(&res.name),
+        };
+        if rejected.contains(&name) && round.label.starts_with("faulty") {
             return fail(format!("rejected login `{name}` reported ok"));
         }
-        if res.result != "ok" {
-            continue;
-        }
-        let truth = match res.action {
-            Action::AddUser => post_active.contains_key(&name),
-            Action::RemoveUser => !post_active.contains_key(&name),
-            Action::AddTeam => round.post.selected_teams.contains(&name),
-            Action::RemoveTeam => !round.post.selected_teams.contains(&name),
-        };
-        if !truth {
+        if !S::happened(res.action, &name, &round.post, &post) {
             return fail(format!(
                 "{:?} `{name}` reported ok but did not happen",
                 res.action
             ));
         }
     }
-    let all_ok = outcome.results.iter().all(|r| r.result == "ok");
-    if outcome.status == Status::Applied && !all_ok {
+    if outcome.status == Status::Applied && outcome.results.iter().any(|r| r.result != "ok") {
         return fail(format!("status Applied with results {:?}", outcome.results));
     }
     if outcome.status == Status::Stopped && !round.stop_triggered {
@@ -278,44 +254,140 @@ pub(crate) fn check_round(s: &Scenario, want: &Want, round: &Round) -> Result<()
     Ok(())
 }
 
-/// After the faults: the final seats match seats.yaml (rules written out
-/// independently of the planner).
-pub(crate) fn check_final(s: &Scenario, want: &Want, st: &SimState) -> Result<(), String> {
-    let seats = active(st);
-    let all: BTreeMap<String, &SimSeat> = st.seats.iter().map(|x| (lower(&x.login), x)).collect();
-    for u in &want.listed {
-        if !want.eligible(st, u) || seats.contains_key(u) {
-            continue;
-        }
-        let idle_cancelled = all.get(u).is_some_and(|x| want.idle_removable(x, s.today));
-        if !idle_cancelled {
-            return Err(format!("listed user `{u}` holds no seat at the end"));
+/// The rate-limit wait a recorded answer asks for: `retry-after` seconds on
+/// a 403 or 429, else GitHub's "at least one minute" on a 429 (a 403
+/// without a rate-limit signal is a permission error, not retried).
+pub(crate) fn asked_wait(r: &RecordedRequest) -> Option<Duration> {
+    if r.status != 403 && r.status != 429 {
+        return None;
+    }
+    let retry_after = r
+        .response_headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
+        .and_then(|(_, v)| v.trim().parse::<u64>().ok());
+    match retry_after {
+        Some(secs) => Some(Duration::from_secs(secs)),
+        None if r.status == 429 => Some(Duration::from_secs(60)),
+        None => None,
+    }
+}
+
+/// Every wait the client asked for in a round was asked for by GitHub, and
+/// every rate limit the client retried after was waited out:
+/// - a wait of a second or more is the `retry-after` (or 60 s default) of
+///   an answer in this round, no more often than such answers came;
+/// - a shorter wait is a backoff under its ceiling (`BACKOFF_MAX`), or a
+///   `retry-after: 0`;
+/// - with requests sent one at a time (the org scope), for each rate limit
+///   of `v` seconds (within the client's longest wait) whose request was
+///   sent again and reached the client (no timeout fault on it), a wait of
+///   exactly `v` was recorded. (At production concurrency a page in flight
+///   is abandoned when another fails, and the listing may be read again,
+///   so an answer sent again proves no wait there.)
+///
+/// Returns how many rate-limit waits it matched.
+pub(crate) fn check_waits<S: Scope>(round: &Round, s: &Scenario) -> Result<u64, String> {
+    let sequential = S::CONCURRENCY == 1 && S::PAGE_CONCURRENCY == 1;
+    let fail = |msg: String| Err(format!("{}: {msg}", round.label));
+    let mut offered: BTreeMap<Duration, u64> = BTreeMap::new();
+    let mut owed: BTreeMap<Duration, u64> = BTreeMap::new();
+    let timed_out: BTreeSet<u64> = round
+        .injected
+        .iter()
+        .filter(|f| f.what == format!("latency {} ms", TIMEOUT_LATENCY.as_millis()))
+        .map(|f| f.seq)
+        .collect();
+    for r in &round.requests {
+        let Some(v) = asked_wait(r) else { continue };
+        *offered.entry(v).or_default() += 1;
+        if sequential
+            && v <= MAX_RATE_LIMIT_WAIT
+            && !timed_out.contains(&r.seq)
+            && asked_again(&round.requests, r.seq)
+        {
+            *owed.entry(v).or_default() += 1;
         }
     }
+    let mut waited: BTreeMap<Duration, u64> = BTreeMap::new();
+    for w in &round.waits {
+        *waited.entry(*w).or_default() += 1;
+    }
+    let mut matched = 0;
+    for (w, n) in &waited {
+        if *w >= Duration::from_secs(1) {
+            let m = offered.get(w).copied().unwrap_or(0);
+            if *n > m {
+                return fail(format!(
+                    "the client waited {w:?} {n} time(s), but GitHub asked for that {m} time(s) (asked: {offered:?}; waits {:?}; {})",
+                    round.waits,
+                    s.summary.join("; ")
+                ));
+            }
+            matched += n;
+        } else if *w > BACKOFF_MAX {
+            return fail(format!(
+                "a backoff of {w:?}, over the ceiling {BACKOFF_MAX:?} (waits {:?})",
+                round.waits
+            ));
+        }
+    }
+    for (v, n) in &owed {
+        let got = if *v >= Duration::from_secs(1) {
+            waited.get(v).copied().unwrap_or(0)
+        } else {
+            // `retry-after: 0` waits nothing, like a zero backoff.
+            waited.range(..Duration::from_secs(1)).map(|(_, n)| n).sum()
+        };
+        if got < *n {
+            return fail(format!(
+                "GitHub asked {n} time(s) to wait {v:?} and the request was sent again, but the client waited so {got} time(s) (waits {:?})",
+                round.waits
+            ));
+        }
+    }
+    Ok(matched)
+}
+
+/// After the faults: the final seats match seats.yaml (rules written out
+/// independently of the planner).
+pub(crate) fn check_final<S: Scope>(
+    s: &Scenario,
+    want: &Want,
+    st: &SimState,
+) -> Result<(), String> {
+    let h = S::holdings(st);
+    for u in &want.listed {
+        if !S::eligible(want, st, u) || holds(&h, u) || S::idle_removable(want, st, u, s.today) {
+            continue;
+        }
+        return Err(format!("listed user `{u}` holds no seat at the end"));
+    }
+    let selected = S::selected_teams(st);
     for t in &want.teams {
-        let members = st.effective_members(TeamKind::Org, t);
+        let key = S::team_key(t);
+        let members = st.effective_members(S::team_kind(), &key);
         if members.is_empty() {
             continue;
         }
-        if !st.selected_teams.contains(&lower(t)) {
+        if !selected.contains(&key) {
             return Err(format!("team `{t}` is not selected at the end"));
         }
-        if let Some(m) = members.iter().find(|m| !seats.contains_key(&lower(m))) {
+        if let Some(m) = members.iter().find(|m| !holds(&h, &lower(m))) {
             return Err(format!("`{m}` of team `{t}` holds no seat at the end"));
         }
     }
     if want.additive {
         return Ok(());
     }
-    for t in &st.selected_teams {
-        if !st.effective_members(TeamKind::Org, t).is_empty()
-            && !want.teams.iter().any(|w| w.eq_ignore_ascii_case(t))
-        {
+    let desired: BTreeSet<String> = want.teams.iter().map(|t| S::team_key(t)).collect();
+    for t in &selected {
+        if !st.effective_members(S::team_kind(), t).is_empty() && !desired.contains(t) {
             return Err(format!("team `{t}` still selected at the end"));
         }
     }
-    for (l, seat) in &seats {
-        if seat.assigning_team.is_some() || want.protected.contains(l) {
+    for (l, x) in &h {
+        if !x.direct || want.protected.contains(l) {
             continue;
         }
         if !want.listed.contains(l) {
@@ -328,7 +400,7 @@ pub(crate) fn check_final(s: &Scenario, want: &Want, st: &SimState) -> Result<()
                 "`{l}` ({why}) still holds a direct seat at the end"
             ));
         }
-        if want.eligible(st, l) && want.idle_removable(seat, s.today) {
+        if S::idle_must_go(want, st, l, s.today) {
             return Err(format!("idle `{l}` still holds a direct seat at the end"));
         }
     }

@@ -1,337 +1,483 @@
-//! Running enterprise scenarios, and the named enterprise regressions.
+//! The enterprise scope, as users run it: production concurrency (4 pages,
+//! 8 look-ups), several organizations, enterprise teams and direct grants,
+//! one listing entry per grant, and seats that change while the pages are
+//! read: a seat added or removed after page 2 or 3, and a net-zero change
+//! (one holder out, one in: every count stays equal).
 
 use super::*;
 
-#[derive(Default)]
-pub(crate) struct EntTally {
-    pub(crate) scenarios: u64,
-    pub(crate) converged: u64,
-    pub(crate) guarded_or_suspended: u64,
-    pub(crate) source_errors: u64,
-    pub(crate) statuses: BTreeMap<String, u64>,
-    pub(crate) errors: BTreeMap<String, u64>,
-    /// Faults that reached the client, by kind.
-    pub(crate) faults: BTreeMap<&'static str, u64>,
-    /// Changes while paging that landed before the last page, by kind, and
-    /// how many of them the client refused.
-    pub(crate) churn_during: BTreeMap<String, u64>,
-    pub(crate) churn_refused: BTreeMap<String, u64>,
-    pub(crate) writes: u64,
-}
+pub(crate) const ENT: &str = "octo-corp";
 
-impl EntTally {
-    pub(crate) fn merge(&mut self, o: EntTally) {
-        self.scenarios += o.scenarios;
-        self.converged += o.converged;
-        self.guarded_or_suspended += o.guarded_or_suspended;
-        self.source_errors += o.source_errors;
-        self.writes += o.writes;
-        let add = |a: &mut BTreeMap<String, u64>, b: BTreeMap<String, u64>| {
-            for (k, v) in b {
-                *a.entry(k).or_default() += v;
-            }
-        };
-        add(&mut self.statuses, o.statuses);
-        add(&mut self.errors, o.errors);
-        add(&mut self.churn_during, o.churn_during);
-        add(&mut self.churn_refused, o.churn_refused);
-        for (k, v) in o.faults {
-            *self.faults.entry(k).or_default() += v;
-        }
-    }
-}
+pub(crate) struct Enterprise;
 
-/// The kind of an injected fault, for the coverage counts.
-pub(crate) fn fault_kind(what: &str) -> &'static str {
-    if what.contains("after response") {
-        "seats changed while paging"
-    } else if what.starts_with("latency") {
-        "latency"
-    } else if what.starts_with("drop") {
-        "dropped connection"
-    } else if what.ends_with("(error rate)") && (what.contains("403") || what.contains("429")) {
-        "rate limited (403/429)"
-    } else if what.ends_with("(error rate)") {
-        "5xx (error rate)"
-    } else if what.starts_with("status 5") {
-        "5xx (scripted)"
-    } else if what.starts_with("status 404") {
-        "404"
-    } else {
-        "401/403/422 (scripted)"
-    }
-}
+impl Scope for Enterprise {
+    const NAME: &'static str = "enterprise";
+    const DEFAULT_SCENARIOS: u64 = 300;
+    /// More than for orgs: a net-zero change waits up to a second for the
+    /// clock (idle time).
+    const WORKERS: u64 = 8;
+    const SCENARIOS_VAR: &'static str = "SEATKEEPER_ENTERPRISE_FAULT_SCENARIOS";
+    const SEED_VAR: &'static str = "SEATKEEPER_ENTERPRISE_FAULT_SEED";
+    const SALT: u64 = 0x00E1_7E00;
+    const SEATS_ROUTE: &'static str = routes::ENTERPRISE_SEATS;
+    const USERS_ROUTE: &'static str = routes::ENTERPRISE_SELECTED_USERS;
+    const TEAMS_ROUTE: &'static str = routes::ENTERPRISE_SELECTED_TEAMS;
+    const TEAMS_KEY: &'static str = "selected_enterprise_teams";
+    const CONCURRENCY: usize = 8;
+    const PAGE_CONCURRENCY: usize = 4;
+    const CHURN_KINDS: &'static [Churn] = &[
+        Churn::Added,
+        Churn::AddedByOrg,
+        Churn::Removed,
+        Churn::NetZero,
+    ];
+    const HEADER: &'static str = "enterprise: octo-corp";
+    const FAULT_ROUTES: &'static [&'static str] = &[
+        "*",
+        "POST *",
+        "DELETE *",
+        routes::ENTERPRISE_SEATS,
+        routes::ENTERPRISE_SELECTED_USERS,
+        routes::ENTERPRISE_SELECTED_TEAMS,
+        routes::ENTERPRISE_TEAM_MEMBERSHIPS,
+        routes::USER,
+    ];
+    const NOT_FOUND_ROUTES: &'static [&'static str] = &[
+        routes::ENTERPRISE_TEAM_MEMBERSHIPS,
+        routes::ENTERPRISE_SEATS,
+    ];
 
-pub(crate) async fn ent_run_scenario(
-    sim: &Simulator,
-    s: &EntScenario,
-    trace: bool,
-    tally: &mut EntTally,
-) -> Result<(), String> {
-    let source = Loaded::parse("seats.yaml", s.yaml.as_bytes(), None)
-        .map_err(|e| format!("generated seats.yaml does not parse: {e}\n{}", s.yaml))?;
-    let want = Want::new(&source, s.today);
-    let state = s.state.clone();
-    sim.with_state(move |st| *st = state);
-    let faults = sim.faults();
-    faults.clear();
-    faults.seed(s.seed);
-    for r in &s.rates {
-        faults.add_error_rate(r.clone());
-    }
-    for f in &s.scripts {
-        faults.script(f.clone());
-    }
-    faults.reject_logins(&s.rejected);
-    let start = holdings(&sim.state());
-    let show = |round: &EntRound| {
-        if trace {
-            eprintln!(
-                "--- {}: {:?}\n    churn {:?}\n    requests: {:?}",
-                round.label,
-                round.result.as_ref().map(|o| (
-                    o.status,
-                    o.plan
-                        .changes
-                        .iter()
-                        .map(|c| (c.action, c.name.clone(), c.reason))
-                        .collect::<Vec<_>>(),
-                    &o.results
-                )),
-                round.churned,
-                round
-                    .requests
-                    .iter()
-                    .map(|r| format!(
-                        "{} {}?{} {}",
-                        r.method,
-                        r.path,
-                        r.query.as_deref().unwrap_or(""),
-                        r.status
-                    ))
-                    .collect::<Vec<_>>()
-            );
-        }
-    };
-    let churn_kind = s.churn.as_ref().map(|(k, _)| format!("{k:?}"));
-    let faulty = StopSwitch::new(ent_client(sim, s, true).await, s.stop_after_writes);
-    for k in 1..=s.faulty_rounds {
-        let round = ent_round(sim, &faulty, &source, s, &format!("faulty round {k}")).await;
-        show(&round);
-        tally.writes += round.requests.iter().filter(|r| r.method != "GET").count() as u64;
-        for f in &round.injected {
-            *tally.faults.entry(fault_kind(&f.what)).or_default() += 1;
-        }
-        if let Some(kind) = &churn_kind
-            && round.churned.iter().any(|(p, l)| p < l)
-        {
-            *tally.churn_during.entry(kind.clone()).or_default() += 1;
-            if round
-                .result
-                .as_ref()
-                .is_err_and(|e| e.starts_with("incomplete_listing"))
-            {
-                *tally.churn_refused.entry(kind.clone()).or_default() += 1;
-            }
-        }
-        match &round.result {
-            Ok(o) => *tally.statuses.entry(format!("{:?}", o.status)).or_default() += 1,
-            Err(e) => *tally.errors.entry(label_of(e)).or_default() += 1,
-        }
-        ent_check_round(s, &want, &round)?;
-    }
+    fn shape(r: &mut Rng, today: NaiveDate) -> Shape {
+        let mut st = SimState::new("acme");
+        st.enterprise = Some(ENT.into());
+        st.next_billing_date = seatkeeper::simulator::first_of_next_month(today);
+        let cancel_date = st.next_billing_date;
 
-    faults.clear();
-    sim.with_state(|_| ());
-    let clean = StopSwitch::new(ent_client(sim, s, false).await, None);
-    let first = ent_round(sim, &clean, &source, s, "after faults, round 1").await;
-    show(&first);
-    ent_check_round(s, &want, &first)?;
-    let second = ent_round(sim, &clean, &source, s, "after faults, round 2").await;
-    show(&second);
-    ent_check_round(s, &want, &second)?;
-    if s.missing_team {
-        tally.source_errors += 1;
-        return Ok(());
-    }
-    let (o1, o2) = match (&first.result, &second.result) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => return Err(format!("a reconcile failed without faults: {e}")),
-    };
-    if o1.plan.guard.tripped || want.suspend {
-        if !o2.plan.guard.tripped && !want.suspend {
-            return Err(format!("guarded once, then not: {:?}", o2.plan.changes));
-        }
-        tally.guarded_or_suspended += 1;
-        return Ok(());
-    }
-    if !matches!(o1.status, Status::Applied | Status::InSync) {
-        return Err(format!(
-            "without faults: status {:?}, results {:?}",
-            o1.status, o1.results
-        ));
-    }
-    if o1.status == Status::Applied {
-        let held = holdings(&first.post)
-            .keys()
-            .filter(|l| holds(&holdings(&first.post), l))
-            .count();
-        if held != o1.plan.seats_after {
-            return Err(format!(
-                "the plan predicted {} seats after apply; {held} are held",
-                o1.plan.seats_after
-            ));
-        }
-    }
-    if !o2.plan.is_empty() {
-        return Err(format!(
-            "the second reconcile after the faults still plans {:?} (the first applied {:?})",
-            o2.plan
-                .changes
-                .iter()
-                .map(|c| (c.action, &c.name, c.reason))
-                .collect::<Vec<_>>(),
-            o1.plan
-                .changes
-                .iter()
-                .map(|c| (c.action, &c.name, c.reason))
-                .collect::<Vec<_>>()
-        ));
-    }
-    ent_check_final(s, &want, &second.post)?;
-    if want.additive {
-        let end = holdings(&second.post);
-        let changed = churn_removed(s);
-        if let Some(l) = start
-            .keys()
-            .find(|l| holds(&start, l) && !holds(&end, l) && !changed.contains(*l))
-        {
-            return Err(format!("removals: additive, yet `{l}` lost its seat"));
-        }
-    }
-    tally.converged += 1;
-    Ok(())
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-pub(crate) async fn randomized_enterprise_fault_scenarios() {
-    let started = Instant::now();
-    let today = Utc::now().date_naive();
-    let (seeds, trace): (Vec<u64>, bool) = match env_u64("SEATKEEPER_ENTERPRISE_FAULT_SEED") {
-        Some(seed) => (vec![seed], true),
-        None => (
-            (1..=env_u64("SEATKEEPER_ENTERPRISE_FAULT_SCENARIOS").unwrap_or(DEFAULT_ENT_SCENARIOS))
-                .collect(),
-            false,
-        ),
-    };
-    let seeds = Arc::new(seeds);
-    let mut workers = Vec::new();
-    for w in 0..ENT_WORKERS.min(seeds.len() as u64) {
-        let seeds = Arc::clone(&seeds);
-        workers.push(tokio::spawn(async move {
-            let sim = start_sim().await;
-            let mut tally = EntTally::default();
-            let mut failures = Vec::new();
-            for &seed in seeds.iter().skip(w as usize).step_by(ENT_WORKERS as usize) {
-                let s = ent_generate(seed, today);
-                if trace {
-                    eprintln!("seed {seed}:\n{}\n{}", s.summary.join("\n"), s.yaml);
-                }
-                tally.scenarios += 1;
-                let run =
-                    AssertUnwindSafe(ent_run_scenario(&sim, &s, trace, &mut tally)).catch_unwind();
-                let verdict = match tokio::time::timeout(SCENARIO_TIMEOUT, run).await {
-                    Ok(Ok(result)) => result,
-                    Ok(Err(panic)) => Err(format!(
-                        "panicked: {}",
-                        panic
-                            .downcast_ref::<String>()
-                            .map(String::as_str)
-                            .or_else(|| panic.downcast_ref::<&str>().copied())
-                            .unwrap_or("(no message)")
-                    )),
-                    Err(_) => Err(format!("did not finish within {SCENARIO_TIMEOUT:?}")),
-                };
-                if let Err(e) = verdict {
-                    failures.push((seed, format!("{e}\n  scenario: {}", s.summary.join("\n  "))));
-                }
-            }
-            sim.shutdown().await;
-            (tally, failures)
-        }));
-    }
-    let mut total = EntTally::default();
-    let mut failures = Vec::new();
-    for w in workers {
-        let (t, f) = w.await.expect("worker");
-        total.merge(t);
-        failures.extend(f);
-    }
-    failures.sort_by_key(|(seed, _)| *seed);
-    eprintln!(
-        "{} enterprise scenarios in {:.1} s: {} converged, {} guarded or suspended, {} with a missing team; {} write requests under faults; faults that reached the client {:?}; changes before the last page {:?}, refused {:?}; faulty rounds ended {:?}, failed {:?}",
-        total.scenarios,
-        started.elapsed().as_secs_f64(),
-        total.converged,
-        total.guarded_or_suspended,
-        total.source_errors,
-        total.writes,
-        total.faults,
-        total.churn_during,
-        total.churn_refused,
-        total.statuses,
-        total.errors,
-    );
-    if !failures.is_empty() {
-        let shown: Vec<String> = failures
-            .iter()
-            .take(20)
-            .map(|(seed, e)| format!("seed {seed}: {e}"))
+        // People: acme's members, the other organizations' own members, and
+        // enterprise members in no organization (all of them GitHub users).
+        let devs: Vec<String> = (0..r.range(2, 12))
+            .map(|i| r.spell(&format!("dev{i}")))
             .collect();
-        panic!(
-            "{} of {} enterprise scenarios failed (seeds {:?}); replay one with SEATKEEPER_ENTERPRISE_FAULT_SEED=N cargo test --test it faults::\n\n{}",
-            failures.len(),
-            total.scenarios,
-            failures.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
-            shown.join("\n\n")
-        );
-    }
-    // Coverage, not just survival: every kind of fault reached the client,
-    // and every kind of change while paging landed before a last page (and
-    // was refused: checked per round above) a fair number of times.
-    if total.scenarios >= DEFAULT_ENT_SCENARIOS {
-        let at_least = total.scenarios / 60;
-        for kind in [
-            "5xx (error rate)",
-            "rate limited (403/429)",
-            "5xx (scripted)",
-            "dropped connection",
-            "latency",
-            "404",
-            "401/403/422 (scripted)",
-            "seats changed while paging",
-        ] {
-            let n = total.faults.get(kind).copied().unwrap_or(0);
-            assert!(
-                n >= at_least,
-                "only {n} `{kind}` faults reached the client (want {at_least}+)"
-            );
+        st.members = devs.clone();
+        let solo: Vec<String> = (0..r.range(2, 12)).map(|i| format!("ent{i}")).collect();
+        st.enterprise_members = solo.clone();
+        st.users = solo.clone();
+        let mut everyone: Vec<String> = devs.iter().chain(&solo).cloned().collect();
+        let n_orgs = r.range(1, 2) as usize;
+        for (k, org) in ["beta", "gamma"].into_iter().enumerate().take(n_orgs) {
+            let own: Vec<String> = (0..r.range(1, 5))
+                .map(|i| format!("{}{i}", &org[..1]))
+                .collect();
+            let mut members = own.clone();
+            for d in &devs {
+                if r.chance(0.3) {
+                    members.push(d.clone());
+                }
+            }
+            let mut selected_users = BTreeSet::new();
+            let mut team = Vec::new();
+            for m in &members {
+                if r.chance(0.3) {
+                    selected_users.insert(lower(m));
+                }
+                if r.chance(0.4) {
+                    team.push(m.as_str());
+                }
+            }
+            let mut selected_teams = BTreeSet::new();
+            if r.chance(0.5) {
+                selected_teams.insert("eng".to_string());
+            }
+            st.orgs.push(SimOrg {
+                login: org.to_string(),
+                id: 2000 + k as u64,
+                teams: vec![SimTeam::new("eng", &team)],
+                members: members.clone(),
+                selected_users,
+                selected_teams,
+                seats: Vec::new(),
+            });
+            st.users.extend(own.iter().cloned());
+            everyone.extend(own);
         }
-        for kind in ["Added", "AddedByOrg", "Removed", "NetZero"] {
-            let n = total.churn_refused.get(kind).copied().unwrap_or(0);
-            assert!(
-                n >= at_least,
-                "only {n} `{kind}` changes landed before a last page and were refused (want {at_least}+)"
-            );
+        // acme's own grants: organization grants, outside the enterprise file.
+        for d in &devs {
+            if r.chance(0.25) {
+                st.selected_users.insert(lower(d));
+            }
         }
-        assert!(
-            total.converged * 2 > total.scenarios,
-            "too few scenarios converged ({} of {}): the generator needs tuning",
-            total.converged,
-            total.scenarios
+        let web: Vec<&str> = devs
+            .iter()
+            .filter(|_| r.chance(0.3))
+            .map(String::as_str)
+            .collect();
+        st.teams.push(SimTeam::new("web", &web));
+        if r.chance(0.5) {
+            st.selected_teams.insert("web".into());
+        }
+        // Enterprise teams, maybe a big one, and direct enterprise grants.
+        let n_teams = r.range(1, 3) as usize;
+        let slugs: Vec<String> = (0..n_teams).map(|j| format!("ent:team-{j}")).collect();
+        for slug in &slugs {
+            let members: Vec<&str> = everyone
+                .iter()
+                .filter(|_| r.chance(0.3))
+                .map(String::as_str)
+                .collect();
+            st.enterprise_teams.push(SimTeam::new(slug, &members));
+            if r.chance(0.6) {
+                st.selected_enterprise_teams.insert(slug.clone());
+            }
+        }
+        let big = r.chance(0.2);
+        if big {
+            let bulk: Vec<String> = (0..r.range(20, 45)).map(|i| format!("bulk{i}")).collect();
+            st.enterprise_members.extend(bulk.iter().cloned());
+            st.users.extend(bulk.iter().cloned());
+            let refs: Vec<&str> = bulk.iter().map(String::as_str).collect();
+            st.enterprise_teams.push(SimTeam::new("ent:bulk", &refs));
+            st.selected_enterprise_teams.insert("ent:bulk".into());
+        }
+        for p in &everyone {
+            let roll = r.range(0, 99);
+            if roll < 35 {
+                st.enterprise_selected_users.insert(lower(p));
+            } else if roll < 45 {
+                let mut seat = SimSeat::new(p, days_ago(today, 30));
+                seat.pending_cancellation_date = Some(cancel_date);
+                st.enterprise_seats.push(seat);
+            }
+        }
+        st.normalize(Utc::now());
+        // Activity is the user's, the same on each of their entries ("each seat
+        // object contains information about the assigned user's most recent
+        // Copilot activity"); grant times are per entry.
+        type Seen = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+        let mut activity: BTreeMap<String, Seen> = BTreeMap::new();
+        let seats = st
+            .seats
+            .iter_mut()
+            .chain(st.orgs.iter_mut().flat_map(|o| o.seats.iter_mut()))
+            .chain(st.enterprise_seats.iter_mut());
+        for seat in seats {
+            seat.created_at = days_ago(today, r.range(1, 400));
+            let (act, auth) = *activity.entry(lower(&seat.login)).or_insert_with(|| {
+                let act = match r.range(0, 9) {
+                    0 | 1 => None,
+                    2..=4 => Some(days_ago(today, r.range(60, 300))),
+                    _ => Some(days_ago(today, r.range(0, 59))),
+                };
+                let auth = match r.range(0, 3) {
+                    0 => Some(days_ago(today, r.range(0, 20))),
+                    _ => None,
+                };
+                (act, auth)
+            });
+            seat.last_activity_at = act;
+            seat.last_authenticated_at = auth;
+        }
+        st.invalidate();
+        let entries = st.seats.len()
+            + st.orgs.iter().map(|o| o.seats.len()).sum::<usize>()
+            + st.enterprise_seats.len();
+        let per_page = *r.pick(&[3usize, 4, 5, 8, 100]);
+        let pages = entries.div_ceil(per_page).max(1);
+
+        // The change while paging: only on a listing of 3 pages or more, so
+        // a page is read after it.
+        let h = strings(&st);
+        let enterprise_only: Vec<String> = h
+            .iter()
+            .filter(|(_, g)| !g.is_empty() && g.iter().all(|g| !g.starts_with("org ")))
+            .map(|(l, _)| l.clone())
+            .collect();
+        let churn = (pages >= 3 && r.chance(0.7)).then(|| {
+            let intruder = format!("intruder{}", r.range(0, 99));
+            let kind = match r.range(0, 9) {
+                0 | 1 => Churn::Added,
+                2 | 3 => Churn::AddedByOrg,
+                4 | 5 => Churn::Removed,
+                _ => Churn::NetZero,
+            };
+            let gone = (!enterprise_only.is_empty()).then(|| r.pick(&enterprise_only).clone());
+            match (kind, gone) {
+                (Churn::Added, _) | (Churn::Removed | Churn::NetZero, None) => (
+                    Churn::Added,
+                    vec![FaultAction::GrantEnterpriseSeatAfter {
+                        login: intruder,
+                        later_second: false,
+                    }],
+                ),
+                (Churn::AddedByOrg, _) => (
+                    Churn::AddedByOrg,
+                    vec![FaultAction::InsertSeatAfter(intruder)],
+                ),
+                (Churn::Removed, Some(g)) => (
+                    Churn::Removed,
+                    vec![FaultAction::RemoveEnterpriseSeatsAfter(g)],
+                ),
+                (Churn::NetZero, Some(g)) => (
+                    Churn::NetZero,
+                    vec![
+                        FaultAction::RemoveEnterpriseSeatsAfter(g),
+                        FaultAction::GrantEnterpriseSeatAfter {
+                            login: intruder,
+                            later_second: true,
+                        },
+                    ],
+                ),
+            }
+        });
+        let summary = format!(
+            "{} people ({} orgs), {} enterprise teams (selected {:?}), bulk team {big}, {entries} entries in {pages} page(s) of {per_page}, {} holders",
+            everyone.len(),
+            n_orgs + 1,
+            st.enterprise_teams.len(),
+            st.selected_enterprise_teams,
+            h.len()
         );
+        let mut forced_teams = Vec::new();
+        if big && r.chance(0.7) {
+            forced_teams.push("bulk".to_string());
+        }
+        Shape {
+            state: st,
+            people: everyone.iter().map(|p| lower(p)).collect(),
+            teams: slugs,
+            forced_teams,
+            eligible_teams: Vec::new(),
+            per_page,
+            pages,
+            churn,
+            summary,
+        }
     }
+
+    /// The file may name an enterprise team with or without `ent:`.
+    fn spell_team(r: &mut Rng, slug: &str) -> String {
+        if r.chance(0.5) {
+            slug.to_string()
+        } else {
+            slug.trim_start_matches("ent:").to_string()
+        }
+    }
+
+    fn team_key(slug: &str) -> String {
+        let s = lower(slug);
+        match s.strip_prefix("ent:") {
+            Some(rest) => format!("ent:{rest}"),
+            None => format!("ent:{s}"),
+        }
+    }
+
+    fn team_kind() -> TeamKind {
+        TeamKind::Enterprise
+    }
+
+    fn selected_teams(st: &SimState) -> BTreeSet<String> {
+        st.selected_enterprise_teams
+            .iter()
+            .map(|t| Self::team_key(t))
+            .collect()
+    }
+
+    fn holdings(st: &SimState) -> BTreeMap<String, Holding> {
+        strings(st)
+            .into_iter()
+            .map(|(l, grants)| {
+                let active: Vec<&String> =
+                    grants.iter().filter(|g| !g.contains(" pending ")).collect();
+                let h = Holding {
+                    active: !active.is_empty(),
+                    direct: active.iter().any(|g| *g == "a direct grant"),
+                    teams: active
+                        .iter()
+                        .filter_map(|g| g.strip_prefix("team "))
+                        .map(Self::team_key)
+                        .collect(),
+                    grants,
+                };
+                (l, h)
+            })
+            .collect()
+    }
+
+    /// Exists as a GitHub user and is an enterprise member.
+    fn eligible(_: &Want, st: &SimState, login: &str) -> bool {
+        let l = lower(login);
+        st.enterprise_member_set().contains(&l)
+            && (st.members.iter().chain(&st.users)).any(|m| lower(m) == l)
+    }
+
+    /// When the user was last seen, as the planner counts idle days: the
+    /// latest activity or sign-in over every entry, else the latest grant.
+    fn idle_removable(want: &Want, st: &SimState, login: &str, today: NaiveDate) -> bool {
+        let Some(days) = want.idle_remove else {
+            return false;
+        };
+        let entries: Vec<&SimSeat> = st
+            .seats
+            .iter()
+            .chain(st.orgs.iter().flat_map(|o| &o.seats))
+            .chain(&st.enterprise_seats)
+            .filter(|s| s.login.eq_ignore_ascii_case(login))
+            .collect();
+        let seen = entries
+            .iter()
+            .flat_map(|s| [s.last_activity_at, s.last_authenticated_at])
+            .flatten()
+            .max()
+            .or_else(|| entries.iter().map(|s| s.created_at).max());
+        !want.additive
+            && !want.protected.contains(login)
+            && seen.is_some_and(|t| (today - t.date_naive()).num_days().max(0) >= days)
+    }
+
+    fn listed_keeps(
+        want: &Want,
+        st: &SimState,
+        login: &str,
+        _: &Holding,
+        today: NaiveDate,
+    ) -> bool {
+        Self::eligible(want, st, login) && !Self::idle_removable(want, st, login, today)
+    }
+
+    fn idle_must_go(want: &Want, st: &SimState, login: &str, today: NaiveDate) -> bool {
+        Self::idle_removable(want, st, login, today)
+    }
+
+    fn happened(
+        action: Action,
+        name: &str,
+        post: &SimState,
+        h: &BTreeMap<String, Holding>,
+    ) -> bool {
+        match action {
+            Action::AddUser => holds(h, name),
+            Action::RemoveUser => !h.get(name).is_some_and(|x| x.direct),
+            Action::AddTeam => Self::selected_teams(post).contains(name),
+            Action::RemoveTeam => !Self::selected_teams(post).contains(name),
+        }
+    }
+
+    /// The plan was made from a listing that existed: before the round, or
+    /// after a step of the change made while paging, never a mix.
+    fn check_listing(s: &Scenario, round: &Round) -> Result<(), String> {
+        let Some(listed) = &round.listed else {
+            return Err("the reconcile succeeded without a listing".into());
+        };
+        let got = strings_of(listed);
+        let churn = s.churn.as_ref().map(|(_, a)| a.as_slice());
+        let possible = snapshots(&round.pre, round.churn_fired.then_some(churn).flatten());
+        if possible.contains(&got) {
+            return Ok(());
+        }
+        let truth = &possible[0];
+        let diff: Vec<String> = got
+            .iter()
+            .filter(|(l, g)| truth.get(*l) != Some(g))
+            .map(|(l, g)| format!("{l}: listed {g:?}, held {:?}", truth.get(l)))
+            .chain(
+                truth
+                    .keys()
+                    .filter(|l| !got.contains_key(*l))
+                    .map(|l| format!("{l}: held {:?}, not listed", truth[l])),
+            )
+            .take(6)
+            .collect();
+        Err(format!(
+            "planned from a listing that matches no state of the enterprise (churn {:?}): {}",
+            round.churned,
+            diff.join("; ")
+        ))
+    }
+}
+
+type Described = BTreeMap<String, BTreeSet<String>>;
+
+/// Every listing entry of `st`, by holder (lowercase): the grant in the
+/// words `Grant::describe` uses, `pending DATE` appended when pending. An
+/// oracle written from the simulator's state, not from the client's fold.
+pub(crate) fn strings(st: &SimState) -> Described {
+    let mut out: Described = BTreeMap::new();
+    let mut put = |s: &SimSeat, grant: String| {
+        let g = match s.pending_cancellation_date {
+            Some(d) => format!("{grant} pending {d}"),
+            None => grant,
+        };
+        out.entry(lower(&s.login)).or_default().insert(g);
+    };
+    let by_org = |org: &str, s: &SimSeat| match &s.assigning_team {
+        Some(t) => format!("org {org} (team {})", t.slug),
+        None => format!("org {org}"),
+    };
+    for s in &st.seats {
+        put(s, by_org(&st.org, s));
+    }
+    for o in &st.orgs {
+        for s in &o.seats {
+            put(s, by_org(&o.login, s));
+        }
+    }
+    for s in &st.enterprise_seats {
+        let g = match &s.assigning_team {
+            Some(t) => format!("team {}", t.slug),
+            None => "a direct grant".to_string(),
+        };
+        put(s, g);
+    }
+    out
+}
+
+/// The client's listing in the same words.
+pub(crate) fn strings_of(live: &LiveState) -> Described {
+    live.users
+        .iter()
+        .map(|u| {
+            let grants = u
+                .grants
+                .iter()
+                .map(|g| match g.pending_cancellation_date {
+                    Some(d) => format!("{} pending {d}", g.grant.describe()),
+                    None => g.grant.describe(),
+                })
+                .collect();
+            (lower(&u.login), grants)
+        })
+        .collect()
+}
+
+/// The listings that existed during a round: before it, and after each
+/// step of the change made while paging.
+pub(crate) fn snapshots(pre: &SimState, churn: Option<&[FaultAction]>) -> Vec<Described> {
+    let mut h = strings(pre);
+    let mut out = vec![h.clone()];
+    for action in churn.unwrap_or(&[]) {
+        match action {
+            FaultAction::GrantEnterpriseSeatAfter { login, .. } => {
+                h.entry(lower(login))
+                    .or_default()
+                    .insert("a direct grant".into());
+            }
+            FaultAction::InsertSeatAfter(login) => {
+                h.entry(lower(login))
+                    .or_default()
+                    .insert(format!("org {}", pre.org));
+            }
+            FaultAction::RemoveEnterpriseSeatsAfter(login) => {
+                if let Some(g) = h.get_mut(&lower(login)) {
+                    g.retain(|g| g.starts_with("org "));
+                    if g.is_empty() {
+                        h.remove(&lower(login));
+                    }
+                }
+            }
+            _ => {}
+        }
+        out.push(h.clone());
+    }
+    out
 }
 
 /// A net-zero change while paging (one holder out, one in, the grant in a
@@ -400,5 +546,5 @@ pub(crate) async fn a_net_zero_change_while_paging_is_refused() {
     );
     // The counts agree: only the new grant's time tells.
     let st = sim.state();
-    assert_eq!(holdings(&st).len(), 12);
+    assert_eq!(strings(&st).len(), 12);
 }

@@ -1,4 +1,5 @@
-//! One reconcile, observed: the real client behind a stop switch, and the requests it sent.
+//! One reconcile, observed: the real client behind a stop switch, the
+//! requests it sent, the faults that fired and the waits it asked for.
 
 use super::*;
 
@@ -28,6 +29,14 @@ impl StopSwitch {
         }
     }
 
+    /// One write call, counted, and checked against the stop flag.
+    async fn write<T>(&self, call: impl std::future::Future<Output = T>) -> T {
+        self.before_write();
+        let r = call.await;
+        self.after_write();
+        r
+    }
+
     pub(crate) fn before_write(&self) {
         if self.stop.load(Ordering::SeqCst) {
             self.writes_after_stop.fetch_add(1, Ordering::SeqCst);
@@ -44,11 +53,11 @@ impl StopSwitch {
 
 #[async_trait]
 impl SeatApi for StopSwitch {
-    async fn billing(&self, scope: &Scope) -> Result<BillingInfo, GitHubError> {
+    async fn billing(&self, scope: &ConfigScope) -> Result<BillingInfo, GitHubError> {
         self.inner.billing(scope).await
     }
 
-    async fn list_seats(&self, scope: &Scope) -> Result<LiveState, GitHubError> {
+    async fn list_seats(&self, scope: &ConfigScope) -> Result<LiveState, GitHubError> {
         let live = self.inner.list_seats(scope).await;
         *self.listed.lock().unwrap() = live.as_ref().ok().cloned();
         live
@@ -56,42 +65,34 @@ impl SeatApi for StopSwitch {
 
     async fn add_users(
         &self,
-        scope: &Scope,
+        scope: &ConfigScope,
         logins: &[String],
     ) -> Result<WriteReport, GitHubError> {
-        self.before_write();
-        let r = self.inner.add_users(scope, logins).await;
-        self.after_write();
-        r
+        self.write(self.inner.add_users(scope, logins)).await
     }
 
     async fn remove_users(
         &self,
-        scope: &Scope,
+        scope: &ConfigScope,
         logins: &[String],
     ) -> Result<WriteReport, GitHubError> {
-        self.before_write();
-        let r = self.inner.remove_users(scope, logins).await;
-        self.after_write();
-        r
+        self.write(self.inner.remove_users(scope, logins)).await
     }
 
-    async fn add_teams(&self, scope: &Scope, teams: &[String]) -> Result<WriteReport, GitHubError> {
-        self.before_write();
-        let r = self.inner.add_teams(scope, teams).await;
-        self.after_write();
-        r
+    async fn add_teams(
+        &self,
+        scope: &ConfigScope,
+        teams: &[String],
+    ) -> Result<WriteReport, GitHubError> {
+        self.write(self.inner.add_teams(scope, teams)).await
     }
 
     async fn remove_teams(
         &self,
-        scope: &Scope,
+        scope: &ConfigScope,
         teams: &[String],
     ) -> Result<WriteReport, GitHubError> {
-        self.before_write();
-        let r = self.inner.remove_teams(scope, teams).await;
-        self.after_write();
-        r
+        self.write(self.inner.remove_teams(scope, teams)).await
     }
 
     async fn membership(&self, org: &str, login: &str) -> Result<Membership, GitHubError> {
@@ -100,7 +101,7 @@ impl SeatApi for StopSwitch {
 
     async fn team_members(
         &self,
-        scope: &Scope,
+        scope: &ConfigScope,
         slug: &str,
     ) -> Result<Option<Vec<String>>, GitHubError> {
         self.inner.team_members(scope, slug).await
@@ -116,39 +117,50 @@ impl SeatApi for StopSwitch {
 
     async fn add_team_members(
         &self,
-        scope: &Scope,
+        scope: &ConfigScope,
         team: &str,
         logins: &[String],
     ) -> Result<WriteReport, GitHubError> {
-        self.before_write();
-        let r = self.inner.add_team_members(scope, team, logins).await;
-        self.after_write();
-        r
+        self.write(self.inner.add_team_members(scope, team, logins))
+            .await
     }
 
     async fn remove_team_members(
         &self,
-        scope: &Scope,
+        scope: &ConfigScope,
         team: &str,
         logins: &[String],
     ) -> Result<WriteReport, GitHubError> {
-        self.before_write();
-        let r = self.inner.remove_team_members(scope, team, logins).await;
-        self.after_write();
-        r
+        self.write(self.inner.remove_team_members(scope, team, logins))
+            .await
     }
 }
+/// The retry waits a client asked for: recorded, then returned at once.
+pub(crate) type Waits = Arc<Mutex<Vec<Duration>>>;
 
-pub(crate) async fn client(sim: &Simulator, s: &Scenario, faulty: bool) -> GitHubClient {
+/// The real client, configured for scope `S`, its retry waits recorded in
+/// `waits`. The faulty one gives up sooner and times out in 150 ms.
+pub(crate) async fn client<S: Scope>(
+    sim: &Simulator,
+    s: &Scenario,
+    faulty: bool,
+    waits: &Waits,
+) -> GitHubClient {
     let mut c =
         ClientConfig::new(Auth::Token(SecretString::from(sim.token()))).with_base_url(sim.url());
-    c.page_concurrency = 1;
+    c.page_concurrency = S::PAGE_CONCURRENCY;
+    c.per_page = s.per_page;
     c.batch_size = s.client_batch_size;
     c.throttle = ThrottleConfig::unlimited();
-    c.backoff_base = Duration::from_millis(1);
-    c.backoff_max = Duration::from_millis(1);
-    let instant: RetrySleep = Arc::new(|_| Box::pin(async {}));
-    c.retry_sleep = Some(instant);
+    c.backoff_base = BACKOFF_BASE;
+    c.backoff_max = BACKOFF_MAX;
+    c.max_rate_limit_wait = MAX_RATE_LIMIT_WAIT;
+    let record = waits.clone();
+    let sleep: RetrySleep = Arc::new(move |d| {
+        record.lock().unwrap().push(d);
+        Box::pin(async {})
+    });
+    c.retry_sleep = Some(sleep);
     if faulty {
         c.max_attempts = s.max_attempts;
         c.request_timeout = s.request_timeout;
@@ -165,28 +177,62 @@ pub(crate) struct Round {
     pub(crate) post: SimState,
     pub(crate) requests: Vec<RecordedRequest>,
     pub(crate) result: Result<Outcome, String>,
+    /// The listing the planner got, when the client returned one.
+    pub(crate) listed: Option<LiveState>,
     pub(crate) stop_triggered: bool,
     pub(crate) writes_after_stop: usize,
-    /// Sequence numbers of seat pages after which the seats changed (2xx).
-    pub(crate) page_changes: Vec<u64>,
+    /// Seat pages after which the seats changed, not asked for again:
+    /// (page, pages of the listing).
+    pub(crate) churned: Vec<(usize, usize)>,
+    /// The seats changed during this round (after any seat page).
+    pub(crate) churn_fired: bool,
+    /// Every fault injected in this round.
+    pub(crate) injected: Vec<InjectedFault>,
+    /// The waits the client asked for before retries.
+    pub(crate) waits: Vec<Duration>,
+    /// Responses the client counted in this round, by status (0: none).
+    pub(crate) client_seen: BTreeMap<u16, u64>,
 }
 
-pub(crate) async fn run_round(
+pub(crate) fn page_of(r: &RecordedRequest) -> usize {
+    r.query
+        .as_deref()
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == "page")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(1)
+}
+
+fn by_status(api: &StopSwitch) -> BTreeMap<u16, u64> {
+    let mut out = BTreeMap::new();
+    for ((_, _, status), n) in api.inner.stats().requests {
+        *out.entry(status).or_default() += n;
+    }
+    out
+}
+
+pub(crate) async fn run_round<S: Scope>(
     sim: &Simulator,
     api: &StopSwitch,
+    waits: &Waits,
     source: &Loaded,
     s: &Scenario,
     label: &str,
 ) -> Round {
     let pre = sim.state();
     sim.clear_requests();
+    waits.lock().unwrap().clear();
+    *api.listed.lock().unwrap() = None;
+    let seen_before = by_status(api);
     let injected_before = sim.faults().injected().len();
     let opts = Options {
         mode: Mode::Apply,
         today: Some(s.today),
         check_eligibility: true,
         batch_size: s.batch_size,
-        concurrency: 1,
+        concurrency: S::CONCURRENCY,
         stop: Some(api.stop.clone()),
         // The scenarios' oracle knows only the file's cap: lift the default.
         bounds: seatkeeper::reconcile::Bounds {
@@ -198,36 +244,50 @@ pub(crate) async fn run_round(
     let result = reconcile(api, source, &opts)
         .await
         .map_err(|e| format!("{} error: {e}", e.metric_label()));
-    // A write that timed out on our side may still be running in the
+    // A request that timed out on our side may still be running in the
     // simulator: let it land before looking.
     let deadline = Instant::now() + Duration::from_secs(5);
     while sim.rate_limit().in_flight > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let requests = sim.requests();
-    let page_changes = sim.faults().injected()[injected_before..]
+    let injected: Vec<InjectedFault> = sim.faults().injected()[injected_before..].to_vec();
+    let seat_pages: Vec<&RecordedRequest> = requests
         .iter()
-        .filter(|f| f.what.contains("seat") && f.what.contains("after response"))
-        .filter(|f| {
-            requests
-                .iter()
-                .any(|r| r.seq == f.seq && (200..300).contains(&r.status))
-        })
-        // A page asked for again (its first answer timed out on our side)
-        // may have been read after the change: the change then did not
-        // land between pages the client used.
-        .filter(|f| !asked_again(&requests, f.seq))
-        .map(|f| f.seq)
+        .filter(|r| r.route == S::SEATS_ROUTE && (200..300).contains(&r.status))
         .collect();
+    let last = seat_pages.iter().map(|r| page_of(r)).max().unwrap_or(1);
+    let churn_fired = injected
+        .iter()
+        .any(|f| f.what.contains("after response") && seat_pages.iter().any(|r| r.seq == f.seq));
+    let mut churned: Vec<(usize, usize)> = injected
+        .iter()
+        .filter(|f| f.what.contains("after response"))
+        .filter_map(|f| seat_pages.iter().find(|r| r.seq == f.seq))
+        .filter(|r| !asked_again(&requests, r.seq))
+        .map(|r| (page_of(r), last))
+        .collect();
+    churned.dedup();
+    let mut client_seen = by_status(api);
+    for (status, n) in seen_before {
+        if let Some(m) = client_seen.get_mut(&status) {
+            *m -= n;
+        }
+    }
     Round {
         label: label.to_string(),
         pre,
         post: sim.state(),
         requests,
         result,
+        listed: api.listed.lock().unwrap().clone(),
         stop_triggered: api.stop.load(Ordering::SeqCst),
         writes_after_stop: api.writes_after_stop.load(Ordering::SeqCst),
-        page_changes,
+        churned,
+        churn_fired,
+        injected,
+        waits: waits.lock().unwrap().clone(),
+        client_seen,
     }
 }
 

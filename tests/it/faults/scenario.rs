@@ -1,158 +1,79 @@
-//! Seeded org scenarios: members, teams, seats, seats.yaml and faults.
+//! One seeded scenario for either scope: the scope's shape (scope.rs), then
+//! seats.yaml, the faults and the client's settings, drawn here once.
 
 use super::*;
 
-// ---------------------------------------------------------------------------
-// Scenarios
-
-/// One seeded scenario: a simulated org, a seats.yaml, and the faults of its
-/// faulty phase.
 pub(crate) struct Scenario {
     pub(crate) seed: u64,
     pub(crate) today: NaiveDate,
     pub(crate) state: SimState,
     pub(crate) yaml: String,
-    /// Error rates and scripted faults of the faulty phase.
+    pub(crate) per_page: usize,
     pub(crate) rates: Vec<ErrorRate>,
     pub(crate) scripts: Vec<ScriptedFault>,
-    /// Logins every write answers 422 for during the faulty phase.
     pub(crate) rejected: Vec<String>,
-    /// Set the stop flag after this many write calls (0: before the first).
+    /// The change while paging, and the fault actions that make it.
+    pub(crate) churn: Option<(Churn, Vec<FaultAction>)>,
     pub(crate) stop_after_writes: Option<usize>,
-    /// Reconciles run while the faults are on.
     pub(crate) faulty_rounds: usize,
-    /// Changes per write call in the reconciler, and names per request in the client.
     pub(crate) batch_size: usize,
     pub(crate) client_batch_size: usize,
-    /// Attempts per request in the faulty client.
     pub(crate) max_attempts: u32,
-    /// Per-attempt timeout of the faulty client.
     pub(crate) request_timeout: Duration,
-    /// Logins a fault may take out of the listing outright.
-    pub(crate) fault_removed: BTreeSet<String>,
     /// seats.yaml names a team that does not exist: every reconcile must fail.
     pub(crate) missing_team: bool,
     /// A human summary, printed with a failure.
     pub(crate) summary: Vec<String>,
 }
 
-/// The start of `today` minus `days`: seat times with whole idle days.
-pub(crate) fn days_ago(today: NaiveDate, days: u64) -> DateTime<Utc> {
-    (today - chrono::Days::new(days))
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight")
-        .and_utc()
+/// Each backoff is drawn under `min(BACKOFF_MAX, BACKOFF_BASE * 2^retry)`
+/// (the client's documented full jitter); the waits are recorded, not slept.
+pub(crate) const BACKOFF_BASE: Duration = Duration::from_millis(1);
+pub(crate) const BACKOFF_MAX: Duration = Duration::from_millis(4);
+/// The faulty client's longest rate-limit wait; `retry-after: 1000` is over it.
+pub(crate) const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(300);
+/// A latency fault this long outlasts the faulty client's timeout.
+pub(crate) const TIMEOUT_LATENCY: Duration = Duration::from_millis(250);
+
+impl Scenario {
+    /// Holders a change while paging took out of the listing.
+    pub(crate) fn churn_removed(&self) -> BTreeSet<String> {
+        self.churn
+            .iter()
+            .flat_map(|(_, a)| a)
+            .filter_map(|a| match a {
+                FaultAction::RemoveEnterpriseSeatsAfter(l)
+                | FaultAction::RemoveSeatAfter(Some(l)) => Some(lower(l)),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
-pub(crate) fn generate(seed: u64, today: NaiveDate) -> Scenario {
-    let mut r = Rng::new(seed);
-    let mut summary = Vec::new();
-    let mut st = SimState::new("acme");
-    st.next_billing_date = seatkeeper::simulator::first_of_next_month(today);
-    let cancel_date = st.next_billing_date;
-
-    // Members, spelled by GitHub in a random case.
-    let n_members = r.range(3, 36) as usize;
-    st.members = (0..n_members)
-        .map(|i| r.spell(&format!("dev{i}")))
-        .collect();
-    st.users = (0..r.range(0, 2)).map(|i| format!("ext{i}")).collect();
-
-    // Disjoint org teams (one may stay empty), and maybe an enterprise team.
-    let n_teams = r.range(0, 4) as usize;
-    let slugs: Vec<String> = (0..n_teams).map(|j| format!("team-{j}")).collect();
-    let mut team_of: Vec<Option<usize>> = vec![None; n_members];
-    let mut ent_member = vec![false; n_members];
-    let with_ent_team = r.chance(0.15);
-    for i in 0..n_members {
-        if n_teams > 0 && r.chance(0.45) {
-            team_of[i] = Some(r.range(0, n_teams as u64 - 1) as usize);
-        } else if with_ent_team && r.chance(0.25) {
-            ent_member[i] = true;
-        }
-    }
-    for (j, slug) in slugs.iter().enumerate() {
-        let members: Vec<&str> = (0..n_members)
-            .filter(|&i| team_of[i] == Some(j))
-            .map(|i| st.members[i].as_str())
-            .collect();
-        st.teams.push(SimTeam::new(slug, &members));
-        if r.chance(if members.is_empty() { 0.2 } else { 0.5 }) {
-            st.selected_teams.insert(slug.clone());
-        }
-    }
-    if with_ent_team {
-        st.enterprise = Some("acme-corp".into());
-        let members: Vec<&str> = (0..n_members)
-            .filter(|&i| ent_member[i])
-            .map(|i| st.members[i].as_str())
-            .collect();
-        st.enterprise_teams
-            .push(SimTeam::new("ent-engineering", &members));
-        st.selected_enterprise_teams
-            .insert("ent-engineering".into());
-    }
-    // A big selected team puts the listing over one page (100 seats), so
-    // seats can change between pages.
-    let big = r.chance(0.2);
-    if big {
-        let n = r.range(100, 170) as usize;
-        let bulk: Vec<String> = (0..n).map(|i| format!("bulk{i}")).collect();
-        st.members.extend(bulk.iter().cloned());
-        let refs: Vec<&str> = bulk.iter().map(String::as_str).collect();
-        st.teams.push(SimTeam::new("bulk", &refs));
-        st.selected_teams.insert("bulk".into());
-    }
-
-    // Direct seats (active or pending) for members outside selected teams,
-    // and pending seats left behind by teams no longer selected.
-    for i in 0..n_members {
-        let in_selected =
-            team_of[i].is_some_and(|j| st.selected_teams.contains(&slugs[j])) || ent_member[i];
-        if in_selected {
-            continue;
-        }
-        let login = st.members[i].clone();
-        let mut seat = SimSeat::new(&login, days_ago(today, r.range(1, 400)));
-        let roll = r.range(0, 99);
-        if roll < 40 {
-            st.seats.push(seat);
-        } else if roll < 55 {
-            seat.pending_cancellation_date = Some(cancel_date);
-            st.seats.push(seat);
-        } else if roll < 62 && team_of[i].is_some() {
-            seat.pending_cancellation_date = Some(cancel_date);
-            seat.assigning_team = team_of[i].map(|j| TeamRef {
-                kind: TeamKind::Org,
-                slug: slugs[j].clone(),
-            });
-            st.seats.push(seat);
-        }
-    }
-    st.normalize(Utc::now());
-    for seat in st.seats.iter_mut() {
-        if seat.created_at > days_ago(today, 1) {
-            seat.created_at = days_ago(today, r.range(1, 400));
-        }
-        seat.last_activity_at = match r.range(0, 9) {
-            0 | 1 => None,
-            2..=4 => Some(days_ago(today, r.range(60, 300))),
-            _ => Some(days_ago(today, r.range(0, 59))),
-        };
-    }
-    st.invalidate();
+pub(crate) fn generate<S: Scope>(seed: u64, today: NaiveDate) -> Scenario {
+    let mut r = Rng::new(seed ^ S::SALT);
+    let shape = S::shape(&mut r, today);
+    let Shape {
+        state: st,
+        people,
+        teams: team_choices,
+        forced_teams,
+        eligible_teams,
+        per_page,
+        pages,
+        churn,
+        summary: shape_summary,
+    } = shape;
 
     // seats.yaml
     let mut users: Vec<String> = Vec::new();
-    let mut listed = BTreeSet::new();
     let empty_desired = r.chance(0.05);
     if !empty_desired {
-        for i in 0..n_members {
+        for p in &people {
             if !r.chance(0.5) {
                 continue;
             }
-            let login = r.spell(&format!("dev{i}"));
-            listed.insert(lower(&login));
+            let login = r.spell(p);
             users.push(match r.range(0, 19) {
                 0..=2 => format!(
                     "  - login: {login}\n    expires: {}\n",
@@ -165,25 +86,18 @@ pub(crate) fn generate(seed: u64, today: NaiveDate) -> Scenario {
                 _ => format!("  - {login}\n"),
             });
         }
-        for u in st.users.clone() {
-            if r.chance(0.3) {
-                users.push(format!("  - {}\n", r.spell(&u)));
-            }
-        }
         if r.chance(0.1) {
             users.push(format!("  - ghost{}\n", r.range(0, 9)));
         }
     }
     let mut teams: Vec<String> = Vec::new();
     if !empty_desired {
-        for slug in &slugs {
+        for slug in &team_choices {
             if r.chance(0.5) {
-                teams.push(slug.clone());
+                teams.push(S::spell_team(&mut r, slug));
             }
         }
-        if big {
-            teams.push("bulk".into());
-        }
+        teams.extend(forced_teams.iter().cloned());
     }
     let missing_team = r.chance(0.03);
     if missing_team {
@@ -191,8 +105,7 @@ pub(crate) fn generate(seed: u64, today: NaiveDate) -> Scenario {
     }
 
     let mut policy = String::new();
-    let additive = r.chance(0.15);
-    if additive {
+    if r.chance(0.15) {
         policy.push_str("  removals: additive\n");
     }
     match r.range(0, 9) {
@@ -201,36 +114,27 @@ pub(crate) fn generate(seed: u64, today: NaiveDate) -> Scenario {
         _ => writeln!(policy, "  max_removals: \"{}%\"", r.range(5, 100)).unwrap(),
     }
     if r.chance(0.25) {
-        let active = st.seats.iter().filter(|s| s.is_active()).count() as u64;
+        let held = S::holdings(&st).values().filter(|h| h.active).count() as u64;
         writeln!(
             policy,
             "  max_seats: {}",
-            (active + r.range(0, 15)).saturating_sub(2).max(1)
+            (held + r.range(0, 15)).saturating_sub(2).max(1)
         )
         .unwrap();
     }
-    let mut protected = Vec::new();
+    let mut protected: Vec<String> = Vec::new();
     for _ in 0..r.range(0, 3) {
-        let i = r.range(0, n_members as u64 - 1);
-        let p = r.spell(&format!("dev{i}"));
-        if !protected
-            .iter()
-            .any(|q: &String| q.eq_ignore_ascii_case(&p))
-        {
+        let who = r.pick(&people).clone();
+        let p = r.spell(&who);
+        if !protected.iter().any(|q| q.eq_ignore_ascii_case(&p)) {
             protected.push(p);
         }
     }
     if !protected.is_empty() {
         writeln!(policy, "  protected: [{}]", protected.join(", ")).unwrap();
     }
-    let nonempty: Vec<&String> = slugs
-        .iter()
-        .enumerate()
-        .filter(|(j, _)| team_of.contains(&Some(*j)))
-        .map(|(_, s)| s)
-        .collect();
-    if !nonempty.is_empty() && r.chance(0.1) {
-        writeln!(policy, "  eligible_teams: [{}]", r.pick(&nonempty)).unwrap();
+    if !eligible_teams.is_empty() && r.chance(0.1) {
+        writeln!(policy, "  eligible_teams: [{}]", r.pick(&eligible_teams)).unwrap();
     }
     if r.chance(0.3) {
         policy.push_str("  allow_empty: true\n");
@@ -253,63 +157,48 @@ pub(crate) fn generate(seed: u64, today: NaiveDate) -> Scenario {
         .unwrap(),
         _ => {}
     }
-    let mut yaml = String::from("# generated by tests/it/faults\norg: acme\n");
+    let mut yaml = format!("# generated by tests/it/faults\n{}\n", S::HEADER);
     if !policy.is_empty() {
         yaml.push_str("policy:\n");
         yaml.push_str(&policy);
     }
-    if !teams.is_empty() || r.chance(0.5) {
-        yaml.push_str("teams:\n");
-        if teams.is_empty() {
-            yaml.truncate(yaml.len() - 1);
-            yaml.push_str(" []\n");
+    for (key, items) in [("teams", &teams), ("users", &users)] {
+        if items.is_empty() {
+            if r.chance(0.5) {
+                writeln!(yaml, "{key}: []").unwrap();
+            }
+            continue;
         }
-        for t in &teams {
-            writeln!(yaml, "  - {t}").unwrap();
-        }
-    }
-    if !users.is_empty() || r.chance(0.5) {
-        yaml.push_str("users:\n");
-        if users.is_empty() {
-            yaml.truncate(yaml.len() - 1);
-            yaml.push_str(" []\n");
-        }
-        for u in &users {
-            yaml.push_str(u);
+        writeln!(yaml, "{key}:").unwrap();
+        for item in items {
+            if key == "teams" {
+                writeln!(yaml, "  - {item}").unwrap();
+            } else {
+                yaml.push_str(item);
+            }
         }
     }
 
-    // Faults.
+    // Faults. A scenario with a change while paging has no latency faults
+    // and a patient client: the change then lands while the client is still
+    // reading (a timed-out page could otherwise apply it after).
     let mut rates = Vec::new();
     let mut scripts = Vec::new();
-    let mut fault_removed = BTreeSet::new();
-    let write_routes = [
-        "*",
-        "POST *",
-        "DELETE *",
-        routes::ORG_SELECTED_USERS,
-        routes::ORG_SELECTED_TEAMS,
-        routes::ORG_SEATS,
-        routes::ORG_BILLING,
-        routes::ORG_MEMBER,
-        routes::ORG_TEAM_MEMBERS,
-        routes::USER,
-    ];
     let quiet = r.chance(0.08);
     if !quiet {
         for _ in 0..r.range(1, 4) {
-            let route = r.pick(&write_routes).to_string();
-            match r.range(0, 13) {
+            let route = r.pick(S::FAULT_ROUTES).to_string();
+            match r.range(0, 14) {
                 0..=4 => rates.push(ErrorRate {
                     route,
                     status: *r.pick(&[500u16, 502, 503, 504]),
-                    probability: r.range(5, 50) as f64 / 100.0,
+                    probability: r.range(5, 45) as f64 / 100.0,
                     headers: Vec::new(),
                 }),
                 5 | 6 => rates.push(ErrorRate {
                     route,
                     status: *r.pick(&[403u16, 429]),
-                    probability: r.range(5, 40) as f64 / 100.0,
+                    probability: r.range(5, 35) as f64 / 100.0,
                     headers: vec![(
                         "retry-after".into(),
                         if r.chance(0.1) {
@@ -337,29 +226,20 @@ pub(crate) fn generate(seed: u64, today: NaiveDate) -> Scenario {
                     times: r.range(1, 3),
                     action: FaultAction::Drop,
                 }),
-                11 => scripts.push(ScriptedFault {
+                11 | 12 if churn.is_none() => scripts.push(ScriptedFault {
                     route,
-                    nth: r.range(1, 10),
+                    nth: r.range(1, 6),
                     times: r.range(1, 2),
-                    action: if r.chance(0.5) {
-                        // Longer than the faulty client's timeout.
-                        FaultAction::Latency(Duration::from_millis(250))
+                    action: if r.chance(0.4) {
+                        FaultAction::Latency(TIMEOUT_LATENCY)
                     } else {
                         FaultAction::Latency(Duration::from_millis(r.range(1, 20)))
                     },
                 }),
-                // A 404 only where it means "gone" without lying about a
-                // person: a spurious 404 from the membership or user routes
-                // would (rightly) make a listed user ineligible.
-                12 => scripts.push(match r.range(0, 3) {
+                11 | 12 => {}
+                _ => scripts.push(match r.range(0, 3) {
                     0 => ScriptedFault {
-                        route: r
-                            .pick(&[
-                                routes::ORG_TEAM_MEMBERS,
-                                routes::ORG_SEATS,
-                                routes::ORG_BILLING,
-                            ])
-                            .to_string(),
+                        route: r.pick(S::NOT_FOUND_ROUTES).to_string(),
                         nth: r.range(1, 4),
                         times: 1,
                         action: FaultAction::status(404),
@@ -371,83 +251,59 @@ pub(crate) fn generate(seed: u64, today: NaiveDate) -> Scenario {
                         action: FaultAction::status([401, 403, 422][k as usize - 1]),
                     },
                 }),
-                _ => scripts.push(ScriptedFault {
-                    route: routes::ORG_TEAM_MEMBERS.into(),
-                    nth: 1,
-                    times: 1,
-                    action: FaultAction::status(404),
-                }),
             }
         }
-        if big && r.chance(0.6) {
-            // Seats change right after page 1 of the first listing.
-            let action = if r.chance(0.5) {
-                FaultAction::InsertSeatAfter(format!("intruder{}", r.range(0, 99)))
-            } else {
-                let direct: Vec<String> = st
-                    .seats
-                    .iter()
-                    .filter(|s| s.assigning_team.is_none())
-                    .map(|s| s.login.clone())
-                    .collect();
-                if direct.is_empty() {
-                    FaultAction::InsertSeatAfter(format!("intruder{}", r.range(0, 99)))
-                } else {
-                    let login = r.pick(&direct).clone();
-                    fault_removed.insert(lower(&login));
-                    FaultAction::RemoveSeatAfter(Some(login))
-                }
-            };
+    }
+    if let Some((_, actions)) = &churn {
+        // After page 1 of a two-page listing, page 2 or 3 of a longer one.
+        let nth = if pages >= 3 { r.range(2, 3) } else { 1 };
+        for action in actions {
             scripts.push(ScriptedFault {
-                route: routes::ORG_SEATS.into(),
-                nth: 1,
+                route: S::SEATS_ROUTE.into(),
+                nth,
                 times: 1,
-                action,
+                action: action.clone(),
             });
         }
     }
     let mut rejected = Vec::new();
     if !quiet && r.chance(0.35) {
         for _ in 0..r.range(1, 3) {
-            let i = r.range(0, n_members as u64 - 1) as usize;
-            rejected.push(st.members[i].clone());
+            rejected.push(r.pick(&people).clone());
         }
     }
-    let stop_after_writes = (r.chance(0.15)).then(|| r.range(0, 3) as usize);
+    let stop_after_writes = r.chance(0.12).then(|| r.range(0, 3) as usize);
     let faulty_rounds = r.range(1, 2) as usize;
     let batch_size = *r.pick(&[1usize, 2, 3, 5, 100]);
     let client_batch_size = *r.pick(&[1usize, 2, 4, 100]);
     let max_attempts = r.range(2, 5) as u32;
-
-    summary.push(format!(
-        "{} members, {} teams (selected {:?}), enterprise team {}, bulk team {}, {} seats ({} active)",
-        n_members,
-        n_teams,
-        st.selected_teams,
-        with_ent_team,
-        big,
-        st.seats.len(),
-        st.seats.iter().filter(|s| s.is_active()).count()
-    ));
-    summary.push(format!(
-        "faults: rates {rates:?}; scripts {scripts:?}; rejected {rejected:?}; stop after {stop_after_writes:?} writes; {faulty_rounds} faulty round(s); batch {batch_size}/{client_batch_size}; attempts {max_attempts}"
-    ));
-
+    let request_timeout = if churn.is_some() {
+        Duration::from_secs(5)
+    } else {
+        Duration::from_millis(150)
+    };
+    let summary = vec![
+        shape_summary,
+        format!(
+            "churn {churn:?}; faults: rates {rates:?}; scripts {scripts:?}; rejected {rejected:?}; stop after {stop_after_writes:?} writes; {faulty_rounds} faulty round(s); batch {batch_size}/{client_batch_size}; attempts {max_attempts}"
+        ),
+    ];
     Scenario {
         seed,
         today,
         state: st,
         yaml,
+        per_page,
         rates,
         scripts,
         rejected,
+        churn,
         stop_after_writes,
         faulty_rounds,
         batch_size,
         client_batch_size,
         max_attempts,
-        request_timeout: Duration::from_millis(150),
-        fault_removed,
+        request_timeout,
         missing_team,
         summary,
     }

@@ -179,10 +179,13 @@ impl Proc {
         }
     }
 
-    /// SIGKILL, then reap.
-    pub fn kill9(&mut self) {
+    /// SIGKILL (what `Child::kill` sends on Unix), then reap, waiting at
+    /// most [`WAIT`]: a kill that does not land fails instead of hanging.
+    /// Returns how the process ended (`signal() == Some(9)` when the kill
+    /// landed; an exit code when it had already ended by itself).
+    pub fn kill9(&mut self) -> ExitStatus {
         let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.wait_exit(WAIT)
     }
 
     /// After the process ended: wait until everything it wrote to stdout and
@@ -204,7 +207,11 @@ impl Drop for Proc {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
             let _ = self.child.kill();
-            let _ = self.child.wait();
+            // Bounded: a drop during a panic must not hang the test binary.
+            let deadline = Instant::now() + WAIT;
+            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
         }
     }
 }
