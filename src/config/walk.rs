@@ -162,26 +162,14 @@ impl Walker<'_> {
         text
     }
 
-    /// Whether the word written just before `node` is a tag (`!!int 7`).
-    fn tagged(&self, node: &Node) -> bool {
-        let Some((start, _)) = node.bytes else {
-            return false;
-        };
-        let before = self.src.get(..start).unwrap_or("").trim_end();
-        let word = before
-            .rsplit(|c: char| c.is_whitespace())
-            .next()
-            .unwrap_or("");
-        word.starts_with('!')
-    }
-
     fn int(&mut self, node: &Node, what: &str, range: Range) -> Option<i128> {
         let (min, max) = (i128::from(range.min), i128::from(range.max));
         // What a reviewer reads is what is applied: `0x10`, `0o17`, `1_0`
         // and `!!int "7"` are numbers to YAML, not to a reviewer.
         if matches!(node.kind, Kind::Int(_)) {
             let written = self.as_written(node)?;
-            if !is_plain_decimal(&written) || self.tagged(node) {
+            // (Tags such as `!!int "7"` are refused before this, by the YAML layer.)
+            if !is_plain_decimal(&written) {
                 self.error(
                     node,
                     format!(
