@@ -1238,6 +1238,28 @@ mod tests {
     }
 
     #[test]
+    fn listens_on_loopback_unless_told_and_status_access_is_one_choice() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            run: RunArgs,
+        }
+        use clap::Parser as _;
+        let run = Cli::try_parse_from(["run", "seats.yaml"]).unwrap().run;
+        assert!(run.listen.ip().is_loopback(), "{}", run.listen);
+        assert_eq!(run.probe_listen, None);
+        assert!(!run.status_public && run.status_token_file.is_none());
+        let both = [
+            "run",
+            "seats.yaml",
+            "--status-public",
+            "--status-token-file",
+            "t",
+        ];
+        assert!(Cli::try_parse_from(both).is_err());
+    }
+
+    #[test]
     fn hex() {
         assert_eq!(decode_hex("00ff10"), Some(vec![0, 255, 16]));
         assert_eq!(decode_hex("0"), None);
