@@ -5,7 +5,8 @@
 # workflow's own token). A marked comment by anyone else is left alone: a
 # person could plant the marker to have a stale or forged plan "updated", or
 # to hide the real one. Without such a comment, a new one is created. Talks
-# to the REST API with curl only.
+# to the REST API with curl only, and sends the token to the API root only
+# (a `Link` to any other host is refused).
 #
 # Env:
 #   SK_COMMENT          true | false | empty (empty: true on pull_request and
@@ -75,6 +76,20 @@ call() {
     curl "${args[@]}" "$url" || true
 }
 
+# same_root URL: true when URL is under the API root: "$api/" followed by a
+# path, and no `@` before the path (user information would send the request
+# to another host). Compared as text, so a host like `api.github.com.evil`
+# does not match `api.github.com/`.
+same_root() {
+    local url=$1
+    case $url in
+        "$api"/*) ;;
+        *) return 1 ;;
+    esac
+    local rest=${url#*://}
+    [[ ${rest%%/*} != *@* ]]
+}
+
 # Every page of the PR's comments, at most 100 pages of 100 (GitHub's Link
 # header names the next one).
 url="$api/repos/$GITHUB_REPOSITORY/issues/$pr/comments?per_page=100"
@@ -88,6 +103,10 @@ for _ in $(seq 1 100); do
     [ -z "$id" ] || break
     url=$(tr -d '\r' <"$work/headers" | sed -n 's/^[Ll]ink:.*<\([^>]*\)>; *rel="next".*/\1/p' | head -n 1)
     [ -n "$url" ] || break
+    # The token goes to the API root only: a next page elsewhere (another
+    # host or port, `API@host`, another scheme) is refused, not followed.
+    same_root "$url" \
+        || sk_die "the comment list's next page is not under $api: refusing to send the token there"
 done
 
 # A 403 on a write is a token that may not comment (a pull request from a

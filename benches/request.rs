@@ -175,6 +175,10 @@ async fn run_size(cfg: &Cfg, seats: usize, dir: &std::path::Path) -> Row {
         schedule: "0 0 0 1 1 *".into(),
         jitter: 0,
         listen,
+        probe_listen: None,
+        // /status's run counter is in the summary every client gets.
+        status_token_file: None,
+        status_public: false,
         dry_run: false,
         webhook_secret_file: Some(secret),
         webhook_branch: "main".into(),

@@ -38,6 +38,9 @@ pub struct DemoOptions {
     pub serve: bool,
     /// Where the controller listens with `serve`.
     pub listen: SocketAddr,
+    /// Where the controller serves its probes and metrics with `serve`
+    /// (`None`: on `listen`).
+    pub probe_listen: Option<SocketAddr>,
     /// Seconds between the controller's scheduled reconciles with `serve`.
     pub interval_secs: u64,
     /// Added to every simulated GitHub request (tests use it to interrupt
@@ -51,6 +54,7 @@ impl Default for DemoOptions {
             config: None,
             serve: false,
             listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
+            probe_listen: None,
             interval_secs: 10,
             sim_latency: Duration::ZERO,
         }
@@ -143,7 +147,10 @@ pub async fn run(opts: DemoOptions) -> crate::Result<DemoEnd> {
     // at once, naming the port. The probe is held until the controller
     // starts, so the port stays ours meanwhile.
     let probe = if opts.serve {
-        Some(reserve(opts.listen)?)
+        Some((
+            reserve(opts.listen)?,
+            opts.probe_listen.map(reserve).transpose()?,
+        ))
     } else {
         None
     };
@@ -244,7 +251,8 @@ pub async fn run(opts: DemoOptions) -> crate::Result<DemoEnd> {
         Some(probe) => {
             // The controller handles Ctrl-C from here on (graceful stop).
             watcher.abort();
-            serve_forever(&sim, &loaded, probe, opts.interval_secs, &me).await?;
+            let (probe, probes) = probe;
+            serve_forever(&sim, &loaded, probe, probes, opts.interval_secs, &me).await?;
         }
         None => {
             watcher.abort();
@@ -270,12 +278,17 @@ async fn serve_forever(
     sim: &Simulator,
     loaded: &Loaded,
     probe: std::net::TcpListener,
+    probes: Option<std::net::TcpListener>,
     interval_secs: u64,
     me: &str,
 ) -> crate::Result<()> {
-    let listen = probe.local_addr().map_err(|e| {
-        GitHubError::Config(format!("cannot read the address of the reserved port: {e}"))
-    })?;
+    let address = |l: &std::net::TcpListener| {
+        l.local_addr().map_err(|e| {
+            GitHubError::Config(format!("cannot read the address of the reserved port: {e}"))
+        })
+    };
+    let listen = address(&probe)?;
+    let probe_listen = probes.as_ref().map(address).transpose()?;
     // The token and the webhook secret live in a private directory (0700,
     // files 0600) that is removed when the demo ends.
     let dir = tempfile::Builder::new()
@@ -328,8 +341,16 @@ async fn serve_forever(
     }));
     let mut github = GitHubArgs::for_url(&sim.url());
     github.token_file = Some(token);
+    let endpoints = match probe_listen {
+        Some(probes) => format!(
+            "http://{listen}: /status /webhook (secret {DEMO_WEBHOOK_SECRET:?}); http://{probes}: /metrics /healthz /readyz"
+        ),
+        None => format!(
+            "http://{listen}: /metrics /healthz /readyz /status /webhook (secret {DEMO_WEBHOOK_SECRET:?})"
+        ),
+    };
     println!(
-        "\nServing: simulator {} (token {}), controller on http://{listen}: /metrics /healthz /readyz /status /webhook (secret {DEMO_WEBHOOK_SECRET:?}).\n\
+        "\nServing: simulator {} (token {}), controller on {endpoints}.\n\
          The controller reads github:{DEMO_REPO}/seats.yaml@main and gets its push webhooks. Ask for a seat (nadia is an org member without one):\n  \
          GITHUB_TOKEN={} {me} request nadia --repo {DEMO_REPO} --github-url {}\n\
          Watch it: curl -s http://{listen}/status\n\
@@ -350,6 +371,10 @@ async fn serve_forever(
         schedule: format!("*/{} * * * * *", interval_secs.clamp(1, 59)),
         jitter: 0,
         listen,
+        probe_listen,
+        // The demo's org is made up: /status shows it all.
+        status_token_file: None,
+        status_public: true,
         dry_run: false,
         webhook_secret_file: Some(secret),
         webhook_branch: "main".into(),
@@ -361,8 +386,9 @@ async fn serve_forever(
         bounds: crate::reconcile::BoundsArgs::default(),
     };
     let shown = print_pushes(sim);
-    // Free the port just before the controller binds it.
+    // Free the ports just before the controller binds them.
     drop(probe);
+    drop(probes);
     let result = crate::daemon::run(args).await;
     shown.abort();
     result

@@ -4,12 +4,15 @@
 //! - [`serve`]: HTTP/1.1 with a header-read timeout (a half-sent request, or
 //!   an idle keep-alive connection, is closed), a write-stall timeout (a peer
 //!   that stops reading its response), a small per-connection buffer, and a
-//!   cap on open connections (more are closed as soon as they are accepted).
+//!   cap on open connections, overall and per client address (more are closed
+//!   as soon as they are accepted). Each listener has its own caps.
 //! - [`read_body`]: a request body with a size limit and a deadline, so a
 //!   trickled body cannot hold a connection or memory for long.
 //! - [`WebhookGuard`]: what `/webhook` keeps between requests: a bounded
 //!   record of recent `X-GitHub-Delivery` ids (a replay is acknowledged and
-//!   ignored), a cap on bodies being read at once, a minimum interval between
+//!   ignored), a cap on large bodies being read at once (overall and per
+//!   client; a push-sized body needs no slot, so trickled large bodies cannot
+//!   make a signed delivery wait), a minimum interval between
 //!   webhook-triggered reconciles per org ([`MinInterval`]), and
 //!   rate-limited rejection logs ([`RateLimitedLog`]).
 //!
@@ -19,6 +22,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::io;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
@@ -49,13 +53,19 @@ pub struct HttpArgs {
     #[arg(long = "http-body-timeout", default_value_t = 10, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub body_timeout: u64,
-    /// Most connections served at once (metrics, probes and webhooks together); a connection
-    /// beyond it is closed as soon as it is accepted.
+    /// Most connections served at once on each listener (--listen and --probe-listen have their
+    /// own); a connection beyond it is closed as soon as it is accepted.
     #[arg(long = "http-max-connections", default_value_t = 128, value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..=65536))]
     pub max_connections: u64,
-    /// Webhook-triggered reconciles of one org start at least this many seconds apart: pushes
-    /// within the interval are coalesced into one reconcile at its end (0: no minimum).
+    /// Most connections one client address holds at once on a listener; one beyond it is
+    /// closed as soon as it is accepted, so one client cannot take every connection.
+    #[arg(long = "http-max-connections-per-client", default_value_t = 32, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub max_connections_per_client: u64,
+    /// Webhook-triggered reconciles of one source (positional or --config) start at least this
+    /// many seconds apart: pushes within the interval are coalesced into one reconcile at its end
+    /// (0: no minimum).
     #[arg(long = "webhook-min-interval", default_value_t = 5, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(0..=86400))]
     pub webhook_min_interval: u64,
@@ -67,6 +77,7 @@ impl Default for HttpArgs {
             header_timeout: 10,
             body_timeout: 10,
             max_connections: 128,
+            max_connections_per_client: 32,
             webhook_min_interval: 5,
         }
     }
@@ -97,10 +108,64 @@ const CONNECTION_BUFFER: usize = 64 * 1024;
 /// Most request headers accepted (hyper's default is 100).
 const MAX_HEADERS: usize = 64;
 
-/// Webhook bodies read at the same time; more are answered 503 at once.
-/// With [`crate::daemon::MAX_WEBHOOK_BODY`] this bounds the memory held by
-/// bodies being read to 16 MiB.
+/// Large webhook bodies (over [`SMALL_BODY`]) read at the same time; more
+/// are answered 503 at once. With [`crate::daemon::MAX_WEBHOOK_BODY`] this
+/// bounds the memory held by large bodies being read to 16 MiB.
 pub const MAX_BODIES_IN_FLIGHT: usize = 16;
+
+/// Of the [`MAX_BODIES_IN_FLIGHT`] large-body slots, one client address holds
+/// at most this many.
+pub const MAX_BODIES_PER_CLIENT: usize = 4;
+
+/// A body whose `Content-Length` is at most this (a push event is a few KB)
+/// is read without a large-body slot: the connection cap bounds such bodies
+/// (128 connections x 64 KiB = 8 MiB), so bodies trickled by others can never
+/// make a push-sized signed delivery answer 503. Each body is read within its
+/// own deadline, from its own headers.
+pub const SMALL_BODY: usize = 64 * 1024;
+
+/// The client address of a request, put in its extensions by [`serve`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer(pub SocketAddr);
+
+/// Counts per client address, each entry removed when its count drops to 0
+/// (the map holds only addresses with something open).
+#[derive(Debug, Default)]
+struct PerClient(Mutex<HashMap<IpAddr, usize>>);
+
+/// One unit of a [`PerClient`] count, given back when dropped.
+struct ClientSlot {
+    counts: Arc<PerClient>,
+    ip: IpAddr,
+}
+
+impl PerClient {
+    /// Count one more for `ip`, or `None` when it holds `max` already.
+    fn take(counts: &Arc<PerClient>, ip: IpAddr, max: usize) -> Option<ClientSlot> {
+        let mut map = lock(&counts.0);
+        let n = map.entry(ip).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(ClientSlot {
+            counts: counts.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut map = lock(&self.counts.0);
+        if let Some(n) = map.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
+}
 
 /// Delivery ids remembered (32 bytes each, plus the set's overhead).
 pub const DELIVERY_MEMORY: usize = 4096;
@@ -128,6 +193,10 @@ pub async fn serve(
         .unwrap_or(usize::MAX)
         .clamp(1, Semaphore::MAX_PERMITS);
     let permits = Arc::new(Semaphore::new(max));
+    let per_client = usize::try_from(args.max_connections_per_client)
+        .unwrap_or(usize::MAX)
+        .max(1);
+    let clients = Arc::new(PerClient::default());
     let stall = args.header_timeout();
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -139,11 +208,11 @@ pub async fn serve(
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::pin!(shutdown);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             biased;
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // EMFILE and friends: back off instead of spinning.
                     if let Some(suppressed) = log.allow("accept", Instant::now()) {
@@ -165,9 +234,22 @@ pub async fn serve(
             }
             continue;
         };
+        let Some(client) = PerClient::take(&clients, peer.ip(), per_client) else {
+            drop(stream);
+            if let Some(suppressed) = log.allow("max_connections_per_client", Instant::now()) {
+                tracing::warn!(
+                    client = %peer.ip(),
+                    max_connections_per_client = per_client,
+                    suppressed,
+                    "connection closed: --http-max-connections-per-client reached"
+                );
+            }
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let io = TokioIo::new(StallTimeout::new(stream, stall));
-        let conn = builder.serve_connection(io, TowerToHyperService::new(app.clone()));
+        let app = app.clone().layer(axum::Extension(Peer(peer)));
+        let conn = builder.serve_connection(io, TowerToHyperService::new(app));
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             tokio::pin!(conn);
@@ -182,6 +264,7 @@ pub async fn serve(
                 // Timeouts and resets of hostile or broken clients: not the operator's problem.
                 tracing::debug!(error = %e, "connection ended with an error");
             }
+            drop(client);
             drop(permit);
         });
     }
@@ -362,6 +445,7 @@ pub async fn read_body(
 pub struct WebhookGuard {
     body_timeout: Duration,
     bodies: Arc<Semaphore>,
+    bodies_by_client: Arc<PerClient>,
     deliveries: Mutex<DeliveryLog>,
     throttles: Vec<Arc<MinInterval>>,
     log: RateLimitedLog,
@@ -375,6 +459,7 @@ impl WebhookGuard {
         WebhookGuard {
             body_timeout: args.body_timeout(),
             bodies: Arc::new(Semaphore::new(MAX_BODIES_IN_FLIGHT)),
+            bodies_by_client: Arc::new(PerClient::default()),
             deliveries: Mutex::new(DeliveryLog::new(DELIVERY_MEMORY)),
             throttles: (0..orgs)
                 .map(|_| Arc::new(MinInterval::new(min_interval)))
@@ -383,14 +468,34 @@ impl WebhookGuard {
         }
     }
 
-    /// Read a webhook body with [`read_body`] and the body timeout, or
-    /// [`BodyError::Busy`] at once when [`MAX_BODIES_IN_FLIGHT`] are being read.
+    /// Read a webhook body from `client` with [`read_body`] and the body
+    /// timeout. A body declared at most [`SMALL_BODY`] long is read at once;
+    /// a larger one (or one without `Content-Length`) needs a large-body
+    /// slot: [`BodyError::Busy`] at once when [`MAX_BODIES_IN_FLIGHT`] are
+    /// being read, or [`MAX_BODIES_PER_CLIENT`] from this client.
     pub async fn read_body(
         &self,
         body: Body,
         content_length: Option<u64>,
         limit: usize,
+        client: Option<IpAddr>,
     ) -> Result<Bytes, BodyError> {
+        if content_length.is_some_and(|n| n <= SMALL_BODY as u64) {
+            return read_body(
+                body,
+                content_length,
+                limit.min(SMALL_BODY),
+                self.body_timeout,
+            )
+            .await;
+        }
+        let _client = match client {
+            Some(ip) => Some(
+                PerClient::take(&self.bodies_by_client, ip, MAX_BODIES_PER_CLIENT)
+                    .ok_or(BodyError::Busy)?,
+            ),
+            None => None,
+        };
         let Ok(_slot) = self.bodies.try_acquire() else {
             return Err(BodyError::Busy);
         };

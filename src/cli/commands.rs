@@ -168,6 +168,8 @@ pub(super) async fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
             let mut opts = options(Mode::Plan, Some(today), &line);
             opts.bounds = bounds;
             opts.digest = args.out.is_some();
+            // --strict: every listed login must be eligible, seated ones too.
+            opts.report_listed_ineligible = args.strict;
             let outcome = reconcile::reconcile(&client, &loaded, &opts).await?;
             drop(line);
             (outcome.plan, outcome.ineligible, outcome.inputs_digest)

@@ -263,6 +263,9 @@ struct DemoArgs {
     /// Where the controller listens with --serve (checked before anything runs).
     #[arg(long, default_value = "127.0.0.1:9090", value_name = "ADDR")]
     listen: std::net::SocketAddr,
+    /// With --serve: serve /healthz, /readyz and /metrics here instead of on --listen.
+    #[arg(long, value_name = "ADDR", requires = "serve")]
+    probe_listen: Option<std::net::SocketAddr>,
     /// Seconds between the controller's scheduled reconciles with --serve (tests shorten it).
     #[arg(long, default_value_t = 10, value_name = "SECONDS", hide = true)]
     interval: u64,

@@ -65,6 +65,7 @@ pub(super) async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         config: args.config,
         serve: args.serve,
         listen: args.listen,
+        probe_listen: args.probe_listen,
         interval_secs: args.interval,
         sim_latency: std::time::Duration::from_millis(args.sim_latency_ms),
     })

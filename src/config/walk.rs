@@ -164,6 +164,23 @@ impl Walker<'_> {
 
     fn int(&mut self, node: &Node, what: &str, range: Range) -> Option<i128> {
         let (min, max) = (i128::from(range.min), i128::from(range.max));
+        // What a reviewer reads is what is applied: `0x10`, `0o17`, `1_0`
+        // and `!!int "7"` are numbers to YAML, not to a reviewer.
+        if matches!(node.kind, Kind::Int(_)) {
+            let written = self.as_written(node)?;
+            // (Tags such as `!!int "7"` are refused before this, by the YAML layer.)
+            if !is_plain_decimal(&written) {
+                self.error(
+                    node,
+                    format!(
+                        "`{what}` is written `{}`: write a plain decimal integer",
+                        shorten(&written)
+                    ),
+                    Some("for example `10`: no base prefix, underscore, leading zero, `+`, tag or quotes".into()),
+                );
+                return None;
+            }
+        }
         match node.kind {
             Kind::Int(n) if (min..=max).contains(&n) => Some(n),
             Kind::Int(n) => {
@@ -721,4 +738,11 @@ impl Seen {
             .or_insert(self.names.len());
         self.names.push((name, pos));
     }
+}
+
+/// `0`, or digits without a leading zero (a `-` allowed, so a negative
+/// number is reported as out of range): how an integer is written here.
+fn is_plain_decimal(text: &str) -> bool {
+    let b = text.strip_prefix('-').unwrap_or(text).as_bytes();
+    !b.is_empty() && b.iter().all(u8::is_ascii_digit) && (b == b"0" || b[0] != b'0')
 }

@@ -130,6 +130,72 @@ pub fn token_from_env() -> Option<String> {
         .find(|t| !t.trim().is_empty())
 }
 
+/// Check an API root before any token is sent to it: `https://`, or
+/// `http://` to this machine only (a simulator, a local proxy); no user
+/// information (`user:pass@`, or `http://[::1]@HOST`, which names HOST and
+/// would pass a look at the text before the `@`); a host that parses.
+pub fn check_api_url(url: &str) -> Result<(), GitHubError> {
+    let refuse = |why: &str| {
+        Err(GitHubError::Config(format!(
+            "--github-url `{url}` {why} (e.g. https://api.github.com, or https://api.SUBDOMAIN.ghe.com for GHE.com)"
+        )))
+    };
+    let Some(scheme) = ["https", "http"].into_iter().find(|s| {
+        url.get(..s.len() + 3)
+            .is_some_and(|p| p.eq_ignore_ascii_case(&format!("{s}://")))
+    }) else {
+        return refuse("must start with https://");
+    };
+    // `@` is never part of a host: whatever precedes it in the authority is
+    // user information, and the request would go to what follows it.
+    let authority_text = url[scheme.len() + 3..]
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or("");
+    if authority_text.contains('@') {
+        return refuse(
+            "holds user information (`...@`): credentials go in GITHUB_TOKEN or --token-file, never in the URL; give the host alone",
+        );
+    }
+    let Ok(uri) = url.parse::<http::Uri>() else {
+        return refuse("is not a URL");
+    };
+    let Some(authority) = uri.authority() else {
+        return refuse("has no host");
+    };
+    if authority.host().is_empty() {
+        return refuse("has no host");
+    }
+    if scheme == "http" && !host_is_loopback(authority.host()) {
+        return refuse(
+            "is http:// to another host: the token would travel in clear text; use https:// (http:// is accepted for 127.0.0.1, ::1 and localhost only)",
+        );
+    }
+    Ok(())
+}
+
+/// Is this URL's host (as parsed, user information refused) loopback:
+/// `127.0.0.0/8`, `::1` or `localhost`?
+pub fn url_is_loopback(url: &str) -> bool {
+    let Ok(uri) = url.parse::<http::Uri>() else {
+        return false;
+    };
+    uri.authority()
+        .is_some_and(|a| !a.as_str().contains('@') && host_is_loopback(a.host()))
+}
+
+/// `host` as a URL's authority spells it (IPv6 in brackets).
+fn host_is_loopback(host: &str) -> bool {
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 impl GitHubArgs {
     /// Settings for a client that reaches `url` with `token` (the simulator).
     pub fn for_url(url: &str) -> GitHubArgs {
@@ -210,6 +276,46 @@ impl GitHubArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn api_urls_are_parsed_not_pattern_matched() {
+        #[rustfmt::skip]
+        let cases: &[(&str, Result<(), &str>)] = &[
+            ("https://api.github.com", Ok(())),
+            ("https://api.acme.ghe.com", Ok(())),
+            ("HTTPS://api.github.com", Ok(())),
+            ("http://127.0.0.1:8080", Ok(())),
+            ("http://127.1.2.3/api", Ok(())),
+            ("http://localhost:9/x", Ok(())),
+            ("http://[::1]:8080/", Ok(())),
+            // The attack: `[::1]` is user information, the host is evil.com.
+            ("http://[::1]@evil.com", Err("user information")),
+            ("http://[::1]@evil.com:80/api", Err("user information")),
+            ("https://[::1]@evil.com", Err("user information")),
+            ("http://127.0.0.1@evil.com", Err("user information")),
+            ("http://localhost:80@evil.com", Err("user information")),
+            ("https://user:pass@api.github.com", Err("user information")),
+            ("https://token@api.github.com", Err("user information")),
+            ("http://127.0.0.1.evil.com", Err("clear text")),
+            ("http://10.0.0.1", Err("clear text")),
+            ("http://github.example.com", Err("clear text")),
+            ("http://[::2]:8080", Err("clear text")),
+            ("ftp://api.github.com", Err("must start with https://")),
+            ("api.github.com", Err("must start with https://")),
+            ("https://", Err("")),
+        ];
+        for (url, want) in cases {
+            let got = check_api_url(url).map_err(|e| e.to_string());
+            match (want, &got) {
+                (Ok(()), Ok(())) => {}
+                (Err(part), Err(msg)) => assert!(msg.contains(part), "{url}: {msg}"),
+                _ => panic!("{url}: got {got:?}, want {want:?}"),
+            }
+        }
+        assert!(url_is_loopback("http://[::1]:1/"));
+        assert!(!url_is_loopback("http://[::1]@evil.com"));
+        assert!(!url_is_loopback("http://localhost@evil.com"));
+    }
 
     #[test]
     fn ghes_api_roots_are_refused() {

@@ -188,6 +188,71 @@ pub async fn eligibility(
     Ok(out)
 }
 
+/// Listed logins other than `adding` (those hold or keep a seat) that are in
+/// none of `policy.eligible_teams`: one read of each eligible team, nothing
+/// per login. Empty without `eligible_teams`.
+pub async fn listed_outside_eligible_teams(
+    api: &dyn SeatApi,
+    source: &Loaded,
+    adding: &[String],
+    opts: &super::Options,
+) -> crate::Result<Vec<Ineligible>> {
+    let adding: BTreeSet<String> = adding.iter().map(|l| l.to_ascii_lowercase()).collect();
+    let listed: Vec<&crate::config::UserEntry> = source
+        .file
+        .users
+        .iter()
+        .filter(|u| !adding.contains(&u.login.to_ascii_lowercase()))
+        .collect();
+    outside_eligible_teams(api, &source.file, &source.path, &listed, opts.concurrency).await
+}
+
+/// Which of `entries` are in none of `policy.eligible_teams` (read once
+/// each); empty without `eligible_teams`. `path` names the file in errors.
+pub async fn outside_eligible_teams(
+    api: &dyn SeatApi,
+    file: &crate::config::SeatsFile,
+    path: &str,
+    entries: &[&crate::config::UserEntry],
+    concurrency: usize,
+) -> crate::Result<Vec<Ineligible>> {
+    let eligible = &file.policy.eligible_teams;
+    if eligible.is_empty() || entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let scope = &file.scope;
+    let slugs: Vec<String> = eligible.iter().map(|t| scoped_slug(scope, t)).collect();
+    let teams = fetch_teams(api, scope, slugs.clone(), concurrency.max(1)).await?;
+    let mut members = BTreeSet::new();
+    let mut missing = Vec::new();
+    for slug in &slugs {
+        match teams.get(slug) {
+            Some(Some(m)) => members.extend(m.iter().map(|l| l.to_ascii_lowercase())),
+            _ => missing.push(slug.clone()),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(GitHubError::Config(format!(
+            "{path}: policy.eligible_teams names team(s) that do not exist in {scope}: {}",
+            missing.join(", ")
+        ))
+        .into());
+    }
+    Ok(entries
+        .iter()
+        .filter(|u| !members.contains(&u.login.to_ascii_lowercase()))
+        .map(|u| Ineligible {
+            login: u.login.clone(),
+            pos: u.pos,
+            code: SkipCode::NotInEligibleTeam,
+            reason: format!(
+                "listed, but not in an eligible team ({}): the seat stays until the entry is removed",
+                eligible.join(", ")
+            ),
+        })
+        .collect())
+}
+
 /// What is wrong with one login, if anything.
 type Verdict = (SkipCode, String);
 

@@ -19,7 +19,7 @@ use serde::Serialize;
 
 mod eligibility;
 
-pub use eligibility::{check_online, eligibility};
+pub use eligibility::{check_online, eligibility, outside_eligible_teams};
 
 use crate::config::{Pos, Scope};
 use crate::github::live::scoped_slug;
@@ -50,6 +50,11 @@ pub struct Options {
     /// Check that users about to be added exist, are org members and are in
     /// an eligible team; ineligible ones are skipped.
     pub check_eligibility: bool,
+    /// With `check_eligibility`: also report listed logins that are not being
+    /// added (they hold or keep a seat) but are in none of
+    /// `policy.eligible_teams`, in [`Outcome::ineligible`]. Nothing is planned
+    /// for them: their seats stay (`plan --strict` fails on them).
+    pub report_listed_ineligible: bool,
     /// Logins per write request (also the unit between stop checks).
     pub batch_size: usize,
     /// Concurrent look-ups (membership, team members).
@@ -73,6 +78,7 @@ impl Default for Options {
             mode: Mode::Plan,
             today: None,
             check_eligibility: true,
+            report_listed_ineligible: false,
             batch_size: 100,
             concurrency: 8,
             stop: None,
@@ -425,6 +431,14 @@ pub async fn prepare(api: &dyn SeatApi, source: &Loaded, opts: &Options) -> crat
                 })
                 .collect();
             plan = crate::plan::plan(&desired, &live, today);
+        }
+        if opts.report_listed_ineligible {
+            // Reported only: never in `desired.ineligible`, which would plan
+            // a removal nobody asked for.
+            ineligible.extend(
+                eligibility::listed_outside_eligible_teams(api, source, &candidates, opts).await?,
+            );
+            ineligible.sort_by(|a, b| a.pos.cmp(&b.pos).then(a.login.cmp(&b.login)));
         }
     }
     let inputs_digest = opts.digest.then(|| digest(source, &live, today));

@@ -209,6 +209,15 @@ async fn listed_entry_gives_a_seat(
             ),
         ));
     }
+    // `policy.eligible_teams` holds for listed logins too (one read per
+    // eligible team): a seat kept outside them is reported, not confirmed.
+    let outside = crate::reconcile::outside_eligible_teams(seats, file, path, &[entry], 1).await?;
+    if let Some(i) = outside.first() {
+        return Err(SelfServeError::refused(
+            Refusal::NotEligible,
+            format!("{at}: {} is {}", i.login, i.reason),
+        ));
+    }
     Ok(())
 }
 

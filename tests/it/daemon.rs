@@ -111,6 +111,9 @@ impl Daemon {
             .args(["--github-url", &sim.url(), "--listen", "127.0.0.1:0"])
             // These orgs are tiny: lift the default 25 % removal cap.
             .args(["--max-removals", "100%"])
+            // These tests read /status's details; tests/it/edges.rs checks
+            // that they need a token otherwise.
+            .arg("--status-public")
             .args(args)
             .env("GITHUB_TOKEN", TOKEN)
             .env("RUST_LOG", "info")

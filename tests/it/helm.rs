@@ -116,10 +116,27 @@ fn strings(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// `seatkeeper check-args ARGS...` with the container's literal environment.
+/// A pod IP, as the kubelet expands `$(POD_IP)` in the container's args.
+const POD_IPV4: &str = "10.1.2.3";
+const POD_IPV6: &str = "fd00::7";
+
+/// The args as the kubelet hands them to the binary: `$(POD_IP)` expanded.
+fn expanded(args: &[String], pod_ip: &str) -> Vec<String> {
+    args.iter()
+        .map(|a| a.replace("$(POD_IP)", pod_ip))
+        .collect()
+}
+
+/// `seatkeeper check-args ARGS...` with the container's literal environment
+/// (`$(POD_IP)` expanded to an IPv4 address, or IPv6 when bracketed).
 fn check_args(args: &[String], env: &[(String, String)]) -> Output {
+    let ip = if args.iter().any(|a| a.contains("[$(POD_IP)]")) {
+        POD_IPV6
+    } else {
+        POD_IPV4
+    };
     let mut cmd = Command::new(BIN);
-    cmd.arg("check-args").args(args);
+    cmd.arg("check-args").args(expanded(args, ip));
     for name in PARSER_ENV {
         cmd.env_remove(name);
     }
@@ -219,7 +236,12 @@ fn every_ci_values_file_renders_a_command_line_the_binary_accepts() {
             String::from_utf8_lossy(&out.stderr)
         );
 
-        for flag in ["--token-file", "--app-key-file", "--webhook-secret-file"] {
+        for flag in [
+            "--token-file",
+            "--app-key-file",
+            "--webhook-secret-file",
+            "--status-token-file",
+        ] {
             for file in flag_value(&args, flag) {
                 assert_mounted(&docs, deployment, file, &format!("{values}: {flag}"));
                 seen.push(flag.to_string());
@@ -236,20 +258,37 @@ fn every_ci_values_file_renders_a_command_line_the_binary_accepts() {
         if !flag_value(&args, "--poll-interval").is_empty() {
             seen.push("--poll-interval".into());
         }
-        let listen = flag_value(&args, "--listen");
-        let port = container["ports"][0]["containerPort"]
-            .as_u64()
-            .expect("a port");
+        // Both listeners on the pod's IP (the downward API), each on its
+        // named container port; never 0.0.0.0.
+        let pod_ip = container["env"]
+            .as_array()
+            .and_then(|e| e.iter().find(|e| e["name"] == "POD_IP"))
+            .unwrap_or_else(|| panic!("{values}: no POD_IP env"));
         assert_eq!(
-            listen,
-            [format!("0.0.0.0:{port}")],
-            "{values}: --listen vs containerPort"
+            pod_ip["valueFrom"]["fieldRef"]["fieldPath"], "status.podIP",
+            "{values}"
         );
+        for (flag, port_name) in [("--listen", "http"), ("--probe-listen", "probes")] {
+            let port = container["ports"]
+                .as_array()
+                .and_then(|p| p.iter().find(|p| p["name"] == port_name))
+                .and_then(|p| p["containerPort"].as_u64())
+                .unwrap_or_else(|| panic!("{values}: no container port {port_name}"));
+            let value = flag_value(&args, flag);
+            assert!(
+                value == [format!("$(POD_IP):{port}")] || value == [format!("[$(POD_IP)]:{port}")],
+                "{values}: {flag} {value:?} vs containerPort {port_name} {port}"
+            );
+        }
+        for probe in ["livenessProbe", "readinessProbe"] {
+            assert_eq!(container[probe]["httpGet"]["port"], "probes", "{values}");
+        }
     }
     for expected in [
         "--token-file",
         "--app-key-file",
         "--webhook-secret-file",
+        "--status-token-file",
         "--config=github:",
         "--config=PATH",
         "--poll-interval",
@@ -311,23 +350,184 @@ fn the_deployment_is_one_locked_down_controller() {
     let c = container(deployment);
     assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/healthz");
     assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/readyz");
-    assert_eq!(c["livenessProbe"]["httpGet"]["port"], "http");
+    assert_eq!(c["livenessProbe"]["httpGet"]["port"], "probes");
     assert_eq!(c["ports"][0]["name"], "http");
+    assert_eq!(c["ports"][1]["name"], "probes");
     let sc = &c["securityContext"];
     assert_eq!(sc["readOnlyRootFilesystem"], true);
     assert_eq!(sc["allowPrivilegeEscalation"], false);
     assert_eq!(sc["capabilities"]["drop"], serde_json::json!(["ALL"]));
     for env in c["env"].as_array().expect("env") {
+        let from = &env["valueFrom"];
         assert!(
-            env["valueFrom"].is_null(),
+            from.is_null() || from["fieldRef"]["fieldPath"] == "status.podIP",
             "secrets are files, not env: {env}"
         );
     }
     let annotations = &spec["template"]["metadata"]["annotations"];
     assert!(annotations["checksum/config"].is_string(), "{annotations}");
     assert!(annotations["checksum/secret"].is_string(), "{annotations}");
-    for kind in ["ServiceMonitor", "PrometheusRule", "NetworkPolicy"] {
+    for kind in ["ServiceMonitor", "PrometheusRule"] {
         assert!(find(&docs, kind).is_empty(), "{kind} is off by default");
+    }
+}
+
+/// (`--set` values, the (port, peer) rules rendered or the render's error)
+type PolicyCase<'a> = (Vec<&'a str>, Result<Vec<(&'a str, &'a str)>, &'a str>);
+
+/// (`--set` values, the /status flag rendered or the render's error)
+type StatusCase<'a> = (&'a [&'a str], Result<Option<&'a str>, &'a str>);
+
+/// The port a NetworkPolicy ingress rule opens, and who it lets in.
+fn policy_rules(policy: &Value) -> Vec<(String, Value)> {
+    policy["spec"]["ingress"]
+        .as_array()
+        .map(|rules| {
+            rules
+                .iter()
+                .map(|r| {
+                    let ports = r["ports"].as_array().expect("each rule names its port");
+                    assert_eq!(ports.len(), 1, "{r}");
+                    let port = ports[0]["port"].as_str().expect("a named port");
+                    (port.to_string(), r["from"].clone())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+#[ignore = "needs helm: `bash scripts/helm-check.sh` installs it; CI runs it"]
+fn the_network_policy_is_on_and_lets_each_port_be_reached_only_by_what_needs_it() {
+    let helm = helm();
+    let token = chart_dir().join("ci/token-values.yaml");
+    let token = token.to_str().expect("UTF-8 path");
+    let ingress = "networkPolicy.ingressFrom[0].namespaceSelector.matchLabels.team=ingress";
+    let metrics = "networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.team=monitoring";
+    let sm = "serviceMonitor.enabled=true";
+    let wh = ["webhook.enabled=true", "webhook.secret=s"];
+    // (--set values, the ports opened and to whom; None: the render fails with this)
+    #[rustfmt::skip]
+    let cases: Vec<PolicyCase> = vec![
+        // Defaults: on, and nothing may come in but the kubelet.
+        (vec![], Ok(vec![])),
+        (vec![ingress], Ok(vec![("http", "ingress")])),
+        (vec![metrics, sm], Ok(vec![("probes", "monitoring")])),
+        (vec![ingress, metrics, sm, wh[0], wh[1]], Ok(vec![("http", "ingress"), ("probes", "monitoring")])),
+        // What needs a port but is not let in fails the render with what to set.
+        (vec![wh[0], wh[1]], Err("set networkPolicy.ingressFrom")),
+        (vec![sm], Err("set networkPolicy.metricsFrom")),
+        (vec!["networkPolicy.enabled=false", sm, wh[0], wh[1]], Ok(vec![])),
+    ];
+    for (sets, want) in cases {
+        let mut args = vec!["--values", token];
+        for s in &sets {
+            args.extend(["--set", s]);
+        }
+        match want {
+            Err(message) => {
+                let out = render(&helm, &args);
+                assert!(!out.status.success(), "{sets:?} rendered");
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                assert!(stderr.contains(message), "{sets:?}: {stderr}");
+            }
+            Ok(want) => {
+                let docs = manifests(&helm, &args);
+                let policies = find(&docs, "NetworkPolicy");
+                if sets.contains(&"networkPolicy.enabled=false") {
+                    assert!(policies.is_empty());
+                    continue;
+                }
+                assert_eq!(policies.len(), 1, "{sets:?}: on by default");
+                let policy = policies[0];
+                assert_eq!(
+                    policy["spec"]["policyTypes"],
+                    serde_json::json!(["Ingress", "Egress"])
+                );
+                let got: Vec<(String, String)> = policy_rules(policy)
+                    .into_iter()
+                    .map(|(port, from)| {
+                        let team = from[0]["namespaceSelector"]["matchLabels"]["team"]
+                            .as_str()
+                            .unwrap_or_else(|| panic!("{sets:?}: port {port} open to {from}"))
+                            .to_string();
+                        assert_eq!(from.as_array().map(Vec::len), Some(1), "{from}");
+                        (port, team)
+                    })
+                    .collect();
+                let want: Vec<(String, String)> = want
+                    .iter()
+                    .map(|(p, t)| (p.to_string(), t.to_string()))
+                    .collect();
+                assert_eq!(got, want, "{sets:?}");
+                // The ServiceMonitor scrapes the port the policy opens to
+                // Prometheus: Service port `metrics` -> container port `probes`.
+                if sets.contains(&sm) {
+                    let monitor = find(&docs, "ServiceMonitor")[0];
+                    assert_eq!(monitor["spec"]["endpoints"][0]["port"], "metrics");
+                    let service = find(&docs, "Service")[0];
+                    let port = service["spec"]["ports"]
+                        .as_array()
+                        .and_then(|p| p.iter().find(|p| p["name"] == "metrics"))
+                        .expect("a metrics Service port");
+                    assert_eq!(port["targetPort"], "probes");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs helm: `bash scripts/helm-check.sh` installs it; CI runs it"]
+fn the_status_token_is_a_mounted_secret_and_public_status_is_explicit() {
+    let helm = helm();
+    let token = chart_dir().join("ci/token-values.yaml");
+    let token = token.to_str().expect("UTF-8 path");
+    // (--set values, the /status flag rendered, or the render's error)
+    #[rustfmt::skip]
+    let cases: &[StatusCase] = &[
+        (&[], Ok(None)),
+        (&["status.token=t0ken"], Ok(Some("--status-token-file=/var/run/secrets/seatkeeper/status/token"))),
+        (&["status.existingSecret=st"], Ok(Some("--status-token-file=/var/run/secrets/seatkeeper/status/token"))),
+        (&["status.public=true"], Ok(Some("--status-public"))),
+        (&["status.public=true", "status.token=t"], Err("status.public serves /status to everyone")),
+        (&["status.token=t", "status.existingSecret=st"], Err("choose one")),
+        (&["probePort=9090"], Err("port and probePort must differ")),
+    ];
+    for (sets, want) in cases {
+        let mut args = vec!["--values", token];
+        for s in *sets {
+            args.extend(["--set", s]);
+        }
+        match want {
+            Err(message) => {
+                let out = render(&helm, &args);
+                assert!(!out.status.success(), "{sets:?} rendered");
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                assert!(stderr.contains(message), "{sets:?}: {stderr}");
+            }
+            Ok(flag) => {
+                let docs = manifests(&helm, &args);
+                let deployment = the_deployment(&docs);
+                let args = strings(&container(deployment)["args"]);
+                let status: Vec<&String> =
+                    args.iter().filter(|a| a.starts_with("--status-")).collect();
+                assert_eq!(
+                    status.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+                    flag.iter().copied().collect::<Vec<_>>(),
+                    "{sets:?}"
+                );
+                if let Some(file) = flag.and_then(|f| f.strip_prefix("--status-token-file=")) {
+                    assert_mounted(&docs, deployment, file, &format!("{sets:?}"));
+                }
+                let out = check_args(&args, &literal_env(container(deployment)));
+                assert!(
+                    out.status.success(),
+                    "{sets:?}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
     }
 }
 

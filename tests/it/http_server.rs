@@ -362,7 +362,15 @@ async fn trickled_webhook_bodies_are_answered_fast_and_memory_stays_bounded() {
     let d = daemon(
         &sim,
         &dir,
-        &["--http-max-connections", "256", "--http-body-timeout", "2"],
+        // 200 connections from one address: the per-client cap lifted too.
+        &[
+            "--http-max-connections",
+            "256",
+            "--http-max-connections-per-client",
+            "256",
+            "--http-body-timeout",
+            "2",
+        ],
     );
     ready(&d).await;
     let pid = d.proc.pid();

@@ -17,6 +17,7 @@ mod daemon;
 mod demo;
 mod docs;
 mod docs_fixtures;
+mod edges;
 mod enterprise;
 mod fault_coverage;
 mod faults;

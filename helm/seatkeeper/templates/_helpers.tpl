@@ -67,7 +67,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{/* "true" when the chart must create its own Secret. */}}
 {{- define "seatkeeper.createSecret" -}}
-{{- if or (not .Values.auth.existingSecret) (and .Values.webhook.enabled (not .Values.webhook.existingSecret)) }}true{{ end }}
+{{- if or (not .Values.auth.existingSecret) (and .Values.webhook.enabled (not .Values.webhook.existingSecret)) (and .Values.status.token (not .Values.status.existingSecret)) }}true{{ end }}
 {{- end }}
 
 {{/* Paths inside the container. */}}
@@ -75,6 +75,26 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "seatkeeper.existingConfigDir" -}}/etc/seatkeeper/existing-config{{- end }}
 {{- define "seatkeeper.authDir" -}}/var/run/secrets/seatkeeper/github{{- end }}
 {{- define "seatkeeper.webhookDir" -}}/var/run/secrets/seatkeeper/webhook{{- end }}
+{{- define "seatkeeper.statusDir" -}}/var/run/secrets/seatkeeper/status{{- end }}
+
+{{/* The Secret holding the /status token: the user's or the chart's. */}}
+{{- define "seatkeeper.statusSecretName" -}}
+{{- .Values.status.existingSecret | default (include "seatkeeper.fullname" .) }}
+{{- end }}
+
+{{/* "true" when /status has a token (--status-token-file). */}}
+{{- define "seatkeeper.statusToken" -}}
+{{- if or .Values.status.existingSecret .Values.status.token }}true{{ end }}
+{{- end }}
+
+{{/* `HOST:PORT` on the pod's IP (the POD_IP variable, expanded by the kubelet). */}}
+{{- define "seatkeeper.podAddr" -}}
+{{- if eq .root.Values.ipFamily "IPv6" -}}
+[$(POD_IP)]:{{ int64 .port }}
+{{- else -}}
+$(POD_IP):{{ int64 .port }}
+{{- end -}}
+{{- end }}
 
 {{/*
 Check the values that the schema cannot: exactly one way of passing each
@@ -120,6 +140,21 @@ timeout. Fails the render with a message saying what to set.
 {{- if and .Values.webhook.existingSecret .Values.webhook.secret -}}
   {{- fail "webhook.existingSecret and webhook.secret are both set: choose one" -}}
 {{- end -}}
+{{- if and .Values.status.existingSecret .Values.status.token -}}
+  {{- fail "status.existingSecret and status.token are both set: choose one" -}}
+{{- end -}}
+{{- if and .Values.status.public (include "seatkeeper.statusToken" .) -}}
+  {{- fail "status.public serves /status to everyone: leave status.token and status.existingSecret empty, or turn status.public off" -}}
+{{- end -}}
+{{- if eq (int .Values.port) (int .Values.probePort) -}}
+  {{- fail "port and probePort must differ: the probes and metrics have a listener of their own" -}}
+{{- end -}}
+{{- if and .Values.networkPolicy.enabled .Values.webhook.enabled (not .Values.networkPolicy.ingressFrom) -}}
+  {{- fail "networkPolicy.enabled and webhook.enabled: set networkPolicy.ingressFrom to the pods that forward GitHub's deliveries (your ingress controller, e.g. [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ingress-nginx}}}]), or turn networkPolicy off" -}}
+{{- end -}}
+{{- if and .Values.networkPolicy.enabled .Values.serviceMonitor.enabled (not .Values.networkPolicy.metricsFrom) -}}
+  {{- fail "networkPolicy.enabled and serviceMonitor.enabled: set networkPolicy.metricsFrom to your Prometheus's pods (e.g. [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}}]), or turn networkPolicy off" -}}
+{{- end -}}
 {{- if le (int .Values.terminationGracePeriodSeconds) (int .Values.shutdownTimeoutSeconds) -}}
   {{- fail "terminationGracePeriodSeconds must be longer than shutdownTimeoutSeconds, or Kubernetes kills the controller in the middle of a batch" -}}
 {{- end -}}
@@ -150,11 +185,18 @@ timeout. Fails the render with a message saying what to set.
 {{- if .Values.pollIntervalSeconds }}
 - {{ printf "--poll-interval=%d" (int64 .Values.pollIntervalSeconds) | quote }}
 {{- end }}
-- {{ printf "--listen=0.0.0.0:%d" (int64 .Values.port) | quote }}
+- {{ printf "--listen=%s" (include "seatkeeper.podAddr" (dict "root" . "port" .Values.port)) | quote }}
+- {{ printf "--probe-listen=%s" (include "seatkeeper.podAddr" (dict "root" . "port" .Values.probePort)) | quote }}
 - {{ printf "--shutdown-timeout=%d" (int64 .Values.shutdownTimeoutSeconds) | quote }}
 - {{ printf "--http-header-timeout=%d" (int64 .Values.http.headerTimeoutSeconds) | quote }}
 - {{ printf "--http-body-timeout=%d" (int64 .Values.http.bodyTimeoutSeconds) | quote }}
 - {{ printf "--http-max-connections=%d" (int64 .Values.http.maxConnections) | quote }}
+- {{ printf "--http-max-connections-per-client=%d" (int64 .Values.http.maxConnectionsPerClient) | quote }}
+{{- if .Values.status.public }}
+- "--status-public"
+{{- else if include "seatkeeper.statusToken" . }}
+- {{ printf "--status-token-file=%s/token" (include "seatkeeper.statusDir" .) | quote }}
+{{- end }}
 {{- if .Values.dryRun }}
 - "--dry-run"
 {{- end }}

@@ -137,22 +137,10 @@ impl Rotating {
     }
 }
 
-/// Is `url` on a loopback host (`127.0.0.0/8`, `::1`, `localhost`)?
+/// Is `url` on a loopback host (`127.0.0.0/8`, `::1`, `localhost`)? The
+/// host is parsed: user information (`http://[::1]@HOST`) is not loopback.
 pub fn is_loopback(url: &str) -> bool {
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-        .unwrap_or(url);
-    let host_port = rest.split('/').next().unwrap_or("");
-    let host = if let Some(v6) = host_port.strip_prefix('[') {
-        v6.split(']').next().unwrap_or("")
-    } else {
-        host_port.rsplit_once(':').map_or(host_port, |(h, _)| h)
-    };
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    crate::github::args::url_is_loopback(url)
 }
 
 #[cfg(test)]

@@ -507,18 +507,9 @@ impl GitHubClient {
     pub async fn new(config: ClientConfig) -> Result<Self, GitHubError> {
         install_crypto_provider();
         let base_url = config.base_url.trim_end_matches('/').to_string();
-        if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
-            return Err(GitHubError::Config(format!(
-                "--github-url `{base_url}` must start with https:// (e.g. https://api.github.com, or https://api.SUBDOMAIN.ghe.com for GHE.com)"
-            )));
-        }
-        // A token must not cross a network in clear text: http:// only to
-        // this machine (a simulator, a local proxy).
-        if base_url.starts_with("http://") && !auth::is_loopback(&base_url) {
-            return Err(GitHubError::Config(format!(
-                "--github-url `{base_url}` is http:// to another host: the token would travel in clear text; use https:// (http:// is accepted for 127.0.0.1, ::1 and localhost only)"
-            )));
-        }
+        // A token must not cross a network in clear text, nor go to a host
+        // hidden behind user information: parsed, not pattern-matched.
+        crate::github::args::check_api_url(&base_url)?;
         let auth = match &config.auth {
             Auth::TokenFile(path) => {
                 let url = base_url.clone();

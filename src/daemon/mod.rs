@@ -11,6 +11,11 @@
 //! run. Workers share nothing but the GitHub client and the metrics, so a
 //! failing org never holds up another.
 //!
+//! Listeners: `--listen` serves `/webhook` and `/status` (the public side);
+//! `--probe-listen` serves `/healthz`, `/readyz` and `/metrics` with its own
+//! connection cap, so a flood of the public listener cannot fail a kubelet
+//! probe. Without `--probe-listen` everything is served on `--listen`.
+//!
 //! Safety: a source that cannot be read or does not validate means no
 //! reconcile at all for that org (never "the last good file", which could
 //! remove seats granted since), `desired_state_valid 0`, and `/readyz` 503.
@@ -32,7 +37,7 @@ use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use tokio::sync::{Notify, watch};
@@ -47,6 +52,11 @@ use crate::metrics::Metrics;
 use crate::plan::Action;
 use crate::reconcile::{Mode, Options, Outcome, Status};
 use crate::source::{Loaded, Source, SourceSpec};
+
+mod status;
+
+pub use status::RECENT_CHANGES;
+use status::{OrgStatus, PlannedChange, RecentChange, STATUS_CHANGES, StatusAccess};
 
 /// `seatkeeper run` options.
 #[derive(Debug, Clone, clap::Args)]
@@ -63,9 +73,18 @@ pub struct RunArgs {
     /// Add a random delay of up to this many seconds to each scheduled run.
     #[arg(long, default_value_t = 0, value_name = "SECONDS")]
     pub jitter: u64,
-    /// Where to serve /metrics, /healthz, /readyz, /status and /webhook.
-    #[arg(long, default_value = "0.0.0.0:9090", value_name = "ADDR")]
+    /// Where to serve /webhook and /status (and /healthz, /readyz and /metrics too, unless --probe-listen is given). Loopback by default: set the pod's address to take webhooks.
+    #[arg(long, default_value = "127.0.0.1:9090", value_name = "ADDR")]
     pub listen: SocketAddr,
+    /// Serve /healthz, /readyz and /metrics here instead of on --listen, with their own connection cap: a flood of --listen cannot fail a probe.
+    #[arg(long, value_name = "ADDR")]
+    pub probe_listen: Option<SocketAddr>,
+    /// File holding the bearer token /status wants before it shows logins, guard reasons and errors; without it /status answers counts and health only.
+    #[arg(long, value_name = "PATH", conflicts_with = "status_public")]
+    pub status_token_file: Option<PathBuf>,
+    /// Serve /status in full (logins, guard reasons, errors) to anyone who can reach --listen, without a token.
+    #[arg(long)]
+    pub status_public: bool,
     /// Observe only: plan and export drift metrics, never write.
     #[arg(long)]
     pub dry_run: bool,
@@ -123,24 +142,27 @@ pub async fn run(args: RunArgs) -> crate::Result<()> {
 pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> crate::Result<()> {
     let webhook = webhook_config(&args)?;
     let webhook_on = webhook.is_some();
+    let status_access = StatusAccess::new(args.status_public, args.status_token_file.as_deref())?;
     // Parse the schedule before anything else starts, so a typo fails fast.
     let schedule = args.schedule.trim().to_string();
     Job::new_async_tz(schedule.as_str(), Utc, |_, _| Box::pin(async {}))
         .map_err(|_| config_error(schedule_help(&schedule)))?;
     let batch = args.write.batch_size.max(1);
     let client = args.github.client_with(|c| c.batch_size = batch).await?;
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| config_error(format!("cannot listen on {} (--listen): {e}", args.listen)))?;
-    let listen = listener.local_addr().unwrap_or(args.listen);
+    let (listener, listen) = bind(args.listen, "--listen").await?;
+    let probes = match args.probe_listen {
+        Some(addr) => Some(bind(addr, "--probe-listen").await?),
+        None => None,
+    };
+    let probe_listen = probes.as_ref().map(|(_, addr)| *addr);
 
     let stop = Arc::new(AtomicBool::new(false));
     let stats_client = client.clone();
+    let sources = args.all_sources();
     let shared = Arc::new(Shared {
         metrics: Metrics::new(Arc::new(move || stats_client.stats())),
         client,
-        orgs: args
-            .all_sources()
+        orgs: sources
             .iter()
             .enumerate()
             .map(|(index, spec)| {
@@ -177,7 +199,9 @@ pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> cra
         webhook,
         next_run: Mutex::new(None),
         claims: Mutex::new(HashMap::new()),
-        guard: WebhookGuard::new(args.configs.len(), &args.http),
+        // One minimum interval per source, positional and --config alike.
+        guard: WebhookGuard::new(sources.len(), &args.http),
+        status_access,
         track_commits: webhook_on || args.poll_interval > 0,
     });
     tracing::info!(
@@ -185,6 +209,7 @@ pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> cra
         schedule = %schedule,
         jitter_s = args.jitter,
         listen = %listen,
+        probe_listen = %probe_listen.map(|a| a.to_string()).unwrap_or_default(),
         dry_run = args.dry_run,
         webhook = shared.webhook.is_some(),
         poll_interval_s = args.poll_interval,
@@ -222,24 +247,37 @@ pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> cra
         Vec::new()
     };
 
-    let (server_stop, server_rx) = tokio::sync::oneshot::channel::<()>();
-    let app = router(shared.clone());
-    let http = args.http.clone();
-    let mut server = tokio::spawn(async move {
-        crate::http_guard::serve(listener, app, &http, async {
-            let _ = server_rx.await;
-        })
-        .await
-    });
+    // Each listener has its own accept loop and connection cap.
+    let (server_stop, server_rx) = watch::channel(false);
+    let mut servers = tokio::task::JoinSet::new();
+    let mut serve = |listener: tokio::net::TcpListener, app: Router, flag: &'static str| {
+        let http = args.http.clone();
+        let mut stop = server_rx.clone();
+        servers.spawn(async move {
+            let served = crate::http_guard::serve(listener, app, &http, async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await;
+            (flag, served)
+        });
+    };
+    serve(
+        listener,
+        public_router(shared.clone(), probes.is_none()),
+        "--listen",
+    );
+    if let Some((listener, _)) = probes {
+        serve(listener, probe_router(shared.clone()), "--probe-listen");
+    }
 
     let server_failed = tokio::select! {
         _ = shutdown => None,
         // Workers only return once told to stop.
         _ = &mut workers => None,
-        r = &mut server => Some(match r {
-            Ok(Ok(())) => "the HTTP server stopped".to_string(),
-            Ok(Err(e)) => format!("the HTTP server failed: {e}"),
-            Err(e) => format!("the HTTP server task failed: {e}"),
+        Some(r) = servers.join_next() => Some(match r {
+            Ok((flag, Ok(()))) => format!("the HTTP server on {flag} stopped"),
+            Ok((flag, Err(e))) => format!("the HTTP server on {flag} failed: {e}"),
+            Err(e) => format!("an HTTP server task failed: {e}"),
         }),
     };
     match &server_failed {
@@ -272,14 +310,13 @@ pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> cra
             "a reconcile did not finish within --shutdown-timeout: abandoning it"
         );
     }
-    if server_failed.is_none() {
-        let _ = server_stop.send(());
-        if tokio::time::timeout(Duration::from_secs(5), &mut server)
-            .await
-            .is_err()
-        {
-            server.abort();
-        }
+    let _ = server_stop.send(true);
+    let drain = async { while servers.join_next().await.is_some() {} };
+    if tokio::time::timeout(Duration::from_secs(5), drain)
+        .await
+        .is_err()
+    {
+        servers.abort_all();
     }
     tracing::info!("seatkeeper controller stopped");
     match server_failed {
@@ -327,24 +364,27 @@ fn schedule_help(schedule: &str) -> String {
     )
 }
 
+/// Bind `addr` (the value of `flag`); the address bound (port 0 resolved).
+async fn bind(
+    addr: SocketAddr,
+    flag: &str,
+) -> crate::Result<(tokio::net::TcpListener, SocketAddr)> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| config_error(format!("cannot listen on {addr} ({flag}): {e}")))?;
+    let bound = listener.local_addr().unwrap_or(addr);
+    Ok((listener, bound))
+}
+
 /// The webhook secret from `--webhook-secret-file`, else the environment.
 fn webhook_config(args: &RunArgs) -> crate::Result<Option<WebhookConfig>> {
     let secret = match &args.webhook_secret_file {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|source| crate::Error::Io {
-                path: path.display().to_string(),
-                source,
-            })?;
-            // Files written with `echo` end in a newline GitHub never saw.
-            let secret = text.trim_end_matches(['\r', '\n']);
-            if secret.is_empty() {
-                return Err(config_error(format!(
-                    "the webhook secret file {} is empty",
-                    path.display()
-                )));
-            }
-            Some(SecretString::from(secret.to_string()))
-        }
+        // Bounded, trimmed (files written with `echo` end in a newline
+        // GitHub never saw), not empty, and a warning when others can read it.
+        Some(path) => Some(SecretString::from(crate::github::client::read_secret(
+            path,
+            "webhook secret file",
+        )?)),
         None => std::env::var(WEBHOOK_SECRET_ENV)
             .ok()
             .filter(|s| !s.is_empty())
@@ -412,6 +452,8 @@ struct Shared {
     claims: Mutex<HashMap<String, usize>>,
     /// Replays, bodies in flight, webhook trigger intervals, rejection logs.
     guard: WebhookGuard,
+    /// Who may read `/status` in full.
+    status_access: StatusAccess,
     /// With a webhook or `--poll-interval`: resolve each `github:` source's
     /// ref to its commit first and read the file at that commit, so
     /// `/status` can name the commit behind every change.
@@ -439,92 +481,6 @@ impl OrgSlot {
             .clone()
             .unwrap_or_else(|| self.source.clone())
     }
-}
-
-/// One org's entry in `/status`.
-#[derive(Debug, Clone, Default, Serialize)]
-struct OrgStatus {
-    /// The org or enterprise name, once a valid file named it.
-    org: Option<String>,
-    /// `org` or `enterprise`.
-    kind: Option<&'static str>,
-    /// The source as configured.
-    source: String,
-    /// Blob SHA of the source at the last read.
-    source_sha: Option<String>,
-    /// The commit the last read came from (github: sources, with a webhook
-    /// or `--poll-interval`).
-    source_commit: Option<String>,
-    /// Whether the last read was readable and valid.
-    source_valid: Option<bool>,
-    /// `policy.suspend` of the last valid read.
-    suspended: bool,
-    /// A reconcile is running now.
-    running: bool,
-    /// Reconciles finished since start.
-    runs: u64,
-    last_started_at: Option<DateTime<Utc>>,
-    last_finished_at: Option<DateTime<Utc>>,
-    last_duration_ms: Option<u64>,
-    /// `success`, `error` or `guarded`.
-    last_result: Option<&'static str>,
-    /// How the last reconcile ended (`in_sync`, `applied`, ..., `invalid_source`, `error`).
-    last_status: Option<String>,
-    /// The last plan's one-line summary.
-    last_summary: Option<String>,
-    /// Changes applied and failed by the last reconcile.
-    last_applied: usize,
-    last_failed: usize,
-    last_error: Option<String>,
-    last_success_at: Option<DateTime<Utc>>,
-    next_run: Option<DateTime<Utc>>,
-    /// The last plan's changes (at most [`STATUS_CHANGES`]), so a dry run
-    /// says who would gain or lose a seat.
-    last_planned: Vec<PlannedChange>,
-    /// How many changes the last plan had in all.
-    last_planned_total: usize,
-    /// Removals the typo guard held in the last plan.
-    last_held: Vec<crate::plan::HeldRemoval>,
-    /// Guard reasons of the last plan, as sentences.
-    last_guard: Vec<String>,
-    /// The latest changes written, newest first (at most
-    /// [`RECENT_CHANGES`]), each with the source commit that asked for it.
-    recent_changes: Vec<RecentChange>,
-}
-
-/// At most this many planned changes are kept for `/status`.
-const STATUS_CHANGES: usize = 1000;
-
-/// One change of a plan, as `/status` shows it.
-#[derive(Debug, Clone, Serialize)]
-struct PlannedChange {
-    action: &'static str,
-    name: String,
-    reason: &'static str,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    keeps_via: Vec<String>,
-}
-
-/// How many changes `/status` keeps per org.
-pub const RECENT_CHANGES: usize = 50;
-
-/// One change in `/status`: what was written, and the commit behind it.
-#[derive(Debug, Clone, Serialize)]
-struct RecentChange {
-    at: DateTime<Utc>,
-    /// `add_user`, `remove_user`, `add_team`, `remove_team`.
-    action: &'static str,
-    /// Login or team slug.
-    name: String,
-    /// The plan's reason.
-    reason: &'static str,
-    /// `ok` or `failed`.
-    result: &'static str,
-    /// Blob SHA of seats.yaml that asked for it.
-    source_sha: Option<String>,
-    /// The commit of that seats.yaml (github: sources with a webhook or
-    /// `--poll-interval`); for a request, the commit that granted it.
-    commit: Option<String>,
 }
 
 /// What one attempt produced.
@@ -997,14 +953,30 @@ fn status_str(s: Status) -> &'static str {
 // ---------------------------------------------------------------------------
 // HTTP
 
-fn router(shared: Arc<Shared>) -> Router {
+/// `--listen`: the webhook and `/status`, and the probes too when there is
+/// no `--probe-listen`.
+fn public_router(shared: Arc<Shared>, with_probes: bool) -> Router {
+    let public = Router::new()
+        .route("/status", get(status::status))
+        .route("/webhook", post(webhook));
+    let router = if with_probes {
+        public.merge(probe_routes())
+    } else {
+        public
+    };
+    router.with_state(shared)
+}
+
+/// `--probe-listen`: `/healthz`, `/readyz` and `/metrics` only.
+fn probe_router(shared: Arc<Shared>) -> Router {
+    probe_routes().with_state(shared)
+}
+
+fn probe_routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
-        .route("/status", get(status))
-        .route("/webhook", post(webhook))
-        .with_state(shared)
 }
 
 async fn metrics(State(sh): State<Arc<Shared>>) -> Response {
@@ -1029,42 +1001,6 @@ async fn readyz(State(sh): State<Arc<Shared>>) -> Response {
         )
             .into_response()
     }
-}
-
-#[derive(Serialize)]
-struct StatusBody {
-    version: &'static str,
-    ready: bool,
-    dry_run: bool,
-    schedule: String,
-    jitter_seconds: u64,
-    next_run: Option<DateTime<Utc>>,
-    webhook: bool,
-    orgs: Vec<OrgStatus>,
-}
-
-async fn status(State(sh): State<Arc<Shared>>) -> Response {
-    let next_run = sh.next_run().await;
-    let orgs = sh
-        .orgs
-        .iter()
-        .map(|slot| {
-            let mut st = lock(&slot.status).clone();
-            st.next_run = next_run;
-            st
-        })
-        .collect();
-    axum::Json(StatusBody {
-        version: env!("CARGO_PKG_VERSION"),
-        ready: sh.not_ready().is_empty(),
-        dry_run: sh.dry_run,
-        schedule: sh.schedule.clone(),
-        jitter_seconds: sh.jitter,
-        next_run,
-        webhook: sh.webhook.is_some(),
-        orgs,
-    })
-    .into_response()
 }
 
 /// The parts of a `push` event used here.
@@ -1132,7 +1068,15 @@ async fn webhook(State(sh): State<Arc<Shared>>, request: Request) -> Response {
         return (StatusCode::UNAUTHORIZED, "missing X-Hub-Signature-256\n").into_response();
     }
     let length = text("content-length").and_then(|v| v.parse::<u64>().ok());
-    let body = match sh.guard.read_body(body, length, MAX_WEBHOOK_BODY).await {
+    let client = parts
+        .extensions
+        .get::<crate::http_guard::Peer>()
+        .map(|p| p.0.ip());
+    let body = match sh
+        .guard
+        .read_body(body, length, MAX_WEBHOOK_BODY, client)
+        .await
+    {
         Ok(body) => body,
         Err(e) => {
             sh.guard
@@ -1291,6 +1235,28 @@ mod tests {
         }
         assert!(!signature_valid(b"other", Some(good), body));
         assert!(!signature_valid(secret, Some(good), b"Hello, World?"));
+    }
+
+    #[test]
+    fn listens_on_loopback_unless_told_and_status_access_is_one_choice() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            run: RunArgs,
+        }
+        use clap::Parser as _;
+        let run = Cli::try_parse_from(["run", "seats.yaml"]).unwrap().run;
+        assert!(run.listen.ip().is_loopback(), "{}", run.listen);
+        assert_eq!(run.probe_listen, None);
+        assert!(!run.status_public && run.status_token_file.is_none());
+        let both = [
+            "run",
+            "seats.yaml",
+            "--status-public",
+            "--status-token-file",
+            "t",
+        ];
+        assert!(Cli::try_parse_from(both).is_err());
     }
 
     #[test]
