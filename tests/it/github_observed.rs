@@ -26,7 +26,8 @@ use serde_json::{Value, json};
 use seatkeeper::github::client::{Auth, ClientConfig, GitHubClient, RetrySleep, ThrottleConfig};
 use seatkeeper::github::{GitHubError, Scope, SeatApi};
 
-/// One scripted answer: the request it expects and what it answers.
+/// One scripted answer: the request it expects and what it answers. Steps
+/// for one route are answered in order.
 struct Step {
     /// `METHOD /path` (no query).
     expect: &'static str,
@@ -58,6 +59,8 @@ struct Script {
     addr: SocketAddr,
     log: Arc<Mutex<Log>>,
     left: Arc<Mutex<VecDeque<Step>>>,
+    /// A `Link` header sent on page 1 of a listing, when set.
+    link: Arc<Mutex<Option<String>>>,
 }
 
 impl Script {
@@ -67,14 +70,15 @@ impl Script {
         let addr = listener.local_addr().unwrap();
         let log = Arc::new(Mutex::new(Log::default()));
         let left = Arc::new(Mutex::new(VecDeque::from(steps)));
-        let (l, q) = (Arc::clone(&log), Arc::clone(&left));
+        let link: Arc<Mutex<Option<String>>> = Arc::default();
+        let (l, q, k) = (Arc::clone(&log), Arc::clone(&left), Arc::clone(&link));
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let (l, q) = (Arc::clone(&l), Arc::clone(&q));
+                let (l, q, k) = (Arc::clone(&l), Arc::clone(&q), Arc::clone(&k));
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req| {
-                        let (l, q) = (Arc::clone(&l), Arc::clone(&q));
-                        async move { Ok::<_, Infallible>(answer(req, &l, &q, delay).await) }
+                        let (l, q, k) = (Arc::clone(&l), Arc::clone(&q), Arc::clone(&k));
+                        async move { Ok::<_, Infallible>(answer(req, &l, &q, &k, delay).await) }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
@@ -82,7 +86,12 @@ impl Script {
                 });
             }
         });
-        Script { addr, log, left }
+        Script {
+            addr,
+            log,
+            left,
+            link,
+        }
     }
 
     fn url(&self) -> String {
@@ -107,10 +116,17 @@ async fn answer(
     req: Request<Incoming>,
     log: &Mutex<Log>,
     left: &Mutex<VecDeque<Step>>,
+    link: &Mutex<Option<String>>,
     delay: Duration,
 ) -> Response<Full<Bytes>> {
     let arrived = Instant::now();
     let line = format!("{} {}", req.method(), req.uri().path());
+    let first_page = req.uri().path().ends_with("/seats")
+        && req
+            .uri()
+            .query()
+            .is_some_and(|q| q.split('&').any(|kv| kv == "page=1"));
+    let link = link.lock().unwrap().clone().filter(|_| first_page);
     {
         let mut l = log.lock().unwrap();
         l.in_flight += 1;
@@ -119,7 +135,13 @@ async fn answer(
     let bytes = req.into_body().collect().await.unwrap().to_bytes();
     let body: Option<Value> = serde_json::from_slice(&bytes).ok();
     tokio::time::sleep(delay).await;
-    let next = left.lock().unwrap().pop_front();
+    // The first scripted step for this route: requests the client sends at
+    // once (the last page and the billing details) may arrive in any order.
+    let next = {
+        let mut q = left.lock().unwrap();
+        let i = q.iter().position(|s| s.expect == line).unwrap_or(0);
+        q.remove(i)
+    };
     let mut l = log.lock().unwrap();
     l.in_flight -= 1;
     let (status, answer) = match next {
@@ -137,11 +159,13 @@ async fn answer(
         }
     };
     l.seen.push((line, body, arrived, Instant::now()));
-    Response::builder()
+    let mut r = Response::builder()
         .status(status)
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(answer.to_string())))
-        .unwrap()
+        .header("content-type", "application/json");
+    if let Some(link) = link {
+        r = r.header("link", link);
+    }
+    r.body(Full::new(Bytes::from(answer.to_string()))).unwrap()
 }
 
 fn config(s: &Script) -> ClientConfig {
@@ -474,4 +498,40 @@ fn a_github_enterprise_server_api_root_is_refused_before_any_request() {
         err.contains("GitHub Enterprise Server has no Copilot seat API") && err.contains("GHE.com"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn a_silently_reduced_page_size_is_read_whole() {
+    // D: "If you use a per_page value above the maximum, the value is
+    // automatically reduced to the maximum ... you may receive fewer results
+    // than you expect without any indication." Asked for 100 a page, served
+    // 50: the listing is whole, not "shifted".
+    let seat = |i: usize| json!({"assignee": {"login": format!("u{i:03}"), "id": i, "type": "User"}, "created_at": "2026-01-01T00:00:00Z", "plan_type": "business"});
+    let page = |range: std::ops::Range<usize>| json!({"total_seats": 75, "seats": range.map(seat).collect::<Vec<_>>()});
+    let s = Script::start(
+        vec![
+            step("GET /orgs/acme/copilot/billing/seats", None, 200, page(0..50)),
+            step("GET /orgs/acme/copilot/billing/seats", None, 200, page(50..75)),
+            step(
+                "GET /orgs/acme/copilot/billing",
+                None,
+                200,
+                json!({"seat_breakdown": {"total": 75, "added_this_cycle": 0, "pending_cancellation": 0, "pending_invitation": 0, "active_this_cycle": 75, "inactive_this_cycle": 0}, "public_code_suggestions": "block", "seat_management_setting": "assign_selected", "plan_type": "business"}),
+            ),
+        ],
+        Duration::ZERO,
+    )
+    .await;
+    let mut c = config(&s);
+    c.page_concurrency = 1;
+    // The Link GitHub sends names the pages by its own size.
+    let link = format!(
+        "<{0}/orgs/acme/copilot/billing/seats?per_page=100&page=2>; rel=\"next\", <{0}/orgs/acme/copilot/billing/seats?per_page=100&page=2>; rel=\"last\"",
+        s.url()
+    );
+    *s.link.lock().unwrap() = Some(link);
+    let gh = GitHubClient::new(c).await.unwrap();
+    let live = gh.list_seats(&acme()).await.unwrap();
+    assert_eq!(live.users.len(), 75);
+    s.finish();
 }
