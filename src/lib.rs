@@ -63,6 +63,17 @@ pub enum Error {
         /// The flags that allow scopes.
         allowed: String,
     },
+    /// seats.yaml asks seatkeeper to manage a team's membership
+    /// (`policy.assign_via_team`) that the operator did not allow.
+    #[error(
+        "seats.yaml sets policy.assign_via_team: `{team}`, but the operator allowed this seatkeeper to manage the membership of {allowed} (--allowed-assign-team): a team's membership can grant more than a Copilot seat, so nothing was read or written (remove the key from seats.yaml, or have the operator allow the team)"
+    )]
+    AssignTeamNotAllowed {
+        /// The team seats.yaml names.
+        team: String,
+        /// The flags that allow teams, or `none`.
+        allowed: String,
+    },
 }
 
 impl Error {
@@ -74,6 +85,7 @@ impl Error {
             Error::LiveState { .. } => "live_state",
             Error::GitHub(e) => e.metric_label(),
             Error::ScopeNotAllowed { .. } => "scope_not_allowed",
+            Error::AssignTeamNotAllowed { .. } => "assign_team_not_allowed",
         }
     }
 }

@@ -139,7 +139,7 @@ pub(super) async fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| chrono::Utc::now().date_naive());
     let (plan, ineligible, digest) = match &args.live_state {
         Some(file) => {
-            bounds.check(&loaded.file.scope)?;
+            bounds.check_file(&loaded.file)?;
             let shown = file.display().to_string();
             let bytes =
                 seatkeeper::config::read_capped(file, seatkeeper::config::MAX_LISTING_BYTES)

@@ -524,6 +524,23 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
         .map(|&i| (views[i].key, views[i].login, views[i].listed, views[i].held))
         .collect();
     let lost = before.iter().filter(|(_, _, i)| !holds_after(*i)).count();
+    // With `assign_via_team` every user the plan takes out of the team is a
+    // removal for the cap, seat or no seat: the team's membership is what
+    // the file is changing (a team that grants no seat yet loses members
+    // too), and a file must not empty a team under the cap.
+    // A percentage cap is then taken of the seats or of the team's members,
+    // whichever is larger.
+    let (removals, cap_base) = if via.is_some() {
+        let mut counted: HashSet<usize> = before
+            .iter()
+            .filter(|(_, _, i)| !holds_after(*i))
+            .map(|(_, _, i)| *i)
+            .collect();
+        counted.extend(user_removals.iter().map(|(i, _)| *i));
+        (counted.len(), members.len())
+    } else {
+        (lost, 0)
+    };
     // New holders with no view: user adds (sorted) and new members of added
     // teams (sorted), each once.
     let new_users: Vec<(Ci, &str)> = if via.is_some() && !via_active {
@@ -577,10 +594,10 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
             .limits
             .max_removals
             .iter()
-            .find(|(limit, _)| limit.exceeded(lost, seats_before))
+            .find(|(limit, _)| limit.exceeded(removals, seats_before.max(cap_base)))
     {
         guard.reasons.push(GuardReason::MaxRemovals {
-            removals: lost,
+            removals,
             limit: limit.to_string(),
             set_by: *set_by,
         });

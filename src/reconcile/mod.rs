@@ -103,9 +103,43 @@ pub struct Bounds {
     pub max_removals: Option<crate::config::MaxRemovals>,
     /// A seat cap over the file's (the lower wins).
     pub max_seats: Option<u64>,
+    /// Teams whose membership a file may manage with
+    /// `policy.assign_via_team`; empty: none. The file is written by the
+    /// people who want seats, and a team's membership can carry far more
+    /// than a Copilot seat (repository access, code ownership, on-call).
+    pub allowed_assign_teams: Vec<String>,
 }
 
 impl Bounds {
+    /// Refuse a file whose scope, or whose `policy.assign_via_team`, the
+    /// operator did not allow ([`Bounds::check`], and a team only when
+    /// `--allowed-assign-team` names it).
+    pub fn check_file(&self, file: &crate::config::SeatsFile) -> crate::Result<()> {
+        self.check(&file.scope)?;
+        let Some(team) = &file.policy.assign_via_team else {
+            return Ok(());
+        };
+        let same = |a: &String| {
+            crate::github::live::scoped_slug(&file.scope, a)
+                .eq_ignore_ascii_case(&crate::github::live::scoped_slug(&file.scope, team))
+        };
+        if self.allowed_assign_teams.iter().any(same) {
+            return Ok(());
+        }
+        Err(crate::Error::AssignTeamNotAllowed {
+            team: team.clone(),
+            allowed: if self.allowed_assign_teams.is_empty() {
+                "none".to_string()
+            } else {
+                self.allowed_assign_teams
+                    .iter()
+                    .map(|t| format!("--allowed-assign-team {t}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+        })
+    }
+
     /// Refuse a scope the operator did not allow. With neither list given,
     /// every scope is allowed.
     pub fn check(&self, scope: &Scope) -> crate::Result<()> {
@@ -168,6 +202,13 @@ pub struct BoundsArgs {
     /// A seat cap (seats billed this cycle) seats.yaml cannot raise.
     #[arg(long, value_name = "N", help_heading = "Operator bounds")]
     pub max_seats: Option<u64>,
+    /// A team whose membership seats.yaml may manage with policy.assign_via_team (repeatable); without it the file may manage none.
+    #[arg(
+        long = "allowed-assign-team",
+        value_name = "SLUG",
+        help_heading = "Operator bounds"
+    )]
+    pub allowed_assign_team: Vec<String>,
 }
 
 impl BoundsArgs {
@@ -178,6 +219,7 @@ impl BoundsArgs {
             allowed_enterprises: self.allowed_enterprise.clone(),
             max_removals: self.max_removals,
             max_seats: self.max_seats,
+            allowed_assign_teams: self.allowed_assign_team.clone(),
         }
     }
 }
@@ -335,7 +377,7 @@ pub async fn reconcile(
 pub async fn prepare(api: &dyn SeatApi, source: &Loaded, opts: &Options) -> crate::Result<Outcome> {
     let file = &source.file;
     let scope = &file.scope;
-    opts.bounds.check(scope)?;
+    opts.bounds.check_file(file)?;
     let today = opts
         .today
         .unwrap_or_else(|| chrono::Utc::now().date_naive());

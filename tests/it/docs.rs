@@ -622,6 +622,10 @@ mod plans {
         let loaded = Loaded::parse("seats.yaml", file.as_bytes(), None).unwrap();
         let opts = Options {
             mode: Mode::Plan,
+            bounds: seatkeeper::reconcile::Bounds {
+                allowed_assign_teams: vec!["copilot".into()],
+                ..Default::default()
+            },
             ..Options::default()
         };
         let out = reconcile(&api, &loaded, &opts).await.unwrap();

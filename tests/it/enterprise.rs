@@ -200,7 +200,19 @@ async fn a_dedicated_enterprise_assigns_through_one_teams_membership() {
         text.push_str(&format!("  - {}\n", generated_login(i)));
     }
     let file = loaded(&text);
-    let out = reconcile(&api, &file, &opts(Mode::Apply)).await.unwrap();
+    // Not allowed by the operator: refused before anything is read or written.
+    let err = reconcile(&api, &file, &opts(Mode::Apply))
+        .await
+        .unwrap_err();
+    assert_eq!(err.metric_label(), "assign_team_not_allowed", "{err}");
+    assert!(err.to_string().contains("--allowed-assign-team"), "{err}");
+    assert!(sim.requests().is_empty(), "{:?}", sim.requests());
+    let mut allowed = opts(Mode::Apply);
+    allowed.bounds.allowed_assign_teams = vec!["ent:copilot".into()];
+    // user000000 leaving is 1 of the team's 3 members: over the default 25 %
+    // cap, which counts membership removals too.
+    allowed.bounds.max_removals = Some("50%".parse().unwrap());
+    let out = reconcile(&api, &file, &allowed).await.unwrap();
     // The team is assigned; user000000 leaves it; 3..9 join, one refused.
     assert_eq!(out.status, Status::PartiallyApplied, "{:?}", out.results);
     let failed: Vec<&str> = out.failed().map(|r| r.name.as_str()).collect();
@@ -226,7 +238,7 @@ async fn a_dedicated_enterprise_assigns_through_one_teams_membership() {
     // Removals wait a round when an add failed.
     assert!(joined.is_superset(&want));
     sim.faults().clear();
-    let out = reconcile(&api, &file, &opts(Mode::Apply)).await.unwrap();
+    let out = reconcile(&api, &file, &allowed).await.unwrap();
     assert_eq!(out.status, Status::Applied, "{:?}", out.results);
     let members: BTreeSet<String> = sim
         .state()
@@ -237,9 +249,49 @@ async fn a_dedicated_enterprise_assigns_through_one_teams_membership() {
         .cloned()
         .collect();
     assert_eq!(members, (1..10).map(generated_login).collect());
-    let again = reconcile(&api, &file, &opts(Mode::Plan)).await.unwrap();
+    allowed.mode = Mode::Plan;
+    let again = reconcile(&api, &file, &allowed).await.unwrap();
     assert!(again.plan.is_empty(), "{:?}", again.plan.changes);
     assert_eq!(again.plan.seats_before, 9);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_cannot_empty_a_team_it_manages_past_the_removal_cap() {
+    // The attack of issue 19: `assign_via_team` on a privileged team that
+    // grants no seat, plus the PR author's login. Even with the team
+    // allowed, taking its 10 members out is 10 removals for the cap
+    // (25 % by default), not "0 seats lost": guarded, nothing written.
+    let mut st = SimState::new("unused");
+    st.enterprise = Some("cop".into());
+    st.enterprise_members = (0..30).map(generated_login).collect();
+    let admins: Vec<String> = (0..10).map(generated_login).collect();
+    let admins: Vec<&str> = admins.iter().map(String::as_str).collect();
+    st.enterprise_teams = vec![SimTeam::new("ent:security-admins", &admins)];
+    st.normalize(Utc::now());
+    let sim = start(st).await;
+    let api = client(&sim).await;
+    let file = loaded(&format!(
+        "enterprise: cop\npolicy:\n  assign_via_team: security-admins\nusers:\n  - {}\n",
+        generated_login(20)
+    ));
+    let mut allowed = opts(Mode::Apply);
+    allowed.bounds.allowed_assign_teams = vec!["security-admins".into()];
+    let out = reconcile(&api, &file, &allowed).await.unwrap();
+    assert_eq!(out.status, Status::Guarded, "{:?}", out.plan.guard);
+    let removals: Vec<usize> = out
+        .plan
+        .guard
+        .reasons
+        .iter()
+        .filter_map(|r| match r {
+            seatkeeper::plan::GuardReason::MaxRemovals { removals, .. } => Some(*removals),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(removals, [10]);
+    assert!(writes(&sim).is_empty(), "{:?}", writes(&sim));
+    let team = sim.state().enterprise_teams[0].members.clone();
+    assert_eq!(team.len(), 10, "the team's members are untouched");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -220,6 +220,9 @@ timeout. Fails the render with a message saying what to set.
 {{- range .Values.bounds.allowedOrgs }}
 - {{ printf "--allowed-org=%s" . | quote }}
 {{- end }}
+{{- range .Values.bounds.allowedAssignTeams }}
+- {{ printf "--allowed-assign-team=%s" . | quote }}
+{{- end }}
 {{- range .Values.bounds.allowedEnterprises }}
 - {{ printf "--allowed-enterprise=%s" . | quote }}
 {{- end }}
