@@ -181,9 +181,8 @@ pub fn judge(edited: &SeatsFile, facts: &LoginFacts, ask: &Ask) -> Result<Checke
     let mut plan = crate::plan::plan(&desired, &live, ask.today);
     // The login's own change; the planner's other changes come from the
     // partial live state (teams it cannot see granting) and are not real.
-    plan.changes.retain(|c| {
-        matches!(c.action, Action::AddUser | Action::RemoveUser) && is_login(&c.name)
-    });
+    plan.changes
+        .retain(|c| matches!(c.action, Action::AddUser | Action::RemoveUser) && is_login(&c.name));
     if let (Some(f), true) = (&facts.ineligible, plan.of(Action::AddUser).next().is_some()) {
         let refusal = match f.code {
             SkipCode::NoSuchUser => Refusal::UnknownUser,
@@ -201,7 +200,8 @@ pub fn judge(edited: &SeatsFile, facts: &LoginFacts, ask: &Ask) -> Result<Checke
     let to_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
     let billed_before = to_usize(facts.totals.billed);
     let seats_before = billed_before.saturating_sub(to_usize(facts.totals.pending));
-    let seats_after = (seats_before + usize::from(held_after)).saturating_sub(usize::from(held_now));
+    let seats_after =
+        (seats_before + usize::from(held_after)).saturating_sub(usize::from(held_now));
     let billed_after = billed_before + usize::from(held_after && !listed_now);
     let lost = usize::from(held_now && !held_after);
     let adds_seats = held_after && !held_now;

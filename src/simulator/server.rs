@@ -166,10 +166,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(routes::ORG_TEAM_MEMBERS, get(org_team_members))
         .route(routes::ORG_TEAM_MEMBERSHIP, get(org_team_membership))
         .route(routes::ENTERPRISE_MEMBER_COPILOT, get(ent_member_copilot))
-        .route(
-            routes::ENTERPRISE_TEAM_MEMBERSHIP,
-            get(ent_team_membership),
-        )
+        .route(routes::ENTERPRISE_TEAM_MEMBERSHIP, get(ent_team_membership))
         .route(routes::ORG_INSTALLATION, get(org_installation))
         .route(routes::ENTERPRISE_SEATS, get(ent_seats))
         .route(

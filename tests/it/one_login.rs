@@ -108,7 +108,9 @@ fn org() -> SimState {
 
 /// A seats.yaml the org is in sync with: the team, and every held direct seat.
 fn in_sync(policy: &str) -> String {
-    let mut t = format!("org: acme\npolicy:\n  allow_empty: false\n{policy}teams:\n  - generated-team\nusers:\n");
+    let mut t = format!(
+        "org: acme\npolicy:\n  allow_empty: false\n{policy}teams:\n  - generated-team\nusers:\n"
+    );
     for i in 0..35 {
         if i % 8 != 7 {
             t.push_str(&format!("  - {}\n", generated_login(i)));
@@ -119,7 +121,9 @@ fn in_sync(policy: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn verdicts_and_messages_are_plan_stricts_for_the_login() {
-    let sim = Simulator::start(org(), SimOptions::default()).await.unwrap();
+    let sim = Simulator::start(org(), SimOptions::default())
+        .await
+        .unwrap();
     let api = client(&sim).await;
     // The file is in sync, so the whole plan is exactly the login's change
     // and the two must agree byte for byte.
@@ -181,7 +185,9 @@ async fn enterprise_verdicts_match_too() {
     .unwrap();
     let api = client(&sim).await;
     let file = |policy: &str| {
-        let mut t = format!("enterprise: acme-ent\npolicy:\n{policy}  allow_empty: false\nteams:\n  - generated\nusers:\n");
+        let mut t = format!(
+            "enterprise: acme-ent\npolicy:\n{policy}  allow_empty: false\nteams:\n  - generated\nusers:\n"
+        );
         for i in 0..20 {
             t.push_str(&format!("  - {}\n", generated_login(i)));
         }

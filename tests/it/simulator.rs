@@ -628,8 +628,14 @@ async fn contract_every_operation_validates() {
     );
     // Per-user reads: the team membership and the seat (with total_seats).
     for (path, status) in [
-        ("/enterprises/acme-ent/teams/ent:copilot/memberships/lena", 200),
-        ("/enterprises/acme-ent/teams/ent:copilot/memberships/judy", 404),
+        (
+            "/enterprises/acme-ent/teams/ent:copilot/memberships/lena",
+            200,
+        ),
+        (
+            "/enterprises/acme-ent/teams/ent:copilot/memberships/judy",
+            404,
+        ),
         ("/enterprises/acme-ent/members/lena/copilot", 200),
         ("/enterprises/acme-ent/members/octocat/copilot", 404),
     ] {
