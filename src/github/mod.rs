@@ -91,6 +91,12 @@ pub struct WriteReport {
     pub failed: Vec<(String, String)>,
     /// `seats_created` / `seats_cancelled` summed over the batches.
     pub seats_changed: u64,
+    /// Names GitHub accepted for later (`202`, e.g. an enterprise team
+    /// DELETE: `{"message": "Status for delete command"}`), each with
+    /// GitHub's message: neither done nor failed; the next reconcile's plan
+    /// shows whether it happened.
+    #[serde(default)]
+    pub pending: Vec<(String, String)>,
 }
 
 /// Errors from GitHub (or the simulator), each with what to do about it.
@@ -360,6 +366,14 @@ pub trait SeatApi: Send + Sync {
             .team_members(scope, slug)
             .await?
             .map(|m| m.iter().any(|l| l.eq_ignore_ascii_case(login))))
+    }
+
+    /// The identity-provider group an enterprise team's membership comes
+    /// from (`group_id` of `GET /enterprises/{enterprise}/teams/{team_slug}`),
+    /// when any. `None` for org teams, teams without one, and test doubles.
+    async fn idp_group(&self, scope: &Scope, slug: &str) -> Result<Option<String>, GitHubError> {
+        let _ = (scope, slug);
+        Ok(None)
     }
 
     /// Add users to an enterprise team (`POST .../memberships/add`), batched:

@@ -70,6 +70,13 @@ pub async fn read_facts(
         let Some(team) = crate::plan::Desired::from_file(file).assign_via_team() else {
             return Ok(None);
         };
+        if let Some(group) = api.idp_group(scope, &team).await? {
+            return Err(GitHubError::Config(crate::reconcile::idp_team_message(
+                "seats.yaml",
+                &team,
+                &group,
+            )));
+        }
         match api.in_team(scope, &team, login).await? {
             Some(member) => Ok(Some(member)),
             None => Err(GitHubError::Config(format!(

@@ -940,6 +940,19 @@ fn seat_write(sh: &Shared, scope: SimScope, name: &str, w: Write, body: &[u8]) -
     }
     let now = Utc::now();
     let mut st = sh.state();
+    if scope == SimScope::Enterprise
+        && matches!(w, Write::RemoveTeams)
+        && st.defer_enterprise_team_deletes
+    {
+        // The GHEC description's "202 Response": accepted, done later.
+        st.check_setting(scope).map_err(|e| sim_error(e, doc))?;
+        st.pending_team_deletes
+            .extend(names.iter().map(|n| n.to_ascii_lowercase()));
+        return Ok(json_response(
+            StatusCode::ACCEPTED,
+            &json!({ "message": "Status for delete command" }),
+        ));
+    }
     let result = match w {
         Write::AddUsers => st.add_users(scope, &names, now),
         Write::RemoveUsers => st.remove_users(scope, &names, now),

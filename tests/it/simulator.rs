@@ -614,6 +614,17 @@ async fn contract_every_operation_validates() {
         )
         .await;
     assert_eq!(r.status, 200);
+    // GitHub may answer the enterprise team DELETE with 202 (done later).
+    h.sim.with_state(|s| s.defer_enterprise_team_deletes = true);
+    let r = h
+        .send(
+            "DELETE",
+            "/enterprises/acme-ent/copilot/billing/selected_enterprise_teams",
+            Some(json!({"selected_enterprise_teams": ["copilot"]})),
+        )
+        .await;
+    assert_eq!(r.status, 202);
+    h.sim.with_state(|s| s.defer_enterprise_team_deletes = false);
     assert_eq!(
         h.get("/enterprises/acme-ent/teams/ent:copilot/memberships")
             .await

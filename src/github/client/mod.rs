@@ -1283,6 +1283,10 @@ impl SeatApi for GitHubClient {
         self.read_seat_totals(scope).await
     }
 
+    async fn idp_group(&self, scope: &Scope, slug: &str) -> Result<Option<String>, GitHubError> {
+        self.read_idp_group(scope, slug).await
+    }
+
     async fn in_team(
         &self,
         scope: &Scope,

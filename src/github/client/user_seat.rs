@@ -177,4 +177,39 @@ impl GitHubClient {
             _ => Err(self.status_error(&team, &t, Some(scope))),
         }
     }
+
+    /// `group_id` of an enterprise team (set when an identity provider
+    /// group supplies its members); `None` for org teams, for a team
+    /// without one, and for a team that does not exist (reported elsewhere).
+    pub(super) async fn read_idp_group(
+        &self,
+        scope: &Scope,
+        slug: &str,
+    ) -> Result<Option<String>, GitHubError> {
+        let Scope::Enterprise(e) = scope else {
+            return Ok(None);
+        };
+        let crab = self.crab_for_scope(scope).await?;
+        let req = Req::get(
+            "/enterprises/{enterprise}/teams/{team_slug}",
+            format!("/enterprises/{}/teams/{}", seg(e), seg(slug)),
+        );
+        let resp = self.send(&crab, &req).await?;
+        match resp.status {
+            s if s.is_success() => {}
+            StatusCode::NOT_FOUND => return Ok(None),
+            _ => return Err(self.status_error(&req, &resp, Some(scope))),
+        }
+        #[derive(serde::Deserialize)]
+        struct Team {
+            group_id: Option<serde_json::Value>,
+        }
+        let team: Team = resp.json(req.route)?;
+        Ok(match team.group_id {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(s)) if s.is_empty() => None,
+            Some(serde_json::Value::String(s)) => Some(s),
+            Some(other) => Some(other.to_string()),
+        })
+    }
 }
