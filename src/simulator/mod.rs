@@ -147,6 +147,9 @@ pub mod routes {
     pub const COMMENT: &str = "/repos/{owner}/{repo}/issues/comments/{comment_id}";
     /// `GET` rate limit status.
     pub const RATE_LIMIT: &str = "/rate_limit";
+    /// `POST` GraphQL; the simulator serves one mutation,
+    /// `enablePullRequestAutoMerge`.
+    pub const GRAPHQL: &str = "/graphql";
     /// `POST` an installation token (App JWT).
     pub const APP_ACCESS_TOKENS: &str = "/app/installations/{installation_id}/access_tokens";
 }

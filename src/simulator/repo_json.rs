@@ -138,6 +138,10 @@ pub(crate) fn repository(api: &str, st: &SimState, repo: &SimRepo) -> Value {
         "network_count": 0,
         "license": null,
         "allow_forking": false,
+        "allow_auto_merge": repo.allow_auto_merge,
+        "allow_squash_merge": repo.allow_squash_merge,
+        "allow_merge_commit": repo.allow_merge_commit,
+        "allow_rebase_merge": repo.allow_rebase_merge,
         "is_template": false,
         "web_commit_signoff_required": false,
     });
@@ -392,7 +396,15 @@ pub(crate) fn pull(
             "statuses": link(&statuses),
         },
         "author_association": "MEMBER",
-        "auto_merge": null,
+        "auto_merge": match &p.auto_merge {
+            Some(method) => json!({
+                "enabled_by": simple_user(api, &st.viewer),
+                "merge_method": method,
+                "commit_title": i.title,
+                "commit_message": "",
+            }),
+            None => Value::Null,
+        },
         "draft": false,
     });
     if full_detail && let Some(o) = v.as_object_mut() {
@@ -410,7 +422,7 @@ pub(crate) fn pull(
             (
                 "mergeable",
                 if open {
-                    json!(!repo.merge_requires_review)
+                    json!(!(repo.merge_requires_review || !repo.required_checks.is_empty()))
                 } else {
                     Value::Null
                 },
@@ -420,7 +432,7 @@ pub(crate) fn pull(
                 "mergeable_state",
                 json!(if !open {
                     "unknown"
-                } else if repo.merge_requires_review {
+                } else if repo.merge_requires_review || !repo.required_checks.is_empty() {
                     "blocked"
                 } else {
                     "clean"

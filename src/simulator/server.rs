@@ -222,6 +222,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(routes::ISSUE_LABELS, post(repo_routes::add_labels))
         .route(routes::COMMENT, patch(repo_routes::update_comment))
         .route(routes::RATE_LIMIT, get(rate_limit))
+        .route(routes::GRAPHQL, post(repo_routes::graphql))
         .route(routes::APP_ACCESS_TOKENS, post(create_access_token))
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
