@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use seatkeeper::simulator::{SimOptions, Simulator, demo_state};
+use seatkeeper::simulator::{SimOptions, Simulator, demo_state, routes};
 use serde_json::Value;
 
 fn root() -> PathBuf {
@@ -556,6 +556,113 @@ async fn pull_request_mode_merges_the_requesters_own_entry() {
             .unwrap()
             .contains("oskar")
     );
+}
+
+/// Issue 18 item 3: pull-request mode reads the repository's merge
+/// settings; with "Allow auto-merge" it enables GraphQL
+/// `enablePullRequestAutoMerge`; otherwise it merges with an allowed method
+/// and, when GitHub refuses, says the real reason.
+#[tokio::test(flavor = "multi_thread")]
+async fn pull_request_mode_uses_auto_merge_and_says_why_it_did_not_merge() {
+    let sim = demo_sim().await;
+    let text0 = main_head(&sim).files["seats.yaml"].clone();
+    let pr_mode = text0.replace("policy:\n", "policy:\n  self_serve: {mode: pull_request}\n");
+    sim.with_state(|s| s.put_file(REPO, "main", "seats.yaml", &pr_mode));
+    let ask = |login: &str| {
+        let out = run(&sim, &["request", login, "--repo", REPO, "--format", "json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        json_of(&out)
+    };
+    let graphql = |sim: &Simulator| {
+        sim.requests()
+            .into_iter()
+            .filter(|r| r.route == routes::GRAPHQL)
+            .count()
+    };
+    let merge_methods = |sim: &Simulator| -> Vec<String> {
+        sim.requests()
+            .into_iter()
+            .filter(|r| r.route == routes::PULL_MERGE)
+            .map(|r| r.body.unwrap()["merge_method"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    // Auto-merge allowed, a required check pending: auto-merge is turned
+    // on and GitHub will merge it when the check passes.
+    sim.with_state(|s| {
+        let r = s.repo_mut(REPO).unwrap();
+        r.allow_auto_merge = true;
+        r.required_checks = vec!["ci".into()];
+    });
+    sim.clear_requests();
+    let v = ask("priya");
+    assert_eq!(v["outcome"], "pull_request", "{v}");
+    assert_eq!(v["pull_request"]["merged"], false);
+    let msg = v["message"].as_str().unwrap();
+    assert!(msg.contains("auto-merge is on (squash)"), "{v}");
+    assert_eq!(graphql(&sim), 1);
+    assert!(merge_methods(&sim).is_empty(), "no REST merge once auto-merge is on");
+    let n = v["pull_request"]["number"].as_u64().unwrap();
+    let auto = sim.peek(|s| {
+        s.repo(REPO).unwrap().issue(n).unwrap().pull.as_ref().unwrap().auto_merge.clone()
+    });
+    assert_eq!(auto.as_deref(), Some("squash"));
+
+    // Auto-merge allowed and nothing blocks: GitHub refuses ("clean
+    // status"), so it is merged at once.
+    sim.with_state(|s| s.repo_mut(REPO).unwrap().required_checks.clear());
+    sim.clear_requests();
+    let v = ask("quinn");
+    assert_eq!(v["outcome"], "granted", "{v}");
+    assert_eq!(graphql(&sim), 1);
+    assert_eq!(merge_methods(&sim), vec!["squash"]);
+
+    // No auto-merge, a required check pending: not merged, and the message
+    // names the check and the setting that would merge it later.
+    sim.with_state(|s| {
+        let r = s.repo_mut(REPO).unwrap();
+        r.allow_auto_merge = false;
+        r.required_checks = vec!["ci".into()];
+    });
+    sim.clear_requests();
+    let v = ask("rosa");
+    assert_eq!(v["outcome"], "pull_request", "{v}");
+    let msg = v["message"].as_str().unwrap();
+    assert!(
+        msg.contains("a required check has not passed")
+            && msg.contains("Required status check \"ci\" is expected.")
+            && msg.contains("mergeable_state: blocked")
+            && msg.contains("Allow auto-merge"),
+        "{msg}"
+    );
+    assert!(!msg.contains("waits for review"), "{msg}");
+    assert_eq!(graphql(&sim), 0, "auto-merge is off: no GraphQL");
+
+    // Squash disallowed: a merge commit instead.
+    sim.with_state(|s| {
+        let r = s.repo_mut(REPO).unwrap();
+        r.required_checks.clear();
+        r.allow_squash_merge = false;
+    });
+    sim.clear_requests();
+    let v = ask("sven");
+    assert_eq!(v["outcome"], "granted", "{v}");
+    assert_eq!(merge_methods(&sim), vec!["merge"]);
+
+    // Every method disallowed: nothing is tried, and the message says so.
+    sim.with_state(|s| {
+        let r = s.repo_mut(REPO).unwrap();
+        r.allow_merge_commit = false;
+        r.allow_rebase_merge = false;
+    });
+    sim.clear_requests();
+    let v = ask("tomas");
+    assert_eq!(v["outcome"], "pull_request", "{v}");
+    assert!(
+        v["message"].as_str().unwrap().contains("allows no merge method"),
+        "{v}"
+    );
+    assert!(merge_methods(&sim).is_empty());
 }
 
 // ---------------------------------------------------------------------------
