@@ -11,8 +11,8 @@ use super::{
 };
 use crate::config::{Pos, SelfServeMode};
 use crate::github::repo::{
-    AutoMerge, FileWrite, MergeRequest, MergeSettings, Merged, NewPull, RefRead, RefWrite,
-    RepoApi, RepoRef, Written,
+    AutoMerge, FileWrite, MergeRequest, MergeSettings, Merged, NewPull, RefRead, RefWrite, RepoApi,
+    RepoRef, Written,
 };
 use crate::github::{GitHubError, SeatApi};
 
@@ -559,6 +559,15 @@ mod merge_tests {
             let why = why_not_merged(status, message, state, auto, None);
             assert!(why.contains(want) && why.contains(message), "{why}");
         }
-        assert!(why_not_merged(405, "Required status check \"ci\" is expected.", None, Some(false), None).contains("Allow auto-merge"));
+        assert!(
+            why_not_merged(
+                405,
+                "Required status check \"ci\" is expected.",
+                None,
+                Some(false),
+                None
+            )
+            .contains("Allow auto-merge")
+        );
     }
 }

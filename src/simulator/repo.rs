@@ -907,7 +907,9 @@ impl SimState {
                 return Ok(i.number);
             }
         }
-        Err(format!("Could not resolve to a node with the global id of '{node}'"))
+        Err(format!(
+            "Could not resolve to a node with the global id of '{node}'"
+        ))
     }
 
     /// `PUT /repos/{owner}/{repo}/pulls/{n}/merge`: a three-way merge of the

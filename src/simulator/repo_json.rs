@@ -422,7 +422,7 @@ pub(crate) fn pull(
             (
                 "mergeable",
                 if open {
-                    json!(!(repo.merge_requires_review || !repo.required_checks.is_empty()))
+                    json!(!repo.merge_requires_review && repo.required_checks.is_empty())
                 } else {
                     Value::Null
                 },

@@ -814,10 +814,8 @@ pub(crate) async fn graphql(State(sh): State<Arc<Shared>>, body: Bytes) -> ApiRe
             &json!({ "errors": [{ "message": "the simulator serves only the enablePullRequestAutoMerge mutation" }] }),
         ));
     }
-    let (Some(node), Some(method)) = (
-        vars["pullRequestId"].as_str(),
-        vars["mergeMethod"].as_str(),
-    ) else {
+    let (Some(node), Some(method)) = (vars["pullRequestId"].as_str(), vars["mergeMethod"].as_str())
+    else {
         return Ok(json_response(
             StatusCode::OK,
             &json!({ "errors": [{ "message": "Variable $pullRequestId and $mergeMethod of type ID! and PullRequestMergeMethod are required" }] }),

@@ -909,9 +909,10 @@ fn every_repository_path_the_docs_name_exists() {
                 let fixed: Vec<&str> = word
                     .split('/')
                     .take_while(|s| {
-                        !s.contains(['*', '{', '$'])
-                            && !(s.chars().any(|c| c.is_ascii_uppercase())
-                                && s.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+                        let placeholder = s.contains(['*', '{', '$'])
+                            || (s.chars().any(|c| c.is_ascii_uppercase())
+                                && s.chars().all(|c| c.is_ascii_uppercase() || c == '_'));
+                        !placeholder
                     })
                     .collect();
                 let path = fixed.join("/");

@@ -359,7 +359,10 @@ async fn an_enterprise_team_delete_answered_202_is_pending_and_rechecked() {
     let summary = seatkeeper::render::results_summary(&out.results);
     assert!(summary.contains("1 pending"), "{summary}");
     let line = seatkeeper::render::result_line(team[0]);
-    assert!(line.starts_with("pending remove team ent:platform: accepted, pending"), "{line}");
+    assert!(
+        line.starts_with("pending remove team ent:platform: accepted, pending"),
+        "{line}"
+    );
     // Not done yet: the next reconcile plans the DELETE again.
     let again = reconcile(&api, &file, &opts(Mode::Plan)).await.unwrap();
     assert!(
@@ -375,7 +378,12 @@ async fn an_enterprise_team_delete_answered_202_is_pending_and_rechecked() {
         s.finish_team_deletes(Utc::now());
     });
     let done = reconcile(&api, &file, &opts(Mode::Plan)).await.unwrap();
-    assert_eq!(done.plan.of(Action::RemoveTeam).count(), 0, "{:?}", done.plan.changes);
+    assert_eq!(
+        done.plan.of(Action::RemoveTeam).count(),
+        0,
+        "{:?}",
+        done.plan.changes
+    );
 }
 
 /// Issue 18 item 8: `policy.assign_via_team` refuses a team whose members
@@ -394,14 +402,17 @@ async fn assign_via_team_refuses_an_idp_linked_team() {
     st.normalize(now);
     let sim = start(st).await;
     let api = client(&sim).await;
-    let text = "enterprise: cop\npolicy:\n  assign_via_team: copilot\nusers: [user000000, user000001]\n";
+    let text =
+        "enterprise: cop\npolicy:\n  assign_via_team: copilot\nusers: [user000000, user000001]\n";
     let err = reconcile(&api, &loaded(text), &opts(Mode::Apply))
         .await
         .unwrap_err()
         .to_string();
     assert!(
         err.contains("assign_via_team names `ent:copilot`")
-            && err.contains("identity provider group (group_id 62ab9291-fae2-468e-974b-7e45096d5021)")
+            && err.contains(
+                "identity provider group (group_id 62ab9291-fae2-468e-974b-7e45096d5021)"
+            )
             && err.contains("would undo every membership"),
         "{err}"
     );

@@ -569,7 +569,10 @@ async fn pull_request_mode_uses_auto_merge_and_says_why_it_did_not_merge() {
     let pr_mode = text0.replace("policy:\n", "policy:\n  self_serve: {mode: pull_request}\n");
     sim.with_state(|s| s.put_file(REPO, "main", "seats.yaml", &pr_mode));
     let ask = |login: &str| {
-        let out = run(&sim, &["request", login, "--repo", REPO, "--format", "json"]);
+        let out = run(
+            &sim,
+            &["request", login, "--repo", REPO, "--format", "json"],
+        );
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
         json_of(&out)
     };
@@ -583,7 +586,12 @@ async fn pull_request_mode_uses_auto_merge_and_says_why_it_did_not_merge() {
         sim.requests()
             .into_iter()
             .filter(|r| r.route == routes::PULL_MERGE)
-            .map(|r| r.body.unwrap()["merge_method"].as_str().unwrap().to_string())
+            .map(|r| {
+                r.body.unwrap()["merge_method"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
             .collect()
     };
 
@@ -601,10 +609,21 @@ async fn pull_request_mode_uses_auto_merge_and_says_why_it_did_not_merge() {
     let msg = v["message"].as_str().unwrap();
     assert!(msg.contains("auto-merge is on (squash)"), "{v}");
     assert_eq!(graphql(&sim), 1);
-    assert!(merge_methods(&sim).is_empty(), "no REST merge once auto-merge is on");
+    assert!(
+        merge_methods(&sim).is_empty(),
+        "no REST merge once auto-merge is on"
+    );
     let n = v["pull_request"]["number"].as_u64().unwrap();
     let auto = sim.peek(|s| {
-        s.repo(REPO).unwrap().issue(n).unwrap().pull.as_ref().unwrap().auto_merge.clone()
+        s.repo(REPO)
+            .unwrap()
+            .issue(n)
+            .unwrap()
+            .pull
+            .as_ref()
+            .unwrap()
+            .auto_merge
+            .clone()
     });
     assert_eq!(auto.as_deref(), Some("squash"));
 
@@ -659,7 +678,10 @@ async fn pull_request_mode_uses_auto_merge_and_says_why_it_did_not_merge() {
     let v = ask("tomas");
     assert_eq!(v["outcome"], "pull_request", "{v}");
     assert!(
-        v["message"].as_str().unwrap().contains("allows no merge method"),
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("allows no merge method"),
         "{v}"
     );
     assert!(merge_methods(&sim).is_empty());

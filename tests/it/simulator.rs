@@ -624,7 +624,8 @@ async fn contract_every_operation_validates() {
         )
         .await;
     assert_eq!(r.status, 202);
-    h.sim.with_state(|s| s.defer_enterprise_team_deletes = false);
+    h.sim
+        .with_state(|s| s.defer_enterprise_team_deletes = false);
     assert_eq!(
         h.get("/enterprises/acme-ent/teams/ent:copilot/memberships")
             .await

@@ -18,9 +18,9 @@ use super::listing::links;
 use super::{GitHubClient, PER_PAGE, Req, Resp, seg};
 use crate::github::GitHubError;
 use crate::github::repo::{
-    AutoMerge, MergeSettings,
-    Comment, FileWrite, Issue, IssueChange, MergeRequest, Merged, NewPull, PullFile, PullRequest,
-    RefRead, RefWrite, RepoApi, RepoFile, RepoRef, Repository, Written,
+    AutoMerge, Comment, FileWrite, Issue, IssueChange, MergeRequest, MergeSettings, Merged,
+    NewPull, PullFile, PullRequest, RefRead, RefWrite, RepoApi, RepoFile, RepoRef, Repository,
+    Written,
 };
 
 /// Pages of a repository list read at most (100 items each).
