@@ -521,7 +521,13 @@ fn why_not_merged(
         (Some(true), None) => String::new(),
         _ => " (turn on \"Allow auto-merge\" in the repository's settings and GitHub merges such requests itself once they pass)".to_string(),
     };
-    if lower.contains("review") {
+    // 409 first: "Head branch was modified. Review and try the merge again."
+    // names a review but is not about one.
+    if status == 409 || lower.contains("head branch was modified") {
+        format!(
+            "not merged: the pull request's branch moved ({status} {message}): review the new commits and merge by hand"
+        )
+    } else if lower.contains("review") {
         format!(
             "not merged: a required review is missing ({status} {message}{state}): a reviewer with write access must approve it{auto}"
         )
@@ -532,10 +538,6 @@ fn why_not_merged(
     } else if lower.contains("not allowed") {
         format!(
             "not merged: the repository's settings refuse that merge method ({status} {message}): allow it, or merge by hand"
-        )
-    } else if status == 409 {
-        format!(
-            "not merged: the pull request's branch moved ({status} {message}): review the new commits and merge by hand"
         )
     } else {
         format!("not merged: GitHub answered {status} {message}{state}")
