@@ -76,6 +76,9 @@ pub struct SimPull {
     pub merged_by: Option<String>,
     /// When it was merged.
     pub merged_at: Option<DateTime<Utc>>,
+    /// Reads of the full pull request so far (for `mergeable_after_reads`).
+    #[serde(default, skip)]
+    pub reads: u32,
     /// The merge method auto-merge was enabled with (GraphQL
     /// `enablePullRequestAutoMerge`), if it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -166,6 +169,10 @@ pub struct SimRepo {
     /// Rebase merges allowed.
     #[serde(default = "yes")]
     pub allow_rebase_merge: bool,
+    /// `GET .../pulls/{n}` answers `mergeable: null` (GitHub computes it in
+    /// the background) for this many reads of each pull request.
+    #[serde(default)]
+    pub mergeable_after_reads: u32,
     /// Required status checks that never report (a merge answers 405
     /// `Required status check "NAME" is expected.`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -201,6 +208,7 @@ impl Default for SimRepo {
             allow_merge_commit: true,
             allow_rebase_merge: true,
             required_checks: Vec::new(),
+            mergeable_after_reads: 0,
             branches: BTreeMap::new(),
             commits: BTreeMap::new(),
             issues: Vec::new(),
@@ -814,6 +822,7 @@ impl SimState {
                 merged_by: None,
                 merged_at: None,
                 auto_merge: None,
+                reads: 0,
             }),
         });
         Ok(number)

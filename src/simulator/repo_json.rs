@@ -417,11 +417,13 @@ pub(crate) fn pull(
             repo.commits_between(Some(&base_sha), &head_sha).len()
         };
         let comments = repo.comments.iter().filter(|c| c.issue == n).count();
+        // GitHub computes mergeability in the background: null at first.
+        let computing = repo.mergeable_after_reads > 0 && p.reads <= repo.mergeable_after_reads;
         let fields = [
             ("merged", json!(merged)),
             (
                 "mergeable",
-                if open {
+                if open && !computing {
                     json!(!repo.merge_requires_review && repo.required_checks.is_empty())
                 } else {
                     Value::Null
@@ -430,7 +432,7 @@ pub(crate) fn pull(
             ("rebaseable", Value::Null),
             (
                 "mergeable_state",
-                json!(if !open {
+                json!(if !open || computing {
                     "unknown"
                 } else if repo.merge_requires_review || !repo.required_checks.is_empty() {
                     "blocked"

@@ -444,8 +444,19 @@ pub(crate) async fn get_pull(
     State(sh): State<Arc<Shared>>,
     Path((owner, repo, n)): Path<(String, String, String)>,
 ) -> ApiResult {
-    let st = sh.state();
-    pull_json(&sh, &st, &full_name(&owner, &repo), number(&n)?, true)
+    let mut st = sh.state();
+    let (full, n) = (full_name(&owner, &repo), number(&n)?);
+    // Count the read: mergeability shows after `mergeable_after_reads`.
+    if let Ok(r) = st.repo_mut(&full)
+        && let Some(p) = r
+            .issues
+            .iter_mut()
+            .find(|i| i.number == n)
+            .and_then(|i| i.pull.as_mut())
+    {
+        p.reads = p.reads.saturating_add(1);
+    }
+    pull_json(&sh, &st, &full, n, true)
 }
 
 fn issue_update(

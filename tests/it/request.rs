@@ -657,6 +657,21 @@ async fn pull_request_mode_uses_auto_merge_and_says_why_it_did_not_merge() {
     assert!(!msg.contains("waits for review"), "{msg}");
     assert_eq!(graphql(&sim), 0, "auto-merge is off: no GraphQL");
 
+    // Mergeability still computing for two reads: the merge waits for it
+    // (bounded) and reports the state GitHub then gives.
+    sim.with_state(|s| s.repo_mut(REPO).unwrap().mergeable_after_reads = 2);
+    sim.clear_requests();
+    let v = ask("uma");
+    let msg = v["message"].as_str().unwrap();
+    assert!(msg.contains("mergeable_state: blocked"), "{msg}");
+    let reads = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.route == routes::PULL && r.method == "GET")
+        .count();
+    assert_eq!(reads, 3, "read until computed, then stop");
+    sim.with_state(|s| s.repo_mut(REPO).unwrap().mergeable_after_reads = 0);
+
     // Squash disallowed: a merge commit instead.
     sim.with_state(|s| {
         let r = s.repo_mut(REPO).unwrap();
