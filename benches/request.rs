@@ -1,13 +1,18 @@
 //! Self-serve latency benchmark: request -> seat held, end to end, against
 //! the simulator with per-request latency. Each sample is one `seatkeeper
-//! request` (validate exactly as `plan --strict`: the whole listing and the
-//! eligibility checks; then the Contents API commit), the simulator's signed
+//! request` (validate the login as `plan --strict` would, from per-user
+//! reads: its seat, the seat totals, its membership; then the Contents API
+//! commit), the simulator's signed
 //! push webhook, and the controller's reconcile that grants the seat; the
 //! clock stops when the simulator holds the seat. "One reconcile's time" is
 //! the controller's own duration for the reconcile that applied it
 //! (`/status` `last_duration_ms`).
 //!
 //! Run through `scripts/bench.sh`, or `cargo bench --bench request -- --help`.
+//!
+//! First, the cost row (issue 18 item 4): requests sent per `request` and
+//! per `release` at 1k, 10k and 100k seats (`--cost-sizes`), counted by the
+//! client; target <= 15 and independent of size. `--cost-only` stops there.
 //!
 //! Workload: an org of N direct seats, all listed in seats.yaml in the
 //! simulated repository `bench/copilot-seats`, plus members without a seat
@@ -41,6 +46,8 @@ cargo bench --bench request -- [OPTIONS]
   --concurrency N   page concurrency of the request and the controller (default 8)
   --sizes A,B,..    seat counts (default 1000,10000)
   --requests K      requests per size, one after the other (default 20, at least 20)
+  --cost-sizes A,.. seat counts of the requests-per-request row (default 1000,10000,100000)
+  --cost-only       only the requests-per-request row
 ";
 
 struct Cfg {
@@ -48,6 +55,8 @@ struct Cfg {
     concurrency: usize,
     sizes: Vec<usize>,
     requests: usize,
+    cost_sizes: Vec<usize>,
+    cost_only: bool,
 }
 
 fn parse(args: &[String]) -> Cfg {
@@ -74,6 +83,12 @@ fn parse(args: &[String]) -> Cfg {
         requests: get("--requests")
             .map_or(20, |v| v.parse().expect("--requests K"))
             .max(20),
+        cost_sizes: get("--cost-sizes").map_or(vec![1000, 10_000, 100_000], |v| {
+            v.split(',')
+                .map(|s| s.trim().parse().expect("--cost-sizes"))
+                .collect()
+        }),
+        cost_only: args.iter().any(|a| a == "--cost-only"),
     }
 }
 
@@ -336,6 +351,74 @@ async fn breakdown(client: &GitHubClient, login: &str, concurrency: usize) {
     );
 }
 
+/// Requests one `request` and one `release` send at `seats` seats (500
+/// direct, the rest through a team, so seats.yaml stays under its 1 MiB
+/// limit at 100k), counted by the client: (per request, per release).
+async fn cost(seats: usize) -> (u64, u64) {
+    let mut st = generated_state_with(
+        ORG,
+        &GenSpec {
+            seats,
+            extra_members: 3,
+            team_seats: seats.saturating_sub(500),
+            pending_every: 0,
+            idle_every: 0,
+        },
+    );
+    let mut yaml = format!("org: {ORG}\nteams:\n  - generated-team\nusers:\n");
+    for i in 0..seats.min(500) {
+        yaml.push_str(&format!("  - {}\n", generated_login(i)));
+    }
+    st.put_file(REPO, "main", "seats.yaml", &yaml);
+    let sim = Simulator::start(
+        st,
+        SimOptions {
+            rate_limit: u64::MAX / 2,
+            record_requests: false,
+            ..SimOptions::default()
+        },
+    )
+    .await
+    .expect("simulator");
+    let mut github = GitHubArgs::for_url(&sim.url());
+    github.points_per_minute = u32::MAX;
+    let client = GitHubClient::new(github.config(Some(sim.token())).expect("config"))
+        .await
+        .expect("client");
+    let mut sent = Vec::new();
+    for (kind, login) in [
+        (Kind::Request, generated_login(seats)),
+        (Kind::Release, generated_login(0)),
+    ] {
+        let ask = Ask {
+            kind,
+            requester: login.clone(),
+            login,
+            note: None,
+            expires: None,
+            source: None,
+            today: chrono::Utc::now().date_naive(),
+        };
+        let mut opts = RecordOptions {
+            repo: REPO.parse().unwrap(),
+            path: "seats.yaml".into(),
+            git_ref: Some("main".into()),
+            concurrency: 8,
+        };
+        let before = client.stats().total_requests();
+        let recorded = record(&client, &client, &ask, &mut opts)
+            .await
+            .expect("request");
+        assert!(
+            matches!(recorded, Recorded::Committed { .. }),
+            "{recorded:?}"
+        );
+        sent.push(client.stats().total_requests() - before);
+    }
+    sim.shutdown().await;
+    (sent[0], sent[1])
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -346,6 +429,37 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    println!("requests per request (target <= 15 at every size)");
+    println!("{:>7}  {:>8} {:>8}", "seats", "request", "release");
+    let mut costs = Vec::new();
+    for &n in &cfg.cost_sizes {
+        let (req, rel) = rt.block_on(cost(n));
+        println!("{n:>7}  {req:>8} {rel:>8}");
+        costs.push((n, req, rel));
+    }
+    let worst = costs.iter().map(|c| c.1.max(c.2)).max().unwrap_or(0);
+    let same = costs
+        .windows(2)
+        .all(|w| (w[0].1, w[0].2) == (w[1].1, w[1].2));
+    let cost_verdict = format!(
+        "{} requests per request <= 15 and independent of size: {} at {} seats",
+        if worst <= 15 && same { "PASS" } else { "FAIL" },
+        costs
+            .iter()
+            .map(|c| format!("{}/{}", c.1, c.2))
+            .collect::<Vec<_>>()
+            .join(", "),
+        cfg.cost_sizes
+            .iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join("/")
+    );
+    println!();
+    if cfg.cost_only {
+        println!("{cost_verdict}");
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     println!(
         "request -> seat held: {} ms per request, page concurrency {}, {} requests per size",
@@ -395,6 +509,7 @@ fn main() {
         ));
     }
     println!();
+    println!("{cost_verdict}");
     for v in verdicts {
         println!("{v}");
     }

@@ -5,7 +5,8 @@
 # enterprise of 100k users with 130k grant entries at 0/1 %, against the
 # simulator with per-request latency, next to sequential-paging and per-user
 # baselines); and of issue 12: the request bench (benches/request.rs: request
-# -> seat held at 1k and 10k seats); then PASS/FAIL per target. See
+# -> seat held at 1k and 10k seats, after a requests-per-request row at
+# 1k/10k/100k: target <= 15, independent of size); then PASS/FAIL per target. See
 # docs/performance.md.
 #
 #   scripts/bench.sh                 # the full run (about 7 minutes on 2 cores)
@@ -25,7 +26,7 @@ args=()
 prev=""
 for a in "$@"; do
     if [[ $a == --help || $a == -h ]]; then
-        sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
         cargo bench --quiet --bench reconcile -- --help
         exec cargo bench --quiet --bench request -- --help
     fi

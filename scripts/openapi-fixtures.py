@@ -28,6 +28,7 @@ OPS = {
         ("get", "/orgs/{org}/members/{username}/copilot"),
         ("get", "/orgs/{org}/teams/{team_slug}"),
         ("get", "/orgs/{org}/teams/{team_slug}/members"),
+        ("get", "/orgs/{org}/teams/{team_slug}/memberships/{username}"),
         ("get", "/orgs/{org}/installation"),
         ("get", "/users/{username}"),
         ("get", "/repos/{owner}/{repo}"),
@@ -62,6 +63,8 @@ OPS = {
         ("get", "/enterprises/{enterprise}/teams/{enterprise-team}/memberships"),
         ("post", "/enterprises/{enterprise}/teams/{enterprise-team}/memberships/add"),
         ("post", "/enterprises/{enterprise}/teams/{enterprise-team}/memberships/remove"),
+        ("get", "/enterprises/{enterprise}/teams/{enterprise-team}/memberships/{username}"),
+        ("get", "/enterprises/{enterprise}/members/{username}/copilot"),
     ],
 }
 

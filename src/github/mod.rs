@@ -53,6 +53,23 @@ pub struct SeatBreakdown {
     pub inactive_this_cycle: u64,
 }
 
+/// The seat totals a one-login change is checked against, from one request
+/// (org: `GET /orgs/{org}/copilot/billing`; enterprise: page 1 of the
+/// listing, `per_page=1`, for its `total_seats`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatTotals {
+    /// Users billed this cycle, pending cancellations included (org:
+    /// `seat_breakdown.total`; enterprise: `total_seats`, each user once).
+    pub billed: u64,
+    /// Of those, seats pending cancellation (org:
+    /// `seat_breakdown.pending_cancellation`; an enterprise does not report
+    /// it without the whole listing: 0).
+    pub pending: u64,
+    /// How the org assigns seats; enterprises always assign to selected
+    /// users and teams.
+    pub seat_management_setting: SeatManagementSetting,
+}
+
 /// Result of `GET /orgs/{org}/members/{login}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -74,6 +91,12 @@ pub struct WriteReport {
     pub failed: Vec<(String, String)>,
     /// `seats_created` / `seats_cancelled` summed over the batches.
     pub seats_changed: u64,
+    /// Names GitHub accepted for later (`202`, e.g. an enterprise team
+    /// DELETE: `{"message": "Status for delete command"}`), each with
+    /// GitHub's message: neither done nor failed; the next reconcile's plan
+    /// shows whether it happened.
+    #[serde(default)]
+    pub pending: Vec<(String, String)>,
 }
 
 /// Errors from GitHub (or the simulator), each with what to do about it.
@@ -302,6 +325,59 @@ pub trait SeatApi: Send + Sync {
     ) -> Result<Option<Vec<String>>, GitHubError> {
         let _ = max_pages;
         self.list_members(org).await.map(Some)
+    }
+
+    /// One user's seat, with every grant the scope lists for them, or
+    /// `None` when they hold none (404): `GET /orgs/{org}/members/{username}/copilot`
+    /// or `GET /enterprises/{enterprise}/members/{username}/copilot`. What a
+    /// one-login request reads instead of the whole listing. The default
+    /// reads the whole listing (for test doubles); the client overrides it.
+    async fn user_seat(&self, scope: &Scope, login: &str) -> Result<Option<LiveUser>, GitHubError> {
+        Ok(self
+            .list_seats(scope)
+            .await?
+            .users
+            .into_iter()
+            .find(|u| u.login.eq_ignore_ascii_case(login)))
+    }
+
+    /// The scope's seat totals from one request (see [`SeatTotals`]). The
+    /// default reads the whole listing (for test doubles); the client
+    /// overrides it.
+    async fn seat_totals(&self, scope: &Scope) -> Result<SeatTotals, GitHubError> {
+        let live = self.list_seats(scope).await?;
+        Ok(SeatTotals {
+            billed: live.users.len() as u64,
+            pending: live.pending() as u64,
+            seat_management_setting: live
+                .seat_management_setting
+                .unwrap_or(SeatManagementSetting::AssignSelected),
+        })
+    }
+
+    /// Is `login` a member of the team `slug` (child teams included)? `None`
+    /// when the team does not exist. The client asks the per-user routes
+    /// (`GET /orgs/{org}/teams/{team_slug}/memberships/{username}`, the
+    /// enterprise twin) and, only on a 404, whether the team exists; the
+    /// default reads the team's member list.
+    async fn in_team(
+        &self,
+        scope: &Scope,
+        slug: &str,
+        login: &str,
+    ) -> Result<Option<bool>, GitHubError> {
+        Ok(self
+            .team_members(scope, slug)
+            .await?
+            .map(|m| m.iter().any(|l| l.eq_ignore_ascii_case(login))))
+    }
+
+    /// The identity-provider group an enterprise team's membership comes
+    /// from (`group_id` of `GET /enterprises/{enterprise}/teams/{team_slug}`),
+    /// when any. `None` for org teams, teams without one, and test doubles.
+    async fn idp_group(&self, scope: &Scope, slug: &str) -> Result<Option<String>, GitHubError> {
+        let _ = (scope, slug);
+        Ok(None)
     }
 
     /// Add users to an enterprise team (`POST .../memberships/add`), batched:

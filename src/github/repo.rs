@@ -58,6 +58,56 @@ pub struct Repository {
     pub can_push: Option<bool>,
     /// The repository's web address.
     pub html_url: String,
+    /// How pull requests may be merged, when GitHub says (a token without
+    /// admin rights may not be shown them).
+    pub merge: MergeSettings,
+}
+
+/// The repository's merge settings (`allow_auto_merge`, `allow_squash_merge`,
+/// `allow_merge_commit`, `allow_rebase_merge`); `None`: not reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MergeSettings {
+    /// "Allow auto-merge".
+    pub allow_auto_merge: Option<bool>,
+    /// Squash merges.
+    pub allow_squash_merge: Option<bool>,
+    /// Merge commits.
+    pub allow_merge_commit: Option<bool>,
+    /// Rebase merges.
+    pub allow_rebase_merge: Option<bool>,
+}
+
+impl MergeSettings {
+    /// The merge method to use: squash (one commit per request) when
+    /// allowed or not reported, else a merge commit, else a rebase; `None`
+    /// when the repository allows none.
+    pub fn method(&self) -> Option<&'static str> {
+        let ok = |v: Option<bool>| v != Some(false);
+        if ok(self.allow_squash_merge) {
+            Some("squash")
+        } else if ok(self.allow_merge_commit) {
+            Some("merge")
+        } else if ok(self.allow_rebase_merge) {
+            Some("rebase")
+        } else {
+            None
+        }
+    }
+}
+
+/// The outcome of GraphQL `enablePullRequestAutoMerge`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AutoMerge {
+    /// Auto-merge is on: GitHub merges the pull request once its required
+    /// reviews and checks pass.
+    Enabled,
+    /// GitHub refused (its GraphQL error message), e.g. "Pull request is in
+    /// clean status" (nothing blocks it: merge it now) or "Auto merge is not
+    /// allowed for this repository".
+    Refused {
+        /// GitHub's message.
+        message: String,
+    },
 }
 
 /// A file read with its blob SHA.
@@ -155,6 +205,13 @@ pub struct PullRequest {
     pub labels: Vec<String>,
     /// Author login.
     pub user: Option<String>,
+    /// The GraphQL node id (what `enablePullRequestAutoMerge` takes).
+    pub node_id: String,
+    /// `mergeable` (full object only): `None` while GitHub computes it.
+    pub mergeable: Option<bool>,
+    /// `mergeable_state` (full object only): `clean`, `blocked`, `behind`,
+    /// `dirty`, `unstable`, `unknown`...
+    pub mergeable_state: Option<String>,
 }
 
 /// A pull request to open.
@@ -342,6 +399,15 @@ pub trait RepoApi: Send + Sync {
         number: u64,
         merge: &MergeRequest<'_>,
     ) -> Result<Merged, GitHubError>;
+
+    /// Turn on auto-merge (GraphQL `enablePullRequestAutoMerge`, `POST
+    /// /graphql`) with `method` (`squash`, `merge`, `rebase`).
+    async fn enable_auto_merge(
+        &self,
+        repo: &RepoRef,
+        pull_node_id: &str,
+        method: &str,
+    ) -> Result<AutoMerge, GitHubError>;
 
     /// Issues (not pull requests) in `state` carrying every label in `labels`.
     async fn list_issues(

@@ -276,7 +276,8 @@ pub struct ChangeResult {
     pub name: String,
     /// The plan's reason label.
     pub reason: &'static str,
-    /// `ok`, `failed` or `skipped`.
+    /// `ok`, `failed`, `skipped`, or `pending` (GitHub accepted it for
+    /// later: `202`).
     pub result: &'static str,
     /// GitHub's message, or why it was skipped.
     pub message: Option<String>,
@@ -442,6 +443,12 @@ pub async fn prepare(api: &dyn SeatApi, source: &Loaded, opts: &Options) -> crat
     if let Some(via) = &via {
         // The assigning team's membership stands for the direct grants: read
         // it whole (a failed page is an error, never a partial list).
+        // A team fed by an identity provider takes its members from the IdP
+        // (SCIM, and a daily reconciliation): every membership written here
+        // would be undone.
+        if let Some(group) = api.idp_group(scope, via).await? {
+            return Err(GitHubError::Config(idp_team_message(&source.path, via, &group)).into());
+        }
         match found.remove(via) {
             Some(Some(members)) => live.assignment_members = Some(members),
             _ => {
@@ -503,6 +510,14 @@ pub async fn prepare(api: &dyn SeatApi, source: &Loaded, opts: &Options) -> crat
         inputs_digest,
         plan,
     })
+}
+
+/// Why `policy.assign_via_team` cannot name a team whose membership comes
+/// from an identity provider group.
+pub fn idp_team_message(path: &str, team: &str, group: &str) -> String {
+    format!(
+        "{path}: policy.assign_via_team names `{team}`, whose members come from an identity provider group (group_id {group}): the IdP's sync (SCIM, and its daily reconciliation) would undo every membership seatkeeper writes, so seats would come and go; name an enterprise team without an IdP group, or grant the IdP team itself under `teams:`"
+    )
 }
 
 /// SHA-256 over seats.yaml's bytes, the listing (as JSON) and the date, hex:
@@ -615,7 +630,28 @@ pub async fn apply(
                         .into_iter()
                         .map(|(n, m)| (n.to_ascii_lowercase(), m))
                         .collect();
+                    let pending: BTreeMap<String, String> = report
+                        .pending
+                        .into_iter()
+                        .map(|(n, m)| (n.to_ascii_lowercase(), m))
+                        .collect();
                     for c in chunk {
+                        if let Some(msg) = pending.get(&c.name.to_ascii_lowercase()) {
+                            // Accepted for later (202): not done, not failed;
+                            // the next plan re-plans it if it did not happen.
+                            record(
+                                outcome,
+                                &opts.on_change,
+                                &scope,
+                                sha,
+                                c,
+                                "pending",
+                                Some(format!(
+                                    "accepted, pending: GitHub answered 202 ({msg}); the next reconcile checks it"
+                                )),
+                            );
+                            continue;
+                        }
                         match failed.get(&c.name.to_ascii_lowercase()) {
                             Some(msg) => {
                                 if !action.is_removal() {

@@ -423,12 +423,19 @@ pub fn result_line(r: &crate::reconcile::ChangeResult) -> String {
     }
 }
 
-/// `Applied: 3 ok, 0 failed, 1 skipped.` with a newline.
+/// `Applied: 3 ok, 0 failed, 1 skipped.` (`3 ok, 1 pending, ...` when
+/// GitHub accepted a change for later) with a newline.
 pub fn results_summary(results: &[crate::reconcile::ChangeResult]) -> String {
     let count = |what: &str| results.iter().filter(|r| r.result == what).count();
-    let (ok, failed) = (count("ok"), count("failed"));
+    let (ok, failed, pending) = (count("ok"), count("failed"), count("pending"));
+    // `pending` (a 202) is named only when there is one.
+    let accepted = if pending > 0 {
+        format!(" {pending} pending,")
+    } else {
+        String::new()
+    };
     format!(
-        "Applied: {ok} ok, {failed} failed, {} skipped.\n",
-        results.len() - ok - failed
+        "Applied: {ok} ok,{accepted} {failed} failed, {} skipped.\n",
+        results.len() - ok - failed - pending
     )
 }

@@ -18,14 +18,16 @@
 //! file, [`reclaim`] reminds idle people and then proposes removing them,
 //! and [`args`] is the command line and its output.
 //!
-//! Pull requests and auto-merge: GitHub's REST API has no call to enable
-//! auto-merge (that is GraphQL's `enablePullRequestAutoMerge`, which also
-//! needs the repository's "Allow auto-merge" setting and required checks).
-//! With `mode: pull_request` and `auto_merge: true`, seatkeeper instead
-//! merges the pull request itself through the REST merge endpoint, pinned to
-//! the head SHA it wrote, when the only change is the requester's own,
-//! validated entry; branch protection still applies (a required review
-//! answers 405 and the pull request stays open for it).
+//! Pull requests and auto-merge: with `mode: pull_request` and `auto_merge:
+//! true`, a pull request whose only change is the requester's own validated
+//! entry is merged. When the repository allows auto-merge
+//! (`allow_auto_merge`), seatkeeper turns it on with GraphQL's
+//! `enablePullRequestAutoMerge` (REST has no such call) and GitHub merges it
+//! once its required reviews and checks pass; otherwise (or when GitHub says
+//! nothing blocks it) seatkeeper merges it through the REST merge endpoint,
+//! pinned to the head SHA it wrote, with a method the repository allows,
+//! after a bounded wait for GitHub's mergeability. A refusal is reported with
+//! its real reason (a required review, a pending check, a disallowed method).
 
 pub mod args;
 mod output;

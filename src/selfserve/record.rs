@@ -11,7 +11,8 @@ use super::{
 };
 use crate::config::{Pos, SelfServeMode};
 use crate::github::repo::{
-    FileWrite, MergeRequest, Merged, NewPull, RefRead, RefWrite, RepoApi, RepoRef, Written,
+    AutoMerge, FileWrite, MergeRequest, MergeSettings, Merged, NewPull, RefRead, RefWrite, RepoApi,
+    RepoRef, Written,
 };
 use crate::github::{GitHubError, SeatApi};
 
@@ -238,6 +239,7 @@ pub async fn record(
                     text: &edited.text,
                     message: &message,
                     lines,
+                    settings: info.merge,
                 };
                 pr.open(auto_merge).await?.map(|p| match p {
                     Opened::New {
@@ -308,7 +310,12 @@ struct PullContext<'a> {
     text: &'a str,
     message: &'a str,
     lines: (u32, u32),
+    settings: MergeSettings,
 }
+
+/// Reads of a new pull request's mergeability (GitHub computes it in the
+/// background: `mergeable: null` at first), 250 ms apart: at most ~1.5 s.
+const MERGEABILITY_READS: u32 = 6;
 
 impl PullContext<'_> {
     fn branch(&self) -> String {
@@ -397,27 +404,80 @@ impl PullContext<'_> {
                 note: Some(note),
             }));
         }
+        let done = |merged: Option<String>, note: String| {
+            Ok(Some(Opened::New {
+                number: pr.number,
+                url: pr.html_url.clone(),
+                merged,
+                note: Some(note),
+            }))
+        };
+        let Some(method) = self.settings.method() else {
+            return done(
+                None,
+                format!(
+                    "{repo} allows no merge method (allow_squash_merge, allow_merge_commit and allow_rebase_merge are all false): someone with admin rights must merge it"
+                ),
+            );
+        };
+        // Auto-merge first, when the repository allows it: GitHub then
+        // merges the pull request itself once its reviews and checks pass.
+        let mut auto = None;
+        if self.settings.allow_auto_merge == Some(true) {
+            match repos.enable_auto_merge(repo, &pr.node_id, method).await? {
+                AutoMerge::Enabled => {
+                    return done(
+                        None,
+                        format!(
+                            "auto-merge is on ({method}): GitHub merges it as soon as its required reviews and checks pass"
+                        ),
+                    );
+                }
+                // "Pull request is in clean status": nothing blocks it, so
+                // it is merged now, below.
+                AutoMerge::Refused { message } => auto = Some(message),
+            }
+        }
+        let state = self.mergeability(pr.number).await?;
         let merge = MergeRequest {
             sha: &head,
-            method: "squash",
+            method,
             title: Some(subject),
             message: Some(body.trim()),
         };
-        let (merged, note) = match repos.merge_pull(repo, pr.number, &merge).await? {
-            Merged::Merged { sha } => (Some(sha), None),
-            Merged::NotMerged { status, message } => (
+        match repos.merge_pull(repo, pr.number, &merge).await? {
+            Merged::Merged { sha } => Ok(Some(Opened::New {
+                number: pr.number,
+                url: pr.html_url,
+                merged: Some(sha),
+                note: None,
+            })),
+            Merged::NotMerged { status, message } => done(
                 None,
-                Some(format!(
-                    "GitHub did not merge it ({status} {message}): it waits for review"
-                )),
+                why_not_merged(
+                    status,
+                    &message,
+                    state.as_deref(),
+                    self.settings.allow_auto_merge,
+                    auto.as_deref(),
+                ),
             ),
-        };
-        Ok(Some(Opened::New {
-            number: pr.number,
-            url: pr.html_url,
-            merged,
-            note,
-        }))
+        }
+    }
+
+    /// `mergeable_state` once GitHub has computed it (bounded wait; `None`
+    /// when it is still computing).
+    async fn mergeability(&self, number: u64) -> Result<Option<String>, GitHubError> {
+        for read in 0..MERGEABILITY_READS {
+            let p = self.repos.get_pull(self.repo, number).await?;
+            if p.mergeable.is_some() {
+                return Ok(p.mergeable_state);
+            }
+            if read + 1 < MERGEABILITY_READS {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+        }
+        Ok(None)
     }
 
     /// `None` when the pull request changes only the entry's lines of
@@ -442,5 +502,74 @@ impl PullContext<'_> {
                 files.len()
             )
         }))
+    }
+}
+
+/// The real reason a merge was refused, from GitHub's 405/409/422 message
+/// and `mergeable_state`, with what happens next.
+fn why_not_merged(
+    status: u16,
+    message: &str,
+    state: Option<&str>,
+    auto_allowed: Option<bool>,
+    auto_refused: Option<&str>,
+) -> String {
+    let lower = message.to_ascii_lowercase();
+    let state = state.map_or(String::new(), |s| format!("; mergeable_state: {s}"));
+    let auto = match (auto_allowed, auto_refused) {
+        (Some(true), Some(m)) => format!(" (auto-merge was refused: {m})"),
+        (Some(true), None) => String::new(),
+        _ => " (turn on \"Allow auto-merge\" in the repository's settings and GitHub merges such requests itself once they pass)".to_string(),
+    };
+    // 409 first: "Head branch was modified. Review and try the merge again."
+    // names a review but is not about one.
+    if status == 409 || lower.contains("head branch was modified") {
+        format!(
+            "not merged: the pull request's branch moved ({status} {message}): review the new commits and merge by hand"
+        )
+    } else if lower.contains("review") {
+        format!(
+            "not merged: a required review is missing ({status} {message}{state}): a reviewer with write access must approve it{auto}"
+        )
+    } else if lower.contains("status check") || lower.contains("checks") {
+        format!(
+            "not merged: a required check has not passed ({status} {message}{state}): it can be merged once the check passes{auto}"
+        )
+    } else if lower.contains("not allowed") {
+        format!(
+            "not merged: the repository's settings refuse that merge method ({status} {message}): allow it, or merge by hand"
+        )
+    } else {
+        format!("not merged: GitHub answered {status} {message}{state}")
+    }
+}
+
+#[cfg(test)]
+mod merge_tests {
+    use super::why_not_merged;
+
+    #[test]
+    fn each_refusal_names_its_real_reason() {
+        #[rustfmt::skip]
+        let cases = [
+            (405, "At least 1 approving review is required by reviewers with write access.", Some("blocked"), None, "a required review is missing"),
+            (405, "Required status check \"ci\" is expected.", Some("blocked"), None, "a required check has not passed"),
+            (405, "Squash merges are not allowed on this repository.", Some("clean"), None, "refuse that merge method"),
+            (409, "Head branch was modified. Review and try the merge again.", None, None, "branch moved"),
+        ];
+        for (status, message, state, auto, want) in cases {
+            let why = why_not_merged(status, message, state, auto, None);
+            assert!(why.contains(want) && why.contains(message), "{why}");
+        }
+        assert!(
+            why_not_merged(
+                405,
+                "Required status check \"ci\" is expected.",
+                None,
+                Some(false),
+                None
+            )
+            .contains("Allow auto-merge")
+        );
     }
 }

@@ -1,15 +1,16 @@
-//! Validation of an edited seats.yaml, exactly as `plan --strict` would
-//! do it, with the reads it needs started early.
+//! Validation of an edited seats.yaml for one login, as `plan --strict`
+//! would judge that login, from a few per-user reads ([`read_facts`]) and a
+//! pure verdict over them ([`judge`]): O(1) requests at any org size.
 
-use std::sync::Mutex;
-
-use async_trait::async_trait;
 use chrono::NaiveDate;
 
 use super::{Ask, Kind, Prepared, Refusal, SelfServeError, admit, entry, prepare};
 use crate::config::{Scope, SeatsFile, UserEntry};
-use crate::github::{BillingInfo, GitHubError, LiveState, Membership, SeatApi, WriteReport};
-use crate::reconcile::{Mode, Options};
+use crate::github::live::scoped_slug;
+use crate::github::{
+    GitHubError, LiveState, LiveUser, Membership, SeatApi, SeatManagementSetting, SeatTotals,
+};
+use crate::plan::{Action, Finding, GuardReason, SkipCode};
 use crate::source::Loaded;
 
 /// What validation learnt about the edited file.
@@ -24,54 +25,237 @@ pub struct Checked {
     pub suspended: bool,
 }
 
-/// Validate the edited file exactly as `plan --strict` would: plan it
-/// against the live seats (the login must exist, be an org member and be in
-/// an eligible team, the seat cap and the other guards must hold).
-pub async fn check(
+/// What a one-login validation reads from GitHub: a handful of requests
+/// whatever the org's size (the login's seat, the seat totals, its
+/// membership and eligible-team checks), never the whole listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginFacts {
+    /// The login's seat with every grant the scope lists for it; `None`:
+    /// no seat.
+    pub seat: Option<LiveUser>,
+    /// The scope's seat totals.
+    pub totals: SeatTotals,
+    /// Why the login cannot be granted a seat (requests only; `None`:
+    /// eligible, or not checked for a release).
+    pub ineligible: Option<Finding>,
+    /// With `policy.assign_via_team`: whether the login is a member of that
+    /// team (its membership stands for a direct grant).
+    pub via_member: Option<bool>,
+}
+
+/// Read the [`LoginFacts`] of `ask` from `file` (the file before or after
+/// the edit: only its scope and policy are used), concurrently. Requests:
+/// the seat, the totals, and for a request the membership (org), the user
+/// (when not a member, or in an enterprise) and one per eligible team until
+/// one holds the login; with `assign_via_team` one more.
+///
+/// The whole listing is read only where the answer depends on every seat:
+/// the controller's reconcile and `plan` (removals of seats nobody lists,
+/// the typo guard), `reclaim` (idle seats), `validate --online`. A one-login
+/// change never needs it.
+pub async fn read_facts(
     api: &dyn SeatApi,
-    edited: &Loaded,
+    file: &SeatsFile,
     ask: &Ask,
-    concurrency: usize,
-) -> Result<Checked, SelfServeError> {
-    let opts = Options {
-        mode: Mode::Plan,
-        today: Some(ask.today),
-        check_eligibility: true,
-        concurrency,
-        ..Options::default()
+) -> Result<LoginFacts, SelfServeError> {
+    let scope = &file.scope;
+    let login = ask.login.as_str();
+    let eligibility = async {
+        match ask.kind {
+            Kind::Request => eligibility_of(api, file, login).await,
+            Kind::Release => Ok(None),
+        }
     };
-    let outcome = crate::reconcile::reconcile(api, edited, &opts).await?;
-    if let Some(i) = outcome
-        .ineligible
-        .iter()
-        .find(|i| i.login.eq_ignore_ascii_case(&ask.login))
-    {
-        let refusal = if i.reason.starts_with("no GitHub user") {
-            Refusal::UnknownUser
-        } else if i.reason.starts_with("not a member") {
-            Refusal::NotMember
-        } else {
-            Refusal::NotEligible
+    let via = async {
+        let Some(team) = crate::plan::Desired::from_file(file).assign_via_team() else {
+            return Ok(None);
+        };
+        if let Some(group) = api.idp_group(scope, &team).await? {
+            return Err(GitHubError::Config(crate::reconcile::idp_team_message(
+                "seats.yaml",
+                &team,
+                &group,
+            )));
+        }
+        match api.in_team(scope, &team, login).await? {
+            Some(member) => Ok(Some(member)),
+            None => Err(GitHubError::Config(format!(
+                "policy.assign_via_team names `{team}`, which is not an enterprise team of {scope}: create it (enterprise settings, Teams) or fix the slug"
+            ))),
+        }
+    };
+    let (seat, totals, ineligible, via_member) = tokio::try_join!(
+        api.user_seat(scope, login),
+        api.seat_totals(scope),
+        eligibility,
+        via
+    )?;
+    Ok(LoginFacts {
+        seat,
+        totals,
+        ineligible,
+        via_member,
+    })
+}
+
+/// The eligibility checks of [`crate::reconcile::eligibility`] for one
+/// login, with per-user routes: org membership (then, for a non-member,
+/// whether the user exists), and membership of `policy.eligible_teams`,
+/// stopping at the first team that holds the login.
+async fn eligibility_of(
+    api: &dyn SeatApi,
+    file: &SeatsFile,
+    login: &str,
+) -> Result<Option<Finding>, GitHubError> {
+    let scope = &file.scope;
+    let finding = |code, message: String| Ok(Some(Finding { code, message }));
+    match scope {
+        Scope::Org(org) => match api.membership(org, login).await? {
+            Membership::Member => {}
+            Membership::RequesterNotMember => {
+                return Err(GitHubError::Config(format!(
+                    "GitHub answered 302 to the membership check of {login}: the token's user is not a member of {org}, so GitHub will not say who is; use a token of an org member (or a GitHub App installed on {org})"
+                )));
+            }
+            Membership::NotMember => {
+                return if api.user_exists(login).await? {
+                    finding(SkipCode::NotAMember, format!("not a member of {org}"))
+                } else {
+                    finding(SkipCode::NoSuchUser, "no GitHub user has this login".into())
+                };
+            }
+        },
+        Scope::Enterprise(_) => {
+            if !api.user_exists(login).await? {
+                return finding(SkipCode::NoSuchUser, "no GitHub user has this login".into());
+            }
+        }
+    }
+    let eligible = &file.policy.eligible_teams;
+    if eligible.is_empty() {
+        return Ok(None);
+    }
+    let mut missing = Vec::new();
+    for team in eligible {
+        let slug = scoped_slug(scope, team);
+        match api.in_team(scope, &slug, login).await? {
+            Some(true) => return Ok(None),
+            Some(false) => {}
+            None => missing.push(slug),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(GitHubError::Config(format!(
+            "policy.eligible_teams names team(s) that do not exist in {scope}: {}",
+            missing.join(", ")
+        )));
+    }
+    finding(
+        SkipCode::NotInEligibleTeam,
+        format!("not in an eligible team ({})", eligible.join(", ")),
+    )
+}
+
+/// Judge the edited file for `ask` from the [`LoginFacts`] alone: pure, no
+/// I/O. The verdicts and messages are `plan --strict`'s for that login: the
+/// login's own change comes from the planner itself (run on the login's
+/// seat), and the guards (the removal cap, the seat cap, an empty file) are
+/// checked on the seat totals moved by that change. Other people's drift is
+/// not this request's to answer for: the controller's plan handles it.
+pub fn judge(edited: &SeatsFile, facts: &LoginFacts, ask: &Ask) -> Result<Checked, SelfServeError> {
+    let setting = &facts.totals.seat_management_setting;
+    if *setting != SeatManagementSetting::AssignSelected {
+        return Err(GitHubError::NotAssignSelected {
+            scope: edited.scope.to_string(),
+            setting: setting.as_str().to_string(),
+        }
+        .into());
+    }
+    let login = ask.login.as_str();
+    let is_login = |name: &str| name.eq_ignore_ascii_case(login);
+    let mut desired = crate::plan::Desired::from_file(edited);
+    desired.users.retain(|u| is_login(&u.login));
+    let via = desired.assign_via_team();
+    let live = LiveState {
+        seat_management_setting: Some(SeatManagementSetting::AssignSelected),
+        users: facts.seat.iter().cloned().collect(),
+        team_members: Default::default(),
+        assignment_members: via.as_ref().map(|_| match facts.via_member {
+            Some(true) => vec![login.to_string()],
+            _ => Vec::new(),
+        }),
+    };
+    let mut plan = crate::plan::plan(&desired, &live, ask.today);
+    // The login's own change; the planner's other changes come from the
+    // partial live state (teams it cannot see granting) and are not real.
+    plan.changes
+        .retain(|c| matches!(c.action, Action::AddUser | Action::RemoveUser) && is_login(&c.name));
+    if let (Some(f), true) = (&facts.ineligible, plan.of(Action::AddUser).next().is_some()) {
+        let refusal = match f.code {
+            SkipCode::NoSuchUser => Refusal::UnknownUser,
+            SkipCode::NotAMember => Refusal::NotMember,
+            SkipCode::NotInEligibleTeam => Refusal::NotEligible,
         };
         return Err(SelfServeError::refused(
             refusal,
-            format!(
-                "{} is not eligible for a Copilot seat: {}",
-                i.login, i.reason
-            ),
+            format!("{login} is not eligible for a Copilot seat: {}", f.message),
         ));
     }
-    let plan = &outcome.plan;
-    if plan.guard.tripped {
-        let reasons: Vec<String> = plan
-            .guard
-            .reasons
+    let held_now = facts.seat.as_ref().is_some_and(LiveUser::held);
+    let listed_now = facts.seat.is_some();
+    let held_after = plan.roster_after.iter().any(is_login);
+    let to_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    let billed_before = to_usize(facts.totals.billed);
+    let seats_before = billed_before.saturating_sub(to_usize(facts.totals.pending));
+    let seats_after =
+        (seats_before + usize::from(held_after)).saturating_sub(usize::from(held_now));
+    let billed_after = billed_before + usize::from(held_after && !listed_now);
+    let lost = usize::from(held_now && !held_after);
+    let adds_seats = held_after && !held_now;
+    let enforce = edited.policy.removals == crate::config::RemovalMode::Enforce;
+
+    // The planner's guards, in its order, on the totals this change moves.
+    let limits = &desired.limits;
+    let mut reasons = Vec::new();
+    if enforce
+        && let Some((limit, set_by)) = limits
+            .max_removals
+            .iter()
+            .find(|(limit, _)| limit.exceeded(lost, seats_before))
+    {
+        reasons.push(GuardReason::MaxRemovals {
+            removals: lost,
+            limit: limit.to_string(),
+            set_by: *set_by,
+        });
+    }
+    if let Some((max, set_by)) = limits.max_seats
+        && adds_seats
+        && billed_after as u64 > max
+    {
+        reasons.push(GuardReason::MaxSeats {
+            seats_after,
+            billed_after,
+            max_seats: max,
+            set_by,
+        });
+    }
+    if enforce
+        && edited.users.is_empty()
+        && edited.teams.is_empty()
+        && seats_before > 0
+        && !edited.policy.allow_empty
+    {
+        reasons.push(GuardReason::EmptyDesired { seats_before });
+    }
+    if !reasons.is_empty() {
+        let reasons: Vec<String> = reasons
             .iter()
             .map(|r| crate::render::guard_message(r, |s| format!("`{s}`")))
             .collect();
         let what = match ask.kind {
-            Kind::Request => format!("adding {}", ask.login),
-            Kind::Release => format!("removing {}", ask.login),
+            Kind::Request => format!("adding {login}"),
+            Kind::Release => format!("removing {login}"),
         };
         return Err(SelfServeError::refused(
             Refusal::Guarded,
@@ -81,15 +265,29 @@ pub async fn check(
             ),
         ));
     }
-    let changes_seat = plan
-        .changes
-        .iter()
-        .any(|c| c.name.eq_ignore_ascii_case(&ask.login));
+    plan.seats_before = seats_before;
+    plan.seats_after = seats_after;
+    plan.billed_before = billed_before;
+    plan.billed_after = billed_after;
     Ok(Checked {
-        summary: crate::render::summary_line(plan),
-        changes_seat,
-        suspended: edited.file.policy.suspend,
+        summary: crate::render::summary_line(&plan),
+        changes_seat: !plan.changes.is_empty(),
+        suspended: edited.policy.suspend,
     })
+}
+
+/// Validate the edited file for `ask` as `plan --strict` would for that
+/// login: [`read_facts`], then [`judge`]. `concurrency` is kept for callers;
+/// a one-login check sends its few requests at once.
+pub async fn check(
+    api: &dyn SeatApi,
+    edited: &Loaded,
+    ask: &Ask,
+    concurrency: usize,
+) -> Result<Checked, SelfServeError> {
+    let _ = concurrency;
+    let facts = read_facts(api, &edited.file, ask).await?;
+    judge(&edited.file, &facts, ask)
 }
 
 /// The outcome of editing and validating one version of seats.yaml.
@@ -111,17 +309,15 @@ pub enum Validated {
 }
 
 /// Edit `text` (read from `path`) for `ask` and validate the result as
-/// [`check`] does. The reads validation needs (the whole seat listing and,
-/// for a request, the login's org membership) start as soon as the file
-/// names its org and run while the editor works, so a request costs one
-/// listing's time rather than the edit, then the listing, then the checks.
-/// A no-op (already listed, not listed) sends no request at all.
+/// [`check`] does. The reads validation needs ([`read_facts`]) start as soon
+/// as the file is admitted and run while the editor works. A no-op (not
+/// listed) sends no request; "already listed" sends one membership check.
 pub async fn validate(
     seats: &dyn SeatApi,
     path: &str,
     text: &str,
     ask: &Ask,
-    concurrency: usize,
+    _concurrency: usize,
 ) -> Result<Validated, SelfServeError> {
     let file = admit(path, text, ask)?;
     if ask.kind == Kind::Request {
@@ -135,20 +331,13 @@ pub async fn validate(
         (Kind::Release, None) => return Ok(Validated::NoOp(Prepared::NotListed)),
         _ => {}
     }
-    let scope = file.scope.clone();
     let edit = {
         let (path, text, ask) = (path.to_string(), text.to_string(), ask.clone());
         tokio::task::spawn_blocking(move || prepare(&path, &text, &ask))
     };
-    let member = async {
-        match (&scope, ask.kind) {
-            (Scope::Org(org), Kind::Request) => {
-                Some((org.clone(), seats.membership(org, &ask.login).await))
-            }
-            _ => None,
-        }
-    };
-    let (edit, listing, member) = tokio::join!(edit, seats.list_seats(&scope), member);
+    // The reads need only the scope and the policy, which the edit does not
+    // change: they run while the editor works.
+    let (edit, facts) = tokio::join!(edit, read_facts(seats, &file, ask));
     let prepared = edit.map_err(|e| {
         SelfServeError::from(GitHubError::Config(format!(
             "the seats.yaml editor failed: {e}"
@@ -162,13 +351,7 @@ pub async fn validate(
         } => (edited, lines, expires),
         other => return Ok(Validated::NoOp(other)),
     };
-    let api = Prefetched {
-        inner: seats,
-        scope,
-        listing: Mutex::new(Some(listing)),
-        member: Mutex::new(member.map(|(org, m)| (org, ask.login.clone(), m))),
-    };
-    let checked = check(&api, &edited, ask, concurrency).await?;
+    let checked = judge(&edited.file, &facts?, ask)?;
     Ok(Validated::Change {
         edited,
         lines,
@@ -219,112 +402,4 @@ async fn listed_entry_gives_a_seat(
         ));
     }
     Ok(())
-}
-
-/// A membership answer read ahead of time: (org, login, answer).
-type EarlyMembership = (String, String, Result<Membership, GitHubError>);
-
-/// A [`SeatApi`] that answers one listing and one membership check from
-/// reads made ahead of time, once each; everything else goes to `inner`.
-struct Prefetched<'a> {
-    inner: &'a dyn SeatApi,
-    scope: Scope,
-    listing: Mutex<Option<Result<LiveState, GitHubError>>>,
-    member: Mutex<Option<EarlyMembership>>,
-}
-
-fn take<T>(m: &Mutex<Option<T>>) -> Option<T> {
-    m.lock().unwrap_or_else(|e| e.into_inner()).take()
-}
-
-#[async_trait]
-impl SeatApi for Prefetched<'_> {
-    async fn billing(&self, scope: &Scope) -> Result<BillingInfo, GitHubError> {
-        self.inner.billing(scope).await
-    }
-
-    async fn list_seats(&self, scope: &Scope) -> Result<LiveState, GitHubError> {
-        if *scope == self.scope
-            && let Some(done) = take(&self.listing)
-        {
-            return done;
-        }
-        self.inner.list_seats(scope).await
-    }
-
-    async fn add_users(
-        &self,
-        scope: &Scope,
-        logins: &[String],
-    ) -> Result<WriteReport, GitHubError> {
-        self.inner.add_users(scope, logins).await
-    }
-
-    async fn remove_users(
-        &self,
-        scope: &Scope,
-        logins: &[String],
-    ) -> Result<WriteReport, GitHubError> {
-        self.inner.remove_users(scope, logins).await
-    }
-
-    async fn add_teams(&self, scope: &Scope, teams: &[String]) -> Result<WriteReport, GitHubError> {
-        self.inner.add_teams(scope, teams).await
-    }
-
-    async fn remove_teams(
-        &self,
-        scope: &Scope,
-        teams: &[String],
-    ) -> Result<WriteReport, GitHubError> {
-        self.inner.remove_teams(scope, teams).await
-    }
-
-    async fn membership(&self, org: &str, login: &str) -> Result<Membership, GitHubError> {
-        let ready = {
-            let mut slot = self.member.lock().unwrap_or_else(|e| e.into_inner());
-            let same = slot.as_ref().is_some_and(|(o, l, _)| {
-                o.eq_ignore_ascii_case(org) && l.eq_ignore_ascii_case(login)
-            });
-            if same { slot.take() } else { None }
-        };
-        match ready {
-            Some((_, _, answer)) => answer,
-            None => self.inner.membership(org, login).await,
-        }
-    }
-
-    async fn team_members(
-        &self,
-        scope: &Scope,
-        slug: &str,
-    ) -> Result<Option<Vec<String>>, GitHubError> {
-        self.inner.team_members(scope, slug).await
-    }
-
-    async fn user_exists(&self, login: &str) -> Result<bool, GitHubError> {
-        self.inner.user_exists(login).await
-    }
-
-    async fn list_members(&self, org: &str) -> Result<Vec<String>, GitHubError> {
-        self.inner.list_members(org).await
-    }
-
-    async fn add_team_members(
-        &self,
-        scope: &Scope,
-        team: &str,
-        logins: &[String],
-    ) -> Result<WriteReport, GitHubError> {
-        self.inner.add_team_members(scope, team, logins).await
-    }
-
-    async fn remove_team_members(
-        &self,
-        scope: &Scope,
-        team: &str,
-        logins: &[String],
-    ) -> Result<WriteReport, GitHubError> {
-        self.inner.remove_team_members(scope, team, logins).await
-    }
 }

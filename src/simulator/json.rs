@@ -355,7 +355,7 @@ pub(crate) fn enterprise_team(api: &str, st: &SimState, t: &SimTeam) -> Enterpri
             .to_string(),
         slug: slug.clone(),
         sync_to_organizations: "disabled",
-        group_id: None,
+        group_id: t.group_id.clone(),
         group_name: None,
         html_url: format!("{HTML}/enterprises/{ent}/teams/{slug}"),
         members_url: format!("{u}/members{{/member}}"),

@@ -84,6 +84,14 @@ pub mod routes {
     pub const ORG_TEAM: &str = "/orgs/{org}/teams/{team_slug}";
     /// `GET` a team's members (child teams included).
     pub const ORG_TEAM_MEMBERS: &str = "/orgs/{org}/teams/{team_slug}/members";
+    /// `GET` one user's membership of an org team (child teams included).
+    pub const ORG_TEAM_MEMBERSHIP: &str = "/orgs/{org}/teams/{team_slug}/memberships/{username}";
+    /// `GET` one user's Copilot seat in an enterprise (every grant of it).
+    pub const ENTERPRISE_MEMBER_COPILOT: &str =
+        "/enterprises/{enterprise}/members/{username}/copilot";
+    /// `GET` whether a user is a member of an enterprise team.
+    pub const ENTERPRISE_TEAM_MEMBERSHIP: &str =
+        "/enterprises/{enterprise}/teams/{enterprise_team}/memberships/{username}";
     /// `GET` the App's installation on the org (App JWT).
     pub const ORG_INSTALLATION: &str = "/orgs/{org}/installation";
     /// `GET` the enterprise's seat listing.
@@ -139,6 +147,9 @@ pub mod routes {
     pub const COMMENT: &str = "/repos/{owner}/{repo}/issues/comments/{comment_id}";
     /// `GET` rate limit status.
     pub const RATE_LIMIT: &str = "/rate_limit";
+    /// `POST` GraphQL; the simulator serves one mutation,
+    /// `enablePullRequestAutoMerge`.
+    pub const GRAPHQL: &str = "/graphql";
     /// `POST` an installation token (App JWT).
     pub const APP_ACCESS_TOKENS: &str = "/app/installations/{installation_id}/access_tokens";
 }

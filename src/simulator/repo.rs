@@ -76,6 +76,13 @@ pub struct SimPull {
     pub merged_by: Option<String>,
     /// When it was merged.
     pub merged_at: Option<DateTime<Utc>>,
+    /// Reads of the full pull request so far (for `mergeable_after_reads`).
+    #[serde(default, skip)]
+    pub reads: u32,
+    /// The merge method auto-merge was enabled with (GraphQL
+    /// `enablePullRequestAutoMerge`), if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_merge: Option<String>,
 }
 
 /// An issue or a pull request (they share numbers, as on GitHub).
@@ -149,6 +156,27 @@ pub struct SimRepo {
     /// in `../shared/github-observed/README.md`). Pull requests still merge.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub protected: BTreeMap<String, String>,
+    /// "Allow auto-merge": GraphQL `enablePullRequestAutoMerge` works only
+    /// when set (default false, as on GitHub).
+    #[serde(default)]
+    pub allow_auto_merge: bool,
+    /// Which merge methods the repository allows (each default true).
+    #[serde(default = "yes")]
+    pub allow_squash_merge: bool,
+    /// Merge commits allowed.
+    #[serde(default = "yes")]
+    pub allow_merge_commit: bool,
+    /// Rebase merges allowed.
+    #[serde(default = "yes")]
+    pub allow_rebase_merge: bool,
+    /// `GET .../pulls/{n}` answers `mergeable: null` (GitHub computes it in
+    /// the background) for this many reads of each pull request.
+    #[serde(default)]
+    pub mergeable_after_reads: u32,
+    /// Required status checks that never report (a merge answers 405
+    /// `Required status check "NAME" is expected.`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required_checks: Vec<String>,
     /// Branch name -> commit SHA.
     pub branches: BTreeMap<String, String>,
     /// Commit SHA -> commit.
@@ -161,6 +189,10 @@ pub struct SimRepo {
     pub created_at: DateTime<Utc>,
 }
 
+fn yes() -> bool {
+    true
+}
+
 impl Default for SimRepo {
     fn default() -> Self {
         SimRepo {
@@ -171,6 +203,12 @@ impl Default for SimRepo {
             writable: true,
             merge_requires_review: false,
             protected: BTreeMap::new(),
+            allow_auto_merge: false,
+            allow_squash_merge: true,
+            allow_merge_commit: true,
+            allow_rebase_merge: true,
+            required_checks: Vec::new(),
+            mergeable_after_reads: 0,
             branches: BTreeMap::new(),
             commits: BTreeMap::new(),
             issues: Vec::new(),
@@ -783,6 +821,8 @@ impl SimState {
                 merge_commit: None,
                 merged_by: None,
                 merged_at: None,
+                auto_merge: None,
+                reads: 0,
             }),
         });
         Ok(number)
@@ -846,6 +886,41 @@ impl SimState {
         Ok(out)
     }
 
+    /// GraphQL `enablePullRequestAutoMerge` for the pull request with this
+    /// node id: GitHub's refusals when the repository does not allow
+    /// auto-merge, or when nothing blocks the merge ("clean status": merge
+    /// it instead); else auto-merge is on and the number is returned.
+    pub fn enable_auto_merge(&mut self, node: &str, method: &str) -> Result<u64, String> {
+        for r in &mut self.repos {
+            let blocked = r.merge_requires_review || !r.required_checks.is_empty();
+            let allow = r.allow_auto_merge;
+            for i in &mut r.issues {
+                // As the pull's JSON spells it (`repo_json::pull`).
+                let id = super::json::node_id(
+                    "PullRequest",
+                    super::json::stable_id("issue", &format!("{}#{}", r.full_name, i.number)),
+                );
+                if id != node {
+                    continue;
+                }
+                let Some(p) = &mut i.pull else {
+                    break;
+                };
+                if !allow {
+                    return Err("Pull request Auto merge is not allowed for this repository".into());
+                }
+                if !blocked {
+                    return Err("Pull request is in clean status".into());
+                }
+                p.auto_merge = Some(method.to_ascii_lowercase());
+                return Ok(i.number);
+            }
+        }
+        Err(format!(
+            "Could not resolve to a node with the global id of '{node}'"
+        ))
+    }
+
     /// `PUT /repos/{owner}/{repo}/pulls/{n}/merge`: a three-way merge of the
     /// files (a path changed on both sides differently is a conflict);
     /// returns the new commit on the base branch.
@@ -873,10 +948,30 @@ impl SimState {
                 "Pull Request is not mergeable".into(),
             ));
         }
+        let allowed = match method {
+            "squash" => r.allow_squash_merge,
+            "rebase" => r.allow_rebase_merge,
+            _ => r.allow_merge_commit,
+        };
+        if !allowed {
+            let what = match method {
+                "squash" => "Squash merges",
+                "rebase" => "Rebase merges",
+                _ => "Merge commits",
+            };
+            return Err(RepoError::NotMergeable(format!(
+                "{what} are not allowed on this repository."
+            )));
+        }
         if r.merge_requires_review {
             return Err(RepoError::NotMergeable(
                 "At least 1 approving review is required by reviewers with write access.".into(),
             ));
+        }
+        if let Some(check) = r.required_checks.first() {
+            return Err(RepoError::NotMergeable(format!(
+                "Required status check \"{check}\" is expected."
+            )));
         }
         let (Some(head), Some(base)) = (r.head(&pull.head).cloned(), r.head(&pull.base).cloned())
         else {

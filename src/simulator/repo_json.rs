@@ -138,6 +138,10 @@ pub(crate) fn repository(api: &str, st: &SimState, repo: &SimRepo) -> Value {
         "network_count": 0,
         "license": null,
         "allow_forking": false,
+        "allow_auto_merge": repo.allow_auto_merge,
+        "allow_squash_merge": repo.allow_squash_merge,
+        "allow_merge_commit": repo.allow_merge_commit,
+        "allow_rebase_merge": repo.allow_rebase_merge,
         "is_template": false,
         "web_commit_signoff_required": false,
     });
@@ -392,7 +396,15 @@ pub(crate) fn pull(
             "statuses": link(&statuses),
         },
         "author_association": "MEMBER",
-        "auto_merge": null,
+        "auto_merge": match &p.auto_merge {
+            Some(method) => json!({
+                "enabled_by": simple_user(api, &st.viewer),
+                "merge_method": method,
+                "commit_title": i.title,
+                "commit_message": "",
+            }),
+            None => Value::Null,
+        },
         "draft": false,
     });
     if full_detail && let Some(o) = v.as_object_mut() {
@@ -405,12 +417,14 @@ pub(crate) fn pull(
             repo.commits_between(Some(&base_sha), &head_sha).len()
         };
         let comments = repo.comments.iter().filter(|c| c.issue == n).count();
+        // GitHub computes mergeability in the background: null at first.
+        let computing = repo.mergeable_after_reads > 0 && p.reads <= repo.mergeable_after_reads;
         let fields = [
             ("merged", json!(merged)),
             (
                 "mergeable",
-                if open {
-                    json!(!repo.merge_requires_review)
+                if open && !computing {
+                    json!(!repo.merge_requires_review && repo.required_checks.is_empty())
                 } else {
                     Value::Null
                 },
@@ -418,9 +432,9 @@ pub(crate) fn pull(
             ("rebaseable", Value::Null),
             (
                 "mergeable_state",
-                json!(if !open {
+                json!(if !open || computing {
                     "unknown"
-                } else if repo.merge_requires_review {
+                } else if repo.merge_requires_review || !repo.required_checks.is_empty() {
                     "blocked"
                 } else {
                     "clean"

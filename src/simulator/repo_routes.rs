@@ -444,8 +444,19 @@ pub(crate) async fn get_pull(
     State(sh): State<Arc<Shared>>,
     Path((owner, repo, n)): Path<(String, String, String)>,
 ) -> ApiResult {
-    let st = sh.state();
-    pull_json(&sh, &st, &full_name(&owner, &repo), number(&n)?, true)
+    let mut st = sh.state();
+    let (full, n) = (full_name(&owner, &repo), number(&n)?);
+    // Count the read: mergeability shows after `mergeable_after_reads`.
+    if let Ok(r) = st.repo_mut(&full)
+        && let Some(p) = r
+            .issues
+            .iter_mut()
+            .find(|i| i.number == n)
+            .and_then(|i| i.pull.as_mut())
+    {
+        p.reads = p.reads.saturating_add(1);
+    }
+    pull_json(&sh, &st, &full, n, true)
 }
 
 fn issue_update(
@@ -788,4 +799,48 @@ pub(crate) async fn add_labels(
         })
         .unwrap_or_default();
     Ok(json_response(StatusCode::OK, &labels))
+}
+
+/// `POST /graphql`, shaped like GitHub's GraphQL answers (200 with `data`,
+/// and `errors` for a refusal). Only `enablePullRequestAutoMerge(input:
+/// {pullRequestId, mergeMethod})` is served, with its variables.
+pub(crate) async fn graphql(State(sh): State<Arc<Shared>>, body: Bytes) -> ApiResult {
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let query = v["query"].as_str().unwrap_or("");
+    let vars = &v["variables"];
+    let error = |kind: &str, message: String| {
+        json!({
+            "data": { "enablePullRequestAutoMerge": null },
+            "errors": [{
+                "type": kind,
+                "path": ["enablePullRequestAutoMerge"],
+                "locations": [{ "line": 1, "column": 1 }],
+                "message": message,
+            }],
+        })
+    };
+    if !query.contains("enablePullRequestAutoMerge") {
+        return Ok(json_response(
+            StatusCode::OK,
+            &json!({ "errors": [{ "message": "the simulator serves only the enablePullRequestAutoMerge mutation" }] }),
+        ));
+    }
+    let (Some(node), Some(method)) = (vars["pullRequestId"].as_str(), vars["mergeMethod"].as_str())
+    else {
+        return Ok(json_response(
+            StatusCode::OK,
+            &json!({ "errors": [{ "message": "Variable $pullRequestId and $mergeMethod of type ID! and PullRequestMergeMethod are required" }] }),
+        ));
+    };
+    let body = match sh.state().enable_auto_merge(node, method) {
+        Ok(number) => json!({
+            "data": { "enablePullRequestAutoMerge": { "pullRequest": {
+                "number": number,
+                "autoMergeRequest": { "mergeMethod": method.to_ascii_uppercase() },
+            } } },
+        }),
+        Err(m) if m.starts_with("Could not resolve") => error("NOT_FOUND", m),
+        Err(m) => error("UNPROCESSABLE", m),
+    };
+    Ok(json_response(StatusCode::OK, &body))
 }

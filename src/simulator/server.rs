@@ -164,6 +164,9 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(routes::ORG_MEMBER_COPILOT, get(org_member_copilot))
         .route(routes::ORG_TEAM, get(org_team))
         .route(routes::ORG_TEAM_MEMBERS, get(org_team_members))
+        .route(routes::ORG_TEAM_MEMBERSHIP, get(org_team_membership))
+        .route(routes::ENTERPRISE_MEMBER_COPILOT, get(ent_member_copilot))
+        .route(routes::ENTERPRISE_TEAM_MEMBERSHIP, get(ent_team_membership))
         .route(routes::ORG_INSTALLATION, get(org_installation))
         .route(routes::ENTERPRISE_SEATS, get(ent_seats))
         .route(
@@ -219,6 +222,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(routes::ISSUE_LABELS, post(repo_routes::add_labels))
         .route(routes::COMMENT, patch(repo_routes::update_comment))
         .route(routes::RATE_LIMIT, get(rate_limit))
+        .route(routes::GRAPHQL, post(repo_routes::graphql))
         .route(routes::APP_ACCESS_TOKENS, post(create_access_token))
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
@@ -950,6 +954,19 @@ fn seat_write(sh: &Shared, scope: SimScope, name: &str, w: Write, body: &[u8]) -
     }
     let now = Utc::now();
     let mut st = sh.state();
+    if scope == SimScope::Enterprise
+        && matches!(w, Write::RemoveTeams)
+        && st.defer_enterprise_team_deletes
+    {
+        // The GHEC description's "202 Response": accepted, done later.
+        st.check_setting(scope).map_err(|e| sim_error(e, doc))?;
+        st.pending_team_deletes
+            .extend(names.iter().map(|n| n.to_ascii_lowercase()));
+        return Ok(json_response(
+            StatusCode::ACCEPTED,
+            &json!({ "message": "Status for delete command" }),
+        ));
+    }
     let result = match w {
         Write::AddUsers => st.add_users(scope, &names, now),
         Write::RemoveUsers => st.remove_users(scope, &names, now),
@@ -1074,6 +1091,87 @@ async fn org_member_copilot(
     let org_json = json::org_simple(sh.api(), &st);
     let body = json::seat(sh.api(), &st, Some(&org_json), &st.seats[i]);
     Ok(json_response(StatusCode::OK, &body))
+}
+
+/// `GET /orgs/{org}/teams/{team_slug}/memberships/{username}`: 200 with the
+/// membership ("Team members will include the members of child teams"), 404
+/// "if user has no team membership" (or no such team).
+async fn org_team_membership(
+    State(sh): State<Arc<Shared>>,
+    Path((org, slug, user)): Path<(String, String, String)>,
+) -> ApiResult {
+    let doc = "https://docs.github.com/rest/teams/members#get-team-membership-for-a-user";
+    let st = sh.state();
+    check_org(&st, &org)?;
+    let team = st
+        .team(TeamKind::Org, &slug)
+        .ok_or(ApiError::not_found(doc))?;
+    let member = st
+        .effective_members(TeamKind::Org, &slug)
+        .iter()
+        .any(|m| m.eq_ignore_ascii_case(&user));
+    if !member {
+        return Err(ApiError::not_found(doc));
+    }
+    let id = json::stable_id("team", &team.slug);
+    let body = serde_json::json!({
+        "url": format!("{}/teams/{id}/memberships/{user}", sh.api()),
+        "role": "member",
+        "state": "active",
+    });
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+/// `GET /enterprises/{enterprise}/members/{username}/copilot`: the user's
+/// entries of the enterprise listing (one per grant) with the listing's
+/// `total_seats`; 404 when the user holds none.
+async fn ent_member_copilot(
+    State(sh): State<Arc<Shared>>,
+    Path((ent, user)): Path<(String, String)>,
+) -> ApiResult {
+    let doc = "https://docs.github.com/enterprise-cloud@latest/rest/copilot/copilot-user-management#get-copilot-seat-assignment-details-for-an-enterprise-user";
+    let mut st = sh.state();
+    check_enterprise(&st, &ent)?;
+    let listing = st.enterprise_listing();
+    let seats: Vec<json::SeatDetail> = listing
+        .entries
+        .iter()
+        .filter(|&&e| st.entry(e).0.login.eq_ignore_ascii_case(&user))
+        .map(|&e| json::enterprise_entry(sh.api(), &st, e))
+        .collect();
+    if seats.is_empty() {
+        return Err(ApiError::not_found(doc));
+    }
+    Ok(json_response(
+        StatusCode::OK,
+        &SeatList {
+            total_seats: listing.users,
+            seats,
+        },
+    ))
+}
+
+/// `GET /enterprises/{enterprise}/teams/{enterprise-team}/memberships/{username}`:
+/// 200 with the user when a member, else 404.
+async fn ent_team_membership(
+    State(sh): State<Arc<Shared>>,
+    Path((ent, slug, user)): Path<(String, String, String)>,
+) -> ApiResult {
+    let doc = "https://docs.github.com/enterprise-cloud@latest/rest/enterprise-teams/enterprise-team-members#get-enterprise-team-membership";
+    let st = sh.state();
+    check_enterprise(&st, &ent)?;
+    if st.enterprise_team(&slug).is_none() {
+        return Err(ApiError::not_found(doc));
+    }
+    let found = st
+        .effective_members(TeamKind::Enterprise, &slug)
+        .into_iter()
+        .find(|m| m.eq_ignore_ascii_case(&user))
+        .ok_or(ApiError::not_found(doc))?;
+    Ok(json_response(
+        StatusCode::OK,
+        &json::simple_user(sh.api(), &found),
+    ))
 }
 
 async fn org_team(

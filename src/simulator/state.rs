@@ -62,6 +62,10 @@ pub struct SimTeam {
     /// The team's description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Enterprise teams: the identity-provider group its members come from
+    /// (`group_id`), when linked to one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
 }
 
 impl SimTeam {
@@ -73,6 +77,7 @@ impl SimTeam {
             members: members.iter().map(|m| m.to_string()).collect(),
             parent: None,
             description: None,
+            group_id: None,
         }
     }
 
@@ -257,6 +262,14 @@ pub struct SimState {
     pub viewer: String,
     /// The GitHub App installed on the org, if any.
     pub app: Option<SimApp>,
+    /// Answer `DELETE .../selected_enterprise_teams` as GitHub may: `202
+    /// {"message": "Status for delete command"}`, the teams staying
+    /// selected until [`SimState::finish_team_deletes`] (done later).
+    #[serde(default)]
+    pub defer_enterprise_team_deletes: bool,
+    /// Enterprise team deletes accepted (202) and not yet done, by slug.
+    #[serde(default)]
+    pub pending_team_deletes: BTreeSet<String>,
     /// Branch moves not yet delivered as push webhooks.
     #[serde(skip)]
     pub(super) outbox: Vec<PushEvent>,
@@ -304,6 +317,8 @@ impl Default for SimState {
             repos: Vec::new(),
             viewer: "seatkeeper-bot".to_string(),
             app: None,
+            defer_enterprise_team_deletes: false,
+            pending_team_deletes: BTreeSet::new(),
             outbox: Vec::new(),
             cache: Cache::default(),
         }
@@ -402,6 +417,17 @@ impl SimState {
             org: org.to_string(),
             ..SimState::default()
         }
+    }
+
+    /// Carry out the enterprise team deletes answered with 202 (GitHub does
+    /// them later); returns the seats set pending cancellation.
+    pub fn finish_team_deletes(&mut self, now: DateTime<Utc>) -> u64 {
+        let slugs: Vec<String> = std::mem::take(&mut self.pending_team_deletes)
+            .into_iter()
+            .collect();
+        let n = self.ent_remove_teams(&slugs, now).unwrap_or(0);
+        self.invalidate();
+        n
     }
 
     /// Mark the lookup tables stale after editing fields directly.

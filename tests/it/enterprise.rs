@@ -380,3 +380,114 @@ async fn enterprise_policy_refusals_say_what_to_change() {
     // One request: a policy refusal is not bisected per login.
     assert_eq!(writes(&sim).len(), 1);
 }
+
+/// Issue 18 item 8: an enterprise team DELETE answered `202 {"message":
+/// "Status for delete command"}` is "accepted, pending": not ok, not failed;
+/// the next plan re-plans it until GitHub has done it.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_enterprise_team_delete_answered_202_is_pending_and_rechecked() {
+    let mut st = enterprise();
+    st.defer_enterprise_team_deletes = true;
+    let sim = start(st).await;
+    let api = client(&sim).await;
+    // The file drops ent:platform (and keeps the direct grants).
+    let file = loaded("enterprise: big\nusers: [erin, alice]\npolicy:\n  max_removals: 100%\n");
+    let out = reconcile(&api, &file, &opts(Mode::Apply)).await.unwrap();
+    let team: Vec<_> = out
+        .results
+        .iter()
+        .filter(|r| r.action == Action::RemoveTeam)
+        .collect();
+    assert_eq!(team.len(), 1, "{:?}", out.results);
+    assert_eq!(team[0].name, "ent:platform");
+    assert_eq!(team[0].result, "pending", "{:?}", team[0]);
+    let msg = team[0].message.as_deref().unwrap();
+    assert!(
+        msg.contains("accepted, pending") && msg.contains("Status for delete command"),
+        "{msg}"
+    );
+    assert_eq!(out.failed().count(), 0, "a 202 is not a failure");
+    assert_eq!(out.status, Status::Applied);
+    let summary = seatkeeper::render::results_summary(&out.results);
+    assert!(summary.contains("1 pending"), "{summary}");
+    let line = seatkeeper::render::result_line(team[0]);
+    assert!(
+        line.starts_with("pending remove team ent:platform: accepted, pending"),
+        "{line}"
+    );
+    // Not done yet: the next reconcile plans the DELETE again.
+    let again = reconcile(&api, &file, &opts(Mode::Plan)).await.unwrap();
+    assert!(
+        again
+            .plan
+            .of(Action::RemoveTeam)
+            .any(|c| c.name == "ent:platform"),
+        "{:?}",
+        again.plan.changes
+    );
+    // GitHub does it later: then the plan has nothing left for the team.
+    sim.with_state(|s| {
+        s.finish_team_deletes(Utc::now());
+    });
+    let done = reconcile(&api, &file, &opts(Mode::Plan)).await.unwrap();
+    assert_eq!(
+        done.plan.of(Action::RemoveTeam).count(),
+        0,
+        "{:?}",
+        done.plan.changes
+    );
+}
+
+/// Issue 18 item 8: `policy.assign_via_team` refuses a team whose members
+/// come from an identity provider group (`group_id` set): every membership
+/// written would be undone by the IdP's sync. Nothing is written, and
+/// `request` refuses the same way.
+#[tokio::test(flavor = "multi_thread")]
+async fn assign_via_team_refuses_an_idp_linked_team() {
+    let now = Utc::now();
+    let mut st = SimState::new("unused");
+    st.enterprise = Some("cop".into());
+    st.enterprise_members = (0..5).map(generated_login).collect();
+    let mut team = SimTeam::new("ent:copilot", &["user000000"]);
+    team.group_id = Some("62ab9291-fae2-468e-974b-7e45096d5021".into());
+    st.enterprise_teams = vec![team, SimTeam::new("ent:plain", &["user000000"])];
+    st.normalize(now);
+    let sim = start(st).await;
+    let api = client(&sim).await;
+    let text =
+        "enterprise: cop\npolicy:\n  assign_via_team: copilot\nusers: [user000000, user000001]\n";
+    let err = reconcile(&api, &loaded(text), &opts(Mode::Apply))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("assign_via_team names `ent:copilot`")
+            && err.contains(
+                "identity provider group (group_id 62ab9291-fae2-468e-974b-7e45096d5021)"
+            )
+            && err.contains("would undo every membership"),
+        "{err}"
+    );
+    assert!(writes(&sim).is_empty(), "{:?}", writes(&sim));
+    // The same file through `request`: refused before any edit is recorded.
+    let ask = seatkeeper::selfserve::Ask {
+        kind: seatkeeper::selfserve::Kind::Request,
+        login: "user000002".into(),
+        requester: "user000002".into(),
+        note: None,
+        expires: None,
+        source: None,
+        today: now.date_naive(),
+    };
+    let err = seatkeeper::selfserve::validate(&api, "seats.yaml", text, &ask, 8)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("identity provider group"), "{err}");
+    // A team without an IdP group is used as before.
+    let plain = text.replace("assign_via_team: copilot", "assign_via_team: plain");
+    let out = reconcile(&api, &loaded(&plain), &opts(Mode::Apply))
+        .await
+        .unwrap();
+    assert_eq!(out.status, Status::Applied, "{:?}", out.results);
+}

@@ -27,6 +27,7 @@ mod github_observed;
 mod helm;
 mod http_server;
 mod kill;
+mod one_login;
 mod plan_laws;
 mod reclaim;
 mod reconcile;

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use seatkeeper::simulator::{SimOptions, Simulator, demo_state};
+use seatkeeper::simulator::{SimOptions, Simulator, demo_state, routes};
 use serde_json::Value;
 
 fn root() -> PathBuf {
@@ -83,7 +83,9 @@ async fn request_adds_one_line_to_a_local_file() {
     let stdout = text(&out.stdout);
     assert!(stdout.starts_with("Added nadia to "), "{stdout}");
     assert!(
-        stdout.contains("Seats: 21 -> 22; billed this cycle: 22 -> 26 (cap 60)."),
+        // The login's own change on GitHub's totals: nadia's new seat, not
+        // the demo's other drift (the controller's plan answers for that).
+        stdout.contains("Seats: 21 -> 22; billed this cycle: 22 -> 23 (cap 60)."),
         "{stdout}"
     );
     let after = std::fs::read_to_string(&path).unwrap();
@@ -163,7 +165,7 @@ async fn bad_inputs_are_refused_and_nothing_is_written() {
         ("unknown", demo.clone(), vec!["request", "nobody-here"], "unknown_user", "nobody-here is not eligible for a Copilot seat: no GitHub user has this login"),
         ("not a member", demo.clone(), vec!["request", "octocat"], "not_member", "octocat is not eligible for a Copilot seat: not a member of acme"),
         ("ineligible", eligible, vec!["request", "nadia"], "not_eligible", "nadia is not eligible for a Copilot seat: not in an eligible team (engineering)"),
-        ("over the cap", capped, vec!["request", "nadia"], "guarded", "adding nadia would leave a plan the controller refuses to apply: 26 seats billed this cycle after apply (22 held, 4 pending cancellation and billed until their date) exceed `policy.max_seats` (21)"),
+        ("over the cap", capped, vec!["request", "nadia"], "guarded", "adding nadia would leave a plan the controller refuses to apply: 23 seats billed this cycle after apply (22 held, 1 pending cancellation and billed until their date) exceed `policy.max_seats` (21)"),
         ("for someone else", demo.clone(), vec!["request", "nadia", "--requester", "alice"], "for_others", "alice may not ask for a seat for nadia"),
         ("does not parse", "org: acme\nusers:\n  - alice\n  - Alice\n".to_string(), vec!["request", "nadia"], "invalid_file", "`Alice` is listed twice in `users`"),
         ("expired", demo.clone(), vec!["request", "nadia", "--expires", "2020-01-01"], "bad_entry", "--expires 2020-01-01 is in the past"),
@@ -554,6 +556,150 @@ async fn pull_request_mode_merges_the_requesters_own_entry() {
             .unwrap()
             .contains("oskar")
     );
+}
+
+/// Issue 18 item 3: pull-request mode reads the repository's merge
+/// settings; with "Allow auto-merge" it enables GraphQL
+/// `enablePullRequestAutoMerge`; otherwise it merges with an allowed method
+/// and, when GitHub refuses, says the real reason.
+#[tokio::test(flavor = "multi_thread")]
+async fn pull_request_mode_uses_auto_merge_and_says_why_it_did_not_merge() {
+    let sim = demo_sim().await;
+    let text0 = main_head(&sim).files["seats.yaml"].clone();
+    let pr_mode = text0.replace("policy:\n", "policy:\n  self_serve: {mode: pull_request}\n");
+    sim.with_state(|s| s.put_file(REPO, "main", "seats.yaml", &pr_mode));
+    let ask = |login: &str| {
+        let out = run(
+            &sim,
+            &["request", login, "--repo", REPO, "--format", "json"],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        json_of(&out)
+    };
+    let graphql = |sim: &Simulator| {
+        sim.requests()
+            .into_iter()
+            .filter(|r| r.route == routes::GRAPHQL)
+            .count()
+    };
+    let merge_methods = |sim: &Simulator| -> Vec<String> {
+        sim.requests()
+            .into_iter()
+            .filter(|r| r.route == routes::PULL_MERGE)
+            .map(|r| {
+                r.body.unwrap()["merge_method"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+
+    // Auto-merge allowed, a required check pending: auto-merge is turned
+    // on and GitHub will merge it when the check passes.
+    sim.with_state(|s| {
+        let r = s.repo_mut(REPO).unwrap();
+        r.allow_auto_merge = true;
+        r.required_checks = vec!["ci".into()];
+    });
+    sim.clear_requests();
+    let v = ask("priya");
+    assert_eq!(v["outcome"], "pull_request", "{v}");
+    assert_eq!(v["pull_request"]["merged"], false);
+    let msg = v["message"].as_str().unwrap();
+    assert!(msg.contains("auto-merge is on (squash)"), "{v}");
+    assert_eq!(graphql(&sim), 1);
+    assert!(
+        merge_methods(&sim).is_empty(),
+        "no REST merge once auto-merge is on"
+    );
+    let n = v["pull_request"]["number"].as_u64().unwrap();
+    let auto = sim.peek(|s| {
+        s.repo(REPO)
+            .unwrap()
+            .issue(n)
+            .unwrap()
+            .pull
+            .as_ref()
+            .unwrap()
+            .auto_merge
+            .clone()
+    });
+    assert_eq!(auto.as_deref(), Some("squash"));
+
+    // Auto-merge allowed and nothing blocks: GitHub refuses ("clean
+    // status"), so it is merged at once.
+    sim.with_state(|s| s.repo_mut(REPO).unwrap().required_checks.clear());
+    sim.clear_requests();
+    let v = ask("quinn");
+    assert_eq!(v["outcome"], "granted", "{v}");
+    assert_eq!(graphql(&sim), 1);
+    assert_eq!(merge_methods(&sim), vec!["squash"]);
+
+    // No auto-merge, a required check pending: not merged, and the message
+    // names the check and the setting that would merge it later.
+    sim.with_state(|s| {
+        let r = s.repo_mut(REPO).unwrap();
+        r.allow_auto_merge = false;
+        r.required_checks = vec!["ci".into()];
+    });
+    sim.clear_requests();
+    let v = ask("rosa");
+    assert_eq!(v["outcome"], "pull_request", "{v}");
+    let msg = v["message"].as_str().unwrap();
+    assert!(
+        msg.contains("a required check has not passed")
+            && msg.contains("Required status check \"ci\" is expected.")
+            && msg.contains("mergeable_state: blocked")
+            && msg.contains("Allow auto-merge"),
+        "{msg}"
+    );
+    assert!(!msg.contains("waits for review"), "{msg}");
+    assert_eq!(graphql(&sim), 0, "auto-merge is off: no GraphQL");
+
+    // Mergeability still computing for two reads: the merge waits for it
+    // (bounded) and reports the state GitHub then gives.
+    sim.with_state(|s| s.repo_mut(REPO).unwrap().mergeable_after_reads = 2);
+    sim.clear_requests();
+    let v = ask("uma");
+    let msg = v["message"].as_str().unwrap();
+    assert!(msg.contains("mergeable_state: blocked"), "{msg}");
+    let reads = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.route == routes::PULL && r.method == "GET")
+        .count();
+    assert_eq!(reads, 3, "read until computed, then stop");
+    sim.with_state(|s| s.repo_mut(REPO).unwrap().mergeable_after_reads = 0);
+
+    // Squash disallowed: a merge commit instead.
+    sim.with_state(|s| {
+        let r = s.repo_mut(REPO).unwrap();
+        r.required_checks.clear();
+        r.allow_squash_merge = false;
+    });
+    sim.clear_requests();
+    let v = ask("sven");
+    assert_eq!(v["outcome"], "granted", "{v}");
+    assert_eq!(merge_methods(&sim), vec!["merge"]);
+
+    // Every method disallowed: nothing is tried, and the message says so.
+    sim.with_state(|s| {
+        let r = s.repo_mut(REPO).unwrap();
+        r.allow_merge_commit = false;
+        r.allow_rebase_merge = false;
+    });
+    sim.clear_requests();
+    let v = ask("tomas");
+    assert_eq!(v["outcome"], "pull_request", "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("allows no merge method"),
+        "{v}"
+    );
+    assert!(merge_methods(&sim).is_empty());
 }
 
 // ---------------------------------------------------------------------------

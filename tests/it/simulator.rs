@@ -513,6 +513,15 @@ async fn contract_every_operation_validates() {
         h.get("/orgs/acme/teams/engineering/members").await.status,
         200
     );
+    // Per-user team membership: child teams count (grace is in platform,
+    // under engineering); a non-member and a missing team answer 404.
+    for (path, status) in [
+        ("/orgs/acme/teams/engineering/memberships/grace", 200),
+        ("/orgs/acme/teams/engineering/memberships/judy", 404),
+        ("/orgs/acme/teams/nope/memberships/alice", 404),
+    ] {
+        assert_eq!(h.get(path).await.status, status, "{path}");
+    }
     assert_eq!(h.get("/users/octocat").await.status, 200);
     assert_eq!(h.get("/users/alice").await.status, 200);
     assert_eq!(h.get("/users/nobody-here").await.status, 404);
@@ -605,6 +614,18 @@ async fn contract_every_operation_validates() {
         )
         .await;
     assert_eq!(r.status, 200);
+    // GitHub may answer the enterprise team DELETE with 202 (done later).
+    h.sim.with_state(|s| s.defer_enterprise_team_deletes = true);
+    let r = h
+        .send(
+            "DELETE",
+            "/enterprises/acme-ent/copilot/billing/selected_enterprise_teams",
+            Some(json!({"selected_enterprise_teams": ["copilot"]})),
+        )
+        .await;
+    assert_eq!(r.status, 202);
+    h.sim
+        .with_state(|s| s.defer_enterprise_team_deletes = false);
     assert_eq!(
         h.get("/enterprises/acme-ent/teams/ent:copilot/memberships")
             .await
@@ -617,6 +638,21 @@ async fn contract_every_operation_validates() {
             .status,
         200
     );
+    // Per-user reads: the team membership and the seat (with total_seats).
+    for (path, status) in [
+        (
+            "/enterprises/acme-ent/teams/ent:copilot/memberships/lena",
+            200,
+        ),
+        (
+            "/enterprises/acme-ent/teams/ent:copilot/memberships/judy",
+            404,
+        ),
+        ("/enterprises/acme-ent/members/lena/copilot", 200),
+        ("/enterprises/acme-ent/members/octocat/copilot", 404),
+    ] {
+        assert_eq!(h.get(path).await.status, status, "{path}");
+    }
     for verb in ["add", "remove"] {
         let r = h
             .send(
@@ -656,7 +692,7 @@ async fn contract_every_operation_validates() {
         missing.is_empty(),
         "operations without a validated success: {missing:?}"
     );
-    assert_eq!(all.len(), 43);
+    assert_eq!(all.len(), 46);
     assert!(v.requests >= 10, "{v:?}");
     assert!(v.responses >= 35, "{v:?}");
 }

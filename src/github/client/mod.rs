@@ -16,6 +16,7 @@ mod listing;
 mod repo;
 mod retry;
 mod throttle;
+mod user_seat;
 mod writes;
 
 use std::collections::{BTreeMap, HashMap};
@@ -40,8 +41,8 @@ pub use contents::Contents;
 
 use super::app_jwt::AppKey;
 use super::{
-    BillingInfo, GitHubError, LiveState, Membership, Scope, SeatApi, SeatBreakdown,
-    SeatManagementSetting, WriteReport,
+    BillingInfo, GitHubError, LiveState, LiveUser, Membership, Scope, SeatApi, SeatBreakdown,
+    SeatManagementSetting, SeatTotals, WriteReport,
 };
 use app::AppAuth;
 use retry::RateLimit;
@@ -1293,6 +1294,27 @@ impl SeatApi for GitHubClient {
                 ),
             }),
         }
+    }
+
+    async fn user_seat(&self, scope: &Scope, login: &str) -> Result<Option<LiveUser>, GitHubError> {
+        self.read_user_seat(scope, login).await
+    }
+
+    async fn seat_totals(&self, scope: &Scope) -> Result<SeatTotals, GitHubError> {
+        self.read_seat_totals(scope).await
+    }
+
+    async fn idp_group(&self, scope: &Scope, slug: &str) -> Result<Option<String>, GitHubError> {
+        self.read_idp_group(scope, slug).await
+    }
+
+    async fn in_team(
+        &self,
+        scope: &Scope,
+        slug: &str,
+        login: &str,
+    ) -> Result<Option<bool>, GitHubError> {
+        self.read_in_team(scope, slug, login).await
     }
 
     async fn add_team_members(

@@ -18,8 +18,9 @@ use super::listing::links;
 use super::{GitHubClient, PER_PAGE, Req, Resp, seg};
 use crate::github::GitHubError;
 use crate::github::repo::{
-    Comment, FileWrite, Issue, IssueChange, MergeRequest, Merged, NewPull, PullFile, PullRequest,
-    RefRead, RefWrite, RepoApi, RepoFile, RepoRef, Repository, Written,
+    AutoMerge, Comment, FileWrite, Issue, IssueChange, MergeRequest, MergeSettings, Merged,
+    NewPull, PullFile, PullRequest, RefRead, RefWrite, RepoApi, RepoFile, RepoRef, Repository,
+    Written,
 };
 
 /// Pages of a repository list read at most (100 items each).
@@ -86,6 +87,14 @@ struct RepoJson {
     html_url: String,
     #[serde(default)]
     permissions: Option<PermissionsJson>,
+    #[serde(default)]
+    allow_auto_merge: Option<bool>,
+    #[serde(default)]
+    allow_squash_merge: Option<bool>,
+    #[serde(default)]
+    allow_merge_commit: Option<bool>,
+    #[serde(default)]
+    allow_rebase_merge: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -165,6 +174,12 @@ struct PullJson {
     #[serde(default)]
     labels: Vec<LabelJson>,
     user: Option<LoginJson>,
+    #[serde(default)]
+    node_id: String,
+    #[serde(default)]
+    mergeable: Option<bool>,
+    #[serde(default)]
+    mergeable_state: Option<String>,
 }
 
 impl From<PullJson> for PullRequest {
@@ -181,6 +196,9 @@ impl From<PullJson> for PullRequest {
             base_ref: p.base.git_ref,
             labels: p.labels.into_iter().map(LabelJson::into_name).collect(),
             user: p.user.map(|u| u.login),
+            node_id: p.node_id,
+            mergeable: p.mergeable,
+            mergeable_state: p.mergeable_state,
         }
     }
 }
@@ -351,6 +369,12 @@ impl RepoApi for GitHubClient {
             default_branch: r.default_branch,
             can_push: r.permissions.map(|p| p.push),
             html_url: r.html_url,
+            merge: MergeSettings {
+                allow_auto_merge: r.allow_auto_merge,
+                allow_squash_merge: r.allow_squash_merge,
+                allow_merge_commit: r.allow_merge_commit,
+                allow_rebase_merge: r.allow_rebase_merge,
+            },
         })
     }
 
@@ -579,6 +603,42 @@ impl RepoApi for GitHubClient {
                 deletions: f.deletions,
             })
             .collect())
+    }
+
+    async fn enable_auto_merge(
+        &self,
+        repo: &RepoRef,
+        pull_node_id: &str,
+        method: &str,
+    ) -> Result<AutoMerge, GitHubError> {
+        const MUTATION: &str = "mutation($pullRequestId: ID!, $mergeMethod: PullRequestMergeMethod!) { enablePullRequestAutoMerge(input: {pullRequestId: $pullRequestId, mergeMethod: $mergeMethod}) { pullRequest { number autoMergeRequest { mergeMethod } } } }";
+        let body = serde_json::json!({
+            "query": MUTATION,
+            "variables": {
+                "pullRequestId": pull_node_id,
+                "mergeMethod": method.to_ascii_uppercase(),
+            },
+        });
+        let req = Self::json_req(Method::POST, "/graphql", "/graphql".into(), body);
+        let resp = self.repo_send(repo, &req).await?;
+        if !resp.status.is_success() {
+            return Err(self.repo_error(repo, &req, &resp, "pull requests: write"));
+        }
+        // GraphQL answers 200 either way: refusals come as `errors`.
+        #[derive(Deserialize)]
+        struct GqlError {
+            message: String,
+        }
+        #[derive(Deserialize)]
+        struct Gql {
+            #[serde(default)]
+            errors: Vec<GqlError>,
+        }
+        let g: Gql = resp.json("/graphql")?;
+        Ok(match g.errors.into_iter().next() {
+            Some(e) => AutoMerge::Refused { message: e.message },
+            None => AutoMerge::Enabled,
+        })
     }
 
     async fn merge_pull(

@@ -231,6 +231,8 @@ pub(crate) fn enterprise_advice(message: &str) -> String {
 /// Outcome of one write request.
 enum BatchOutcome {
     Applied(u64),
+    /// `202`: accepted, done later (GitHub's message).
+    Accepted(String),
     /// Refused with a message that names these values of the request (a
     /// 404 "do not exist", a 422 naming a login): they are dropped and the
     /// rest is sent again.
@@ -276,6 +278,11 @@ impl GitHubClient {
             if_none_match: None,
         };
         let resp = self.send(crab, &req).await?;
+        // "202 Response" of the enterprise team DELETE: {"message": "Status
+        // for delete command"}: accepted, not done yet.
+        if resp.status == StatusCode::ACCEPTED {
+            return Ok(BatchOutcome::Accepted(resp.message()));
+        }
         if resp.status.is_success() {
             let changed = serde_json::from_str::<WriteResponse>(&resp.body)
                 .map(|r| r.seats_created.or(r.seats_cancelled).unwrap_or(0))
@@ -381,6 +388,17 @@ impl GitHubClient {
                         report.applied.append(&mut rest);
                         report.seats_changed += n;
                     }
+                    BatchOutcome::Accepted(message) => {
+                        tracing::info!(
+                            names = %rest.join(", "),
+                            route = kind.target(scope).0,
+                            %message,
+                            "GitHub accepted the write for later (202): the next reconcile checks it"
+                        );
+                        report
+                            .pending
+                            .extend(rest.drain(..).map(|n| (n, message.clone())));
+                    }
                     BatchOutcome::Refused { named, message } => {
                         tracing::warn!(
                             names = %named.join(", "),
@@ -424,6 +442,9 @@ impl GitHubClient {
         let mut report = self.write(scope, kind, &values).await?;
         let to_slug = |v: &String| by_value.get(v).cloned().unwrap_or_else(|| v.clone());
         report.applied = report.applied.iter().map(to_slug).collect();
+        for (value, _) in &mut report.pending {
+            *value = to_slug(value);
+        }
         let mut failed = Vec::new();
         let mut again = Vec::new();
         for (value, message) in std::mem::take(&mut report.failed) {
@@ -446,6 +467,7 @@ impl GitHubClient {
                 self.set_team_form(scope, TeamForm::Slug);
             }
             report.applied.extend(retry.applied);
+            report.pending.extend(retry.pending);
             report.seats_changed += retry.seats_changed;
             failed.extend(retry.failed);
         }
