@@ -456,7 +456,10 @@ async fn assign_via_team_refuses_an_idp_linked_team() {
     let api = client(&sim).await;
     let text =
         "enterprise: cop\npolicy:\n  assign_via_team: copilot\nusers: [user000000, user000001]\n";
-    let err = reconcile(&api, &loaded(text), &opts(Mode::Apply))
+    // Allowed by the operator, and still refused: the IdP owns the team.
+    let mut allowed = opts(Mode::Apply);
+    allowed.bounds.allowed_assign_teams = vec!["copilot".into(), "plain".into()];
+    let err = reconcile(&api, &loaded(text), &allowed)
         .await
         .unwrap_err()
         .to_string();
@@ -486,8 +489,6 @@ async fn assign_via_team_refuses_an_idp_linked_team() {
     assert!(err.contains("identity provider group"), "{err}");
     // A team without an IdP group is used as before.
     let plain = text.replace("assign_via_team: copilot", "assign_via_team: plain");
-    let out = reconcile(&api, &loaded(&plain), &opts(Mode::Apply))
-        .await
-        .unwrap();
+    let out = reconcile(&api, &loaded(&plain), &allowed).await.unwrap();
     assert_eq!(out.status, Status::Applied, "{:?}", out.results);
 }
