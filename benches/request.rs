@@ -243,6 +243,7 @@ async fn run_size(cfg: &Cfg, seats: usize, dir: &std::path::Path) -> Row {
             expires: None,
             source: Some("benches/request.rs".into()),
             today: chrono::Utc::now().date_naive(),
+            bounds: Default::default(),
         };
         let mut opts = RecordOptions {
             repo: REPO.parse().unwrap(),
@@ -308,6 +309,7 @@ async fn breakdown(client: &GitHubClient, login: &str, concurrency: usize) {
         expires: None,
         source: None,
         today: chrono::Utc::now().date_naive(),
+        bounds: Default::default(),
     };
     let t = Instant::now();
     let _ = client.repository(&repo).await.expect("repository");
@@ -398,6 +400,7 @@ async fn cost(seats: usize) -> (u64, u64) {
             expires: None,
             source: None,
             today: chrono::Utc::now().date_naive(),
+            bounds: Default::default(),
         };
         let mut opts = RecordOptions {
             repo: REPO.parse().unwrap(),

@@ -55,6 +55,10 @@ pub struct Common {
     pub today: Option<NaiveDate>,
     #[command(flatten)]
     pub github: GitHubArgs,
+    /// The controller's bounds: a request the controller would refuse to
+    /// apply is refused here, before anything is written.
+    #[command(flatten)]
+    pub bounds: crate::reconcile::BoundsArgs,
 }
 
 /// `seatkeeper request LOGIN`.
@@ -125,6 +129,7 @@ fn ask(
         today: common
             .today
             .unwrap_or_else(|| chrono::Utc::now().date_naive()),
+        bounds: common.bounds.bounds(),
     }
 }
 

@@ -73,7 +73,7 @@ impl Kind {
 }
 
 /// What is asked, by whom.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Ask {
     /// Request or release.
     pub kind: Kind,
@@ -89,6 +89,9 @@ pub struct Ask {
     pub source: Option<String>,
     /// The date to plan for (UTC today unless given).
     pub today: NaiveDate,
+    /// The operator's bounds, applied exactly as the controller applies
+    /// them: no self-serve write can leave a plan the controller refuses.
+    pub bounds: crate::reconcile::Bounds,
 }
 
 impl Ask {
@@ -132,6 +135,9 @@ pub enum Refusal {
     BadEntry,
     /// The token cannot write to the repository.
     NoWritePermission,
+    /// The file or the change is outside the operator's bounds
+    /// (`--allowed-org`, `--allowed-assign-team`, ...).
+    OperatorBounds,
 }
 
 impl Refusal {
@@ -146,6 +152,7 @@ impl Refusal {
             Refusal::ForOthers => "for_others",
             Refusal::BadEntry => "bad_entry",
             Refusal::NoWritePermission => "no_write_permission",
+            Refusal::OperatorBounds => "operator_bounds",
         }
     }
 }
@@ -299,6 +306,9 @@ pub fn admit(path: &str, text: &str, ask: &Ask) -> Result<SeatsFile, SelfServeEr
         }
     }
     let file = SeatsFile::parse(path, text.as_bytes()).map_err(SelfServeError::Invalid)?;
+    ask.bounds
+        .check_file(&file)
+        .map_err(|e| SelfServeError::refused(Refusal::OperatorBounds, e.to_string()))?;
     let policy = file.policy.self_serve;
     if !ask.is_own() && !policy.allow_requests_for_others {
         let verb = match ask.kind {

@@ -9,6 +9,7 @@ fn ask(kind: Kind, login: &str, requester: &str) -> Ask {
         expires: None,
         source: None,
         today: NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
+        bounds: Default::default(),
     }
 }
 

@@ -174,6 +174,9 @@ pub fn judge(edited: &SeatsFile, facts: &LoginFacts, ask: &Ask) -> Result<Checke
     let login = ask.login.as_str();
     let is_login = |name: &str| name.eq_ignore_ascii_case(login);
     let mut desired = crate::plan::Desired::from_file(edited);
+    desired.limits = desired
+        .limits
+        .bounded_by(ask.bounds.max_removals, ask.bounds.max_seats);
     desired.users.retain(|u| is_login(&u.login));
     let via = desired.assign_via_team();
     let live = LiveState {

@@ -35,6 +35,7 @@ fn ask(kind: Kind, login: &str) -> Ask {
         expires: None,
         source: None,
         today: Utc::now().date_naive(),
+        bounds: Default::default(),
     }
 }
 

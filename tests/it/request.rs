@@ -354,6 +354,50 @@ async fn a_concurrent_change_is_retried_on_the_fresh_content() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn self_serve_obeys_the_operators_bounds() {
+    // Issue 19: at the operator's --max-seats a request used to commit, and
+    // every controller plan after it was guarded. Now it is refused the way
+    // the controller would refuse it, and nothing is written.
+    let sim = demo_sim().await;
+    let before = main_head(&sim).sha;
+    let out = run(
+        &sim,
+        &["request", "nadia", "--repo", REPO, "--max-seats", "22"],
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("--max-seats"),
+        "names the operator's cap: {err}"
+    );
+    let out = run(
+        &sim,
+        &["request", "nadia", "--repo", REPO, "--allowed-org", "other"],
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("--allowed-org other"), "{err}");
+    assert!(writes(&sim).is_empty(), "{:?}", writes(&sim));
+    assert_eq!(main_head(&sim).sha, before, "nothing committed");
+    // Within the bounds, the same request goes through.
+    let out = run(
+        &sim,
+        &[
+            "request",
+            "nadia",
+            "--repo",
+            REPO,
+            "--max-seats",
+            "23",
+            "--allowed-org",
+            "acme",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_ne!(main_head(&sim).sha, before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_protected_branch_fails_at_once_with_githubs_reason_and_the_fix() {
     // github-observed: a Contents write to a protected branch answers 409
     // "Could not update file: Changes must be made through a pull request."
