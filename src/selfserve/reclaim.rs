@@ -32,6 +32,37 @@ use crate::github::{GitHubError, SeatApi};
 pub const RECLAIM_LABEL: &str = "seatkeeper-reclaim";
 /// The branch of the reclaim pull request.
 pub const RECLAIM_BRANCH: &str = "seatkeeper/reclaim";
+/// GitHub's limit on an issue, pull request or comment body ("Body is too
+/// long" past it; github-observed).
+pub const MAX_BODY_CHARS: usize = 65_536;
+/// Room for the logins of one reminder comment (twice: mentions and marker).
+const COMMENT_LOGINS_CHARS: usize = 28_000;
+/// Room for the people-facing list of a reclaim pull request.
+const PR_LIST_CHARS: usize = 24_000;
+/// Most logins one reclaim pull request removes: its marker names them all
+/// (39 characters and a space each at most), within the body limit.
+pub const MAX_RECLAIM_LOGINS: usize = 800;
+
+/// `logins` in order, in groups whose space-joined length stays within
+/// `room` (a group holds at least one login).
+fn chunks_within(logins: &[String], room: usize) -> Vec<&[String]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut used = 0;
+    for (i, l) in logins.iter().enumerate() {
+        if i > start && used + l.len() + 1 > room {
+            out.push(&logins[start..i]);
+            start = i;
+            used = 0;
+        }
+        used += l.len() + 1;
+    }
+    if start < logins.len() {
+        out.push(&logins[start..]);
+    }
+    out
+}
+
 const ISSUE_MARKER: &str = "<!-- seatkeeper:reclaim-reminders -->";
 const REMINDED: &str = "<!-- seatkeeper:reminded ";
 const PR_MARKER: &str = "<!-- seatkeeper:reclaim ";
@@ -267,6 +298,16 @@ pub async fn reclaim(
             _ => to_remind.push(login.clone()),
         }
     }
+    // One pull request names at most MAX_RECLAIM_LOGINS (its body must stay
+    // under GitHub's limit); the rest stay due and come in the next run's.
+    if to_remove.len() > MAX_RECLAIM_LOGINS {
+        tracing::info!(
+            due = to_remove.len(),
+            proposed = MAX_RECLAIM_LOGINS,
+            "more idle seats are due than one reclaim pull request names: the rest follow"
+        );
+        to_remove.truncate(MAX_RECLAIM_LOGINS);
+    }
 
     let mut report = ReclaimReport {
         format_version: 1,
@@ -294,20 +335,25 @@ pub async fn reclaim(
                     .number
             }
         };
-        let mentions: Vec<String> = to_remind.iter().map(|l| format!("@{l}")).collect();
         let due = opts
             .today
             .checked_add_days(Days::new(u64::from(remind_days)))
             .unwrap_or(NaiveDate::MAX);
-        let body = format!(
-            "{}: your Copilot seat has had no activity for at least {} days. If it stays unused until {due} ({remind_days} days), a pull request will remove you from `{}`. \
-             Using Copilot (or signing in to it) keeps the seat; `seatkeeper release LOGIN` gives it back now.\n\n{REMINDED}{} -->\n",
-            mentions.join(" "),
-            inactivity.days,
-            opts.path,
-            to_remind.join(" ")
-        );
-        repos.create_comment(repo, number, &body).await?;
+        // GitHub refuses a comment over 65,536 characters ("Body is too
+        // long"): one comment per group of logins that fits, each with its
+        // own marker (the state is read from every comment).
+        for group in chunks_within(&to_remind, COMMENT_LOGINS_CHARS) {
+            let mentions: Vec<String> = group.iter().map(|l| format!("@{l}")).collect();
+            let body = format!(
+                "{}: your Copilot seat has had no activity for at least {} days. If it stays unused until {due} ({remind_days} days), a pull request will remove you from `{}`. \
+                 Using Copilot (or signing in to it) keeps the seat; `seatkeeper release LOGIN` gives it back now.\n\n{REMINDED}{} -->\n",
+                mentions.join(" "),
+                inactivity.days,
+                opts.path,
+                group.join(" ")
+            );
+            repos.create_comment(repo, number, &body).await?;
+        }
         report.reminded = to_remind;
         report.reminder_issue = Some(number);
     }
@@ -407,7 +453,7 @@ async fn propose(
             Edit::Changed { text, .. } => text,
             Edit::NotListed | Edit::AlreadyListed { .. } => return Ok(None),
         };
-    let lines: Vec<String> = to_remove
+    let mut lines: Vec<String> = to_remove
         .iter()
         .map(|l| {
             let days = idle.get(l).map(|(d, _)| *d).unwrap_or_default();
@@ -418,6 +464,23 @@ async fn propose(
             format!("- @{l}: no Copilot activity for {days} days{reminded}")
         })
         .collect();
+    // The list is for people; the marker (every login) is the state. Past
+    // what fits under GitHub's 65,536-character body limit, the list says
+    // how many more there are: the diff names every one.
+    let mut shown = 0;
+    let mut used = 0;
+    for l in &lines {
+        if used + l.len() + 1 > PR_LIST_CHARS {
+            break;
+        }
+        used += l.len() + 1;
+        shown += 1;
+    }
+    if shown < lines.len() {
+        let more = lines.len() - shown;
+        lines.truncate(shown);
+        lines.push(format!("- ... and {more} more: the diff names every one"));
+    }
     let title = format!(
         "{}: reclaim {} idle Copilot seat{}",
         opts.path,
@@ -526,6 +589,26 @@ async fn propose(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn chunks_stay_within_their_room() {
+        let logins: Vec<String> = (0..5000).map(|i| format!("{:0>39}", i)).collect();
+        let chunks = chunks_within(&logins, COMMENT_LOGINS_CHARS);
+        assert_eq!(chunks.iter().map(|c| c.len()).sum::<usize>(), 5000);
+        for c in &chunks {
+            assert!(c.join(" ").len() <= COMMENT_LOGINS_CHARS);
+            // Mentions and marker, with the sentence around them.
+            assert!(2 * c.join(" ").len() + c.len() + 1_000 < MAX_BODY_CHARS);
+        }
+        assert_eq!(
+            chunks_within(&logins[..1], 1).len(),
+            1,
+            "one login per group at least"
+        );
+        // A reclaim pull request's marker fits with its list.
+        assert!(MAX_RECLAIM_LOGINS * 40 + PR_LIST_CHARS + 2_000 < MAX_BODY_CHARS);
+    }
+
     use super::*;
 
     #[test]

@@ -278,6 +278,18 @@ pub enum RepoError {
     HeadModified,
 }
 
+/// GitHub refuses an issue, pull request or comment body over 65,536
+/// characters: "422 Body is too long" (observed: telia-oss/github-pr-resource#259,
+/// danger/danger#424).
+fn body_fits(body: Option<&str>) -> Result<(), RepoError> {
+    match body {
+        Some(b) if b.chars().count() > 65_536 => Err(RepoError::Invalid(
+            "Body is too long (maximum is 65536 characters)".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn sha1_hex(kind: &str, body: &[u8]) -> String {
     let mut h = sha1_smol::Sha1::new();
     h.update(format!("{kind} {}\0", body.len()).as_bytes());
@@ -761,6 +773,7 @@ impl SimState {
         head: &str,
         base: &str,
     ) -> Result<u64, RepoError> {
+        body_fits(body.as_deref())?;
         let user = self.viewer.clone();
         let r = self.repo_mut(repo)?;
         r.writable()?;
@@ -1054,6 +1067,7 @@ impl SimState {
         body: Option<String>,
         labels: Vec<String>,
     ) -> Result<u64, RepoError> {
+        body_fits(body.as_deref())?;
         let user = self.viewer.clone();
         let r = self.repo_mut(repo)?;
         r.writable()?;
@@ -1082,6 +1096,7 @@ impl SimState {
         number: u64,
         update: IssueUpdate,
     ) -> Result<(), RepoError> {
+        body_fits(update.body.as_deref())?;
         let r = self.repo_mut(repo)?;
         r.writable()?;
         let i = r.issue_mut(number)?;
@@ -1140,6 +1155,7 @@ impl SimState {
         number: u64,
         body: &str,
     ) -> Result<u64, RepoError> {
+        body_fits(Some(body))?;
         let user = self.viewer.clone();
         let r = self.repo_mut(repo)?;
         r.writable()?;
@@ -1159,6 +1175,7 @@ impl SimState {
 
     /// `PATCH /repos/{owner}/{repo}/issues/comments/{id}`.
     pub fn update_comment(&mut self, repo: &str, id: u64, body: &str) -> Result<(), RepoError> {
+        body_fits(Some(body))?;
         let r = self.repo_mut(repo)?;
         r.writable()?;
         let c = r

@@ -212,3 +212,78 @@ async fn reclaim_needs_an_inactivity_policy() {
         .count();
     assert_eq!(writes, 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_thousand_idle_people_fit_githubs_body_limits() {
+    // github-observed: an issue, pull request or comment body over 65,536
+    // characters is refused ("Body is too long"), and the simulator refuses
+    // it too. 1,500 idle people with long logins: reminders go in several
+    // comments, and one pull request names at most MAX_RECLAIM_LOGINS.
+    use seatkeeper::selfserve::reclaim::{MAX_BODY_CHARS, MAX_RECLAIM_LOGINS};
+    use seatkeeper::simulator::SimSeat;
+    let sim = Simulator::start(demo_state(), SimOptions::default())
+        .await
+        .unwrap();
+    let many: Vec<String> = (0..1500)
+        .map(|i| format!("idle-person-with-a-long-login-{i:05}"))
+        .collect();
+    sim.with_state(|s| {
+        let created = Utc::now() - Duration::days(200);
+        for l in &many {
+            s.members.push(l.clone());
+            s.users.push(l.clone());
+            s.seats.push(SimSeat::new(l, created));
+        }
+        let text = s.file(REPO, "main", "seats.yaml").unwrap().to_string();
+        let sha = seatkeeper::source::git_blob_sha(text.as_bytes());
+        let more: String = many.iter().map(|l| format!("  - {l}\n")).collect();
+        s.put_contents(
+            REPO,
+            "seats.yaml",
+            None,
+            format!("{text}{more}"),
+            Some(&sha),
+            "many idle people",
+        )
+        .unwrap();
+        s.invalidate();
+    });
+    let v = json(&run(&sim, &[]));
+    assert_eq!(logins(&v["reminded"]).len(), 1504, "the demo's 4 and 1,500");
+    let issue = v["reminder_issue"].as_u64().unwrap();
+    let st = sim.state();
+    let comments: Vec<&SimComment> = st
+        .repo(REPO)
+        .unwrap()
+        .comments
+        .iter()
+        .filter(|c| c.issue == issue)
+        .collect();
+    assert!(comments.len() > 1, "one comment cannot hold 1,504 mentions");
+    assert!(
+        comments
+            .iter()
+            .all(|c| c.body.chars().count() <= MAX_BODY_CHARS)
+    );
+    drop(st);
+    // Nobody is reminded twice: the state is read from every comment.
+    let v = json(&run(&sim, &[]));
+    assert!(logins(&v["reminded"]).is_empty(), "{v}");
+    // After remind_days: one pull request, within the limit.
+    let v = json(&run(&sim, &["--today", &day(31)]));
+    let pr = &v["pull_request"];
+    assert_eq!(pr["action"], "opened", "{v}");
+    assert_eq!(logins(&pr["logins"]).len(), MAX_RECLAIM_LOGINS);
+    let number = pr["number"].as_u64().unwrap();
+    let body = sim
+        .state()
+        .repo(REPO)
+        .unwrap()
+        .issue(number)
+        .unwrap()
+        .body
+        .clone()
+        .unwrap();
+    assert!(body.chars().count() <= MAX_BODY_CHARS);
+    assert!(body.contains("more: the diff names every one"), "{body}");
+}
