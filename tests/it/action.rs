@@ -534,7 +534,8 @@ fn install_refuses_a_tampered_or_unverifiable_binary_and_never_falls_back() {
     );
     // (what, served tarball, checksums.txt, gh: None or Some(exit code),
     // what the ::error must say).
-    let cases: [(&str, Option<&Vec<u8>>, String, Option<i32>, String); 6] = [
+    type Case<'a> = (&'a str, Option<&'a Vec<u8>>, String, Option<i32>, String);
+    let cases: [Case; 6] = [
         (
             "tampered binary, checksum pinned",
             Some(&tampered),
