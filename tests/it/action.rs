@@ -368,7 +368,7 @@ fn fake_gh(runner: &mut Runner, say: &str, code: i32) -> PathBuf {
     let said = runner.path("gh-says");
     std::fs::write(&said, say).unwrap();
     let script = format!(
-        "#!/usr/bin/env bash\nprintf '%s\\n' \"$@\" > '{log}'\ncat '{said}'\ncat '{said}' >&2\nexit {code}\n",
+        "#!/usr/bin/env bash\nprintf '%s\\n' \"$@\" > '{log}'\nprintf '%s\\n' \"${{GH_TOKEN-unset}}\" > '{log}.token'\ncat '{said}'\ncat '{said}' >&2\nexit {code}\n",
         log = log.display(),
         said = said.display(),
     );
@@ -465,9 +465,19 @@ fn install_verifies_the_attestation_with_gh_when_no_checksum_is_pinned() {
         "Loaded digest sha256:abc\n✓ Verification succeeded!",
         0,
     );
-    let out = runner.run("install.sh", &[("SEATKEEPER_VERSION", VERSION)]);
+    let out = runner.run(
+        "install.sh",
+        &[
+            ("SEATKEEPER_VERSION", VERSION),
+            ("GH_TOKEN", "ghs_workflowToken"),
+            ("GITHUB_API_URL", "https://api.github.com"),
+        ],
+    );
     assert!(out.status.success(), "{}", describe(&out));
     assert_installed(&runner, "attestation");
+    // github.com's workflow token goes with gh to github.com.
+    let token = std::fs::read_to_string(gh_log.with_extension("token")).unwrap();
+    assert_eq!(token, "ghs_workflowToken\n");
     let args = std::fs::read_to_string(&gh_log).unwrap();
     let args: Vec<&str> = args.lines().collect();
     assert_eq!(args.len(), 7, "{args:?}");
@@ -485,6 +495,31 @@ fn install_verifies_the_attestation_with_gh_when_no_checksum_is_pinned() {
             "seatkeeper/seatkeeper/.github/workflows/release.yml"
         ]
     );
+}
+
+#[test]
+fn install_never_gives_gh_a_token_of_another_api_root() {
+    let (bytes, _) = release_tarball();
+    // GHE.com and a simulator: their workflow token is not github.com's.
+    for api in ["https://api.acme.ghe.com", "http://127.0.0.1:9"] {
+        let server = asset_server(bytes);
+        let mut runner = Runner::new();
+        runner
+            .set("SEATKEEPER_RELEASE_BASE_URL", &server.url)
+            .pin_checksums("# nothing pinned\n");
+        let gh_log = fake_gh(&mut runner, "ok", 0);
+        let out = runner.run(
+            "install.sh",
+            &[
+                ("SEATKEEPER_VERSION", VERSION),
+                ("GH_TOKEN", "ghs_tenantToken"),
+                ("GITHUB_API_URL", api),
+            ],
+        );
+        assert!(out.status.success(), "{api}: {}", describe(&out));
+        let token = std::fs::read_to_string(gh_log.with_extension("token")).unwrap();
+        assert_eq!(token, "unset\n", "{api}: gh got the token");
+    }
 }
 
 /// Asserts that install.sh failed with `expected` in its `::error`, and left
