@@ -19,7 +19,9 @@
 # Env (the action sets them; Actions sets the RUNNER_* and GITHUB_* ones):
 #   SEATKEEPER_VERSION        e.g. 0.1.0 (no leading v)
 #   SEATKEEPER_BUILD_FROM_SOURCE  true: cargo install the tag, download nothing
-#   GH_TOKEN                  for `gh attestation verify` (the workflow token)
+#   GH_TOKEN                  for `gh attestation verify` (the workflow token;
+#                             passed to gh only when GITHUB_API_URL is
+#                             github.com's)
 #   RUNNER_OS, RUNNER_ARCH    Linux + X64 / ARM64 have release assets
 #   RUNNER_TEMP               where the binary is installed
 #   GITHUB_OUTPUT, GITHUB_PATH
@@ -90,6 +92,12 @@ verify() {
     command -v gh >/dev/null \
         || sk_die "cannot verify $asset: this action version pins no checksum for it and there is no gh CLI to verify its attestation; nothing installed. Install gh (GitHub-hosted runners have it), use an action version that pins v$version, or build from source: $from_source"
     log=$staging/attestation.log
+    # gh sends GH_TOKEN to github.com, where seatkeeper's attestations are.
+    # The workflow token belongs to the workflow's own API root: it goes
+    # with gh only when that root is github.com's (never to another host).
+    if [ "${GITHUB_API_URL:-https://api.github.com}" != https://api.github.com ]; then
+        unset GH_TOKEN
+    fi
     sk_log "verifying the attestation of $asset: gh attestation verify --repo $repository --signer-workflow $repository/.github/workflows/release.yml"
     if ! gh attestation verify "$file" --repo "$repository" \
         --signer-workflow "$repository/.github/workflows/release.yml" >"$log" 2>&1; then
