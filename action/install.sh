@@ -9,7 +9,8 @@
 #      one downloaded beside the binary; or, when the asset is not pinned there,
 #   2. its GitHub artifact attestation: `gh attestation verify` against the
 #      seatkeeper repository and its release workflow (release.yml attests
-#      every asset and SHA256SUMS with actions/attest-build-provenance).
+#      every asset and SHA256SUMS with actions/attest-build-provenance), for
+#      this version's tag, on a GitHub-hosted runner.
 #
 # There is no unverified fallback: a 404, a mismatch, a failed or impossible
 # verification fails the step, installs nothing, and says how to build from
@@ -98,9 +99,13 @@ verify() {
     if [ "${GITHUB_API_URL:-https://api.github.com}" != https://api.github.com ]; then
         unset GH_TOKEN
     fi
-    sk_log "verifying the attestation of $asset: gh attestation verify --repo $repository --signer-workflow $repository/.github/workflows/release.yml"
-    if ! gh attestation verify "$file" --repo "$repository" \
-        --signer-workflow "$repository/.github/workflows/release.yml" >"$log" 2>&1; then
+    # Who must have attested it: this repository's release workflow, run for
+    # this version's tag (an older release's asset cannot pass as this one)
+    # on a GitHub-hosted runner.
+    local signer=(--repo "$repository" --signer-workflow "$repository/.github/workflows/release.yml"
+        --source-ref "refs/tags/v$version" --deny-self-hosted-runners)
+    sk_log "verifying the attestation of $asset: gh attestation verify ${signer[*]}"
+    if ! gh attestation verify "$file" "${signer[@]}" >"$log" 2>&1; then
         # gh quotes what the attestation says: untrusted text.
         sk_untrusted_cat "$log"
         sk_die "the attestation of $asset does not verify (see above); nothing installed. Build from source instead: $from_source"

@@ -480,7 +480,7 @@ fn install_verifies_the_attestation_with_gh_when_no_checksum_is_pinned() {
     assert_eq!(token, "ghs_workflowToken\n");
     let args = std::fs::read_to_string(&gh_log).unwrap();
     let args: Vec<&str> = args.lines().collect();
-    assert_eq!(args.len(), 7, "{args:?}");
+    assert_eq!(args.len(), 10, "{args:?}");
     assert_eq!(args[..2], ["attestation", "verify"]);
     assert!(
         args[2].ends_with(&format!("{}.tar.gz", asset("x86_64-unknown-linux-musl"))),
@@ -492,7 +492,10 @@ fn install_verifies_the_attestation_with_gh_when_no_checksum_is_pinned() {
             "--repo",
             "seatkeeper/seatkeeper",
             "--signer-workflow",
-            "seatkeeper/seatkeeper/.github/workflows/release.yml"
+            "seatkeeper/seatkeeper/.github/workflows/release.yml",
+            "--source-ref",
+            &format!("refs/tags/v{VERSION}"),
+            "--deny-self-hosted-runners"
         ]
     );
 }
@@ -2187,7 +2190,7 @@ fn the_release_attests_every_asset_and_the_checksums_and_the_action_verifies() {
     assert_eq!(install["id"], "install");
     assert_eq!(install["env"]["GH_TOKEN"], "${{ github.token }}");
     let script = std::fs::read_to_string(root().join("action/install.sh")).unwrap();
-    assert!(script.contains("gh attestation verify \"$file\" --repo \"$repository\""));
+    assert!(script.contains("gh attestation verify \"$file\" \"${signer[@]}\""));
     assert!(
         !script.contains(".sha256\""),
         "install.sh must not fetch a .sha256"
