@@ -12,9 +12,19 @@
 # x86_64-unknown-linux-musl`) was checked by hand outside Docker: it yields a
 # static-pie binary that runs `seatkeeper demo` with an empty environment.
 
-ARG RUST_VERSION=1.95
-
-FROM rust:${RUST_VERSION}-slim-bookworm AS build
+# Base images are pinned by digest (the tag alone can move). No registry is
+# reachable where this was written, so the digests are the ones public
+# repositories pin for the same tags (found by code search, Dec 2026):
+#   rust:1.95-slim-bookworm  sha256:d7482085...4082, pinned identically by six
+#     unrelated Dockerfiles (e.g. github.com/kubeply/rudolint's Dockerfile);
+#   gcr.io/distroless/static-debian12:nonroot  sha256:afa5c872...f7ab, pinned
+#     identically by three (e.g. github.com/chill-institute/chill-mcp's).
+# Re-check before a release and when bumping the Rust version:
+#   docker buildx imagetools inspect rust:1.95-slim-bookworm
+#   docker buildx imagetools inspect gcr.io/distroless/static-debian12:nonroot
+# The digest, not the tag, decides what is pulled: keep the tag equal to
+# release.yml's RUST_VERSION for the reader.
+FROM rust:1.95-slim-bookworm@sha256:d7482085ff5b415f84dba5647ae71606650bdef00db7aeb69f4b3d170c3e4082 AS build
 # The build stage is thrown away: musl-tools follows the Debian release.
 # hadolint ignore=DL3008
 RUN apt-get update \
@@ -32,7 +42,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     cargo build --release --locked --target x86_64-unknown-linux-musl --bin seatkeeper \
     && install -D -m 0755 target/x86_64-unknown-linux-musl/release/seatkeeper /out/seatkeeper
 
-FROM gcr.io/distroless/static-debian12:nonroot
+FROM gcr.io/distroless/static-debian12:nonroot@sha256:afa5c872c891853ca7fcf1f12c3edb23f7eeef36189728842dd51042ff57f7ab
 LABEL org.opencontainers.image.title="seatkeeper" \
       org.opencontainers.image.description="GitOps for GitHub Copilot seats" \
       org.opencontainers.image.source="https://github.com/seatkeeper/seatkeeper" \

@@ -11,8 +11,10 @@ set -euo pipefail
 sk_require_env SK_COMMAND SK_EXIT_CODE SK_SEATS_FILE
 IFS=$'\t' read -r verdict words < <(sk_verdict "$SK_COMMAND" "$SK_EXIT_CODE")
 if [ "$verdict" != pass ]; then
+    # The path and the exit code are inputs: escaped, so they stay values.
     printf '::error file=%s,title=seatkeeper %s::exit %s: %s (see the job summary)\n' \
-        "$SK_SEATS_FILE" "$SK_COMMAND" "$SK_EXIT_CODE" "$words"
+        "$(sk_escape_property "$SK_SEATS_FILE")" "$(sk_escape_property "$SK_COMMAND")" \
+        "$(sk_escape_data "$SK_EXIT_CODE")" "$(sk_escape_data "$words")"
     exit 1
 fi
 sk_log "seatkeeper $SK_COMMAND exited $SK_EXIT_CODE: $words"

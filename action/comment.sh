@@ -133,6 +133,7 @@ else
     read_only "$status"
     [ "$status" = 201 ] || sk_die "creating a comment on #$pr failed (HTTP $status): $(head -c 300 "$work/response")"
     id=$(jq -r '.id' "$work/response")
+    [[ $id =~ ^[0-9]+$ ]] || sk_die "odd comment id in GitHub's answer: '$id'"
     sk_log "created comment $id on #$pr"
     sk_output comment-action created
 fi

@@ -1,22 +1,36 @@
 #!/usr/bin/env bash
 # Step (a) of the seatkeeper action: install a pinned seatkeeper.
 #
-# Downloads the release asset seatkeeper-v$VERSION-$TARGET.tar.gz and its
-# .sha256 for the runner's platform, verifies the SHA-256 (a mismatch, or a
-# missing or malformed .sha256, fails the step and installs nothing), and
-# unpacks the binary into $RUNNER_TEMP. Where no asset exists for the platform
-# (no musl build for it, or the release has none: HTTP 404), it builds the
-# same tag from source with `cargo install --locked --git`.
+# Downloads the release asset seatkeeper-v$VERSION-$TARGET.tar.gz for the
+# runner's platform and installs it only once it is verified, by either:
+#
+#   1. a SHA-256 pinned in THIS version of the action: action/checksums.txt
+#      (sha256sum format), a file of the repository at the action's tag, never
+#      one downloaded beside the binary; or, when the asset is not pinned there,
+#   2. its GitHub artifact attestation: `gh attestation verify` against the
+#      seatkeeper repository and its release workflow (release.yml attests
+#      every asset and SHA256SUMS with actions/attest-build-provenance), for
+#      this version's tag, on a GitHub-hosted runner.
+#
+# There is no unverified fallback: a 404, a mismatch, a failed or impossible
+# verification fails the step, installs nothing, and says how to build from
+# source. Building from source (`cargo install --locked --git` at the tag)
+# happens only when asked for with SEATKEEPER_BUILD_FROM_SOURCE=true.
 #
 # Env (the action sets them; Actions sets the RUNNER_* and GITHUB_* ones):
 #   SEATKEEPER_VERSION        e.g. 0.1.0 (no leading v)
+#   SEATKEEPER_BUILD_FROM_SOURCE  true: cargo install the tag, download nothing
+#   GH_TOKEN                  for `gh attestation verify` (the workflow token;
+#                             passed to gh only when GITHUB_API_URL is
+#                             github.com's)
 #   RUNNER_OS, RUNNER_ARCH    Linux + X64 / ARM64 have release assets
 #   RUNNER_TEMP               where the binary is installed
 #   GITHUB_OUTPUT, GITHUB_PATH
 #   SEATKEEPER_RELEASE_BASE_URL  release download root (tests point it at a
 #                             local server); default GitHub's releases of
 #                             seatkeeper/seatkeeper
-# Outputs: path (the binary), source (release | cargo).
+# Outputs: path (the binary), source (release | cargo), verified-by
+# (checksum | attestation; release only).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -27,7 +41,11 @@ version=$SEATKEEPER_VERSION
 [[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]] \
     || sk_die "version must look like 1.2.3 (no leading v), not '$version'"
 base_url=${SEATKEEPER_RELEASE_BASE_URL:-https://github.com/seatkeeper/seatkeeper/releases/download}
-git_url=https://github.com/seatkeeper/seatkeeper
+# The repository whose release workflow must have attested the asset.
+repository=seatkeeper/seatkeeper
+git_url=https://github.com/$repository
+pinned=$(dirname "${BASH_SOURCE[0]}")/checksums.txt
+from_source="cargo install --locked --git $git_url --tag v$version --root DIR seatkeeper (set the action's build-from-source input to true to do this instead)"
 
 case "$RUNNER_OS/$RUNNER_ARCH" in
     Linux/X64) target=x86_64-unknown-linux-musl ;;
@@ -57,43 +75,69 @@ download() {
         --output "$2" --write-out '%{http_code}' "$1" || true
 }
 
-# Installs from the release asset; leaves `installed` false when there is
-# none (404). Called as a plain command, never in a condition, so that
-# `set -e` stays in force inside it.
-installed=false
+# Verifies FILE (the asset NAME.tar.gz): by the pinned SHA-256 when
+# checksums.txt has one for NAME.tar.gz, else by its attestation. Dies unless
+# one of them succeeds.
+verify() {
+    local file=$1 asset=$2 expected actual log
+    expected=$(awk -v want="$asset" '$2 == want || $2 == "*" want { print tolower($1); exit }' "$pinned" 2>/dev/null || true)
+    if [ -n "$expected" ]; then
+        [[ $expected =~ ^[0-9a-f]{64}$ ]] || sk_die "action/checksums.txt holds no SHA-256 digest for $asset"
+        actual=$(sha256_of "$file")
+        [ "$actual" = "$expected" ] \
+            || sk_die "SHA-256 mismatch for $asset: this action pins $expected, the download is $actual; nothing installed (the asset was changed after release, or the download was tampered with). Build from source instead: $from_source"
+        sk_log "SHA-256 verified against action/checksums.txt: $actual"
+        sk_output verified-by checksum
+        return 0
+    fi
+    command -v gh >/dev/null \
+        || sk_die "cannot verify $asset: this action version pins no checksum for it and there is no gh CLI to verify its attestation; nothing installed. Install gh (GitHub-hosted runners have it), use an action version that pins v$version, or build from source: $from_source"
+    log=$staging/attestation.log
+    # gh sends GH_TOKEN to github.com, where seatkeeper's attestations are.
+    # The workflow token belongs to the workflow's own API root: it goes
+    # with gh only when that root is github.com's (never to another host).
+    if [ "${GITHUB_API_URL:-https://api.github.com}" != https://api.github.com ]; then
+        unset GH_TOKEN
+    fi
+    # Who must have attested it: this repository's release workflow, run for
+    # this version's tag (an older release's asset cannot pass as this one)
+    # on a GitHub-hosted runner.
+    local signer=(--repo "$repository" --signer-workflow "$repository/.github/workflows/release.yml"
+        --source-ref "refs/tags/v$version" --deny-self-hosted-runners)
+    sk_log "verifying the attestation of $asset: gh attestation verify ${signer[*]}"
+    if ! gh attestation verify "$file" "${signer[@]}" >"$log" 2>&1; then
+        # gh quotes what the attestation says: untrusted text.
+        sk_untrusted_cat "$log"
+        sk_die "the attestation of $asset does not verify (see above); nothing installed. Build from source instead: $from_source"
+    fi
+    sk_untrusted_cat "$log"
+    sk_log "attestation verified: built by $repository's release workflow"
+    sk_output verified-by attestation
+}
+
 install_release() {
     local name=seatkeeper-v$version-$target
-    local url=$base_url/v$version/$name.tar.gz status expected actual
+    local url=$base_url/v$version/$name.tar.gz status
     sk_log "downloading $url"
     status=$(download "$url" "$staging/$name.tar.gz")
     case $status in
         200) ;;
-        404) sk_log "no release asset $name.tar.gz (HTTP 404)"; return 0 ;;
-        *) sk_die "downloading $url failed (HTTP $status)" ;;
+        404) sk_die "no release asset $name.tar.gz for v$version (HTTP 404); nothing installed. Build from source instead: $from_source" ;;
+        *) sk_die "downloading $url failed (HTTP $status); nothing installed" ;;
     esac
-    status=$(download "$url.sha256" "$staging/$name.tar.gz.sha256")
-    [ "$status" = 200 ] || sk_die "downloading $url.sha256 failed (HTTP $status): refusing an unverified binary"
-    # sha256sum's format: the hex digest, then the file name.
-    expected=$(head -n 1 "$staging/$name.tar.gz.sha256" | awk '{print tolower($1)}')
-    [[ $expected =~ ^[0-9a-f]{64}$ ]] || sk_die "$name.tar.gz.sha256 holds no SHA-256 digest"
-    actual=$(sha256_of "$staging/$name.tar.gz")
-    [ "$actual" = "$expected" ] \
-        || sk_die "SHA-256 mismatch for $name.tar.gz: expected $expected, got $actual; nothing installed"
-    sk_log "SHA-256 verified: $actual"
+    verify "$staging/$name.tar.gz" "$name.tar.gz"
     mkdir "$staging/unpacked"
     tar -xzf "$staging/$name.tar.gz" -C "$staging/unpacked" --no-same-owner
     local unpacked=$staging/unpacked/$name/seatkeeper
     [ -f "$unpacked" ] && [ ! -L "$unpacked" ] || sk_die "$name.tar.gz has no $name/seatkeeper"
     mkdir -p "$root/bin"
     install -m 0755 "$unpacked" "$bin"
-    installed=true
     sk_output source release
 }
 
 install_cargo() {
-    command -v cargo >/dev/null \
-        || sk_die "no release asset for $RUNNER_OS/$RUNNER_ARCH and no cargo to build v$version from source"
-    sk_log "building v$version from source with cargo install (no release asset for $RUNNER_OS/$RUNNER_ARCH)"
+    command -v cargo >/dev/null || sk_die "build-from-source is true but there is no cargo on this runner"
+    sk_log "building v$version from source with cargo install (build-from-source)"
     cargo install --locked --git "$git_url" --tag "v$version" --root "$staging/cargo" seatkeeper
     [ -f "$staging/cargo/bin/seatkeeper$exe" ] || sk_die "cargo install left no seatkeeper binary"
     mkdir -p "$root/bin"
@@ -101,12 +145,15 @@ install_cargo() {
     sk_output source cargo
 }
 
-if [ -n "$target" ]; then
-    install_release
-fi
-if [ "$installed" = false ]; then
-    install_cargo
-fi
+case ${SEATKEEPER_BUILD_FROM_SOURCE:-false} in
+    true) install_cargo ;;
+    false)
+        [ -n "$target" ] \
+            || sk_die "no release binary for $RUNNER_OS/$RUNNER_ARCH; build from source instead: $from_source"
+        install_release
+        ;;
+    *) sk_die "build-from-source must be true or false, not '$SEATKEEPER_BUILD_FROM_SOURCE'" ;;
+esac
 
 # The binary must be the version asked for: a mislabelled asset is refused.
 reported=$("$bin" --version) || sk_die "$bin does not run"

@@ -16,11 +16,75 @@ SEATKEEPER_COMMENT_AUTHOR='github-actions[bot]'
 SEATKEEPER_EMBED_BESIDE_PLAN=4000
 SEATKEEPER_EMBED_ALONE=60000
 
-sk_log() { printf 'seatkeeper-action: %s\n' "$*" >&2; }
+# Workflow commands are read by the runner from every line of stdout and
+# stderr: `::name ...::data` at the start of a line (after whitespace), and
+# the older `##[name ...]data` ANYWHERE in a line. Text from seats.yaml, an
+# issue or GitHub must never be able to issue one (`::set-output`,
+# `::add-mask`, `::error`, ...): a log line is one line with a fixed prefix
+# and `##[` broken up, command data is escaped, and whole files are printed
+# inside a stop-commands block (sk_untrusted_cat).
 
-# `::error::` annotation plus exit 1.
+# Escapes the data of a workflow command as the runner unescapes it: `%`, CR
+# and LF, so a message stays on its command's line.
+sk_escape_data() {
+    local s=$1
+    s=${s//%/%25}
+    s=${s//$'\r'/%0D}
+    s=${s//$'\n'/%0A}
+    printf '%s' "$s"
+}
+
+# Escapes a workflow command property value (file=, title=): as data, plus
+# `:` and `,`, which would end the value.
+sk_escape_property() {
+    local s
+    s=$(sk_escape_data "$1")
+    s=${s//:/%3A}
+    s=${s//,/%2C}
+    printf '%s' "$s"
+}
+
+# One log line on stderr: the fixed prefix keeps it from being a `::`
+# command, CR/LF in the message are shown as \r/\n instead of starting a new
+# line, and `##[` is shown as `# #[`, which the runner does not read.
+sk_log() {
+    local msg="$*"
+    msg=${msg//$'\r'/\\r}
+    msg=${msg//$'\n'/\\n}
+    msg=${msg//'##['/'# #['}
+    printf 'seatkeeper-action: %s\n' "$msg" >&2
+}
+
+# A fresh stop-commands token: 128 random bits, so text printed inside the
+# block cannot know it and end the block early.
+sk_stop_token() {
+    local token
+    token=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+    [[ $token =~ ^[0-9a-f]{32}$ ]] || { printf 'seatkeeper-action: no randomness from /dev/urandom\n' >&2; exit 1; }
+    printf 'sk%s' "$token"
+}
+
+# Prints FILE (untrusted: seatkeeper's output about seats.yaml, GitHub's
+# answers) on stdout with workflow commands off: `::stop-commands::TOKEN`
+# before it, `::TOKEN::` after it, so the runner reads every line of FILE as
+# plain text. Always stdout: the runner reads stdout and stderr on separate
+# threads, so a block on stderr could be interleaved with one on stdout and
+# be reopened (or closed) out of order.
+sk_untrusted_cat() {
+    local token
+    token=$(sk_stop_token)
+    printf '::stop-commands::%s\n' "$token"
+    cat "$1"
+    # The closing line needs a line of its own.
+    if [ -s "$1" ] && [ -n "$(tail -c 1 "$1")" ]; then printf '\n'; fi
+    printf '::%s::\n' "$token"
+}
+
+# `::error::` annotation plus exit 1. The message may hold untrusted text
+# (a version input, an HTTP answer): it is escaped, so it stays this one
+# annotation.
 sk_die() {
-    printf '::error title=seatkeeper::%s\n' "$*"
+    printf '::error title=seatkeeper::%s\n' "$(sk_escape_data "$*")"
     sk_log "error: $*"
     exit 1
 }

@@ -63,9 +63,10 @@ else
     # The token reaches seatkeeper only through its environment.
     GITHUB_TOKEN=${SK_GITHUB_TOKEN:-} "$bin" "${args[@]}" >"$stdout" 2>"$stderr" || code=$?
 fi
-# The job log keeps everything, uncut.
-cat "$stdout"
-cat "$stderr" >&2
+# The job log keeps everything, uncut, with workflow commands off: the output
+# quotes seats.yaml and GitHub's answers (sk_untrusted_cat, both on stdout).
+sk_untrusted_cat "$stdout"
+sk_untrusted_cat "$stderr"
 
 IFS=$'\t' read -r verdict words < <(sk_verdict "$SK_COMMAND" "$code")
 

