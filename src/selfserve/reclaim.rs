@@ -42,6 +42,9 @@ const PR_LIST_CHARS: usize = 24_000;
 /// Most logins one reclaim pull request removes: its marker names them all
 /// (39 characters and a space each at most), within the body limit.
 pub const MAX_RECLAIM_LOGINS: usize = 800;
+// A reclaim pull request's marker (every login, 40 characters each at
+// most) fits beside its list and sentences.
+const _: () = assert!(MAX_RECLAIM_LOGINS * 40 + PR_LIST_CHARS + 2_000 < MAX_BODY_CHARS);
 
 /// `logins` in order, in groups whose space-joined length stays within
 /// `room` (a group holds at least one login).
@@ -605,8 +608,6 @@ mod tests {
             1,
             "one login per group at least"
         );
-        // A reclaim pull request's marker fits with its list.
-        assert!(MAX_RECLAIM_LOGINS * 40 + PR_LIST_CHARS + 2_000 < MAX_BODY_CHARS);
     }
 
     use super::*;
