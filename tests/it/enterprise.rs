@@ -481,7 +481,7 @@ async fn assign_via_team_refuses_an_idp_linked_team() {
         expires: None,
         source: None,
         today: now.date_naive(),
-        bounds: Default::default(),
+        bounds: allowed.bounds.clone(),
     };
     let err = seatkeeper::selfserve::validate(&api, "seats.yaml", text, &ask, 8)
         .await
