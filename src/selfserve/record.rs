@@ -330,29 +330,42 @@ impl PullContext<'_> {
     /// merge it when policy allows and its only change is the one entry.
     async fn open(&self, auto_merge: bool) -> Result<Option<Opened>, GitHubError> {
         let (repos, repo) = (self.repos, self.repo);
-        let branch = self.branch();
+        let mut branch = self.branch();
         if let Some(p) = repos
             .list_pulls(repo, Some(&branch), "open")
             .await?
             .into_iter()
             .next()
         {
+            // Anyone who can push may open a pull request from this branch
+            // name: it is this request, pending, only when it changes the
+            // entry and nothing else. Anything more is never adopted.
+            if let Some(why) = self.only_change(p.number).await? {
+                return Err(GitHubError::Config(format!(
+                    "pull request #{} from `{branch}` in {repo} is already open, and {why}: seatkeeper does not adopt a pull request it did not make, so nothing was written (close #{} or review it, then ask again)",
+                    p.number, p.number
+                )));
+            }
             return Ok(Some(Opened::Existing {
                 number: p.number,
                 url: p.html_url,
             }));
         }
-        // A branch left from an earlier, closed request is reset to the base.
+        // The name is taken (a closed request's branch, or someone else's):
+        // never reset it; this run gets a branch of its own.
         if let RefWrite::Refused { .. } = repos
             .create_ref(repo, &format!("refs/heads/{branch}"), self.base_sha)
             .await?
-            && let RefWrite::Refused { message } = repos
-                .update_ref(repo, &format!("heads/{branch}"), self.base_sha, true)
-                .await?
         {
-            return Err(GitHubError::Config(format!(
-                "cannot create or reset the branch `{branch}` in {repo}: {message}"
-            )));
+            branch = format!("{branch}-{:08x}", rand::random::<u32>());
+            if let RefWrite::Refused { message } = repos
+                .create_ref(repo, &format!("refs/heads/{branch}"), self.base_sha)
+                .await?
+            {
+                return Err(GitHubError::Config(format!(
+                    "cannot create the branch `{branch}` in {repo}: {message}"
+                )));
+            }
         }
         let write = FileWrite {
             path: self.path,
@@ -498,7 +511,7 @@ impl PullContext<'_> {
         };
         Ok((!ok).then(|| {
             format!(
-                "the pull request changes more than the one entry ({} file(s)): it waits for review",
+                "the pull request changes more than the one entry ({} file(s)), so it waits for review",
                 files.len()
             )
         }))

@@ -539,6 +539,92 @@ async fn repository_bad_inputs_write_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn pull_request_mode_adopts_nothing_it_did_not_make() {
+    // Issue 19: a pull request from `seatkeeper/request-<login>` that
+    // someone else opened, with extra changes, was adopted and reported as
+    // success. It is refused now, untouched; and a branch of that name
+    // without a pull request is never reset.
+    let sim = demo_sim().await;
+    let text0 = main_head(&sim).files["seats.yaml"].clone();
+    let pr_mode = text0.replace("policy:\n", "policy:\n  self_serve: {mode: pull_request}\n");
+    sim.with_state(|s| s.put_file(REPO, "main", "seats.yaml", &pr_mode));
+    let main_before = main_head(&sim).sha;
+    let pull = sim.with_state(|s| {
+        let branch = "seatkeeper/request-nadia";
+        s.commit_file(
+            REPO,
+            branch,
+            "seats.yaml",
+            &format!("{pr_mode}  - nadia\n"),
+            "add nadia",
+            "mallory",
+        );
+        s.commit_file(
+            REPO,
+            branch,
+            ".github/workflows/evil.yml",
+            "on: push\n",
+            "and more",
+            "mallory",
+        );
+        s.create_pull(REPO, "Copilot seat for nadia", None, branch, "main")
+            .unwrap()
+    });
+    let out = run(&sim, &["request", "nadia", "--repo", REPO]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("does not adopt a pull request it did not make"),
+        "{err}"
+    );
+    let st = sim.state();
+    let r = st.repo(REPO).unwrap();
+    assert!(
+        r.issue(pull)
+            .unwrap()
+            .pull
+            .as_ref()
+            .unwrap()
+            .merged_at
+            .is_none(),
+        "merged"
+    );
+    assert_eq!(r.branches["main"], main_before, "nothing committed to main");
+    drop(st);
+
+    // A branch of that name with no pull request: left as it is, and the
+    // request goes through on a branch of its own.
+    let sim = demo_sim().await;
+    sim.with_state(|s| s.put_file(REPO, "main", "seats.yaml", &pr_mode));
+    let theirs = sim.with_state(|s| {
+        s.commit_file(
+            REPO,
+            "seatkeeper/request-oskar",
+            "notes.txt",
+            "mine\n",
+            "wip",
+            "mallory",
+        )
+    });
+    let out = run(
+        &sim,
+        &["request", "oskar", "--repo", REPO, "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let st = sim.state();
+    let r = st.repo(REPO).unwrap();
+    assert_eq!(
+        r.branches["seatkeeper/request-oskar"], theirs,
+        "their branch was reset"
+    );
+    assert!(
+        r.file("main", "seats.yaml")
+            .unwrap()
+            .contains("  - oskar\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn pull_request_mode_merges_the_requesters_own_entry() {
     let sim = demo_sim().await;
     let text0 = main_head(&sim).files["seats.yaml"].clone();
