@@ -123,10 +123,15 @@ pub fn invocation_for(cargo: bool, exe: Option<&Path>) -> String {
     // target/<profile>/seatkeeper: the profile is the parent directory.
     let profile = exe.and_then(|e| {
         let dir = e.parent()?;
+        // A directory named `target`, or any cargo target directory
+        // (`CARGO_TARGET_DIR` elsewhere): cargo tags its root with CACHEDIR.TAG.
         let in_target = dir
             .ancestors()
             .skip(1)
-            .any(|a| a.file_name().is_some_and(|n| n == "target"));
+            .any(|a| a.file_name().is_some_and(|n| n == "target"))
+            || dir
+                .parent()
+                .is_some_and(|t| t.join("CACHEDIR.TAG").is_file());
         let name = dir.file_name()?.to_str()?.to_string();
         in_target.then_some(name)
     });

@@ -6,11 +6,8 @@
 //! the enterprise errors that say what to change.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use chrono::{Duration, Utc};
-use seatkeeper::github::args::GitHubArgs;
-use seatkeeper::github::client::{GitHubClient, RetrySleep};
 use seatkeeper::github::{GitHubError, SeatApi};
 use seatkeeper::plan::{Action, IdleSignal};
 use seatkeeper::reconcile::{Mode, Options, Status, reconcile};
@@ -18,21 +15,8 @@ use seatkeeper::simulator::{
     RecordedRequest, SimOptions, SimOrg, SimState, SimTeam, Simulator, generated_enterprise,
     generated_login, routes,
 };
-use seatkeeper::source::Loaded;
 
-async fn client(sim: &Simulator) -> GitHubClient {
-    let mut config = GitHubArgs::for_url(&sim.url())
-        .config(Some(sim.token()))
-        .unwrap();
-    let instant: RetrySleep = Arc::new(|_| Box::pin(async {}));
-    config.retry_sleep = Some(instant);
-    config.throttle.points_per_window = None;
-    GitHubClient::new(config).await.unwrap()
-}
-
-fn loaded(text: &str) -> Loaded {
-    Loaded::parse("seats.yaml", text.as_bytes(), None).unwrap()
-}
+use crate::support::{loaded, sim_client as client};
 
 fn opts(mode: Mode) -> Options {
     Options {

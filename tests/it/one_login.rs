@@ -4,11 +4,9 @@
 
 use std::collections::BTreeMap;
 use std::process::Command;
-use std::sync::Arc;
 
 use chrono::Utc;
-use seatkeeper::github::args::GitHubArgs;
-use seatkeeper::github::client::{GitHubClient, RetrySleep};
+use seatkeeper::github::client::GitHubClient;
 use seatkeeper::reconcile::{Mode, Options};
 use seatkeeper::selfserve::{Ask, Kind, Prepared, Validated, prepare, validate};
 use seatkeeper::simulator::{
@@ -16,15 +14,7 @@ use seatkeeper::simulator::{
     generated_state_with, routes,
 };
 
-async fn client(sim: &Simulator) -> GitHubClient {
-    let mut config = GitHubArgs::for_url(&sim.url())
-        .config(Some(sim.token()))
-        .unwrap();
-    let instant: RetrySleep = Arc::new(|_| Box::pin(async {}));
-    config.retry_sleep = Some(instant);
-    config.throttle.points_per_window = None;
-    GitHubClient::new(config).await.unwrap()
-}
+use crate::support::sim_client as client;
 
 fn ask(kind: Kind, login: &str) -> Ask {
     Ask {

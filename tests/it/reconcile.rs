@@ -6,29 +6,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use seatkeeper::github::args::GitHubArgs;
-use seatkeeper::github::client::{GitHubClient, RetrySleep};
 use seatkeeper::reconcile::{Mode, Options, Status, reconcile};
 use seatkeeper::simulator::{
     FaultAction, GenSpec, ScriptedFault, SimOptions, SimState, Simulator, demo_state,
     generated_login, generated_state_with,
 };
-use seatkeeper::source::Loaded;
 
-async fn client(sim: &Simulator) -> GitHubClient {
-    let mut config = GitHubArgs::for_url(&sim.url())
-        .config(Some(sim.token()))
-        .unwrap();
-    // Retries wait no real time here.
-    let instant: RetrySleep = Arc::new(|_| Box::pin(async {}));
-    config.retry_sleep = Some(instant);
-    config.throttle.points_per_window = None;
-    GitHubClient::new(config).await.unwrap()
-}
-
-fn loaded(text: &str) -> Loaded {
-    Loaded::parse("seats.yaml", text.as_bytes(), None).unwrap()
-}
+use crate::support::{loaded, sim_client as client};
 
 fn apply() -> Options {
     Options {

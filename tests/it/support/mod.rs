@@ -382,3 +382,23 @@ pub fn tool(path: &Path, install: &str) -> std::path::PathBuf {
     );
     path.to_path_buf()
 }
+
+/// A client of the simulator as the CLI builds one (`GitHubArgs`), whose
+/// retries wait no real time and whose point budget is off: the modules
+/// that reconcile against the simulator in-process share it.
+pub async fn sim_client(sim: &Simulator) -> seatkeeper::github::client::GitHubClient {
+    let mut config = seatkeeper::github::args::GitHubArgs::for_url(&sim.url())
+        .config(Some(sim.token()))
+        .unwrap();
+    let instant: seatkeeper::github::client::RetrySleep = Arc::new(|_| Box::pin(async {}));
+    config.retry_sleep = Some(instant);
+    config.throttle.points_per_window = None;
+    seatkeeper::github::client::GitHubClient::new(config)
+        .await
+        .unwrap()
+}
+
+/// seats.yaml text, parsed as the file `seats.yaml`.
+pub fn loaded(text: &str) -> seatkeeper::source::Loaded {
+    seatkeeper::source::Loaded::parse("seats.yaml", text.as_bytes(), None).unwrap()
+}
