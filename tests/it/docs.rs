@@ -603,16 +603,14 @@ fn seats_yaml_md_lists_exactly_the_keys_the_parser_reads_with_their_defaults() {
 // The plan JSON contract, against real plans.
 
 mod plans {
-    use std::sync::Arc;
-
     use chrono::Utc;
-    use seatkeeper::github::args::GitHubArgs;
-    use seatkeeper::github::client::{GitHubClient, RetrySleep};
     use seatkeeper::reconcile::{Mode, Options, reconcile};
     use seatkeeper::simulator::{
         SimOptions, SimOrg, SimState, SimTeam, Simulator, demo_state, generated_login,
     };
     use seatkeeper::source::Loaded;
+
+    use crate::support::sim_client as client;
 
     async fn plan_json(state: SimState, file: &str) -> serde_json::Value {
         let sim = Simulator::start(state, SimOptions::default())
@@ -657,15 +655,6 @@ mod plans {
         let stats = api.stats();
         sim.shutdown().await;
         (out, stats)
-    }
-
-    async fn client(sim: &Simulator) -> GitHubClient {
-        let mut config = GitHubArgs::for_url(&sim.url())
-            .config(Some(sim.token()))
-            .unwrap();
-        let instant: RetrySleep = Arc::new(|_| Box::pin(async {}));
-        config.retry_sleep = Some(instant);
-        GitHubClient::new(config).await.unwrap()
     }
 
     /// An enterprise `big` whose organizations `acme` and `beta` grant

@@ -479,7 +479,7 @@ impl GitHubClient {
             );
         }
         tracing::debug!(scope = %scope, users, entries, "listed Copilot seats");
-        self.remember_team_names(scope, listing.team_names);
+        self.teams().remember(scope, listing.team_names);
         Ok(LiveState {
             seat_management_setting: setting,
             users: listing.folder.finish(),

@@ -272,10 +272,8 @@ struct Inner {
     /// When the primary limit was reported spent: wait for its reset before
     /// sending anything else rather than burning requests on 403s.
     primary_reset: Mutex<Option<SystemTime>>,
-    /// Team names by (scope, lowercase slug), read once per client.
-    team_names: Mutex<HashMap<(String, String), String>>,
-    /// Scopes whose team writes go by slug (the server turned names down).
-    team_forms: Mutex<HashMap<String, writes::TeamForm>>,
+    /// What team writes need to know about teams (see [`writes::TeamCache`]).
+    teams: Mutex<writes::TeamCache>,
 }
 
 #[allow(clippy::large_enum_variant)] // one per client, never moved
@@ -374,6 +372,21 @@ struct Req {
 }
 
 impl Req {
+    /// `GET` one team by slug: `/orgs/{org}/teams/{slug}` or its enterprise
+    /// twin (whose slugs carry `ent:`).
+    fn team(scope: &Scope, slug: &str) -> Self {
+        match scope {
+            Scope::Org(o) => Req::get(
+                "/orgs/{org}/teams/{team_slug}",
+                format!("/orgs/{}/teams/{}", seg(o), seg(slug)),
+            ),
+            Scope::Enterprise(e) => Req::get(
+                "/enterprises/{enterprise}/teams/{team_slug}",
+                format!("/enterprises/{}/teams/{}", seg(e), seg(slug)),
+            ),
+        }
+    }
+
     fn get(route: &'static str, path: String) -> Self {
         Req {
             method: Method::GET,
@@ -567,8 +580,7 @@ impl GitHubClient {
                 progress: config.progress.clone(),
                 counters: Mutex::new(Counters::default()),
                 primary_reset: Mutex::new(None),
-                team_names: Mutex::new(HashMap::new()),
-                team_forms: Mutex::new(HashMap::new()),
+                teams: Mutex::new(writes::TeamCache::default()),
             }),
         })
     }
@@ -991,93 +1003,8 @@ impl GitHubClient {
         }
     }
 
-    /// How this scope's team writes name teams.
-    fn team_form(&self, scope: &Scope) -> writes::TeamForm {
-        let forms = self
-            .inner
-            .team_forms
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        forms
-            .get(scope.name())
-            .copied()
-            .unwrap_or(writes::TeamForm::Name)
-    }
-
-    fn set_team_form(&self, scope: &Scope, form: writes::TeamForm) {
-        let mut forms = self
-            .inner
-            .team_forms
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        forms.insert(scope.name().to_string(), form);
-    }
-
-    /// Names of granting teams as the seat listing shows them: a team
-    /// write to remove them needs no look-up.
-    fn remember_team_names(&self, scope: &Scope, found: HashMap<String, String>) {
-        let mut names = self
-            .inner
-            .team_names
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        for (slug, name) in found {
-            names.insert((scope.name().to_string(), slug.to_lowercase()), name);
-        }
-    }
-
-    fn forget_team_names(&self, scope: &Scope, slugs: &[String]) {
-        let mut names = self
-            .inner
-            .team_names
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        for slug in slugs {
-            names.remove(&(scope.name().to_string(), slug.to_lowercase()));
-        }
-    }
-
-    /// A team's name (`GET /orgs/{org}/teams/{slug}`, or the enterprise
-    /// twin), remembered for this client. A team that does not exist is
-    /// written by its slug, and GitHub's refusal names it.
-    async fn team_name(&self, scope: &Scope, slug: &str) -> Result<String, GitHubError> {
-        let key = (scope.name().to_string(), slug.to_lowercase());
-        if let Some(name) = self
-            .inner
-            .team_names
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-        {
-            return Ok(name.clone());
-        }
-        #[derive(Deserialize)]
-        struct TeamName {
-            name: String,
-        }
-        let crab = self.crab_for_scope(scope).await?;
-        let req = match scope {
-            Scope::Org(o) => Req::get(
-                "/orgs/{org}/teams/{team_slug}",
-                format!("/orgs/{}/teams/{}", seg(o), seg(slug)),
-            ),
-            Scope::Enterprise(e) => Req::get(
-                "/enterprises/{enterprise}/teams/{team_slug}",
-                format!("/enterprises/{}/teams/{}", seg(e), seg(slug)),
-            ),
-        };
-        let resp = self.send(&crab, &req).await?;
-        let name = match resp.status {
-            StatusCode::OK => resp.json::<TeamName>(req.route)?.name,
-            StatusCode::NOT_FOUND => return Ok(slug.to_string()),
-            _ => return Err(self.status_error(&req, &resp, Some(scope))),
-        };
-        self.inner
-            .team_names
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key, name.clone());
-        Ok(name)
+    fn teams(&self) -> std::sync::MutexGuard<'_, writes::TeamCache> {
+        self.inner.teams.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The error for a response we could not use.

@@ -130,10 +130,7 @@ impl GitHubClient {
                         seg(login)
                     ),
                 ),
-                Req::get(
-                    "/orgs/{org}/teams/{team_slug}",
-                    format!("/orgs/{}/teams/{}", seg(o), seg(slug)),
-                ),
+                Req::team(scope, slug),
             ),
             Scope::Enterprise(e) => (
                 Req::get(
@@ -145,10 +142,7 @@ impl GitHubClient {
                         seg(login)
                     ),
                 ),
-                Req::get(
-                    "/enterprises/{enterprise}/teams/{team_slug}",
-                    format!("/enterprises/{}/teams/{}", seg(e), seg(slug)),
-                ),
+                Req::team(scope, slug),
             ),
         };
         let resp = self.send(&crab, &req).await?;
@@ -186,14 +180,11 @@ impl GitHubClient {
         scope: &Scope,
         slug: &str,
     ) -> Result<Option<String>, GitHubError> {
-        let Scope::Enterprise(e) = scope else {
+        if !matches!(scope, Scope::Enterprise(_)) {
             return Ok(None);
-        };
+        }
         let crab = self.crab_for_scope(scope).await?;
-        let req = Req::get(
-            "/enterprises/{enterprise}/teams/{team_slug}",
-            format!("/enterprises/{}/teams/{}", seg(e), seg(slug)),
-        );
+        let req = Req::team(scope, slug);
         let resp = self.send(&crab, &req).await?;
         match resp.status {
             s if s.is_success() => {}

@@ -1,7 +1,7 @@
 //! Seat writes: batches, bisection of a refused batch down to the name at
 //! fault, and what GitHub's 422s mean.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use http::{Method, StatusCode};
 use octocrab::Octocrab;
@@ -250,13 +250,28 @@ struct WriteResponse {
     seats_cancelled: Option<u64>,
 }
 
-/// How a scope's team writes name teams: by name, as the request bodies
-/// document ("List of team names"), or by slug, for a server that turned
-/// names down and took slugs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum TeamForm {
-    Name,
-    Slug,
+/// What team writes need to know, per client: each team's name by (scope,
+/// lowercase slug), read from the seat listing or a `GET` of the team, and
+/// the scopes whose server turned names down and took slugs. The request
+/// bodies document "List of team names".
+#[derive(Debug, Default)]
+pub(super) struct TeamCache {
+    names: HashMap<(String, String), String>,
+    by_slug: HashSet<String>,
+}
+
+impl TeamCache {
+    fn key(scope: &Scope, slug: &str) -> (String, String) {
+        (scope.name().to_string(), slug.to_lowercase())
+    }
+
+    /// Names of granting teams as the seat listing shows them: a team
+    /// write to remove them needs no look-up.
+    pub(super) fn remember(&mut self, scope: &Scope, found: HashMap<String, String>) {
+        for (slug, name) in found {
+            self.names.insert(Self::key(scope, &slug), name);
+        }
+    }
 }
 
 impl GitHubClient {
@@ -429,7 +444,7 @@ impl GitHubClient {
         kind: Write<'_>,
         slugs: &[String],
     ) -> Result<WriteReport, GitHubError> {
-        if self.team_form(scope) == TeamForm::Slug {
+        if self.teams().by_slug.contains(scope.name()) {
             return self.write(scope, kind, slugs).await;
         }
         let mut by_value: HashMap<String, String> = HashMap::new();
@@ -456,7 +471,12 @@ impl GitHubClient {
             }
         }
         if !again.is_empty() {
-            self.forget_team_names(scope, &again);
+            {
+                let mut teams = self.teams();
+                for slug in &again {
+                    teams.names.remove(&TeamCache::key(scope, slug));
+                }
+            }
             let retry = self.write(scope, kind, &again).await?;
             if !retry.applied.is_empty() {
                 tracing::warn!(
@@ -464,7 +484,7 @@ impl GitHubClient {
                     teams = %retry.applied.join(", "),
                     "GitHub turned down team names and took slugs: this scope's team writes use slugs from now on"
                 );
-                self.set_team_form(scope, TeamForm::Slug);
+                self.teams().by_slug.insert(scope.name().to_string());
             }
             report.applied.extend(retry.applied);
             report.pending.extend(retry.pending);
@@ -473,6 +493,30 @@ impl GitHubClient {
         }
         report.failed = failed;
         Ok(report)
+    }
+
+    /// A team's name (`GET` the team), remembered for this client. A team
+    /// that does not exist is written by its slug, and GitHub's refusal
+    /// names it.
+    async fn team_name(&self, scope: &Scope, slug: &str) -> Result<String, GitHubError> {
+        let key = TeamCache::key(scope, slug);
+        if let Some(name) = self.teams().names.get(&key) {
+            return Ok(name.clone());
+        }
+        #[derive(Deserialize)]
+        struct TeamName {
+            name: String,
+        }
+        let crab = self.crab_for_scope(scope).await?;
+        let req = Req::team(scope, slug);
+        let resp = self.send(&crab, &req).await?;
+        let name = match resp.status {
+            StatusCode::OK => resp.json::<TeamName>(req.route)?.name,
+            StatusCode::NOT_FOUND => return Ok(slug.to_string()),
+            _ => return Err(self.status_error(&req, &resp, Some(scope))),
+        };
+        self.teams().names.insert(key, name.clone());
+        Ok(name)
     }
 }
 
