@@ -143,6 +143,66 @@ impl Limits {
     }
 }
 
+/// The totals a plan's guards look at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GuardTotals {
+    /// Removals counted against the removal cap.
+    pub removals: usize,
+    /// What a percentage removal cap is taken of.
+    pub cap_base: usize,
+    /// Seats held before.
+    pub seats_before: usize,
+    /// Seats held after.
+    pub seats_after: usize,
+    /// Seats billed this cycle after.
+    pub billed_after: usize,
+    /// The plan adds a seat (the seat cap only stops growth).
+    pub adds_seats: bool,
+    /// seats.yaml lists no user and no team.
+    pub empty_file: bool,
+}
+
+impl Limits {
+    /// The guards that trip on `t`, in the planner's order: the removal
+    /// cap (the stricter wins, and `removals: additive` has none), the seat
+    /// cap, and an empty file while seats exist. The planner and the
+    /// one-login check of self-serve both judge by this, so a request is
+    /// refused exactly when the controller's plan would be guarded.
+    pub fn guard_reasons(&self, policy: &Policy, t: GuardTotals) -> Vec<GuardReason> {
+        let enforce = policy.removals == crate::config::RemovalMode::Enforce;
+        let mut reasons = Vec::new();
+        if enforce
+            && let Some((limit, set_by)) = self
+                .max_removals
+                .iter()
+                .find(|(limit, _)| limit.exceeded(t.removals, t.seats_before.max(t.cap_base)))
+        {
+            reasons.push(GuardReason::MaxRemovals {
+                removals: t.removals,
+                limit: limit.to_string(),
+                set_by: *set_by,
+            });
+        }
+        if let Some((max, set_by)) = self.max_seats
+            && t.adds_seats
+            && t.billed_after as u64 > max
+        {
+            reasons.push(GuardReason::MaxSeats {
+                seats_after: t.seats_after,
+                billed_after: t.billed_after,
+                max_seats: max,
+                set_by,
+            });
+        }
+        if enforce && t.empty_file && t.seats_before > 0 && !policy.allow_empty {
+            reasons.push(GuardReason::EmptyDesired {
+                seats_before: t.seats_before,
+            });
+        }
+        reasons
+    }
+}
+
 impl Desired {
     /// The planner's view of a seats.yaml (no eligibility findings yet).
     pub fn from_file(file: &SeatsFile) -> Desired {

@@ -7,8 +7,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::ci::{Ci, merge_sorted, sort_ci};
 use super::{
-    Action, Change, Desired, DesiredUser, Finding, Guard, GuardReason, HeldOutside, HeldRemoval,
-    Inactive, Plan, Reason, SkipCode, Skipped,
+    Action, Change, Desired, DesiredUser, Finding, Guard, HeldOutside, HeldRemoval, Inactive, Plan,
+    Reason, SkipCode, Skipped,
 };
 use crate::config::{InactivityAction, RemovalMode, Scope};
 use crate::github::live::{Grant, IdleSignal, LiveState, LiveUser, TeamKind};
@@ -587,42 +587,21 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
     let billed_after = billed_before + unlisted_new + seated_then_removed;
 
     // Guards, on the whole plan.
-    let mut guard = Guard::default();
-    // The stricter cap wins: the first that trips is reported.
-    if enforce
-        && let Some((limit, set_by)) = desired
-            .limits
-            .max_removals
-            .iter()
-            .find(|(limit, _)| limit.exceeded(removals, seats_before.max(cap_base)))
-    {
-        guard.reasons.push(GuardReason::MaxRemovals {
-            removals,
-            limit: limit.to_string(),
-            set_by: *set_by,
-        });
-    }
-    if let Some((max, set_by)) = desired.limits.max_seats
-        && adds_seats
-        && billed_after as u64 > max
-    {
-        guard.reasons.push(GuardReason::MaxSeats {
-            seats_after,
-            billed_after,
-            max_seats: max,
-            set_by,
-        });
-    }
-    if enforce
-        && desired.users.is_empty()
-        && desired.teams.is_empty()
-        && seats_before > 0
-        && !policy.allow_empty
-    {
-        guard
-            .reasons
-            .push(GuardReason::EmptyDesired { seats_before });
-    }
+    let mut guard = Guard {
+        reasons: desired.limits.guard_reasons(
+            policy,
+            super::GuardTotals {
+                removals,
+                cap_base,
+                seats_before,
+                seats_after,
+                billed_after,
+                adds_seats,
+                empty_file: desired.users.is_empty() && desired.teams.is_empty(),
+            },
+        ),
+        ..Guard::default()
+    };
     guard.tripped = !guard.reasons.is_empty();
 
     let roster_before = before.iter().map(|(_, l, _)| *l).collect();

@@ -10,7 +10,7 @@ use crate::github::live::scoped_slug;
 use crate::github::{
     GitHubError, LiveState, LiveUser, Membership, SeatApi, SeatManagementSetting, SeatTotals,
 };
-use crate::plan::{Action, Finding, GuardReason, SkipCode};
+use crate::plan::{Action, Finding, SkipCode};
 use crate::source::Loaded;
 
 /// What validation learnt about the edited file.
@@ -215,42 +215,20 @@ pub fn judge(edited: &SeatsFile, facts: &LoginFacts, ask: &Ask) -> Result<Checke
     let billed_after = billed_before + usize::from(held_after && !listed_now);
     let lost = usize::from(held_now && !held_after);
     let adds_seats = held_after && !held_now;
-    let enforce = edited.policy.removals == crate::config::RemovalMode::Enforce;
 
-    // The planner's guards, in its order, on the totals this change moves.
-    let limits = &desired.limits;
-    let mut reasons = Vec::new();
-    if enforce
-        && let Some((limit, set_by)) = limits
-            .max_removals
-            .iter()
-            .find(|(limit, _)| limit.exceeded(lost, seats_before))
-    {
-        reasons.push(GuardReason::MaxRemovals {
+    // The planner's guards, on the totals this change moves.
+    let reasons = desired.limits.guard_reasons(
+        &edited.policy,
+        crate::plan::GuardTotals {
             removals: lost,
-            limit: limit.to_string(),
-            set_by: *set_by,
-        });
-    }
-    if let Some((max, set_by)) = limits.max_seats
-        && adds_seats
-        && billed_after as u64 > max
-    {
-        reasons.push(GuardReason::MaxSeats {
+            cap_base: 0,
+            seats_before,
             seats_after,
             billed_after,
-            max_seats: max,
-            set_by,
-        });
-    }
-    if enforce
-        && edited.users.is_empty()
-        && edited.teams.is_empty()
-        && seats_before > 0
-        && !edited.policy.allow_empty
-    {
-        reasons.push(GuardReason::EmptyDesired { seats_before });
-    }
+            adds_seats,
+            empty_file: edited.users.is_empty() && edited.teams.is_empty(),
+        },
+    );
     if !reasons.is_empty() {
         let reasons: Vec<String> = reasons
             .iter()
