@@ -107,13 +107,8 @@ impl Default for WriteArgs {
 /// GHE.com only), and its API root is `https://HOST/api/v3`: refuse it
 /// before any request instead of failing on a 404 later.
 pub fn refuse_ghes(url: &str) -> Result<(), GitHubError> {
-    let path = url
-        .split_once("://")
-        .map_or(url, |(_, rest)| rest)
-        .split_once('/')
-        .map_or("", |(_, p)| p)
-        .trim_end_matches('/');
-    if path.eq_ignore_ascii_case("api/v3") {
+    let path = url.parse::<http::Uri>().map(|u| u.path().to_string());
+    if path.is_ok_and(|p| p.trim_end_matches('/').eq_ignore_ascii_case("/api/v3")) {
         return Err(GitHubError::Config(format!(
             "--github-url `{url}` is a GitHub Enterprise Server API root, and GitHub Enterprise Server has no Copilot seat API: Copilot seats are managed on GitHub.com (leave --github-url unset) or GHE.com (https://api.SUBDOMAIN.ghe.com)"
         )));
