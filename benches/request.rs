@@ -22,6 +22,13 @@
 //! request sends).
 //! The simulator delivers webhooks at once; GitHub's own delivery delay is
 //! not modelled.
+//!
+//! Requests are spaced: each one starts at least the controller's
+//! `--webhook-min-interval` (`--webhook-interval`, default 5 s as in
+//! `seatkeeper run`) after the previous push, so every sample is one person
+//! asking alone. Back to back, the pushes would meet that per-source minimum
+//! and each sample would wait out the interval (it coalesces pushes into one
+//! reconcile): that is the guard working, not a request's latency.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -48,6 +55,8 @@ cargo bench --bench request -- [OPTIONS]
   --requests K      requests per size, one after the other (default 20, at least 20)
   --cost-sizes A,.. seat counts of the requests-per-request row (default 1000,10000,100000)
   --cost-only       only the requests-per-request row
+  --webhook-interval S  the controller's --webhook-min-interval; requests start
+                    at least this long (plus 250 ms) after the previous push (default 5)
 ";
 
 struct Cfg {
@@ -57,6 +66,7 @@ struct Cfg {
     requests: usize,
     cost_sizes: Vec<usize>,
     cost_only: bool,
+    webhook_interval: Duration,
 }
 
 fn parse(args: &[String]) -> Cfg {
@@ -89,6 +99,9 @@ fn parse(args: &[String]) -> Cfg {
                 .collect()
         }),
         cost_only: args.iter().any(|a| a == "--cost-only"),
+        webhook_interval: Duration::from_secs(
+            get("--webhook-interval").map_or(5, |v| v.parse().expect("--webhook-interval S")),
+        ),
     }
 }
 
@@ -200,7 +213,10 @@ async fn run_size(cfg: &Cfg, seats: usize, dir: &std::path::Path) -> Row {
         poll_interval: 0,
         shutdown_timeout: 5,
         configs: Vec::new(),
-        http: seatkeeper::http_guard::HttpArgs::default(),
+        http: seatkeeper::http_guard::HttpArgs {
+            webhook_min_interval: cfg.webhook_interval.as_secs(),
+            ..Default::default()
+        },
         github: github.clone(),
         write: seatkeeper::github::args::WriteArgs::default(),
         bounds: seatkeeper::reconcile::BoundsArgs::default(),
@@ -232,8 +248,15 @@ async fn run_size(cfg: &Cfg, seats: usize, dir: &std::path::Path) -> Row {
         .await;
     }
     let mut samples = Vec::new();
+    // When the previous request's push went out: the next one waits out the
+    // controller's per-source webhook minimum (see the module comment).
+    let mut last_push: Option<Instant> = None;
     for i in 0..cfg.requests {
         let login = generated_login(seats + i);
+        if let Some(at) = last_push {
+            let ready = at + cfg.webhook_interval + Duration::from_millis(250);
+            tokio::time::sleep_until(ready.into()).await;
+        }
         let before = status(listen).await.map_or(0, |v| runs(&v));
         let ask = Ask {
             kind: Kind::Request,
@@ -256,6 +279,7 @@ async fn run_size(cfg: &Cfg, seats: usize, dir: &std::path::Path) -> Row {
             .await
             .expect("request");
         let request = t.elapsed();
+        last_push = Some(Instant::now());
         assert!(
             matches!(recorded, Recorded::Committed { .. }),
             "{recorded:?}"
@@ -465,10 +489,11 @@ fn main() {
     }
     let dir = tempfile::tempdir().unwrap();
     println!(
-        "request -> seat held: {} ms per request, page concurrency {}, {} requests per size",
+        "request -> seat held: {} ms per request, page concurrency {}, {} requests per size, each >= {} s + 250 ms after the previous push (the controller's --webhook-min-interval)",
         cfg.latency.as_millis(),
         cfg.concurrency,
-        cfg.requests
+        cfg.requests,
+        cfg.webhook_interval.as_secs()
     );
     println!(
         "{:>7}  {:>9} {:>9}  {:>11} {:>11}  {:>13}  {:>9}  target (p95 <= reconcile + 1 s)",
