@@ -115,6 +115,7 @@ pub struct Metrics {
     changes_total: Family<ChangeLabels, Counter>,
     inactive_seats: Family<OrgLabels, Gauge>,
     desired_state_valid: Family<OrgLabels, Gauge>,
+    listing_incomplete: Family<OrgLabels, Gauge>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -187,6 +188,7 @@ impl Metrics {
             changes_total: Family::default(),
             inactive_seats: Family::default(),
             desired_state_valid: Family::default(),
+            listing_incomplete: Family::default(),
         };
         registry.register(
             "reconcile",
@@ -239,6 +241,11 @@ impl Metrics {
             "desired_state_valid",
             "1 when the last read of the org's seats.yaml was valid, else 0",
             m.desired_state_valid.clone(),
+        );
+        registry.register(
+            "listing_incomplete",
+            "1 when the last reconcile's seat listing could not be proven whole: adds only, every removal and the seat cap held",
+            m.listing_incomplete.clone(),
         );
         registry.register(
             "build",
@@ -309,8 +316,14 @@ impl Metrics {
             .get_or_create(&org_labels(org))
             .set(outcome.plan.inactive.len() as i64);
 
-        // Drift is what is still to do: planned changes minus those applied.
-        let (mut add, mut remove) = (0i64, 0i64);
+        self.listing_incomplete
+            .get_or_create(&org_labels(org))
+            .set(i64::from(outcome.plan.partial.is_some()));
+        // Drift is what is still to do: planned changes minus those applied,
+        // plus what an incomplete listing held.
+        let (mut add, mut remove) = outcome.plan.partial.as_ref().map_or((0, 0), |p| {
+            (p.held_adds.len() as i64, p.held_removals.len() as i64)
+        });
         for c in &outcome.plan.changes {
             if c.action.is_removal() {
                 remove += 1;

@@ -185,8 +185,10 @@ pub enum GitHubError {
         /// What failed.
         message: String,
     },
-    /// The listing could not be read whole; nothing may be written.
-    #[error("incomplete seat listing, nothing will be written: {message}")]
+    /// The listing could not be read whole: no removal and no seat-cap
+    /// check may be made from it (a reconcile applies adds only, from
+    /// `partial`).
+    #[error("incomplete seat listing: {message}")]
     IncompleteListing {
         /// What went wrong.
         message: String,
@@ -194,6 +196,11 @@ pub enum GitHubError {
         /// so reading again may succeed; false for a page that kept failing
         /// or a listing too large to read.
         shifted: bool,
+        /// The seat listing's pages that were read, folded (page 1 on, in
+        /// order), when page 1 was read: every holder in it held a seat while
+        /// it was read, but holders on the pages not read are missing.
+        /// `None` for member lists and when page 1 itself failed.
+        partial: Option<std::sync::Arc<LiveState>>,
     },
     /// A response body did not decode.
     #[error("unexpected response from GitHub for {route}: {message}")]

@@ -541,6 +541,26 @@ pub struct Plan {
     pub roster_after: Roster,
     /// The guard verdict.
     pub guard: Guard,
+    /// Set when the seat listing could not be proven whole: `changes` holds
+    /// adds only (none when a seat cap is in force) and what is held is here.
+    pub partial: Option<PartialListing>,
+}
+
+/// What a plan from an incomplete seat listing holds back. Adds are
+/// idempotent (GitHub answers `seats_created: 0` for a login that already
+/// holds a seat), so they go out from the pages read; a removal, the removal
+/// cap and the seat cap all need the whole listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartialListing {
+    /// The check that failed: why the listing is not proven whole.
+    pub reason: String,
+    /// Removals planned from the pages read, held (more may sit on the
+    /// pages not read).
+    pub held_removals: Vec<Change>,
+    /// Adds held too: a seat cap is in force and cannot be checked.
+    pub held_adds: Vec<Change>,
+    /// That seat cap.
+    pub max_seats: Option<u64>,
 }
 
 impl Plan {
@@ -549,10 +569,10 @@ impl Plan {
         self.changes.is_empty()
     }
 
-    /// True when a guard tripped or the typo guard holds a removal: the plan
-    /// must not be taken as done.
+    /// True when a guard tripped, the typo guard holds a removal, or the
+    /// listing was incomplete (adds only): the plan must not be taken as done.
     pub fn is_guarded(&self) -> bool {
-        self.guard.tripped || !self.held.is_empty()
+        self.guard.tripped || !self.held.is_empty() || self.partial.is_some()
     }
 
     /// Changes of one action, in plan order.

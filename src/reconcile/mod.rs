@@ -3,8 +3,9 @@
 //! added), plan, guard, and apply in DESIGN.md's order, batch by batch.
 //!
 //! Safety rules enforced here, not left to callers:
-//! - nothing is written unless the whole listing was read (the client
-//!   returns an error rather than a partial listing);
+//! - nothing but adds is written unless the whole listing was read: from a
+//!   listing that cannot be proven whole, every removal and the seat cap
+//!   are held (see [`partial`]);
 //! - nothing is written for a guarded plan, in dry-run, or with `suspend`;
 //! - writes need `seat_management_setting: assign_selected`;
 //! - when any add fails, no removal runs in that reconcile, so nobody who
@@ -18,6 +19,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 mod eligibility;
+pub mod partial;
 
 pub use eligibility::{check_online, eligibility, outside_eligible_teams};
 
@@ -383,7 +385,29 @@ pub async fn prepare(api: &dyn SeatApi, source: &Loaded, opts: &Options) -> crat
         .today
         .unwrap_or_else(|| chrono::Utc::now().date_naive());
 
-    let mut live = api.list_seats(scope).await?;
+    let (mut live, incomplete) = match api.list_seats(scope).await {
+        Ok(live) => (live, None),
+        // The pages read still show who held a seat: adds only (see `partial`).
+        Err(GitHubError::IncompleteListing {
+            message,
+            partial: Some(pages),
+            ..
+        }) => {
+            let mut live = Arc::unwrap_or_clone(pages);
+            // The billing details go with the last page, which may not have
+            // been read: ask again (enterprise: no request).
+            live.seat_management_setting = Some(api.billing(scope).await?.seat_management_setting);
+            tracing::warn!(
+                scope = %scope,
+                check = "listing_whole",
+                reason = %message,
+                seats_read = live.users.len(),
+                "seat listing not proven whole: adds only, every removal and the seat cap held"
+            );
+            (live, Some(message))
+        }
+        Err(e) => return Err(e.into()),
+    };
     let setting = live
         .seat_management_setting
         .clone()
@@ -490,9 +514,12 @@ pub async fn prepare(api: &dyn SeatApi, source: &Loaded, opts: &Options) -> crat
             ineligible.sort_by(|a, b| a.pos.cmp(&b.pos).then(a.login.cmp(&b.login)));
         }
     }
+    if let Some(reason) = incomplete {
+        plan = partial::adds_only(plan, reason, desired.limits.max_seats.map(|(n, _)| n));
+    }
     let inputs_digest = opts.digest.then(|| digest(source, &live, today));
     let empty_teams = plan.empty_teams.clone();
-    let status = if plan.guard.tripped {
+    let status = if plan.guard.tripped || (plan.partial.is_some() && plan.is_empty()) {
         Status::Guarded
     } else if plan.is_empty() {
         Status::InSync

@@ -2,7 +2,9 @@
 
 use serde::Serialize;
 
-use super::{guard_message, guard_next_step, held_phrase, is_team, plain};
+use super::{
+    guard_message, guard_next_step, held_phrase, is_team, partial_message, partial_next_step, plain,
+};
 use crate::config::Scope;
 use crate::plan::{GuardReason, LimitSource, Plan};
 
@@ -33,6 +35,37 @@ struct JsonPlan<'a> {
     unmanaged: Vec<&'a str>,
     held_outside: &'a [crate::plan::HeldOutside],
     guard: JsonGuard<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    incomplete_listing: Option<JsonPartial<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonPartial<'a> {
+    reason: &'a str,
+    held_checks: Vec<&'static str>,
+    max_seats: Option<u64>,
+    held_removals: Vec<JsonHeldChange<'a>>,
+    held_adds: Vec<JsonHeldChange<'a>>,
+    message: String,
+    next_step: String,
+}
+
+/// A change an incomplete listing held: what, to whom, why.
+#[derive(Serialize)]
+struct JsonHeldChange<'a> {
+    action: &'static str,
+    name: &'a str,
+    reason: &'static str,
+}
+
+impl<'a> JsonHeldChange<'a> {
+    fn of(c: &'a crate::plan::Change) -> Self {
+        JsonHeldChange {
+            action: c.action.as_str(),
+            name: &c.name,
+            reason: c.reason.as_str(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -115,6 +148,23 @@ enum JsonGuardReason<'a> {
     },
 }
 
+fn json_change(c: &crate::plan::Change) -> JsonChange<'_> {
+    let team = is_team(c);
+    JsonChange {
+        action: c.action.as_str(),
+        login: (!team).then_some(c.name.as_str()),
+        team: team.then_some(c.name.as_str()),
+        reason: c.reason.as_str(),
+        days_idle: c.days_idle,
+        never_active: c.never_active,
+        pending_cancellation_date: c.pending_cancellation_date.map(|d| d.to_string()),
+        idle_signal: c.idle_signal.map(|s| s.as_str()),
+        seats: c.seats,
+        seats_lost: c.seats_lost,
+        keeps_via: &c.keeps_via,
+    }
+}
+
 fn is_false(b: &bool) -> bool {
     !*b
 }
@@ -177,6 +227,14 @@ fn is_false(b: &bool) -> bool {
 ///   file (an organization's grant seen from the enterprise, an enterprise
 ///   team's seen from an org), each `{"login", "via": ["org acme"]}`:
 ///   counted as held, never removed.
+/// - `incomplete_listing` (object, present only when the seat listing could
+///   not be proven whole): `reason` (the check that failed), `held_checks`
+///   (`removals`, `max_removals`, and `max_seats` when a seat cap is set:
+///   what needs the whole listing and is held), `max_seats` (the cap that
+///   could not be checked, or null), `held_removals` and `held_adds` (each
+///   `{"action", "name", "reason"}`, not applied; `changes` keeps the adds,
+///   none when a seat cap is set), `message`, `next_step`. The seat counts
+///   are those of the pages read.
 /// - `guard` (object): `tripped` (bool; `true` means nothing is applied),
 ///   `held` (bool; `true` when `held` is not empty), and `reasons` (array),
 ///   each an object with `kind`, a human-readable `message` and `next_step`:
@@ -202,26 +260,7 @@ pub fn json(plan: &Plan) -> String {
         Scope::Org(n) => (Some(n.as_str()), None),
         Scope::Enterprise(n) => (None, Some(n.as_str())),
     };
-    let changes = plan
-        .changes
-        .iter()
-        .map(|c| {
-            let team = is_team(c);
-            JsonChange {
-                action: c.action.as_str(),
-                login: (!team).then_some(c.name.as_str()),
-                team: team.then_some(c.name.as_str()),
-                reason: c.reason.as_str(),
-                days_idle: c.days_idle,
-                never_active: c.never_active,
-                pending_cancellation_date: c.pending_cancellation_date.map(|d| d.to_string()),
-                idle_signal: c.idle_signal.map(|s| s.as_str()),
-                seats: c.seats,
-                seats_lost: c.seats_lost,
-                keeps_via: &c.keeps_via,
-            }
-        })
-        .collect();
+    let changes = plan.changes.iter().map(json_change).collect();
     let reasons = plan
         .guard
         .reasons
@@ -311,6 +350,19 @@ pub fn json(plan: &Plan) -> String {
             held: !plan.held.is_empty(),
             reasons,
         },
+        incomplete_listing: plan.partial.as_ref().map(|p| JsonPartial {
+            reason: &p.reason,
+            held_checks: if p.max_seats.is_some() {
+                vec!["removals", "max_removals", "max_seats"]
+            } else {
+                vec!["removals", "max_removals"]
+            },
+            max_seats: p.max_seats,
+            held_removals: p.held_removals.iter().map(JsonHeldChange::of).collect(),
+            held_adds: p.held_adds.iter().map(JsonHeldChange::of).collect(),
+            message: partial_message(p, plain),
+            next_step: partial_next_step(p),
+        }),
     };
     let mut out = serde_json::to_string_pretty(&doc).expect("plain structs serialize to JSON");
     out.push('\n');

@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use super::diff::DesiredDiff;
 use super::{
     EMPTY_TEAM, HELD_OUTSIDE_SHOWN, assign_via_note, backticks, details, guard_message,
-    guard_next_step, held_outside_phrase, held_phrase, idle_phrase, idle_threshold, label, sign,
-    summary_line, unknown_team_note,
+    guard_next_step, held_outside_phrase, held_phrase, idle_phrase, idle_threshold, label,
+    partial_message, partial_next_step, sign, summary_line, unknown_team_note,
 };
 use crate::plan::{GuardReason, Plan, Reason};
 
@@ -178,6 +178,21 @@ pub fn markdown(plan: &Plan) -> String {
                 md_escape(&guard_next_step(r))
             ));
         }
+        doc.line("");
+    }
+
+    if let Some(p) = &plan.partial {
+        doc.line("> [!WARNING]");
+        // `reason` is free text: the only field that needs escaping.
+        let escaped = crate::plan::PartialListing {
+            reason: md_escape(&p.reason),
+            ..p.clone()
+        };
+        doc.line(format!(
+            "> **Adds only:** {}.",
+            partial_message(&escaped, backticks)
+        ));
+        doc.line(format!(">   Next: {}.", md_escape(&partial_next_step(p))));
         doc.line("");
     }
 

@@ -325,6 +325,40 @@ pub fn guard_message(r: &GuardReason, code: fn(&str) -> String) -> String {
     }
 }
 
+/// The hold of a plan from an incomplete listing, as a sentence: which check
+/// failed and what is held. `code` wraps setting names as in
+/// [`guard_message`].
+pub fn partial_message(p: &crate::plan::PartialListing, code: fn(&str) -> String) -> String {
+    let removals = match p.held_removals.len() {
+        0 => "every removal held (none seen on the pages read)".to_string(),
+        n => format!(
+            "every removal held ({} seen on the pages read, more may sit on the others)",
+            plural(n as u64, "removal", "removals")
+        ),
+    };
+    let cap = match p.max_seats {
+        Some(cap) => format!(
+            "; the seat cap ({cap}, {}) cannot be checked, so the {} held too: nothing is written",
+            code("max_seats"),
+            plural(p.held_adds.len() as u64, "add is", "adds are")
+        ),
+        None => "; adds only (an add is idempotent), and no seat cap is set".to_string(),
+    };
+    format!(
+        "the seat listing could not be proven whole ({}): {removals}, the removal cap unchecked{cap}",
+        p.reason
+    )
+}
+
+/// What to do about a plan from an incomplete listing.
+pub fn partial_next_step(p: &crate::plan::PartialListing) -> String {
+    let mut s = "nothing, if GitHub settles: the next reconcile reads the listing again and applies the rest; if it keeps failing, lower --page-concurrency or check what keeps changing seats while they are read".to_string();
+    if p.max_seats.is_some() {
+        s.push_str(" (adds wait for a whole listing while a seat cap is set)");
+    }
+    s
+}
+
 /// What would let a guarded plan through, for the line after the reason.
 pub fn guard_next_step(r: &GuardReason) -> String {
     match r {

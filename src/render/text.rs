@@ -3,7 +3,7 @@
 use super::{
     BOLD, EMPTY_TEAM, HELD_OUTSIDE_SHOWN, RED, RESET, YELLOW, assign_via_note, details,
     guard_message, guard_next_step, held_outside_phrase, held_phrase, idle_phrase, idle_threshold,
-    label, plain, sign, summary_line, unknown_team_note,
+    label, partial_message, partial_next_step, plain, sign, summary_line, unknown_team_note,
 };
 use crate::plan::Plan;
 
@@ -100,6 +100,15 @@ pub fn text(plan: &Plan, color: bool) -> String {
             guard.push(format!("    To go ahead: {}.", guard_next_step(r)));
         }
         blocks.push(guard);
+    }
+    if let Some(p) = &plan.partial {
+        blocks.push(vec![
+            paint(
+                &format!("{BOLD}{YELLOW}"),
+                &format!("Held, not applied: {}.", partial_message(p, plain)),
+            ),
+            format!("  Next: {}.", partial_next_step(p)),
+        ]);
     }
     if !plan.held.is_empty() {
         blocks.push(vec![paint(

@@ -730,6 +730,17 @@ mod plans {
                 "a Copilot-dedicated enterprise",
                 plan_json(dedicated(), &dedicated_file).await,
             ),
+            ("a listing not proven whole, with a seat cap", {
+                let (out, sim) = crate::adds_only::run(
+                    crate::adds_only::state(),
+                    "org: acme\npolicy:\n  max_seats: 50\nusers: [alice, erin, frank]\n",
+                    crate::adds_only::Break::FailingPage,
+                    seatkeeper::reconcile::Mode::Plan,
+                )
+                .await;
+                sim.shutdown().await;
+                serde_json::from_str(&seatkeeper::render::json(&out.plan)).unwrap()
+            }),
         ]
     }
 }

@@ -281,7 +281,10 @@ async fn total_seats_changing_between_pages_means_an_incomplete_listing() {
             action: action.clone(),
         });
         let err = gh.list_seats(&org()).await.unwrap_err();
-        let GitHubError::IncompleteListing { message, shifted } = &err else {
+        let GitHubError::IncompleteListing {
+            message, shifted, ..
+        } = &err
+        else {
             panic!("{action:?}: {err:?}");
         };
         assert!(*shifted);

@@ -134,6 +134,7 @@ fn incomplete(message: String) -> GitHubError {
     GitHubError::IncompleteListing {
         message,
         shifted: true,
+        partial: None,
     }
 }
 
@@ -142,6 +143,7 @@ fn unreadable(message: String) -> GitHubError {
     GitHubError::IncompleteListing {
         message,
         shifted: false,
+        partial: None,
     }
 }
 
@@ -304,8 +306,38 @@ impl GitHubClient {
     }
 
     /// Every seat entry of `scope`, folded into users, or an error: never a
-    /// partial listing. Requests: 1 + pages (+ the billing details, org).
+    /// partial listing as a whole one. An incomplete listing carries the
+    /// pages that were read, folded, as its `partial` (adds need no whole
+    /// listing). Requests: 1 + pages (+ the billing details, org).
     pub(super) async fn read_listing(&self, scope: &Scope) -> Result<LiveState, GitHubError> {
+        let mut slot = None;
+        match self.read_listing_into(scope, &mut slot).await {
+            Err(GitHubError::IncompleteListing {
+                message,
+                shifted,
+                partial: None,
+            }) => Err(GitHubError::IncompleteListing {
+                message,
+                shifted,
+                partial: slot.map(|a: Assembly<'_>| {
+                    std::sync::Arc::new(LiveState {
+                        seat_management_setting: None,
+                        users: a.folder.finish(),
+                        team_members: BTreeMap::new(),
+                        assignment_members: None,
+                    })
+                }),
+            }),
+            other => other,
+        }
+    }
+
+    /// [`GitHubClient::read_listing`], folding into `slot` once page 1 is in.
+    async fn read_listing_into<'a>(
+        &self,
+        scope: &'a Scope,
+        slot: &mut Option<Assembly<'a>>,
+    ) -> Result<LiveState, GitHubError> {
         let crab = self.crab_for_scope(scope).await?;
         // Page 1 goes alone: it says how many pages follow, and it is the
         // request that meets a bad token, a spent limit or an App's first
@@ -347,7 +379,7 @@ impl GitHubClient {
                 "the listing claims {last} pages, more than the {MAX_PAGES} seatkeeper reads"
             )));
         }
-        let mut listing = Assembly {
+        let listing = slot.insert(Assembly {
             scope,
             folder: Folder::deduplicating(scope, usize::try_from(total).unwrap_or(0)),
             unassigned: 0,
@@ -355,7 +387,7 @@ impl GitHubClient {
             early: BTreeMap::new(),
             served: first.served_at,
             team_names: HashMap::new(),
-        };
+        });
         let check = |page: usize, p: &Page, last: usize| {
             check_page(
                 p,
@@ -479,6 +511,7 @@ impl GitHubClient {
             );
         }
         tracing::debug!(scope = %scope, users, entries, "listed Copilot seats");
+        let listing = slot.take().expect("assembled above");
         self.teams().remember(scope, listing.team_names);
         Ok(LiveState {
             seat_management_setting: setting,
@@ -568,6 +601,7 @@ impl GitHubClient {
                         "{route}: page {page} of {last} held {n} members, not {per_page}: the list changed while paging"
                     ),
                     shifted: true,
+                    partial: None,
                 });
             }
             Ok(())
@@ -578,6 +612,7 @@ impl GitHubClient {
                     return Err(GitHubError::IncompleteListing {
                         message: format!("{route}: {last} pages is more than seatkeeper reads"),
                         shifted: false,
+                        partial: None,
                     });
                 }
                 short(1, pages[&1].len(), last)?;
@@ -609,6 +644,7 @@ impl GitHubClient {
                         return Err(GitHubError::IncompleteListing {
                             message: format!("{route}: more than {MAX_PAGES} pages"),
                             shifted: false,
+                            partial: None,
                         });
                     }
                     let (req, resp) = get(page).await?;
@@ -634,6 +670,7 @@ impl GitHubClient {
                         "{route}: {login} is listed twice: the list changed while paging"
                     ),
                     shifted: true,
+                    partial: None,
                 });
             }
             logins.push(login);

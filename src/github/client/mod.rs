@@ -1084,6 +1084,7 @@ impl SeatApi for GitHubClient {
                 Err(GitHubError::IncompleteListing {
                     message,
                     shifted: true,
+                    ..
                 }) if reads <= LISTING_REREADS => {
                     tracing::debug!(scope = %scope, reads, %message, "seat listing shifted: reading it again");
                     let jitter = Duration::from_millis(rand::random_range(20..=200));
@@ -1092,10 +1093,12 @@ impl SeatApi for GitHubClient {
                 Err(GitHubError::IncompleteListing {
                     message,
                     shifted: true,
+                    partial,
                 }) => {
                     return Err(GitHubError::IncompleteListing {
                         message: format!("{message} (read {reads} times)"),
                         shifted: true,
+                        partial,
                     });
                 }
                 other => return other,

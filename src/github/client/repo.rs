@@ -351,6 +351,7 @@ impl GitHubClient {
         Err(GitHubError::IncompleteListing {
             message: format!("{route}: more than {MAX_LIST_PAGES} pages"),
             shifted: false,
+            partial: None,
         })
     }
 }
