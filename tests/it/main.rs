@@ -32,6 +32,7 @@ mod one_login;
 mod plan_laws;
 mod reclaim;
 mod reconcile;
+mod redirects;
 mod repo_api;
 mod request;
 mod schema;

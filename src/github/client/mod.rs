@@ -7,12 +7,15 @@
 //! because octocrab's `CopilotSeat` cannot decode seats granted by
 //! enterprise teams. Retries, rate limits and the client-side throttle live
 //! here (octocrab's `retry` and `follow-redirect` features are off on
-//! purpose: `GET /orgs/{org}/members/{login}` must see its 302).
+//! purpose: `GET /orgs/{org}/members/{login}` must see its 302, and a
+//! redirect to another host must never carry the token; [`redirect`]
+//! follows same-host 301/307/308 itself).
 
 mod app;
 mod auth;
 mod contents;
 mod listing;
+mod redirect;
 mod repo;
 mod retry;
 mod throttle;
@@ -613,8 +616,8 @@ impl GitHubClient {
 
     /// Send one logical request: throttled, retried on transient failures,
     /// waiting out rate limits. Any HTTP response that is not retried is
-    /// returned for the caller to interpret.
-    async fn send(&self, crab: &Octocrab, req: &Req) -> Result<Resp, GitHubError> {
+    /// returned for the caller to interpret (redirects: [`redirect`]).
+    async fn send_once(&self, crab: &Octocrab, req: &Req) -> Result<Resp, GitHubError> {
         let inner = &self.inner;
         let kind = req.throttle_kind();
         let mut failures = 0u32;

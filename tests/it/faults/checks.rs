@@ -92,12 +92,36 @@ pub(crate) fn check_round<S: Scope>(
             round.writes_after_stop
         ));
     }
+    // A listing that could not be proven whole (issue 18 item 5) allows adds
+    // only: no DELETE of any kind, and none at all under a seat cap, which
+    // cannot be checked. That the adds are the plan's is checked below.
+    let partial = round
+        .result
+        .as_ref()
+        .ok()
+        .and_then(|o| o.plan.partial.as_ref());
+    if let Some(p) = partial {
+        if let Some(w) = writes.iter().find(|w| w.method != "POST") {
+            return fail(format!(
+                "the listing was not proven whole ({}), yet {} {} {:?}",
+                p.reason, w.method, w.route, w.body
+            ));
+        }
+        if p.max_seats.is_some() && !writes.is_empty() {
+            return fail(format!(
+                "the listing was not proven whole under a seat cap, yet {} write(s)",
+                writes.len()
+            ));
+        }
+    }
     // A change while the listing was read, before its last page: the last
     // page is read after every other, so it was read after the change, and
     // that read cannot be proven whole. The client reads the listing again
-    // before writing anything, or gives up with nothing written.
+    // before writing anything, or writes adds only (above), or gives up
+    // with nothing written.
     if let Some((page, last)) = round.churned.iter().find(|(p, l)| p < l) {
-        if !round.reread && (round.result.is_ok() || !writes.is_empty()) {
+        let whole = round.result.is_ok() && partial.is_none();
+        if !round.reread && (whole || (partial.is_none() && !writes.is_empty())) {
             return fail(format!(
                 "the seats changed after page {page} of {last} while the listing was read, yet the reconcile went on without reading it again ({} write(s))",
                 writes.len()

@@ -36,6 +36,9 @@ pub(crate) struct Tally {
     /// how many of them the client refused.
     pub(crate) churn_during: BTreeMap<String, u64>,
     pub(crate) churn_refused: BTreeMap<String, u64>,
+    /// Faulty rounds whose listing could not be proven whole and that went
+    /// on with adds only (every removal held).
+    pub(crate) adds_only: u64,
     /// Rate-limit waits checked against the `retry-after` asked for.
     pub(crate) rate_limit_waits: u64,
     pub(crate) writes: u64,
@@ -48,6 +51,7 @@ impl Tally {
         self.guarded_or_suspended += o.guarded_or_suspended;
         self.source_errors += o.source_errors;
         self.rate_limit_waits += o.rate_limit_waits;
+        self.adds_only += o.adds_only;
         self.writes += o.writes;
         for (a, b) in [
             (&mut self.statuses, o.statuses),
@@ -95,6 +99,15 @@ impl Tally {
                     "`{kind:?}` changes while paging: {n} landed before a last page and were refused (want {at_least}+)"
                 ));
             }
+        }
+        // The faults that leave a listing unprovable (a seat page failing
+        // past the retries, seats changing on every read) reach the
+        // adds-only path, not only the error path.
+        if self.adds_only < at_least {
+            missing.push(format!(
+                "{} faulty rounds went on with adds only from an incomplete listing (want {at_least}+)",
+                self.adds_only
+            ));
         }
         if self.rate_limit_waits < at_least {
             missing.push(format!(
@@ -292,9 +305,20 @@ pub(crate) async fn run_scenario<S: Scope>(
                     .result
                     .as_ref()
                     .is_err_and(|e| e.starts_with("incomplete_listing"))
+                || round
+                    .result
+                    .as_ref()
+                    .is_ok_and(|o| o.plan.partial.is_some())
             {
                 *tally.churn_refused.entry(kind.clone()).or_default() += 1;
             }
+        }
+        if round
+            .result
+            .as_ref()
+            .is_ok_and(|o| o.plan.partial.is_some())
+        {
+            tally.adds_only += 1;
         }
         match &round.result {
             Ok(o) => *tally.statuses.entry(format!("{:?}", o.status)).or_default() += 1,
@@ -452,7 +476,7 @@ pub(crate) async fn run_all<S: Scope>() {
     }
     failures.sort_by_key(|(seed, _)| *seed);
     eprintln!(
-        "{} {} scenarios in {:.1} s: {} converged, {} guarded or suspended, {} with a missing team; {} write requests under faults; faults fired {:?}, reached the client {:?}; {} rate-limit waits checked; changes before the last page {:?}, refused {:?}; faulty rounds ended {:?}, failed {:?}",
+        "{} {} scenarios in {:.1} s: {} converged, {} guarded or suspended, {} with a missing team; {} write requests under faults; faults fired {:?}, reached the client {:?}; {} rate-limit waits checked; {} adds-only rounds; changes before the last page {:?}, refused {:?}; faulty rounds ended {:?}, failed {:?}",
         total.scenarios,
         S::NAME,
         started.elapsed().as_secs_f64(),
@@ -463,6 +487,7 @@ pub(crate) async fn run_all<S: Scope>() {
         total.fired,
         total.seen,
         total.rate_limit_waits,
+        total.adds_only,
         total.churn_during,
         total.churn_refused,
         total.statuses,
@@ -519,6 +544,8 @@ fn the_coverage_and_wait_checks_catch_what_they_claim() {
         none.seen.insert(kind, 40);
     }
     none.rate_limit_waits = 40;
+    assert!(err.contains("adds only"), "{err}");
+    none.adds_only = 40;
     for kind in ["AddedByOrg", "Removed"] {
         none.churn_refused.insert(kind.into(), 40);
     }
