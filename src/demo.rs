@@ -46,6 +46,9 @@ pub struct DemoOptions {
     /// Added to every simulated GitHub request (tests use it to interrupt
     /// an apply midway).
     pub sim_latency: Duration,
+    /// After the apply, ask for a seat with `request` against a protected
+    /// `main` of the simulated repository: GitHub's reason and the next step.
+    pub protected_branch: bool,
 }
 
 impl Default for DemoOptions {
@@ -57,6 +60,7 @@ impl Default for DemoOptions {
             probe_listen: None,
             interval_secs: 10,
             sim_latency: Duration::ZERO,
+            protected_branch: false,
         }
     }
 }
@@ -252,6 +256,10 @@ pub async fn run(opts: DemoOptions) -> crate::Result<DemoEnd> {
         }
     );
 
+    if opts.protected_branch {
+        protected_branch(&sim, &client, &loaded, &me).await;
+    }
+
     match probe {
         Some(probe) => {
             // The controller handles Ctrl-C from here on (graceful stop).
@@ -273,6 +281,63 @@ pub async fn run(opts: DemoOptions) -> crate::Result<DemoEnd> {
     } else {
         DemoEnd::NotConverged
     })
+}
+
+/// The login the protected-branch step asks a seat for: a member of the
+/// demo org that seats.yaml does not list.
+pub const PROTECTED_BRANCH_LOGIN: &str = "zoltan";
+
+/// GitHub's reason for refusing a direct commit to a protected branch
+/// (github-observed: "Could not update file: Changes must be made through a
+/// pull request.").
+const PROTECTED_REASON: &str = "Changes must be made through a pull request.";
+
+/// `demo --protected-branch`: seats.yaml goes to the simulated repository,
+/// whose `main` is protected; a `request` that commits to it directly meets
+/// GitHub's 409 and shows its reason and what to change. Nothing is written.
+async fn protected_branch(sim: &Simulator, client: &GitHubClient, loaded: &Loaded, me: &str) {
+    use crate::selfserve::{Ask, Kind, RecordOptions, record};
+    sim.with_state(|s| {
+        s.commit_file(
+            DEMO_REPO,
+            "main",
+            "seats.yaml",
+            &loaded.text,
+            &format!("seats.yaml: the demo's desired state ({})", loaded.path),
+            "octocat",
+        );
+        if let Ok(r) = s.repo_mut(DEMO_REPO) {
+            r.protected.insert("main".into(), PROTECTED_REASON.into());
+        }
+    });
+    println!(
+        "
+== Ask for a seat on a protected branch"
+    );
+    println!(
+        "`main` of {DEMO_REPO} is protected (direct commits: \"{PROTECTED_REASON}\"); \
+         `{me} request {PROTECTED_BRANCH_LOGIN} --repo {DEMO_REPO}` commits to it directly:"
+    );
+    let ask = Ask {
+        kind: Kind::Request,
+        login: PROTECTED_BRANCH_LOGIN.into(),
+        requester: PROTECTED_BRANCH_LOGIN.into(),
+        note: None,
+        expires: None,
+        source: Some("seatkeeper demo --protected-branch".into()),
+        today: chrono::Utc::now().date_naive(),
+        bounds: Default::default(),
+    };
+    let mut opts = RecordOptions {
+        repo: DEMO_REPO.parse().expect("DEMO_REPO is owner/name"),
+        path: "seats.yaml".into(),
+        git_ref: Some("main".into()),
+        concurrency: 8,
+    };
+    match record(client, client, &ask, &mut opts).await {
+        Err(e) => println!("error: {e}"),
+        Ok(r) => println!("unexpected: the protected branch took the commit ({r:?})"),
+    }
 }
 
 /// Keep the simulator up and run the controller against it until Ctrl-C.

@@ -269,6 +269,9 @@ struct DemoArgs {
     /// Seconds between the controller's scheduled reconciles with --serve (tests shorten it).
     #[arg(long, default_value_t = 10, value_name = "SECONDS", hide = true)]
     interval: u64,
+    /// Then ask for a seat (`request`) in a simulated repository whose main branch is protected: see GitHub's reason and the next step.
+    #[arg(long)]
+    protected_branch: bool,
     /// Milliseconds added to every simulated GitHub request (tests use it to interrupt an apply).
     #[arg(long, default_value_t = 0, value_name = "MS", hide = true)]
     sim_latency_ms: u64,

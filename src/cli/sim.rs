@@ -68,6 +68,7 @@ pub(super) async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         probe_listen: args.probe_listen,
         interval_secs: args.interval,
         sim_latency: std::time::Duration::from_millis(args.sim_latency_ms),
+        protected_branch: args.protected_branch,
     })
     .await?;
     Ok(ExitCode::from(match end {

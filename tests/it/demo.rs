@@ -393,3 +393,45 @@ fn ctrl_c_during_the_apply_says_how_many_changes_were_applied() {
     assert!(ok < 8, "the apply was interrupted, not finished:\n{all}");
     assert!(!all.contains("== Plan again"), "{all}");
 }
+
+/// Issue 18 item 2: `demo --protected-branch` asks for a seat by committing
+/// to a protected `main`: the person sees GitHub's reason (the 409 body the
+/// simulator sends, as github-observed records it) and the next step, the
+/// demo still ends well, and nothing about the seat changed.
+#[test]
+fn protected_branch_shows_githubs_reason_and_the_next_step() {
+    let out = bin()
+        .args(["demo", "--protected-branch"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    let step = stdout
+        .split("== Ask for a seat on a protected branch")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no protected-branch step:\n{stdout}"));
+    assert!(
+        step.contains(&format!(
+            "request {} --repo acme/copilot-seats",
+            seatkeeper::demo::PROTECTED_BRANCH_LOGIN
+        )),
+        "{step}"
+    );
+    let error = step
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_else(|| panic!("no error line:\n{step}"));
+    assert!(
+        error.contains("Changes must be made through a pull request."),
+        "GitHub's reason: {error}"
+    );
+    assert!(
+        error.contains("policy.self_serve.mode: pull_request") && error.contains("bypass"),
+        "the next step: {error}"
+    );
+    assert!(!error.contains("concurrent"), "not a stale sha: {error}");
+    // Without the flag there is no such step.
+    let plain = bin().arg("demo").current_dir(root()).output().unwrap();
+    assert!(!text(&plain.stdout).contains("protected branch"));
+}
