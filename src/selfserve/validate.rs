@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 
 use super::{Ask, Kind, Prepared, Refusal, SelfServeError, admit, entry, prepare};
-use crate::config::{Scope, SeatsFile, UserEntry};
+use crate::config::{Scope, SeatsFile, UserEntry, WhenFull};
 use crate::github::live::scoped_slug;
 use crate::github::{
     GitHubError, LiveState, LiveUser, Membership, SeatApi, SeatManagementSetting, SeatTotals,
@@ -23,6 +23,11 @@ pub struct Checked {
     pub changes_seat: bool,
     /// True when `policy.suspend` keeps the controller from applying it.
     pub suspended: bool,
+    /// With `policy.self_serve.when_full: queue`, a request the seat cap
+    /// stops (and nothing else): why it must wait. It is then recorded only
+    /// as a pull request labelled [`super::WAITING_LABEL`], never merged
+    /// while this holds.
+    pub waiting_for_room: Option<String>,
 }
 
 /// What a one-login validation reads from GitHub: a handful of requests
@@ -229,22 +234,42 @@ pub fn judge(edited: &SeatsFile, facts: &LoginFacts, ask: &Ask) -> Result<Checke
             empty_file: edited.users.is_empty() && edited.teams.is_empty(),
         },
     );
+    // Only the seat cap may queue a request: a pull request waiting for
+    // room is never merged while the cap holds, so the branch the
+    // controller reads never carries it. Every other guard refuses.
+    let queues = ask.kind == Kind::Request
+        && edited.policy.self_serve.when_full == WhenFull::Queue
+        && !reasons.is_empty()
+        && reasons
+            .iter()
+            .all(|r| matches!(r, crate::plan::GuardReason::MaxSeats { .. }));
+    let mut waiting_for_room = None;
     if !reasons.is_empty() {
         let reasons: Vec<String> = reasons
             .iter()
-            .map(|r| crate::render::guard_message(r, |s| format!("`{s}`")))
+            .map(|r| {
+                format!(
+                    "{} ({})",
+                    crate::render::guard_message(r, |s| format!("`{s}`")),
+                    crate::render::guard_next_step(r)
+                )
+            })
             .collect();
-        let what = match ask.kind {
-            Kind::Request => format!("adding {login}"),
-            Kind::Release => format!("removing {login}"),
-        };
-        return Err(SelfServeError::refused(
-            Refusal::Guarded,
-            format!(
-                "{what} would leave a plan the controller refuses to apply: {}",
-                reasons.join("; ")
-            ),
-        ));
+        if queues {
+            waiting_for_room = Some(reasons.join("; "));
+        } else {
+            let what = match ask.kind {
+                Kind::Request => format!("adding {login}"),
+                Kind::Release => format!("removing {login}"),
+            };
+            return Err(SelfServeError::refused(
+                Refusal::Guarded,
+                format!(
+                    "{what} would leave a plan the controller refuses to apply: {}",
+                    reasons.join("; ")
+                ),
+            ));
+        }
     }
     plan.seats_before = seats_before;
     plan.seats_after = seats_after;
@@ -254,6 +279,7 @@ pub fn judge(edited: &SeatsFile, facts: &LoginFacts, ask: &Ask) -> Result<Checke
         summary: crate::render::summary_line(&plan),
         changes_seat: !plan.changes.is_empty(),
         suspended: edited.policy.suspend,
+        waiting_for_room,
     })
 }
 

@@ -38,3 +38,4 @@ mod secrets;
 mod self_serve;
 mod simulator;
 mod support;
+mod when_full;

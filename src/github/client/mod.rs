@@ -12,6 +12,7 @@
 mod app;
 mod auth;
 mod contents;
+mod identity;
 mod listing;
 mod repo;
 mod retry;
