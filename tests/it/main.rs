@@ -31,6 +31,7 @@ mod one_login;
 mod plan_laws;
 mod reclaim;
 mod reconcile;
+mod remove_ineligible;
 mod repo_api;
 mod request;
 mod schema;
