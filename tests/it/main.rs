@@ -40,3 +40,4 @@ mod self_serve;
 mod simulator;
 mod support;
 mod when_full;
+mod workflow_bounds;
