@@ -294,7 +294,79 @@ pub async fn check(
 ) -> Result<Checked, SelfServeError> {
     let _ = concurrency;
     let facts = read_facts(api, &edited.file, ask).await?;
-    judge(&edited.file, &facts, ask)
+    let mut checked = judge(&edited.file, &facts, ask)?;
+    near_the_cap(api, edited, &facts, ask, &mut checked).await?;
+    Ok(checked)
+}
+
+/// The one-login check sees GitHub's seat totals and this login's change;
+/// entries already merged but not yet applied (a request a moment ago, a
+/// team just listed) become seats too when the controller applies them.
+/// When they could matter (a seat cap in force, and the seats billed after
+/// this request plus every listed user could pass it, or the file lists
+/// teams), the controller's own plan of the edited file is computed from
+/// the whole listing, and its seat-cap verdict is the request's: refused,
+/// or queued with `when_full: queue`. Far from the cap nothing more is read.
+async fn near_the_cap(
+    seats: &dyn SeatApi,
+    edited: &Loaded,
+    facts: &LoginFacts,
+    ask: &Ask,
+    checked: &mut Checked,
+) -> Result<(), SelfServeError> {
+    let limits = crate::plan::Limits::from_policy(&edited.file.policy)
+        .bounded_by(ask.bounds.max_removals, ask.bounds.max_seats);
+    let Some((cap, _)) = limits.max_seats else {
+        return Ok(());
+    };
+    if ask.kind != Kind::Request || checked.waiting_for_room.is_some() || !checked.changes_seat {
+        return Ok(());
+    }
+    let worst = facts
+        .totals
+        .billed
+        .saturating_add(edited.file.users.len() as u64);
+    if worst <= cap && edited.file.teams.is_empty() {
+        return Ok(());
+    }
+    let opts = crate::reconcile::Options {
+        today: Some(ask.today),
+        bounds: ask.bounds.clone(),
+        ..Default::default()
+    };
+    let outcome = crate::reconcile::prepare(seats, edited, &opts).await?;
+    let over: Vec<String> = outcome
+        .plan
+        .guard
+        .reasons
+        .iter()
+        .filter(|r| matches!(r, crate::plan::GuardReason::MaxSeats { .. }))
+        .map(|r| {
+            format!(
+                "{} ({})",
+                crate::render::guard_message(r, |s| format!("`{s}`")),
+                crate::render::guard_next_step(r)
+            )
+        })
+        .collect();
+    if over.is_empty() {
+        return Ok(());
+    }
+    let why = format!(
+        "{} (counting the entries seats.yaml lists that the controller has not applied yet)",
+        over.join("; ")
+    );
+    if edited.file.policy.self_serve.when_full == WhenFull::Queue {
+        checked.waiting_for_room = Some(why);
+        return Ok(());
+    }
+    Err(SelfServeError::refused(
+        Refusal::Guarded,
+        format!(
+            "adding {} would leave a plan the controller refuses to apply: {why}",
+            ask.login
+        ),
+    ))
 }
 
 /// The outcome of editing and validating one version of seats.yaml.
@@ -358,7 +430,9 @@ pub async fn validate(
         } => (edited, lines, expires),
         other => return Ok(Validated::NoOp(other)),
     };
-    let checked = judge(&edited.file, &facts?, ask)?;
+    let facts = facts?;
+    let mut checked = judge(&edited.file, &facts, ask)?;
+    near_the_cap(seats, &edited, &facts, ask, &mut checked).await?;
     Ok(Validated::Change {
         edited,
         lines,

@@ -339,3 +339,56 @@ async fn pull_request_mode_adopts_only_its_own_pull_requests() {
         "{b}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn entries_not_yet_applied_count_toward_the_cap() {
+    // carol is listed (merged a moment ago) but not seated yet. With room
+    // for one more seat, a request for nadia used to pass on GitHub's
+    // totals (2 + 1 <= 3), and the controller's plan (carol and nadia: 4)
+    // was guarded for everyone. The controller's own plan decides now.
+    for (policy, queued) in [("  suspend: false\n", false), ("  self_serve: {when_full: queue}\n", true)] {
+        let sim = sim_with(policy).await;
+        let with_carol = main_text(&sim).replace("  - bob\n", "  - bob\n  - carol\n");
+        sim.with_state(|s| s.put_file(REPO, "main", "seats.yaml", &with_carol));
+        let carol = sim.with_state(|s| {
+            s.members.push("carol".into());
+            main_sha_of(s)
+        });
+        assert_eq!(controller_plan(&sim, "3"), 2, "carol is to be added");
+        let out = run(
+            &sim,
+            &[
+                "request",
+                "nadia",
+                "--repo",
+                REPO,
+                "--max-seats",
+                "3",
+                "--format",
+                "json",
+            ],
+        );
+        let v = json_of(&out);
+        if queued {
+            assert_eq!(out.status.code(), Some(0), "{v}");
+            assert_eq!(v["pull_request"]["waiting_for_room"], true, "{v}");
+        } else {
+            assert_eq!(out.status.code(), Some(1), "{v}");
+            assert_eq!(v["reason"], "guarded", "{v}");
+            assert!(
+                v["message"].as_str().unwrap().contains("not applied yet"),
+                "{v}"
+            );
+        }
+        assert_eq!(main_sha(&sim), carol, "nothing committed");
+        assert_eq!(
+            controller_plan(&sim, "3"),
+            2,
+            "the controller's plan is not guarded"
+        );
+    }
+}
+
+fn main_sha_of(s: &seatkeeper::simulator::SimState) -> String {
+    s.repo(REPO).unwrap().branches["main"].clone()
+}
