@@ -8,6 +8,7 @@
 //! `seatkeeper` binary as a child process.
 
 mod action;
+mod audit;
 mod bad_inputs;
 mod cli;
 mod cli_saved;

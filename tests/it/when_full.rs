@@ -346,7 +346,10 @@ async fn entries_not_yet_applied_count_toward_the_cap() {
     // for one more seat, a request for nadia used to pass on GitHub's
     // totals (2 + 1 <= 3), and the controller's plan (carol and nadia: 4)
     // was guarded for everyone. The controller's own plan decides now.
-    for (policy, queued) in [("  suspend: false\n", false), ("  self_serve: {when_full: queue}\n", true)] {
+    for (policy, queued) in [
+        ("  suspend: false\n", false),
+        ("  self_serve: {when_full: queue}\n", true),
+    ] {
         let sim = sim_with(policy).await;
         let with_carol = main_text(&sim).replace("  - bob\n", "  - bob\n  - carol\n");
         sim.with_state(|s| s.put_file(REPO, "main", "seats.yaml", &with_carol));
