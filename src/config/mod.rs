@@ -232,6 +232,41 @@ impl SelfServeMode {
     }
 }
 
+/// `policy.self_serve.when_full`: what `seatkeeper request` does when the
+/// seat cap (the file's `max_seats` or the operator's `--max-seats`) is
+/// reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenFull {
+    /// Refuse the request, naming the cap and how to raise it.
+    #[default]
+    Refuse,
+    /// Open a pull request labelled as waiting for room: never merged by
+    /// seatkeeper while the cap is reached, so the branch the controller
+    /// reads never holds a plan over the cap.
+    Queue,
+}
+
+impl WhenFull {
+    /// Every value, as written in seats.yaml.
+    pub const VALUES: &[&str] = &["refuse", "queue"];
+
+    /// The value a string names.
+    pub fn from_value(s: &str) -> Option<WhenFull> {
+        [WhenFull::Refuse, WhenFull::Queue]
+            .into_iter()
+            .find(|m| m.as_str() == s)
+    }
+
+    /// The value as written in seats.yaml.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            WhenFull::Refuse => "refuse",
+            WhenFull::Queue => "queue",
+        }
+    }
+}
+
 /// `policy.self_serve`: how `seatkeeper request` and `release` may change
 /// the file. Every key has a safe default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -246,6 +281,9 @@ pub struct SelfServe {
     /// With `mode: pull_request`: merge the pull request at once when its
     /// only change is the requester's own, eligible login.
     pub auto_merge: bool,
+    /// At the seat cap: refuse, or queue a pull request waiting for room.
+    #[serde(default)]
+    pub when_full: WhenFull,
 }
 
 impl Default for SelfServe {
@@ -255,6 +293,7 @@ impl Default for SelfServe {
             default_expiry_days: None,
             allow_requests_for_others: false,
             auto_merge: true,
+            when_full: WhenFull::Refuse,
         }
     }
 }
@@ -272,6 +311,10 @@ pub struct Policy {
     pub protected: Vec<String>,
     /// When non-empty, every listed user must belong to one of these teams.
     pub eligible_teams: Vec<String>,
+    /// Remove the seats of listed logins outside `eligible_teams` (off: they
+    /// are reported and keep their seat).
+    #[serde(default)]
+    pub remove_ineligible: bool,
     /// Let an empty users+teams remove every seat.
     pub allow_empty: bool,
     /// Plan and report only, never write.

@@ -5,7 +5,7 @@
 //! editors use: a key added here is known to both, and a unit test feeds
 //! every key of every table through the parser.
 
-use super::{DEFAULT_REMIND_DAYS, InactivityAction, RemovalMode, SelfServeMode};
+use super::{DEFAULT_REMIND_DAYS, InactivityAction, RemovalMode, SelfServeMode, WhenFull};
 
 /// An inclusive integer range a key accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,6 +187,12 @@ pub const SELF_SERVE: &[Field] = &[
         "With mode pull_request: merge the pull request at once when its only change is the requester's own, eligible login.",
     )
     .default(DefaultValue::Bool(true)),
+    Field::new(
+        "when_full",
+        Ty::Enum(WhenFull::VALUES),
+        "When a request would pass the seat cap (policy.max_seats or the operator's --max-seats): refuse it, or queue it as a pull request labelled seatkeeper/waiting-for-room that is never merged while the cap is reached.",
+    )
+    .default(DefaultValue::Str(WhenFull::Refuse.as_str())),
 ];
 
 /// The keys of `policy`.
@@ -217,6 +223,12 @@ pub const POLICY: &[Field] = &[
         Ty::TeamSlugs,
         "When set, every listed user must be a member of one of these teams.",
     ),
+    Field::new(
+        "remove_ineligible",
+        Ty::Bool,
+        "With eligible_teams: remove the seats of listed users outside them (counted toward max_removals). Off: they keep their seat and are reported.",
+    )
+    .default(DefaultValue::Bool(false)),
     Field::new(
         "allow_empty",
         Ty::Bool,

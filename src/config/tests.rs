@@ -52,7 +52,7 @@ fn slugs() {
 
 #[test]
 fn full_example_parses_with_every_field() {
-    let text = "org: acme\npolicy:\n  removals: additive\n  max_removals: \"5%\"\n  max_seats: 500\n  protected: [ceo-login]\n  eligible_teams: [engineering]\n  allow_empty: true\n  suspend: true\n  inactivity: {days: 60, action: remove}\nteams: [platform]\nusers:\n  - octocat\n  - login: hubot\n    expires: 2027-03-31\n    note: trial\n";
+    let text = "org: acme\npolicy:\n  removals: additive\n  max_removals: \"5%\"\n  max_seats: 500\n  protected: [ceo-login]\n  eligible_teams: [engineering]\n  remove_ineligible: true\n  allow_empty: true\n  suspend: true\n  inactivity: {days: 60, action: remove}\nteams: [platform]\nusers:\n  - octocat\n  - login: hubot\n    expires: 2027-03-31\n    note: trial\n";
     let f = SeatsFile::parse("seats.yaml", text.as_bytes()).unwrap();
     assert_eq!(f.scope, Scope::Org("acme".into()));
     assert_eq!(f.policy.removals, RemovalMode::Additive);
@@ -60,7 +60,7 @@ fn full_example_parses_with_every_field() {
     assert_eq!(f.policy.max_seats, Some(500));
     assert_eq!(f.policy.protected, vec!["ceo-login"]);
     assert_eq!(f.policy.eligible_teams, vec!["engineering"]);
-    assert!(f.policy.allow_empty && f.policy.suspend);
+    assert!(f.policy.allow_empty && f.policy.suspend && f.policy.remove_ineligible);
     assert_eq!(
         f.policy.inactivity,
         Some(Inactivity {
@@ -70,9 +70,9 @@ fn full_example_parses_with_every_field() {
         })
     );
     assert_eq!(f.teams[0].slug, "platform");
-    assert_eq!(f.teams[0].pos, Pos { line: 11, col: 9 });
+    assert_eq!(f.teams[0].pos, Pos { line: 12, col: 9 });
     assert_eq!(f.users[1].login, "hubot");
-    assert_eq!(f.users[1].pos, Pos { line: 14, col: 12 });
+    assert_eq!(f.users[1].pos, Pos { line: 15, col: 12 });
     assert_eq!(f.users[1].expires, NaiveDate::from_ymd_opt(2027, 3, 31));
     assert_eq!(f.users[1].note.as_deref(), Some("trial"));
 }
@@ -87,7 +87,9 @@ fn self_serve_and_remind_days() {
         ("  self_serve: {}\n", Ok(default)),
         ("  self_serve: {mode: pull_request}\n", Ok(SelfServe { mode: SelfServeMode::PullRequest, ..default })),
         ("  self_serve:\n    mode: commit\n    default_expiry_days: 90\n    allow_requests_for_others: true\n    auto_merge: false\n",
-            Ok(SelfServe { mode: SelfServeMode::Commit, default_expiry_days: Some(90), allow_requests_for_others: true, auto_merge: false })),
+            Ok(SelfServe { mode: SelfServeMode::Commit, default_expiry_days: Some(90), allow_requests_for_others: true, auto_merge: false, when_full: WhenFull::Refuse })),
+        ("  self_serve: {when_full: queue}\n", Ok(SelfServe { when_full: WhenFull::Queue, ..default })),
+        ("  self_serve: {when_full: wait}\n", Err("`policy.self_serve.when_full` is `wait`; expected `refuse` or `queue`")),
         ("  self_serve: {mode: merge}\n", Err("3:22: `policy.self_serve.mode` is `merge`; expected `commit` or `pull_request`")),
         ("  self_serve: {default_expiry_days: 0}\n", Err("`policy.self_serve.default_expiry_days` is 0, out of range 1..=3650")),
         ("  self_serve: {allow_requests_for_others: yes please}\n", Err("must be true or false")),

@@ -324,6 +324,9 @@ impl Walker<'_> {
                     }
                     p.eligible_teams = seen.names.into_iter().map(|(s, _)| s).collect();
                 }
+                "remove_ineligible" => {
+                    p.remove_ineligible = self.bool(v, "policy.remove_ineligible").unwrap_or(false)
+                }
                 "allow_empty" => {
                     p.allow_empty = self.bool(v, "policy.allow_empty").unwrap_or(false)
                 }
@@ -414,6 +417,16 @@ impl Walker<'_> {
                 }
                 "auto_merge" => {
                     s.auto_merge = self.bool(v, "policy.self_serve.auto_merge").unwrap_or(true)
+                }
+                "when_full" => {
+                    if let Some(w) = self.value(
+                        v,
+                        "policy.self_serve.when_full",
+                        WhenFull::VALUES,
+                        WhenFull::from_value,
+                    ) {
+                        s.when_full = w;
+                    }
                 }
                 _ => unreachable!("entries() only yields allowed keys"),
             }

@@ -461,6 +461,19 @@ pub trait RepoApi: Send + Sync {
         number: u64,
         labels: &[&str],
     ) -> Result<(), GitHubError>;
+
+    /// Take one label off an issue or pull request; `false` when it did
+    /// not carry it (GitHub's 404).
+    async fn remove_label(
+        &self,
+        repo: &RepoRef,
+        number: u64,
+        label: &str,
+    ) -> Result<bool, GitHubError>;
+
+    /// The login seatkeeper's own writes are authored by (`GET /user`; for
+    /// a GitHub App, `{slug}[bot]` from `GET /app`).
+    async fn own_login(&self) -> Result<String, GitHubError>;
 }
 
 #[cfg(test)]

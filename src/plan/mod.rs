@@ -288,6 +288,9 @@ pub enum Reason {
     Expired,
     /// Idle longer than `policy.inactivity.days` with `action: remove`.
     Inactive,
+    /// Listed but not eligible (outside `policy.eligible_teams`), with
+    /// `policy.remove_ineligible: true`.
+    Ineligible,
 }
 
 impl Reason {
@@ -300,6 +303,7 @@ impl Reason {
             Reason::NotDesired => "not_desired",
             Reason::Expired => "expired",
             Reason::Inactive => "inactive",
+            Reason::Ineligible => "ineligible",
         }
     }
 }

@@ -70,7 +70,9 @@ fn days_since(t: DateTime<Utc>, today: NaiveDate) -> i64 {
 ///   and ineligible users are not desired;
 /// - held direct grants not desired and not protected are removed
 ///   (`not_desired` / `expired`), idle ones too with `inactivity.action:
-///   remove` (`inactive`); a removal of a user who keeps another grant is
+///   remove` (`inactive`); a listed but ineligible user keeps what they
+///   hold unless `policy.remove_ineligible` (`ineligible`), counted toward
+///   the removal cap like every removal; a removal of a user who keeps another grant is
 ///   shown with `keeps_via` and is not a lost seat;
 /// - grants outside this file (an organization's, seen from the
 ///   enterprise; an enterprise team's, seen from an org) are never removed;
@@ -387,8 +389,12 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
             if expired.contains_key(&v.key) {
                 Reason::Expired
             } else if is_ineligible(v.key) {
-                // Listed but ineligible: keep what they hold; only adds are skipped.
-                continue;
+                // Listed but ineligible: keep what they hold (only adds are
+                // skipped) unless policy asks to remove such seats.
+                if !policy.remove_ineligible {
+                    continue;
+                }
+                Reason::Ineligible
             } else {
                 Reason::NotDesired
             }

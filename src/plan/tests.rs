@@ -296,6 +296,41 @@ fn ineligible_users_skipped_not_removed() {
     assert_eq!(p.skipped[0].login, "b");
 }
 
+/// Issue 19 item 9: `policy.remove_ineligible` removes the seats of listed
+/// logins found ineligible; off (the default) they keep them. Protected
+/// logins and `removals: additive` still win, and the removals count
+/// toward the removal cap like every removal.
+#[test]
+fn remove_ineligible_is_an_explicit_option() {
+    let on = |p: Policy| Policy {
+        remove_ineligible: true,
+        ..p
+    };
+    let out = |code| finding(code, "not in an eligible team (eng)");
+    #[rustfmt::skip]
+    let cases: &[(&str, Policy, &[&str], &[&str], &[&str], bool)] = &[
+        // (what, policy, listed, seated, want changes, guarded)
+        ("off: kept", enforce(), &["a", "b"], &["a", "b"], &[], false),
+        ("on: removed", on(enforce()), &["a", "b"], &["a", "b"], &["-b(ineligible)"], false),
+        ("on, not seated: nothing to remove", on(enforce()), &["a", "b"], &["a"], &[], false),
+        ("on, protected: kept", on(Policy { protected: vec!["B".into()], ..enforce() }), &["a", "b"], &["a", "b"], &[], false),
+        ("on, additive: kept", on(Policy { removals: RemovalMode::Additive, ..enforce() }), &["a", "b"], &["a", "b"], &[], false),
+        ("on, over the removal cap: guarded", on(Policy { max_removals: Some(MaxRemovals::Count(0)), ..enforce() }), &["a", "b"], &["a", "b"], &["-b(ineligible)"], true),
+    ];
+    for (what, policy, listed, seated, want, guarded) in cases {
+        let mut d = desired(listed, &[], policy.clone());
+        d.ineligible
+            .insert("b".into(), out(SkipCode::NotInEligibleTeam));
+        let p = plan(&d, &live(seated), today());
+        assert_eq!(summary(&p), *want, "{what}");
+        assert_eq!(p.guard.tripped, *guarded, "{what}");
+        assert!(
+            p.changes.iter().all(|c| c.action != Action::AddUser),
+            "{what}"
+        );
+    }
+}
+
 #[test]
 fn inactivity_report_lists_idle_seats_only() {
     let policy = Policy {

@@ -188,6 +188,11 @@ pub async fn eligibility(
     Ok(out)
 }
 
+/// Why a listed login outside `policy.eligible_teams` loses its seat with
+/// `policy.remove_ineligible: true`.
+pub const REMOVED_INELIGIBLE: &str =
+    "listed, but not in an eligible team: policy.remove_ineligible removes the seat";
+
 /// Listed logins other than `adding` (those hold or keep a seat) that are in
 /// none of `policy.eligible_teams`: one read of each eligible team, nothing
 /// per login. Empty without `eligible_teams`.

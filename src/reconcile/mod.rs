@@ -490,6 +490,19 @@ pub async fn prepare(api: &dyn SeatApi, source: &Loaded, opts: &Options) -> crat
     if opts.check_eligibility {
         let candidates: Vec<String> = plan.of(Action::AddUser).map(|c| c.name.clone()).collect();
         ineligible = eligibility(api, source, &candidates, seats_active, opts).await?;
+        // `policy.remove_ineligible`: listed seat holders outside
+        // `eligible_teams` are ineligible to the planner too, which then
+        // plans their removal (counted toward the removal cap).
+        let listed = if file.policy.remove_ineligible {
+            eligibility::listed_outside_eligible_teams(api, source, &candidates, opts).await?
+        } else {
+            Vec::new()
+        };
+        let removing = listed.iter().map(|i| Ineligible {
+            reason: eligibility::REMOVED_INELIGIBLE.to_string(),
+            ..i.clone()
+        });
+        ineligible.extend(removing);
         if !ineligible.is_empty() {
             desired.ineligible = ineligible
                 .iter()
@@ -505,7 +518,7 @@ pub async fn prepare(api: &dyn SeatApi, source: &Loaded, opts: &Options) -> crat
                 .collect();
             plan = crate::plan::plan(&desired, &live, today);
         }
-        if opts.report_listed_ineligible {
+        if opts.report_listed_ineligible && !file.policy.remove_ineligible {
             // Reported only: never in `desired.ineligible`, which would plan
             // a removal nobody asked for.
             ineligible.extend(

@@ -224,6 +224,7 @@ fn details(c: &Change) -> Vec<String> {
             parts.push(format!("{phrase}; kept as a direct seat"));
         }
         Reason::NotDesired => parts.push("not in seats.yaml".to_string()),
+        Reason::Ineligible => parts.push("not eligible (policy.remove_ineligible)".to_string()),
         Reason::Expired => parts.push(match c.expires {
             Some(d) => format!("expired {d}"),
             None => "expired".to_string(),

@@ -44,7 +44,7 @@ use crate::github::{GitHubError, SeatApi};
 use crate::source::{Loaded, git_blob_sha};
 
 pub use output::Report;
-pub use record::{MAX_ATTEMPTS, REQUEST_LABEL, RecordOptions, Recorded, record};
+pub use record::{MAX_ATTEMPTS, REQUEST_LABEL, RecordOptions, Recorded, WAITING_LABEL, record};
 pub use validate::{Checked, Validated, check, validate};
 
 /// Longest `--note` accepted (a note is for reviewers, not an essay).
@@ -444,6 +444,17 @@ pub async fn edit_local(
                     checked,
                 } => (edited, lines, expires, checked),
             };
+        // A local file may be the very file a controller reads: a request
+        // over the seat cap is never written to it, queued or not.
+        if let Some(why) = &checked.waiting_for_room {
+            return Err(SelfServeError::refused(
+                Refusal::Guarded,
+                format!(
+                    "adding {} would leave a plan the controller refuses to apply: {why} (policy.self_serve.when_full: queue queues a request only as a pull request, with --repo)",
+                    ask.login
+                ),
+            ));
+        }
         let now = std::fs::read(path).map_err(io)?;
         if now != bytes {
             tracing::info!(path = %shown, attempt, "seats.yaml changed while validating: redoing the edit");

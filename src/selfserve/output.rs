@@ -15,6 +15,9 @@ pub struct PullReport {
     pub url: String,
     /// True when seatkeeper merged it.
     pub merged: bool,
+    /// True when it waits for room under the seat cap (label
+    /// `seatkeeper/waiting-for-room`): never merged while the cap holds.
+    pub waiting_for_room: bool,
 }
 
 /// The outcome of one request or release, as printed. Versioned by
@@ -180,6 +183,7 @@ impl Report {
                 expires,
                 checked,
                 attempts,
+                waiting_for_room,
             }) => {
                 let verb = match ask.kind {
                     Kind::Request => format!("grant a Copilot seat to {login}"),
@@ -221,6 +225,7 @@ impl Report {
                     number: *number,
                     url: url.clone(),
                     merged: merged.is_some(),
+                    waiting_for_room: *waiting_for_room,
                 });
                 r.plan = checked.as_ref().map(|c| c.summary.clone());
                 r.attempts = *attempts;

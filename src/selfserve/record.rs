@@ -23,6 +23,12 @@ pub const MAX_ATTEMPTS: u32 = 5;
 /// Labels put on the pull requests `request` and `release` open.
 pub const REQUEST_LABEL: &str = "seatkeeper-request";
 
+/// The label of a request queued at the seat cap
+/// (`policy.self_serve.when_full: queue`): seatkeeper never merges a pull
+/// request carrying it, and takes it off only when a later `request` for
+/// the same login finds room.
+pub const WAITING_LABEL: &str = "seatkeeper/waiting-for-room";
+
 /// What a request or release wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Recorded {
@@ -78,6 +84,9 @@ pub enum Recorded {
         checked: Option<Checked>,
         /// Attempts it took.
         attempts: u32,
+        /// True when it waits for room under the seat cap
+        /// ([`WAITING_LABEL`]).
+        waiting_for_room: bool,
     },
 }
 
@@ -182,8 +191,21 @@ pub async fn record(
                     checked,
                 } => (edited, lines, expires, checked),
             };
-        let mode = edited.file.policy.self_serve.mode;
-        let auto_merge = edited.file.policy.self_serve.auto_merge;
+        let policy = edited.file.policy.self_serve;
+        let waiting = checked.waiting_for_room.clone();
+        // A request queued at the seat cap is only ever a pull request; and
+        // once there is room, a queued one for this login is merged rather
+        // than committed beside it (which would list the login twice).
+        let mode = if waiting.is_some()
+            || (policy.when_full == crate::config::WhenFull::Queue
+                && policy.mode == SelfServeMode::Commit
+                && queued_pull(repos, repo, ask).await?)
+        {
+            SelfServeMode::PullRequest
+        } else {
+            policy.mode
+        };
+        let auto_merge = policy.auto_merge;
         let message = commit_message(ask, &opts.path, expires);
         let outcome = match mode {
             SelfServeMode::Commit => {
@@ -240,7 +262,9 @@ pub async fn record(
                     message: &message,
                     lines,
                     settings: info.merge,
+                    waiting: waiting.as_deref(),
                 };
+                let waiting_for_room = waiting.is_some();
                 pr.open(auto_merge).await?.map(|p| match p {
                     Opened::New {
                         number,
@@ -256,16 +280,23 @@ pub async fn record(
                         expires,
                         checked: Some(checked.clone()),
                         attempts: attempt,
+                        waiting_for_room,
                     },
                     Opened::Existing { number, url } => Recorded::PullRequest {
                         number,
                         url,
                         merged: None,
-                        note: Some("a pull request for this is already open".into()),
+                        note: Some(match &waiting {
+                            Some(why) => format!(
+                                "a pull request for this is already open, waiting for room: {why}"
+                            ),
+                            None => "a pull request for this is already open".into(),
+                        }),
                         lines,
                         expires,
                         checked: None,
                         attempts: attempt,
+                        waiting_for_room,
                     },
                 })
             }
@@ -285,6 +316,28 @@ pub async fn record(
     })
 }
 
+/// The branch a request or release for `ask` is proposed from.
+fn request_branch(ask: &Ask) -> String {
+    format!(
+        "seatkeeper/{}-{}",
+        ask.kind.as_str(),
+        ask.login.to_ascii_lowercase()
+    )
+}
+
+/// True when a pull request for `ask` waits for room (open, from its
+/// branch, labelled [`WAITING_LABEL`]).
+async fn queued_pull(repos: &dyn RepoApi, repo: &RepoRef, ask: &Ask) -> Result<bool, GitHubError> {
+    let open = repos
+        .list_pulls(repo, Some(&request_branch(ask)), "open")
+        .await?;
+    Ok(open.iter().any(|p| has_waiting_label(&p.labels)))
+}
+
+fn has_waiting_label(labels: &[String]) -> bool {
+    labels.iter().any(|l| l.eq_ignore_ascii_case(WAITING_LABEL))
+}
+
 /// What opening a pull request gave.
 enum Opened {
     New {
@@ -299,6 +352,14 @@ enum Opened {
     },
 }
 
+/// A pull request to settle: opened by this run, or queued earlier.
+struct Pull<'a> {
+    number: u64,
+    node_id: &'a str,
+    url: String,
+    head: &'a str,
+}
+
 struct PullContext<'a> {
     repos: &'a dyn RepoApi,
     repo: &'a RepoRef,
@@ -311,6 +372,8 @@ struct PullContext<'a> {
     message: &'a str,
     lines: (u32, u32),
     settings: MergeSettings,
+    /// Why the request waits for room under the seat cap, when it does.
+    waiting: Option<&'a str>,
 }
 
 /// Reads of a new pull request's mergeability (GitHub computes it in the
@@ -319,11 +382,7 @@ const MERGEABILITY_READS: u32 = 6;
 
 impl PullContext<'_> {
     fn branch(&self) -> String {
-        format!(
-            "seatkeeper/{}-{}",
-            self.ask.kind.as_str(),
-            self.ask.login.to_ascii_lowercase()
-        )
+        request_branch(self.ask)
     }
 
     /// Open the pull request (`None`: the branch moved under us, redo), and
@@ -338,13 +397,34 @@ impl PullContext<'_> {
             .next()
         {
             // Anyone who can push may open a pull request from this branch
-            // name: it is this request, pending, only when it changes the
-            // entry and nothing else. Anything more is never adopted.
+            // name: it is this request, pending, only when seatkeeper's own
+            // identity opened it and it changes the entry and nothing else.
+            // Anything else is never adopted.
+            let me = repos.own_login().await?;
+            let author = p.user.as_deref().unwrap_or("an unknown user");
+            if !author.eq_ignore_ascii_case(&me) {
+                return Err(GitHubError::Config(format!(
+                    "pull request #{} from `{branch}` in {repo} is already open, opened by @{author}, not by seatkeeper's own identity (@{me}): seatkeeper does not adopt a pull request it did not make, so nothing was written (close #{} or review it, then ask again)",
+                    p.number, p.number
+                )));
+            }
             if let Some(why) = self.only_change(p.number).await? {
                 return Err(GitHubError::Config(format!(
                     "pull request #{} from `{branch}` in {repo} is already open, and {why}: seatkeeper does not adopt a pull request it did not make, so nothing was written (close #{} or review it, then ask again)",
                     p.number, p.number
                 )));
+            }
+            if self.waiting.is_none() && has_waiting_label(&p.labels) {
+                // There is room now: the queued request goes ahead as a
+                // new one would (merged per policy, or left for review).
+                repos.remove_label(repo, p.number, WAITING_LABEL).await?;
+                let pull = Pull {
+                    number: p.number,
+                    node_id: &p.node_id,
+                    url: p.html_url.clone(),
+                    head: &p.head_sha,
+                };
+                return self.settle(auto_merge, pull).await.map(Some);
             }
             return Ok(Some(Opened::Existing {
                 number: p.number,
@@ -398,8 +478,34 @@ impl PullContext<'_> {
                 },
             )
             .await?;
-        repos.add_labels(repo, pr.number, &[REQUEST_LABEL]).await?;
-        let why_not = if !auto_merge {
+        let labels: &[&str] = match self.waiting {
+            Some(_) => &[REQUEST_LABEL, WAITING_LABEL],
+            None => &[REQUEST_LABEL],
+        };
+        repos.add_labels(repo, pr.number, labels).await?;
+        let pull = Pull {
+            number: pr.number,
+            node_id: &pr.node_id,
+            url: pr.html_url.clone(),
+            head: &head,
+        };
+        self.settle(auto_merge, pull).await.map(Some)
+    }
+
+    /// Merge a pull request of this run (or a queued one that now has
+    /// room) when policy allows, or say why it waits.
+    async fn settle(&self, auto_merge: bool, pr: Pull<'_>) -> Result<Opened, GitHubError> {
+        let (repos, repo) = (self.repos, self.repo);
+        let (subject, body) = self
+            .message
+            .split_once("\n\n")
+            .unwrap_or((self.message, ""));
+        let head = pr.head;
+        let why_not = if let Some(why) = self.waiting {
+            Some(format!(
+                "it waits for room (label `{WAITING_LABEL}`): {why}. seatkeeper never merges it while the cap is reached; ask again once seats are free and it goes ahead"
+            ))
+        } else if !auto_merge {
             Some("policy.self_serve.auto_merge is false: it waits for review".to_string())
         } else if !self.ask.is_own() {
             Some(format!(
@@ -410,20 +516,20 @@ impl PullContext<'_> {
             self.only_change(pr.number).await?
         };
         if let Some(note) = why_not {
-            return Ok(Some(Opened::New {
+            return Ok(Opened::New {
                 number: pr.number,
-                url: pr.html_url,
+                url: pr.url,
                 merged: None,
                 note: Some(note),
-            }));
+            });
         }
         let done = |merged: Option<String>, note: String| {
-            Ok(Some(Opened::New {
+            Ok(Opened::New {
                 number: pr.number,
-                url: pr.html_url.clone(),
+                url: pr.url.clone(),
                 merged,
                 note: Some(note),
-            }))
+            })
         };
         let Some(method) = self.settings.method() else {
             return done(
@@ -459,12 +565,12 @@ impl PullContext<'_> {
             message: Some(body.trim()),
         };
         match repos.merge_pull(repo, pr.number, &merge).await? {
-            Merged::Merged { sha } => Ok(Some(Opened::New {
+            Merged::Merged { sha } => Ok(Opened::New {
                 number: pr.number,
-                url: pr.html_url,
+                url: pr.url,
                 merged: Some(sha),
                 note: None,
-            })),
+            }),
             Merged::NotMerged { status, message } => done(
                 None,
                 why_not_merged(

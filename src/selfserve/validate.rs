@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 
 use super::{Ask, Kind, Prepared, Refusal, SelfServeError, admit, entry, prepare};
-use crate::config::{Scope, SeatsFile, UserEntry};
+use crate::config::{Scope, SeatsFile, UserEntry, WhenFull};
 use crate::github::live::scoped_slug;
 use crate::github::{
     GitHubError, LiveState, LiveUser, Membership, SeatApi, SeatManagementSetting, SeatTotals,
@@ -23,6 +23,11 @@ pub struct Checked {
     pub changes_seat: bool,
     /// True when `policy.suspend` keeps the controller from applying it.
     pub suspended: bool,
+    /// With `policy.self_serve.when_full: queue`, a request the seat cap
+    /// stops (and nothing else): why it must wait. It is then recorded only
+    /// as a pull request labelled [`super::WAITING_LABEL`], never merged
+    /// while this holds.
+    pub waiting_for_room: Option<String>,
 }
 
 /// What a one-login validation reads from GitHub: a handful of requests
@@ -229,22 +234,42 @@ pub fn judge(edited: &SeatsFile, facts: &LoginFacts, ask: &Ask) -> Result<Checke
             empty_file: edited.users.is_empty() && edited.teams.is_empty(),
         },
     );
+    // Only the seat cap may queue a request: a pull request waiting for
+    // room is never merged while the cap holds, so the branch the
+    // controller reads never carries it. Every other guard refuses.
+    let queues = ask.kind == Kind::Request
+        && edited.policy.self_serve.when_full == WhenFull::Queue
+        && !reasons.is_empty()
+        && reasons
+            .iter()
+            .all(|r| matches!(r, crate::plan::GuardReason::MaxSeats { .. }));
+    let mut waiting_for_room = None;
     if !reasons.is_empty() {
         let reasons: Vec<String> = reasons
             .iter()
-            .map(|r| crate::render::guard_message(r, |s| format!("`{s}`")))
+            .map(|r| {
+                format!(
+                    "{} ({})",
+                    crate::render::guard_message(r, |s| format!("`{s}`")),
+                    crate::render::guard_next_step(r)
+                )
+            })
             .collect();
-        let what = match ask.kind {
-            Kind::Request => format!("adding {login}"),
-            Kind::Release => format!("removing {login}"),
-        };
-        return Err(SelfServeError::refused(
-            Refusal::Guarded,
-            format!(
-                "{what} would leave a plan the controller refuses to apply: {}",
-                reasons.join("; ")
-            ),
-        ));
+        if queues {
+            waiting_for_room = Some(reasons.join("; "));
+        } else {
+            let what = match ask.kind {
+                Kind::Request => format!("adding {login}"),
+                Kind::Release => format!("removing {login}"),
+            };
+            return Err(SelfServeError::refused(
+                Refusal::Guarded,
+                format!(
+                    "{what} would leave a plan the controller refuses to apply: {}",
+                    reasons.join("; ")
+                ),
+            ));
+        }
     }
     plan.seats_before = seats_before;
     plan.seats_after = seats_after;
@@ -254,6 +279,7 @@ pub fn judge(edited: &SeatsFile, facts: &LoginFacts, ask: &Ask) -> Result<Checke
         summary: crate::render::summary_line(&plan),
         changes_seat: !plan.changes.is_empty(),
         suspended: edited.policy.suspend,
+        waiting_for_room,
     })
 }
 
@@ -268,7 +294,79 @@ pub async fn check(
 ) -> Result<Checked, SelfServeError> {
     let _ = concurrency;
     let facts = read_facts(api, &edited.file, ask).await?;
-    judge(&edited.file, &facts, ask)
+    let mut checked = judge(&edited.file, &facts, ask)?;
+    near_the_cap(api, edited, &facts, ask, &mut checked).await?;
+    Ok(checked)
+}
+
+/// The one-login check sees GitHub's seat totals and this login's change;
+/// entries already merged but not yet applied (a request a moment ago, a
+/// team just listed) become seats too when the controller applies them.
+/// When they could matter (a seat cap in force, and the seats billed after
+/// this request plus every listed user could pass it, or the file lists
+/// teams), the controller's own plan of the edited file is computed from
+/// the whole listing, and its seat-cap verdict is the request's: refused,
+/// or queued with `when_full: queue`. Far from the cap nothing more is read.
+async fn near_the_cap(
+    seats: &dyn SeatApi,
+    edited: &Loaded,
+    facts: &LoginFacts,
+    ask: &Ask,
+    checked: &mut Checked,
+) -> Result<(), SelfServeError> {
+    let limits = crate::plan::Limits::from_policy(&edited.file.policy)
+        .bounded_by(ask.bounds.max_removals, ask.bounds.max_seats);
+    let Some((cap, _)) = limits.max_seats else {
+        return Ok(());
+    };
+    if ask.kind != Kind::Request || checked.waiting_for_room.is_some() || !checked.changes_seat {
+        return Ok(());
+    }
+    let worst = facts
+        .totals
+        .billed
+        .saturating_add(edited.file.users.len() as u64);
+    if worst <= cap && edited.file.teams.is_empty() {
+        return Ok(());
+    }
+    let opts = crate::reconcile::Options {
+        today: Some(ask.today),
+        bounds: ask.bounds.clone(),
+        ..Default::default()
+    };
+    let outcome = crate::reconcile::prepare(seats, edited, &opts).await?;
+    let over: Vec<String> = outcome
+        .plan
+        .guard
+        .reasons
+        .iter()
+        .filter(|r| matches!(r, crate::plan::GuardReason::MaxSeats { .. }))
+        .map(|r| {
+            format!(
+                "{} ({})",
+                crate::render::guard_message(r, |s| format!("`{s}`")),
+                crate::render::guard_next_step(r)
+            )
+        })
+        .collect();
+    if over.is_empty() {
+        return Ok(());
+    }
+    let why = format!(
+        "{} (counting the entries seats.yaml lists that the controller has not applied yet)",
+        over.join("; ")
+    );
+    if edited.file.policy.self_serve.when_full == WhenFull::Queue {
+        checked.waiting_for_room = Some(why);
+        return Ok(());
+    }
+    Err(SelfServeError::refused(
+        Refusal::Guarded,
+        format!(
+            "adding {} would leave a plan the controller refuses to apply: {why}",
+            ask.login
+        ),
+    ))
 }
 
 /// The outcome of editing and validating one version of seats.yaml.
@@ -332,7 +430,9 @@ pub async fn validate(
         } => (edited, lines, expires),
         other => return Ok(Validated::NoOp(other)),
     };
-    let checked = judge(&edited.file, &facts?, ask)?;
+    let facts = facts?;
+    let mut checked = judge(&edited.file, &facts, ask)?;
+    near_the_cap(seats, &edited, &facts, ask, &mut checked).await?;
     Ok(Validated::Change {
         edited,
         lines,

@@ -29,6 +29,7 @@ mod app_auth;
 mod enterprise;
 mod faults;
 mod fixtures;
+mod identity;
 mod json;
 mod listener;
 pub mod pagination;
@@ -143,6 +144,12 @@ pub mod routes {
     pub const ISSUE_COMMENTS: &str = "/repos/{owner}/{repo}/issues/{issue_number}/comments";
     /// `POST` labels to an issue.
     pub const ISSUE_LABELS: &str = "/repos/{owner}/{repo}/issues/{issue_number}/labels";
+    /// `DELETE` one label from an issue.
+    pub const ISSUE_LABEL: &str = "/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}";
+    /// `GET` the authenticated user.
+    pub const AUTHENTICATED_USER: &str = "/user";
+    /// `GET` the authenticated App (its JWT).
+    pub const APP: &str = "/app";
     /// `PATCH` an issue comment.
     pub const COMMENT: &str = "/repos/{owner}/{repo}/issues/comments/{comment_id}";
     /// `GET` rate limit status.

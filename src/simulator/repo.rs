@@ -1148,6 +1148,21 @@ impl SimState {
         Ok(())
     }
 
+    /// `DELETE /repos/{owner}/{repo}/issues/{n}/labels/{name}` (names
+    /// compare without case, as GitHub's do).
+    pub fn remove_label(&mut self, repo: &str, number: u64, name: &str) -> Result<(), RepoError> {
+        let r = self.repo_mut(repo)?;
+        r.writable()?;
+        let i = r.issue_mut(number)?;
+        let before = i.labels.len();
+        i.labels.retain(|l| !l.eq_ignore_ascii_case(name));
+        if i.labels.len() == before {
+            return Err(RepoError::NotFound("Label does not exist".into()));
+        }
+        i.updated_at = Utc::now();
+        Ok(())
+    }
+
     /// `POST /repos/{owner}/{repo}/issues/{n}/comments`; returns the id.
     pub fn create_comment(
         &mut self,

@@ -801,6 +801,31 @@ pub(crate) async fn add_labels(
     Ok(json_response(StatusCode::OK, &labels))
 }
 
+/// `DELETE .../issues/{n}/labels/{name}`: 200 with the labels left, 404
+/// "Label does not exist" when the issue does not carry it.
+pub(crate) async fn remove_label(
+    State(sh): State<Arc<Shared>>,
+    Path((owner, repo, n, name)): Path<(String, String, String, String)>,
+) -> ApiResult {
+    let doc = "https://docs.github.com/rest/issues/labels#remove-a-label-from-an-issue";
+    let n = number(&n)?;
+    let mut st = sh.state();
+    let full = full_name(&owner, &repo);
+    st.remove_label(&full, n, &name)
+        .map_err(|e| repo_error(e, doc))?;
+    let r = find(&st, &full, doc)?;
+    let labels: Vec<Value> = r
+        .issue(n)
+        .map(|i| {
+            i.labels
+                .iter()
+                .map(|l| repo_json::label(sh.api(), &r.full_name, l))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(json_response(StatusCode::OK, &labels))
+}
+
 /// `POST /graphql`, shaped like GitHub's GraphQL answers (200 with `data`,
 /// and `errors` for a refusal). Only `enablePullRequestAutoMerge(input:
 /// {pullRequestId, mergeMethod})` is served, with its variables.

@@ -11,7 +11,7 @@ use axum::extract::{ConnectInfo, MatchedPath, Path, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -220,6 +220,9 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             get(repo_routes::list_comments).post(repo_routes::create_comment),
         )
         .route(routes::ISSUE_LABELS, post(repo_routes::add_labels))
+        .route(routes::ISSUE_LABEL, delete(repo_routes::remove_label))
+        .route(routes::AUTHENTICATED_USER, get(super::identity::get_user))
+        .route(routes::APP, get(super::identity::get_app))
         .route(routes::COMMENT, patch(repo_routes::update_comment))
         .route(routes::RATE_LIMIT, get(rate_limit))
         .route(routes::GRAPHQL, post(repo_routes::graphql))
@@ -276,6 +279,12 @@ fn authorized(sh: &Shared, h: &HeaderMap) -> bool {
     lock(&sh.tokens)
         .get(token)
         .is_some_and(|exp| *exp > Utc::now())
+}
+
+/// True when the request carries a minted installation token (not the
+/// static token).
+pub(crate) fn is_installation_token(sh: &Shared, h: &HeaderMap) -> bool {
+    auth_token(h).is_some_and(|t| t != sh.opts.token && lock(&sh.tokens).contains_key(t))
 }
 
 /// Routes that refuse GitHub App installation tokens. The enterprise-teams
@@ -502,7 +511,9 @@ async fn handle(sh: Arc<Shared>, req: Request, next: Next) -> Response {
             }
             None => {}
         }
-        let jwt_route = route == routes::APP_ACCESS_TOKENS || route == routes::ORG_INSTALLATION;
+        let jwt_route = route == routes::APP_ACCESS_TOKENS
+            || route == routes::ORG_INSTALLATION
+            || route == routes::APP;
         if !jwt_route && !route.is_empty() && !authorized(&sh, &parts.headers) {
             break 'resp ApiError::new(401, "Bad credentials", DOC_REST).into_response();
         }
@@ -1458,7 +1469,10 @@ fn jwt_error(e: JwtError) -> ApiError {
 }
 
 /// Verify the App JWT of a request; the App must be configured in state.
-fn verify_jwt(sh: &Shared, headers: &HeaderMap) -> Result<super::state::SimApp, ApiError> {
+pub(crate) fn verify_jwt(
+    sh: &Shared,
+    headers: &HeaderMap,
+) -> Result<super::state::SimApp, ApiError> {
     let token = match header_str(headers, "authorization").and_then(|v| v.trim().split_once(' ')) {
         Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim().to_string(),
         _ => return Err(jwt_error(JwtError::Missing)),

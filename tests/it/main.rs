@@ -9,6 +9,7 @@
 
 mod action;
 mod adds_only;
+mod audit;
 mod bad_inputs;
 mod cli;
 mod cli_saved;
@@ -33,6 +34,7 @@ mod plan_laws;
 mod reclaim;
 mod reconcile;
 mod redirects;
+mod remove_ineligible;
 mod repo_api;
 mod request;
 mod schema;
@@ -40,3 +42,5 @@ mod secrets;
 mod self_serve;
 mod simulator;
 mod support;
+mod when_full;
+mod workflow_bounds;

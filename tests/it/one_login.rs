@@ -65,7 +65,13 @@ async fn whole_plan(api: &GitHubClient, text: &str, ask: &Ask) -> Result<String,
             .guard
             .reasons
             .iter()
-            .map(|r| seatkeeper::render::guard_message(r, |s| format!("`{s}`")))
+            .map(|r| {
+                format!(
+                    "{} ({})",
+                    seatkeeper::render::guard_message(r, |s| format!("`{s}`")),
+                    seatkeeper::render::guard_next_step(r)
+                )
+            })
             .collect();
         let what = match ask.kind {
             Kind::Request => "adding",

@@ -458,6 +458,7 @@ prop_compose! {
         eligible_teams in any::<bool>(),
         assign_via_team in any::<bool>(),
         allow_empty in any::<bool>(),
+        remove_ineligible in any::<bool>(),
         // 0: the file lists no users and no teams.
         empty in 0u8..6,
     ) -> (Model, Desired) {
@@ -554,6 +555,7 @@ prop_compose! {
             },
             eligible_teams: eligible,
             allow_empty,
+            remove_ineligible,
             // Ignored in an org: there the model has no assigning team either.
             assign_via_team: assign_via_team.then(|| VIA.to_string()),
             ..Policy::default()
@@ -654,10 +656,13 @@ impl<'a> Wants<'a> {
     }
 
     /// What the file says of a holder of its channel: kept, though not
-    /// wanted (protected; listed but ineligible; held by the typo guard).
+    /// wanted (protected; listed but ineligible, unless
+    /// `policy.remove_ineligible`; held by the typo guard).
     fn keeps(&self, key: &str) -> bool {
         self.protected.contains(key)
-            || (self.listed.contains(key) && self.ineligible(key))
+            || (self.listed.contains(key)
+                && self.ineligible(key)
+                && !self.desired.policy.remove_ineligible)
             || (!self.listed.contains(key)
                 && !self.expired.contains(key)
                 && self.typo_of(key).is_some())

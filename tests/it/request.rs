@@ -379,6 +379,17 @@ async fn self_serve_obeys_the_operators_bounds() {
     assert!(err.contains("--allowed-org other"), "{err}");
     assert!(writes(&sim).is_empty(), "{:?}", writes(&sim));
     assert_eq!(main_head(&sim).sha, before, "nothing committed");
+    // At 23, GitHub's totals leave room for nadia, but the demo file also
+    // lists a seat the controller has not applied yet: its plan would end
+    // at 24 and be guarded, so the request is refused.
+    let out = run(
+        &sim,
+        &["request", "nadia", "--repo", REPO, "--max-seats", "23"],
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("not applied yet"), "{err}");
+    assert_eq!(main_head(&sim).sha, before, "nothing committed");
     // Within the bounds, the same request goes through.
     let out = run(
         &sim,
@@ -388,7 +399,7 @@ async fn self_serve_obeys_the_operators_bounds() {
             "--repo",
             REPO,
             "--max-seats",
-            "23",
+            "24",
             "--allowed-org",
             "acme",
         ],

@@ -14,6 +14,7 @@
 mod app;
 mod auth;
 mod contents;
+mod identity;
 mod listing;
 mod redirect;
 mod repo;

@@ -39,6 +39,7 @@ const R_ISSUES: &str = "/repos/{owner}/{repo}/issues";
 const R_ISSUE: &str = "/repos/{owner}/{repo}/issues/{issue_number}";
 const R_ISSUE_COMMENTS: &str = "/repos/{owner}/{repo}/issues/{issue_number}/comments";
 const R_ISSUE_LABELS: &str = "/repos/{owner}/{repo}/issues/{issue_number}/labels";
+const R_ISSUE_LABEL: &str = "/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}";
 const R_COMMENT: &str = "/repos/{owner}/{repo}/issues/comments/{comment_id}";
 
 fn base(repo: &RepoRef) -> String {
@@ -821,6 +822,31 @@ impl RepoApi for GitHubClient {
             return Err(self.repo_error(repo, &req, &resp, "issues: write"));
         }
         Ok(())
+    }
+
+    async fn remove_label(
+        &self,
+        repo: &RepoRef,
+        number: u64,
+        label: &str,
+    ) -> Result<bool, GitHubError> {
+        let req = Req {
+            method: Method::DELETE,
+            route: R_ISSUE_LABEL,
+            path: format!("{}/issues/{number}/labels/{}", base(repo), seg(label)),
+            body: None,
+            if_none_match: None,
+        };
+        let resp = self.repo_send(repo, &req).await?;
+        match resp.status {
+            s if s.is_success() => Ok(true),
+            StatusCode::NOT_FOUND => Ok(false),
+            _ => Err(self.repo_error(repo, &req, &resp, "issues: write")),
+        }
+    }
+
+    async fn own_login(&self) -> Result<String, GitHubError> {
+        self.read_own_login().await
     }
 }
 
