@@ -66,6 +66,31 @@ pub(crate) async fn perform(p: &Portal, login: &str, kind: Kind, note: Option<St
     report
 }
 
+/// After a granted request: wait up to this long for the controller (just
+/// woken) to assign the seat, so the page that follows says "You have a
+/// Copilot seat" instead of "being assigned".
+const SETTLE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Wait (bounded by [`SETTLE`]) until `login` holds a seat; false when it
+/// does not by then (the page then reloads itself until it does).
+pub(crate) async fn settle(p: &Portal, login: &str) -> bool {
+    let Ok((_, file)) = super::card::read_file(&*p.parts.repo, &p.parts.target).await else {
+        return false;
+    };
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    loop {
+        if let Ok(Some(seat)) = p.parts.seats.user_seat(&file.scope, login).await
+            && seat.held()
+        {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 /// The status code of a report: 200 for what happened or needed nothing;
 /// for a refusal, what the rule means (403 the person may not, 409 the
 /// seat cap or a busy file, 422 a bad entry); 503 when the portal cannot

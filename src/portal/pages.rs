@@ -111,7 +111,7 @@ fn status_line(card: &Card) -> Markup {
 
 /// The card of a signed-in person.
 pub fn card(card: &Card, who: Who<'_>, n: Option<&Notice>, admin: bool) -> Markup {
-    let refresh = card.applying().then_some(2);
+    let refresh = card.applying().then_some(1);
     let how = if card.seat.grants.is_empty() {
         "—".to_string()
     } else {

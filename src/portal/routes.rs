@@ -481,6 +481,9 @@ async fn act(State(p): State<Arc<Portal>>, req: Request, kind: Kind) -> Response
             pages::problem(title, &report.message, what_to_do(&report), Some(who)),
         );
     }
+    if kind == Kind::Request && report.outcome == "granted" {
+        super::act::settle(&p, &s.login).await;
+    }
     let done = match (kind, report.outcome) {
         (_, "already_listed" | "not_listed") => "nothing",
         (Kind::Request, "pull_request") => "request_pr",

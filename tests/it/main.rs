@@ -29,6 +29,8 @@ mod http_server;
 mod kill;
 mod one_login;
 mod plan_laws;
+mod portal;
+mod portal_browser;
 mod reclaim;
 mod reconcile;
 mod repo_api;
