@@ -46,14 +46,25 @@ pub use routes::router;
 #[derive(Debug, Clone, clap::Args)]
 pub struct PortalArgs {
     /// Serve the self-serve portal (Sign in with GitHub, Request Copilot) here; off unless given. It records requests in the first github: source.
-    #[arg(long = "portal-listen", value_name = "ADDR", help_heading = "Portal")]
+    #[arg(
+        long = "portal-listen",
+        id = "portal_listen",
+        value_name = "ADDR",
+        help_heading = "Portal"
+    )]
     pub listen: Option<SocketAddr>,
     /// The portal's address as browsers reach it (e.g. https://copilot.example.com): the sign-in callback is URL/callback and POSTs must come from this origin [default: http://ADDR of --portal-listen].
-    #[arg(long = "portal-url", value_name = "URL", help_heading = "Portal")]
+    #[arg(
+        long = "portal-url",
+        id = "portal_url",
+        value_name = "URL",
+        help_heading = "Portal"
+    )]
     pub url: Option<String>,
     /// The GitHub App's client id, for Sign in with GitHub.
     #[arg(
         long = "portal-client-id",
+        id = "portal_client_id",
         env = "SEATKEEPER_PORTAL_CLIENT_ID",
         value_name = "ID",
         help_heading = "Portal"
@@ -62,6 +73,7 @@ pub struct PortalArgs {
     /// File holding the GitHub App's client secret.
     #[arg(
         long = "portal-client-secret-file",
+        id = "portal_client_secret_file",
         env = "SEATKEEPER_PORTAL_CLIENT_SECRET_FILE",
         value_name = "PATH",
         help_heading = "Portal"
@@ -70,6 +82,7 @@ pub struct PortalArgs {
     /// File holding the key that signs session cookies (32 bytes or more; the same for every replica). Without it a random key is made at start, and everyone signs in again after a restart.
     #[arg(
         long = "portal-session-key-file",
+        id = "portal_session_key_file",
         env = "SEATKEEPER_PORTAL_SESSION_KEY_FILE",
         value_name = "PATH",
         help_heading = "Portal"
@@ -78,6 +91,7 @@ pub struct PortalArgs {
     /// GitHub's web address, where people sign in (GHE.com: https://SUBDOMAIN.ghe.com).
     #[arg(
         long = "portal-github-url",
+        id = "portal_github_url",
         default_value = "https://github.com",
         value_name = "URL",
         help_heading = "Portal"
@@ -86,16 +100,17 @@ pub struct PortalArgs {
     /// Members of this team (a slug of the org of seats.yaml) see the admin view: recent changes, pending requests, idle seats, drift.
     #[arg(
         long = "portal-admin-team",
+        id = "portal_admin_team",
         value_name = "SLUG",
         help_heading = "Portal"
     )]
     pub admin_team: Option<String>,
     /// Hours a sign-in lasts.
-    #[arg(long = "portal-session-hours", default_value_t = 8, value_name = "HOURS", help_heading = "Portal",
+    #[arg(long = "portal-session-hours", id = "portal_session_hours", default_value_t = 8, value_name = "HOURS", help_heading = "Portal",
           value_parser = clap::value_parser!(u64).range(1..=168))]
     pub session_hours: u64,
     /// Requests and releases one person may make per hour; one client address may make five times as many, and as many sign-ins.
-    #[arg(long = "portal-rate-limit", default_value_t = 10, value_name = "N", help_heading = "Portal",
+    #[arg(long = "portal-rate-limit", id = "portal_rate_limit", default_value_t = 10, value_name = "N", help_heading = "Portal",
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub rate_limit: u32,
 }

@@ -1,5 +1,5 @@
-//! Signed cookies: the session (`seatkeeper_session`) and the sign-in in
-//! progress (`seatkeeper_oauth`, its `state` and PKCE verifier).
+//! Signed cookies: the session (`seatkeeper-session`) and the sign-in in
+//! progress (`seatkeeper-oauth`, its `state` and PKCE verifier).
 //!
 //! A cookie's value is `v1.<payload>.<mac>`: the payload is JSON in
 //! base64url, the MAC an HMAC-SHA256 over the cookie's purpose and the
@@ -17,9 +17,9 @@ use sha2::Sha256;
 /// The session cookie's name: its own, since browsers share cookies across
 /// the ports of one host (the simulator's pages sit beside the portal in
 /// the demo).
-pub const SESSION_COOKIE: &str = "seatkeeper_session";
+pub const SESSION_COOKIE: &str = "seatkeeper-session";
 /// The cookie of a sign-in in progress.
-pub const PENDING_COOKIE: &str = "seatkeeper_oauth";
+pub const PENDING_COOKIE: &str = "seatkeeper-oauth";
 /// How long a sign-in may take between leaving for GitHub and coming back
 /// (GitHub's codes live ten minutes).
 pub const PENDING_TTL_SECS: i64 = 600;
@@ -210,7 +210,7 @@ mod tests {
         let mut h = http::HeaderMap::new();
         h.insert(
             http::header::COOKIE,
-            http::HeaderValue::from_static("a=1; seatkeeper_session_x=2; seatkeeper_session=3"),
+            http::HeaderValue::from_static("a=1; seatkeeper-session_x=2; seatkeeper-session=3"),
         );
         assert_eq!(cookie(&h, SESSION_COOKIE), Some("3"));
         assert_eq!(cookie(&h, "b"), None);

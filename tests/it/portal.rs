@@ -239,7 +239,7 @@ impl Harness {
         let pending = r
             .cookies()
             .into_iter()
-            .find(|c| c.starts_with("seatkeeper_oauth="))
+            .find(|c| c.starts_with("seatkeeper-oauth="))
             .unwrap()
             .split(';')
             .next()
@@ -305,7 +305,7 @@ impl Harness {
 
     fn seal(&self, s: &Session) -> String {
         format!(
-            "seatkeeper_session={}",
+            "seatkeeper-session={}",
             Signer::new(self.key.clone()).seal("session", s)
         )
     }
@@ -314,7 +314,7 @@ impl Harness {
 fn session_cookie(r: &Answer) -> Option<String> {
     r.cookies()
         .into_iter()
-        .find(|c| c.starts_with("seatkeeper_session=") && !c.contains("Max-Age=0"))
+        .find(|c| c.starts_with("seatkeeper-session=") && !c.contains("Max-Age=0"))
         .map(|c| c.split(';').next().unwrap().to_string())
 }
 
@@ -354,7 +354,7 @@ async fn a_person_signs_in_requests_a_seat_and_gives_it_back() {
     let set = r
         .cookies()
         .into_iter()
-        .find(|c| c.starts_with("seatkeeper_session="))
+        .find(|c| c.starts_with("seatkeeper-session="))
         .unwrap()
         .to_string();
     assert!(
@@ -601,7 +601,7 @@ async fn expired_tampered_and_foreign_sessions_commit_nothing() {
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let json = String::from_utf8(b64.decode(payload).unwrap()).unwrap();
     let forged = b64.encode(json.replace("nadia", "alice"));
-    let tampered = format!("seatkeeper_session=v1.{forged}.{mac}");
+    let tampered = format!("seatkeeper-session=v1.{forged}.{mac}");
     let r = h.get("/", &tampered).await;
     assert_eq!(r.status, 401);
     assert!(r.body.contains("could not be verified"), "{}", r.body);
@@ -610,7 +610,7 @@ async fn expired_tampered_and_foreign_sessions_commit_nothing() {
 
     // Signed with another key.
     let other = format!(
-        "seatkeeper_session={}",
+        "seatkeeper-session={}",
         Signer::new(vec![9; 32]).seal(
             "session",
             &Session {
@@ -885,4 +885,66 @@ async fn the_admin_view_is_for_the_named_team_only() {
     let r = h.get("/admin", &grace).await;
     assert!(r.body.contains("remove_user bob"), "drift: {}", r.body);
     assert!(r.body.contains("Idle seats"));
+}
+
+#[tokio::test]
+async fn seatkeeper_run_serves_the_portal_on_its_own_listener() {
+    let sim = Simulator::start(demo_state(), crate::support::sim_options())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("client-secret");
+    std::fs::write(&secret, sim.oauth().client().1).unwrap();
+    let secret = secret.to_str().unwrap();
+    let source = format!("github:{DEMO_REPO}/seats.yaml@main");
+    let common = [
+        source.as_str(),
+        "--portal-listen",
+        "127.0.0.1:0",
+        "--portal-client-secret-file",
+        secret,
+        "--portal-github-url",
+    ];
+    let mut args = common.to_vec();
+    let url = sim.url();
+    args.extend([url.as_str(), "--portal-client-id", sim.oauth().client().0]);
+    let d = crate::support::Daemon::start(&sim, &args, &[]);
+    let serving = d
+        .wait_for("the portal's address in the log", || async {
+            d.proc
+                .json_log()
+                .into_iter()
+                .find(|v| v["message"] == "portal: serving")
+        })
+        .await;
+    let (addr, _) = split_url(&format!("{}/", serving["url"].as_str().unwrap()));
+    assert_ne!(addr, d.addr, "a listener of its own");
+    let page = call(addr, "GET", "/", &[], "").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Sign in with GitHub"));
+    assert!(page.header("content-security-policy").is_some());
+    // The controller's own listener does not serve it.
+    assert_eq!(call(d.addr, "GET", "/signin", &[], "").await.status, 404);
+
+    // Without a client id the controller does not start, and says why.
+    let mut p = crate::support::Proc::spawn(
+        &sim,
+        &[
+            "run",
+            source.as_str(),
+            "--portal-listen",
+            "127.0.0.1:0",
+            "--portal-client-secret-file",
+            secret,
+        ],
+        &[],
+    );
+    let status = p.wait_exit(Duration::from_secs(20));
+    assert!(!status.success());
+    assert!(
+        p.log_text()
+            .contains("--portal-listen needs --portal-client-id"),
+        "{}",
+        p.log_text()
+    );
 }
