@@ -423,7 +423,7 @@ async fn serve_forever(
         github,
         write: crate::github::args::WriteArgs::default(),
         bounds: crate::reconcile::BoundsArgs::default(),
-        portal: crate::portal::PortalArgs {
+        portal: Box::new(crate::portal::PortalArgs {
             listen: Some(portal_listen),
             client_id: Some(crate::simulator::DEMO_CLIENT_ID.to_string()),
             client_secret_file: Some(client_secret),
@@ -431,7 +431,7 @@ async fn serve_forever(
             github_url: sim.url(),
             admin_team: Some(DEMO_ADMIN_TEAM.to_string()),
             ..crate::portal::PortalArgs::default()
-        },
+        }),
     };
     let shown = print_pushes(sim);
     // Free the ports just before the controller binds them.

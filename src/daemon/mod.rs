@@ -114,7 +114,7 @@ pub struct RunArgs {
     pub bounds: crate::reconcile::BoundsArgs,
     /// The self-serve portal (off unless --portal-listen is given).
     #[command(flatten)]
-    pub portal: crate::portal::PortalArgs,
+    pub portal: Box<crate::portal::PortalArgs>,
 }
 
 impl RunArgs {
@@ -233,11 +233,13 @@ pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> cra
             let app = crate::portal::for_controller(
                 &args.portal,
                 bound,
-                &sources,
-                shared.client.clone(),
-                &args.github.github_url,
-                args.bounds.bounds(),
-                args.http.body_timeout(),
+                crate::portal::Controller {
+                    sources: &sources,
+                    client: shared.client.clone(),
+                    api_url: &args.github.github_url,
+                    bounds: args.bounds.bounds(),
+                    body_timeout: args.http.body_timeout(),
+                },
                 // A recorded request is applied at once, as a push webhook would.
                 move |index| {
                     if sh.accepting.load(Ordering::SeqCst)

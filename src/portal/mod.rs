@@ -318,6 +318,20 @@ pub fn portal_source(sources: &[crate::source::SourceSpec]) -> Option<(usize, ca
     })
 }
 
+/// What `seatkeeper run` lends the portal.
+pub struct Controller<'a> {
+    /// Its sources (the portal takes the first `github:` one).
+    pub sources: &'a [crate::source::SourceSpec],
+    /// Its GitHub client.
+    pub client: crate::github::client::GitHubClient,
+    /// The REST API root (`--github-url`), for `GET /user`.
+    pub api_url: &'a str,
+    /// The operator's bounds.
+    pub bounds: crate::reconcile::Bounds,
+    /// `--http-body-timeout`.
+    pub body_timeout: Duration,
+}
+
 /// The portal of `seatkeeper run`: over the controller's client, for the
 /// first `github:` source; `kick(index)` wakes that source's worker.
 /// Checked before anything is served: a missing client id, secret or
@@ -325,13 +339,16 @@ pub fn portal_source(sources: &[crate::source::SourceSpec]) -> Option<(usize, ca
 pub fn for_controller(
     args: &PortalArgs,
     bound: SocketAddr,
-    sources: &[crate::source::SourceSpec],
-    client: crate::github::client::GitHubClient,
-    api_url: &str,
-    bounds: crate::reconcile::Bounds,
-    body_timeout: Duration,
+    controller: Controller<'_>,
     kick: impl Fn(usize) + Send + Sync + 'static,
 ) -> crate::Result<axum::Router> {
+    let Controller {
+        sources,
+        client,
+        api_url,
+        bounds,
+        body_timeout,
+    } = controller;
     let (index, target) = portal_source(sources).ok_or_else(|| {
         config_error(
             "--portal-listen needs a github:OWNER/REPO/PATH@REF source: the portal records each request as a commit there",

@@ -948,3 +948,43 @@ async fn seatkeeper_run_serves_the_portal_on_its_own_listener() {
         p.log_text()
     );
 }
+
+#[tokio::test]
+async fn in_pull_request_mode_the_card_links_the_request_and_says_what_it_waits_for() {
+    let h = Harness::start(|_, _| {}).await;
+    let text = h.file().replace(
+        "policy:\n",
+        "policy:\n  self_serve:\n    mode: pull_request\n    auto_merge: false\n",
+    );
+    h.sim.with_state(|s| {
+        s.commit_file(DEMO_REPO, "main", "seats.yaml", &text, "PR mode", "octocat")
+    });
+    let head = h.head();
+    let cookie = h.sign_in("nadia").await;
+    let csrf = csrf_of(&h.get("/", &cookie).await.body);
+    let r = h.post("/request", &cookie, &format!("csrf={csrf}")).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.header("location"), Some("/?done=request_pr"));
+    assert_eq!(
+        h.head(),
+        head,
+        "main is unchanged until the pull request merges"
+    );
+    let card = h.get("/?done=request_pr", &cookie).await;
+    assert!(
+        card.body.contains("Your request waits for review"),
+        "{}",
+        card.body
+    );
+    assert!(
+        card.body.contains("/pull/"),
+        "a link to the pull request: {}",
+        card.body
+    );
+    assert!(
+        card.body.contains("a reviewer to approve and merge it"),
+        "{}",
+        card.body
+    );
+    assert!(!card.body.contains(r#"id="request""#), "no second request");
+}
