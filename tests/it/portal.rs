@@ -479,11 +479,25 @@ async fn a_forged_or_replayed_state_is_refused_and_signs_nobody_in() {
     let r = h.come_back(&back, &pending).await;
     assert_eq!(r.status, 303, "{}", r.body);
     assert!(session_cookie(&r).is_some());
-    // ... and never twice, even with its cookie replayed.
+    // ... and never twice, even with its cookie replayed: the portal
+    // refuses before asking GitHub to redeem the code again.
+    let exchanges = || {
+        h.sim
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/login/oauth/access_token")
+            .count()
+    };
+    assert_eq!(exchanges(), 1);
     let r = h.come_back(&back, &pending).await;
     assert_eq!(r.status, 400, "{}", r.body);
-    assert!(r.body.contains("used already"), "{}", r.body);
+    assert!(
+        r.body.contains("This sign-in link was used already."),
+        "{}",
+        r.body
+    );
     assert!(session_cookie(&r).is_none());
+    assert_eq!(exchanges(), 1, "the replay never reached GitHub");
 }
 
 #[tokio::test]
@@ -527,6 +541,50 @@ async fn a_code_used_twice_or_expired_is_refused_by_github_and_the_portal() {
     assert_eq!(
         v["error_description"],
         "The code passed is incorrect or expired."
+    );
+
+    // A client that redeems its own code twice, with the right verifier:
+    // the first time a token, the second GitHub's bad_verification_code.
+    let (verifier, challenge) = seatkeeper::portal::oauth::pkce();
+    let form = format!(
+        "client_id={id}&redirect_uri={}&state=s&code_challenge={challenge}&code_challenge_method=S256&login=nadia",
+        seatkeeper::portal::oauth::encode(&format!("{}/callback", h.origin))
+    );
+    let r = call(
+        sim_addr,
+        "POST",
+        "/login/oauth/authorize",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        &form,
+    )
+    .await;
+    let own = query_pairs(r.header("location").unwrap())["code"].clone();
+    let redeem =
+        format!("client_id={id}&client_secret={secret}&code={own}&code_verifier={verifier}");
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let r = call(
+            sim_addr,
+            "POST",
+            "/login/oauth/access_token",
+            &[("accept", "application/json")],
+            &redeem,
+        )
+        .await;
+        answers.push(serde_json::from_str::<serde_json::Value>(&r.body).unwrap());
+    }
+    assert!(
+        answers[0]["access_token"]
+            .as_str()
+            .unwrap()
+            .starts_with("ghu_"),
+        "{}",
+        answers[0]
+    );
+    assert_eq!(
+        answers[1]["error"], "bad_verification_code",
+        "{}",
+        answers[1]
     );
 
     // An expired code.
