@@ -31,6 +31,7 @@ mod one_login;
 mod plan_laws;
 mod portal;
 mod portal_browser;
+mod portal_chart;
 mod reclaim;
 mod reconcile;
 mod repo_api;
