@@ -115,9 +115,11 @@ impl Card {
         self.seat.state == SeatState::Held
     }
 
-    /// Listed in seats.yaml but not (yet) held: the controller is applying it.
+    /// Listed in seats.yaml, eligible, but not (yet) held: the controller
+    /// is applying it. A listed login that is not eligible is skipped by
+    /// the controller, never applied: the card says why instead.
     pub fn applying(&self) -> bool {
-        self.listed && self.seat.state == SeatState::None
+        self.listed && self.eligibility.eligible && self.seat.state == SeatState::None
     }
 }
 

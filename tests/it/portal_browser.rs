@@ -369,8 +369,46 @@ async fn a_person_gets_and_gives_back_a_seat_in_a_real_browser() {
             .any(|l| l.contains("release the Copilot seat of nadia")),
     );
 
+    // A session cookie changed in the browser (nadia -> alice): refused.
+    let c = b.cmd("GET", "/cookie/seatkeeper-session", None).await;
+    let value = c["value"].as_str().expect("the session cookie").to_string();
+    let parts: Vec<&str> = value.split('.').collect();
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let json = String::from_utf8(b64.decode(parts[1]).unwrap()).unwrap();
+    let forged = format!(
+        "v1.{}.{}",
+        b64.encode(json.replace("nadia", "alice")),
+        parts[2]
+    );
+    b.cmd("DELETE", "/cookie/seatkeeper-session", None).await;
+    b.cmd(
+        "POST",
+        "/cookie",
+        Some(json!({"cookie": {"name": "seatkeeper-session", "value": forged, "path": "/"}})),
+    )
+    .await;
+    b.go(&format!("{portal}/")).await;
+    let page = b.wait_for_text("could not be verified").await;
+    assert!(!page.contains("@alice"), "{page}");
+
+    // A callback whose state this browser never sent.
+    b.go(&format!("{portal}/callback?code=abc&state=forged"))
+        .await;
+    b.wait_for_text("did not start in this browser").await;
+
+    // Someone outside the org: the card says why, and offers no button.
+    b.go(&format!("{portal}/")).await;
+    b.click("#signin").await;
+    b.wait_for_text("Sign in to the simulated GitHub").await;
+    b.type_into("#login", "contractor-carl").await;
+    b.click("#authorize").await;
+    let card = b.wait_for_text("You cannot get a Copilot seat yet").await;
+    assert!(card.contains("not a member of acme"), "{card}");
+    assert!(!card.contains("id=\"request\""), "{card}");
+
     // Sign out: back to the signed-out page.
     b.click("header button[type=submit]").await;
     b.wait_for_text("Sign in with GitHub").await;
+    assert_eq!(pushes(&out), before + 2, "no bad input committed anything");
     b.quit().await;
 }
