@@ -17,6 +17,9 @@ use crate::source::Loaded;
 /// The webhook secret of `demo --serve` (a demo, not a secret).
 const DEMO_WEBHOOK_SECRET: &str = "demo-webhook-secret";
 
+/// The team whose members see the demo portal's admin view.
+const DEMO_ADMIN_TEAM: &str = "platform";
+
 /// Where the demo's seats.yaml lives in a checkout of seatkeeper.
 pub const DEMO_FILE: &str = "examples/demo/seats.yaml";
 
@@ -41,6 +44,8 @@ pub struct DemoOptions {
     /// Where the controller serves its probes and metrics with `serve`
     /// (`None`: on `listen`).
     pub probe_listen: Option<SocketAddr>,
+    /// Where the portal listens with `serve` (`None`: 127.0.0.1, a free port).
+    pub portal_listen: Option<SocketAddr>,
     /// Seconds between the controller's scheduled reconciles with `serve`.
     pub interval_secs: u64,
     /// Added to every simulated GitHub request (tests use it to interrupt
@@ -58,6 +63,7 @@ impl Default for DemoOptions {
             serve: false,
             listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
             probe_listen: None,
+            portal_listen: None,
             interval_secs: 10,
             sim_latency: Duration::ZERO,
             protected_branch: false,
@@ -159,6 +165,10 @@ pub async fn run(opts: DemoOptions) -> crate::Result<DemoEnd> {
         Some((
             reserve(opts.listen)?,
             opts.probe_listen.map(reserve).transpose()?,
+            reserve(
+                opts.portal_listen
+                    .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))),
+            )?,
         ))
     } else {
         None
@@ -264,8 +274,13 @@ pub async fn run(opts: DemoOptions) -> crate::Result<DemoEnd> {
         Some(probe) => {
             // The controller handles Ctrl-C from here on (graceful stop).
             watcher.abort();
-            let (probe, probes) = probe;
-            serve_forever(&sim, &loaded, probe, probes, opts.interval_secs, &me).await?;
+            let (probe, probes, portal) = probe;
+            let listeners = Listeners {
+                main: probe,
+                probes,
+                portal,
+            };
+            serve_forever(&sim, &loaded, listeners, opts.interval_secs, &me).await?;
         }
         None => {
             watcher.abort();
@@ -340,6 +355,13 @@ async fn protected_branch(sim: &Simulator, client: &GitHubClient, loaded: &Loade
     }
 }
 
+/// The ports `demo --serve` reserved before running anything.
+struct Listeners {
+    main: std::net::TcpListener,
+    probes: Option<std::net::TcpListener>,
+    portal: std::net::TcpListener,
+}
+
 /// Keep the simulator up and run the controller against it until Ctrl-C.
 /// The controller reads seats.yaml from the simulated repository
 /// [`DEMO_REPO`] (a `github:` source) and gets its push webhooks, so a
@@ -347,8 +369,7 @@ async fn protected_branch(sim: &Simulator, client: &GitHubClient, loaded: &Loade
 async fn serve_forever(
     sim: &Simulator,
     loaded: &Loaded,
-    probe: std::net::TcpListener,
-    probes: Option<std::net::TcpListener>,
+    listeners: Listeners,
     interval_secs: u64,
     me: &str,
 ) -> crate::Result<()> {
@@ -357,8 +378,14 @@ async fn serve_forever(
             GitHubError::Config(format!("cannot read the address of the reserved port: {e}"))
         })
     };
+    let Listeners {
+        main: probe,
+        probes,
+        portal,
+    } = listeners;
     let listen = address(&probe)?;
     let probe_listen = probes.as_ref().map(address).transpose()?;
+    let portal_listen = address(&portal)?;
     // The token and the webhook secret live in a private directory (0700,
     // files 0600) that is removed when the demo ends.
     let dir = tempfile::Builder::new()
@@ -387,6 +414,12 @@ async fn serve_forever(
     let token = write("token", &sim.token())?;
     // A known secret, so a person can sign a test push by hand.
     let secret = write("webhook-secret", DEMO_WEBHOOK_SECRET)?;
+    // The simulated App's client secret, and a session key made now.
+    let client_secret = write("portal-client-secret", crate::simulator::DEMO_CLIENT_SECRET)?;
+    let session_key = write(
+        "portal-session-key",
+        &crate::portal::session::random_token(),
+    )?;
     let (owner, repo) = DEMO_REPO
         .split_once('/')
         .unwrap_or(("acme", "copilot-seats"));
@@ -424,6 +457,7 @@ async fn serve_forever(
          The controller reads github:{DEMO_REPO}/seats.yaml@main and gets its push webhooks. Ask for a seat (nadia is an org member without one):\n  \
          GITHUB_TOKEN={} {me} request nadia --repo {DEMO_REPO} --github-url {}\n\
          Watch it: curl -s http://{listen}/status\n\
+         Portal: http://{portal_listen}/ (sign in as an org member, e.g. nadia; members of `{DEMO_ADMIN_TEAM}` see /admin)\n\
          Pushes are listed below as they are delivered; the controller logs a change once, not every reconcile. Ctrl-C stops.",
         sim.url(),
         sim.token(),
@@ -454,11 +488,21 @@ async fn serve_forever(
         github,
         write: crate::github::args::WriteArgs::default(),
         bounds: crate::reconcile::BoundsArgs::default(),
+        portal: Box::new(crate::portal::PortalArgs {
+            listen: Some(portal_listen),
+            client_id: Some(crate::simulator::DEMO_CLIENT_ID.to_string()),
+            client_secret_file: Some(client_secret),
+            session_key_file: Some(session_key),
+            github_url: sim.url(),
+            admin_team: Some(DEMO_ADMIN_TEAM.to_string()),
+            ..crate::portal::PortalArgs::default()
+        }),
     };
     let shown = print_pushes(sim);
     // Free the ports just before the controller binds them.
     drop(probe);
     drop(probes);
+    drop(portal);
     let result = crate::daemon::run(args).await;
     shown.abort();
     result

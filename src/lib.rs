@@ -19,6 +19,7 @@ pub mod github;
 pub mod http_guard;
 pub mod metrics;
 pub mod plan;
+pub mod portal;
 pub mod progress;
 pub mod reconcile;
 pub mod render;

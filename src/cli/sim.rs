@@ -66,6 +66,7 @@ pub(super) async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         serve: args.serve,
         listen: args.listen,
         probe_listen: args.probe_listen,
+        portal_listen: args.portal_listen,
         interval_secs: args.interval,
         sim_latency: std::time::Duration::from_millis(args.sim_latency_ms),
         protected_branch: args.protected_branch,

@@ -112,6 +112,9 @@ pub struct RunArgs {
     /// What the operator allows, whatever the files say.
     #[command(flatten)]
     pub bounds: crate::reconcile::BoundsArgs,
+    /// The self-serve portal (off unless --portal-listen is given).
+    #[command(flatten)]
+    pub portal: Box<crate::portal::PortalArgs>,
 }
 
 impl RunArgs {
@@ -155,6 +158,10 @@ pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> cra
         None => None,
     };
     let probe_listen = probes.as_ref().map(|(_, addr)| *addr);
+    let portal_listener = match args.portal.listen {
+        Some(addr) => Some(bind(addr, "--portal-listen").await?),
+        None => None,
+    };
 
     let stop = Arc::new(AtomicBool::new(false));
     let stats_client = client.clone();
@@ -217,6 +224,35 @@ pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> cra
         "seatkeeper controller starting"
     );
 
+    // The portal is checked before any worker starts: a configuration
+    // problem fails start-up.
+    let portal = match portal_listener {
+        None => None,
+        Some((listener, bound)) => {
+            let sh = shared.clone();
+            let app = crate::portal::for_controller(
+                &args.portal,
+                bound,
+                crate::portal::Controller {
+                    sources: &sources,
+                    client: shared.client.clone(),
+                    api_url: &args.github.github_url,
+                    bounds: args.bounds.bounds(),
+                    body_timeout: args.http.body_timeout(),
+                },
+                // A recorded request is applied at once, as a push webhook would.
+                move |index| {
+                    if sh.accepting.load(Ordering::SeqCst)
+                        && let Some(slot) = sh.orgs.get(index)
+                    {
+                        slot.trigger.notify_one();
+                    }
+                },
+            )?;
+            Some((listener, app))
+        }
+    };
+
     // Workers first, each with its start-up run already requested; one task
     // per org, so a slow or failing org never holds up another.
     let (workers_stop, workers_rx) = watch::channel(false);
@@ -268,6 +304,9 @@ pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> cra
     );
     if let Some((listener, _)) = probes {
         serve(listener, probe_router(shared.clone()), "--probe-listen");
+    }
+    if let Some((listener, app)) = portal {
+        serve(listener, app, "--portal-listen");
     }
 
     let server_failed = tokio::select! {

@@ -45,7 +45,7 @@ use crate::source::{Loaded, git_blob_sha};
 
 pub use output::Report;
 pub use record::{MAX_ATTEMPTS, REQUEST_LABEL, RecordOptions, Recorded, WAITING_LABEL, record};
-pub use validate::{Checked, Validated, check, validate};
+pub use validate::{Checked, LoginFacts, Validated, check, read_facts, validate};
 
 /// Longest `--note` accepted (a note is for reviewers, not an essay).
 pub const MAX_NOTE_CHARS: usize = 200;

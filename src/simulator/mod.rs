@@ -32,6 +32,7 @@ mod fixtures;
 mod identity;
 mod json;
 mod listener;
+mod oauth;
 pub mod pagination;
 pub mod repo;
 mod repo_json;
@@ -57,6 +58,7 @@ pub use fixtures::{
     DEMO_REPO, GenSpec, demo_state, generated_enterprise, generated_login, generated_state,
     generated_state_with,
 };
+pub use oauth::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, OAuthHandle};
 pub use repo::{IssueState, PushEvent, SimComment, SimCommit, SimIssue, SimPull, SimRepo};
 pub use state::{
     SimApp, SimError, SimOrg, SimScope, SimSeat, SimState, SimTeam, first_of_next_month,
@@ -367,6 +369,7 @@ impl Simulator {
             )),
             seq: AtomicU64::new(0),
             hooks: hooks.clone(),
+            oauth: oauth::OAuthState::default(),
             opts,
         });
         let sender = tokio::spawn(hooks.run(hook_queue));

@@ -47,6 +47,7 @@ pub(crate) struct Shared {
     pub token_rng: Mutex<SplitMix64>,
     pub seq: AtomicU64,
     pub hooks: Arc<Hooks>,
+    pub oauth: super::oauth::OAuthState,
 }
 
 /// Rate-limit counters.
@@ -227,6 +228,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(routes::RATE_LIMIT, get(rate_limit))
         .route(routes::GRAPHQL, post(repo_routes::graphql))
         .route(routes::APP_ACCESS_TOKENS, post(create_access_token))
+        .merge(super::oauth::router())
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .layer(middleware::from_fn_with_state(shared.clone(), pipeline))
@@ -513,7 +515,8 @@ async fn handle(sh: Arc<Shared>, req: Request, next: Next) -> Response {
         }
         let jwt_route = route == routes::APP_ACCESS_TOKENS
             || route == routes::ORG_INSTALLATION
-            || route == routes::APP;
+            || route == routes::APP
+            || super::oauth::own_auth(&route);
         if !jwt_route && !route.is_empty() && !authorized(&sh, &parts.headers) {
             break 'resp ApiError::new(401, "Bad credentials", DOC_REST).into_response();
         }

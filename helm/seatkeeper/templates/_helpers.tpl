@@ -232,6 +232,7 @@ timeout. Fails the render with a message saying what to set.
 {{- if gt (int64 .Values.bounds.maxSeats) 0 }}
 - {{ printf "--max-seats=%d" (int64 .Values.bounds.maxSeats) | quote }}
 {{- end }}
+{{- include "seatkeeper.portalArgs" . }}
 {{- range .Values.extraArgs }}
 - {{ . | quote }}
 {{- end }}
