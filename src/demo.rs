@@ -389,6 +389,7 @@ async fn serve_forever(
         github,
         write: crate::github::args::WriteArgs::default(),
         bounds: crate::reconcile::BoundsArgs::default(),
+        prices: crate::reconcile::cost::PriceArgs::default(),
     };
     let shown = print_pushes(sim);
     // Free the ports just before the controller binds them.

@@ -112,6 +112,9 @@ pub struct RunArgs {
     /// What the operator allows, whatever the files say.
     #[command(flatten)]
     pub bounds: crate::reconcile::BoundsArgs,
+    /// Seat prices for the cost preview and the cost metric.
+    #[command(flatten)]
+    pub prices: crate::reconcile::cost::PriceArgs,
 }
 
 impl RunArgs {
@@ -189,6 +192,7 @@ pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> cra
             concurrency: args.github.max_concurrent_requests.max(1),
             stop: Some(stop.clone()),
             bounds: args.bounds.bounds(),
+            seat_prices: args.prices.prices(),
             ..Options::default()
         },
         dry_run: args.dry_run,

@@ -6,6 +6,7 @@
 //! lists for them ([`crate::github::live`]).
 
 mod ci;
+pub mod cost;
 mod rules;
 #[cfg(test)]
 mod tests;
@@ -541,6 +542,9 @@ pub struct Plan {
     pub roster_after: Roster,
     /// The guard verdict.
     pub guard: Guard,
+    /// The cost preview, when the reconciler computed one (the planner
+    /// leaves it `None`: prices and usage are not its inputs).
+    pub cost: Option<cost::CostPreview>,
 }
 
 impl Plan {

@@ -630,6 +630,7 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
         roster_before,
         roster_after,
         guard,
+        cost: None,
     }
 }
 

@@ -65,6 +65,7 @@ fn user(spec: &str) -> LiveUser {
         grants,
         last_activity_at: idle.map(ago),
         last_authenticated_at: None,
+        plan_type: Default::default(),
     }
 }
 

@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use chrono::NaiveDate;
 use serde::Serialize;
 
+pub mod cost;
 mod eligibility;
 
 pub use eligibility::{check_online, eligibility, outside_eligible_teams};
@@ -70,6 +71,8 @@ pub struct Options {
     pub on_change: ChangeHook,
     /// Also compute [`Outcome::inputs_digest`] (for saved plans).
     pub digest: bool,
+    /// Seat prices for the plan's cost preview.
+    pub seat_prices: crate::plan::cost::SeatPrices,
 }
 
 impl Default for Options {
@@ -86,6 +89,7 @@ impl Default for Options {
             progress: crate::progress::Reporter::default(),
             on_change: ChangeHook::default(),
             digest: false,
+            seat_prices: crate::plan::cost::SeatPrices::default(),
         }
     }
 }
@@ -490,6 +494,7 @@ pub async fn prepare(api: &dyn SeatApi, source: &Loaded, opts: &Options) -> crat
             ineligible.sort_by(|a, b| a.pos.cmp(&b.pos).then(a.login.cmp(&b.login)));
         }
     }
+    cost::attach(&mut plan, &live, today, opts.seat_prices);
     let inputs_digest = opts.digest.then(|| digest(source, &live, today));
     let empty_teams = plan.empty_teams.clone();
     let status = if plan.guard.tripped {

@@ -33,6 +33,8 @@ struct JsonPlan<'a> {
     unmanaged: Vec<&'a str>,
     held_outside: &'a [crate::plan::HeldOutside],
     guard: JsonGuard<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cost: Option<&'a crate::plan::cost::CostPreview>,
 }
 
 #[derive(Serialize)]
@@ -186,6 +188,8 @@ fn is_false(b: &bool) -> bool {
 ///
 ///   `set_by` is `file` (seats.yaml's policy), `flag` (the operator's
 ///   `--max-removals` / `--max-seats`) or `default` (25 % of current seats).
+/// - `cost` (object, only when the reconciler computed it): the cost preview,
+///   see docs/plan-json.md ("cost").
 ///
 /// Example:
 ///
@@ -311,6 +315,7 @@ pub fn json(plan: &Plan) -> String {
             held: !plan.held.is_empty(),
             reasons,
         },
+        cost: plan.cost.as_ref(),
     };
     let mut out = serde_json::to_string_pretty(&doc).expect("plain structs serialize to JSON");
     out.push('\n');

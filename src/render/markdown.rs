@@ -134,9 +134,11 @@ impl MdDoc {
 /// summary.
 ///
 /// Layout: the hidden marker line [`MARKDOWN_MARKER`], a heading naming the
-/// org or enterprise, [`summary_line`] in bold, the guard verdict as a
+/// org or enterprise, the cost headline in bold when the plan has a cost
+/// preview (the money first), [`summary_line`] in bold, the guard verdict as a
 /// `> [!WARNING]` block when tripped, a `| | Login / team | Reason |` table of
-/// changes and `!` rows (folded into `<details>` past 20 rows), notes, and
+/// changes and `!` rows (folded into `<details>` past 20 rows), notes, the
+/// cost preview's lines, and
 /// the idle seats in `<details>`. Free text is escaped; past
 /// [`MARKDOWN_LIMIT`] bytes the output is cut at a row boundary and ends
 /// with a line saying how many rows were cut.
@@ -149,6 +151,11 @@ pub fn markdown(plan: &Plan) -> String {
         md_escape(plan.scope.name())
     ));
     doc.line("");
+    if let Some(cost) = &plan.cost {
+        // The money first: what a reviewer weighs before the logins.
+        doc.line(format!("**{}**", md_escape(&cost.headline())));
+        doc.line("");
+    }
     doc.line(format!("**{}**", summary_line(plan)));
     doc.line("");
 
@@ -251,6 +258,15 @@ pub fn markdown(plan: &Plan) -> String {
         doc.section(&summary, &["**Notes**", ""], notes, false);
     }
 
+    if let Some(cost) = &plan.cost {
+        let rows = cost
+            .lines()
+            .iter()
+            .map(|l| format!("- {}", md_escape(l)))
+            .collect();
+        doc.section("Cost preview", &["**Cost preview**", ""], rows, false);
+    }
+
     if let Some(min) = idle_threshold(plan) {
         let summary = format!(
             "Idle seats: {} (no Copilot activity for {min}+ days)",
@@ -285,8 +301,14 @@ pub fn pr_markdown(
         .strip_prefix(MARKDOWN_MARKER)
         .map(|b| b.trim_start_matches('\n'))
         .unwrap_or(&body);
+    // The money leads: the cost headline before what the PR asks for.
+    let money = plan
+        .cost
+        .as_ref()
+        .map(|c| format!("**{}**\n\n", md_escape(&c.headline())))
+        .unwrap_or_default();
     format!(
-        "{MARKDOWN_MARKER}\n{}{body}",
+        "{MARKDOWN_MARKER}\n{money}{}{body}",
         DesiredDiff::between(base, head).markdown()
     )
 }

@@ -49,6 +49,7 @@ fn empty_plan(scope: Scope, seats: usize, max_seats: Option<u64>) -> Plan {
         roster_before: Roster::default(),
         roster_after: Roster::default(),
         guard: Guard::default(),
+        cost: None,
     }
 }
 

@@ -29,6 +29,7 @@ mod app_auth;
 mod enterprise;
 mod faults;
 mod fixtures;
+mod identity;
 mod json;
 mod listener;
 pub mod pagination;
@@ -37,6 +38,7 @@ mod repo_json;
 mod repo_routes;
 mod server;
 mod state;
+pub mod usage;
 mod webhooks;
 
 use std::collections::HashMap;

@@ -224,6 +224,19 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(routes::RATE_LIMIT, get(rate_limit))
         .route(routes::GRAPHQL, post(repo_routes::graphql))
         .route(routes::APP_ACCESS_TOKENS, post(create_access_token))
+        .route(
+            super::usage::ORG_AI_CREDIT_USAGE,
+            get(super::usage::org_usage),
+        )
+        .route(
+            super::usage::ENTERPRISE_AI_CREDIT_USAGE,
+            get(super::usage::enterprise_usage),
+        )
+        .route(
+            super::identity::AUTHENTICATED_USER,
+            get(super::identity::authenticated_user),
+        )
+        .route(super::identity::APP, get(super::identity::app))
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .layer(middleware::from_fn_with_state(shared.clone(), pipeline))
@@ -502,7 +515,9 @@ async fn handle(sh: Arc<Shared>, req: Request, next: Next) -> Response {
             }
             None => {}
         }
-        let jwt_route = route == routes::APP_ACCESS_TOKENS || route == routes::ORG_INSTALLATION;
+        let jwt_route = route == routes::APP_ACCESS_TOKENS
+            || route == routes::ORG_INSTALLATION
+            || route == super::identity::APP;
         if !jwt_route && !route.is_empty() && !authorized(&sh, &parts.headers) {
             break 'resp ApiError::new(401, "Bad credentials", DOC_REST).into_response();
         }
@@ -1458,7 +1473,7 @@ fn jwt_error(e: JwtError) -> ApiError {
 }
 
 /// Verify the App JWT of a request; the App must be configured in state.
-fn verify_jwt(sh: &Shared, headers: &HeaderMap) -> Result<super::state::SimApp, ApiError> {
+pub(crate) fn verify_jwt(sh: &Shared, headers: &HeaderMap) -> Result<super::state::SimApp, ApiError> {
     let token = match header_str(headers, "authorization").and_then(|v| v.trim().split_once(' ')) {
         Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim().to_string(),
         _ => return Err(jwt_error(JwtError::Missing)),

@@ -188,6 +188,7 @@ impl Model {
                 grants,
                 last_activity_at: u.last,
                 last_authenticated_at: None,
+                plan_type: Default::default(),
             });
         }
         let mut live = match order {

@@ -79,7 +79,7 @@ impl GitHubClient {
     }
 
     /// A client authenticated as the App itself (a fresh JWT).
-    fn jwt_crab(&self, app: &AppAuth) -> Result<Octocrab, GitHubError> {
+    pub(super) fn jwt_crab(&self, app: &AppAuth) -> Result<Octocrab, GitHubError> {
         let now = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)

@@ -16,6 +16,7 @@ mod listing;
 mod repo;
 mod retry;
 mod throttle;
+mod usage;
 mod user_seat;
 mod writes;
 
