@@ -523,6 +523,10 @@ pub struct Plan {
     pub inactive: Vec<Inactive>,
     /// `policy.inactivity.days`, when an inactivity policy is set.
     pub inactivity_days: Option<u32>,
+    /// With `action: remove` before the removal window: the first day idle
+    /// seats will be removed (the last `act_before_cycle_end_days` of the
+    /// billing cycle).
+    pub idle_removal_from: Option<NaiveDate>,
     /// Desired logins that are not added (ineligible).
     pub skipped: Vec<Skipped>,
     /// Desired teams with no members: nothing to add, reported instead.

@@ -34,6 +34,8 @@ struct JsonPlan<'a> {
     held_outside: &'a [crate::plan::HeldOutside],
     guard: JsonGuard<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    idle_removal_from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     cost: Option<&'a crate::plan::cost::CostPreview>,
 }
 
@@ -188,6 +190,9 @@ fn is_false(b: &bool) -> bool {
 ///
 ///   `set_by` is `file` (seats.yaml's policy), `flag` (the operator's
 ///   `--max-removals` / `--max-seats`) or `default` (25 % of current seats).
+/// - `idle_removal_from` (`"YYYY-MM-DD"`, only with `inactivity.action:
+///   remove` before the removal window): the first day idle seats are
+///   removed.
 /// - `cost` (object, only when the reconciler computed it): the cost preview,
 ///   see docs/plan-json.md ("cost").
 ///
@@ -315,6 +320,7 @@ pub fn json(plan: &Plan) -> String {
             held: !plan.held.is_empty(),
             reasons,
         },
+        idle_removal_from: plan.idle_removal_from.map(|d| d.to_string()),
         cost: plan.cost.as_ref(),
     };
     let mut out = serde_json::to_string_pretty(&doc).expect("plain structs serialize to JSON");

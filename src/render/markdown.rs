@@ -253,6 +253,9 @@ pub fn markdown(plan: &Plan) -> String {
     if let Some(t) = &plan.assign_via_team {
         notes.push(format!("- {}", md_escape(&assign_via_note(t))));
     }
+    if let Some(from) = plan.idle_removal_from {
+        notes.push(format!("- {}", md_escape(&super::idle_removal_note(from))));
+    }
     if !notes.is_empty() {
         let summary = format!("{} notes", notes.len());
         doc.section(&summary, &["**Notes**", ""], notes, false);

@@ -41,6 +41,7 @@ fn empty_plan(scope: Scope, seats: usize, max_seats: Option<u64>) -> Plan {
         changes: vec![],
         inactive: vec![],
         inactivity_days: None,
+        idle_removal_from: None,
         skipped: vec![],
         empty_teams: vec![],
         unknown_teams: vec![],

@@ -69,6 +69,9 @@ pub fn text(plan: &Plan, color: bool) -> String {
     if let Some(t) = &plan.assign_via_team {
         notes.push(format!("Note: {}.", assign_via_note(t)));
     }
+    if let Some(from) = plan.idle_removal_from {
+        notes.push(format!("Note: {}.", super::idle_removal_note(from)));
+    }
 
     let mut blocks: Vec<Vec<String>> = vec![body, notes];
 
