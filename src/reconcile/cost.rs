@@ -67,7 +67,7 @@ pub async fn read_usage(api: &dyn UsageApi, scope: &Scope, plan: &mut Plan, toda
         .iter()
         .map(|b| b.login.clone())
         .collect();
-    let usage = match usage_of(api, scope, &logins, today).await {
+    let usage = match usage_of(api, scope, &logins, today, MAX_USAGE_READS).await {
         Ok(u) => u,
         Err(e) => Usage {
             credits: Default::default(),
@@ -80,15 +80,17 @@ pub async fn read_usage(api: &dyn UsageApi, scope: &Scope, plan: &mut Plan, toda
     cost.usage_note = usage.note;
 }
 
-/// The AI-credit use of `logins` in `today`'s month (the cycle's month).
+/// The AI-credit use of the first `max` of `logins` in `today`'s month
+/// (the cycle's month). A 403/404 leaves a note and no figures.
 pub async fn usage_of(
     api: &dyn UsageApi,
     scope: &Scope,
     logins: &[String],
     today: NaiveDate,
+    max: usize,
 ) -> Result<Usage, GitHubError> {
     let mut usage = Usage::default();
-    for login in logins.iter().take(MAX_USAGE_READS) {
+    for login in logins.iter().take(max) {
         match api
             .ai_credit_usage(scope, login, today.year(), today.month())
             .await?
@@ -103,9 +105,9 @@ pub async fn usage_of(
             }
         }
     }
-    if logins.len() > MAX_USAGE_READS {
+    if logins.len() > max {
         usage.note = Some(format!(
-            "AI-credit use read for the first {MAX_USAGE_READS} of {} people only",
+            "AI-credit use read for the first {max} of {} people only",
             logins.len()
         ));
     }
