@@ -153,7 +153,7 @@ pub fn markdown(plan: &Plan) -> String {
     doc.line("");
     if let Some(cost) = &plan.cost {
         // The money first: what a reviewer weighs before the logins.
-        doc.line(format!("**{}**", md_escape(&cost.headline())));
+        doc.line(format!("**{}**", md_money(&cost.headline())));
         doc.line("");
     }
     doc.line(format!("**{}**", summary_line(plan)));
@@ -265,7 +265,7 @@ pub fn markdown(plan: &Plan) -> String {
         let rows = cost
             .lines()
             .iter()
-            .map(|l| format!("- {}", md_escape(l)))
+            .map(|l| format!("- {}", md_money(l)))
             .collect();
         doc.section("Cost preview", &["**Cost preview**", ""], rows, false);
     }
@@ -292,6 +292,12 @@ pub fn markdown(plan: &Plan) -> String {
     doc.finish()
 }
 
+/// Escaped text with `$` escaped too: two dollar signs on one line
+/// (`US$57 -> US$95`) would be read by GitHub as inline math.
+fn md_money(s: &str) -> String {
+    md_escape(s).replace('$', "\\$")
+}
+
 /// The markdown PR comment: the marker first (so a workflow can find and
 /// update its one comment), what the PR asks for, then the live plan.
 pub fn pr_markdown(
@@ -308,7 +314,7 @@ pub fn pr_markdown(
     let money = plan
         .cost
         .as_ref()
-        .map(|c| format!("**{}**\n\n", md_escape(&c.headline())))
+        .map(|c| format!("**{}**\n\n", md_money(&c.headline())))
         .unwrap_or_default();
     format!(
         "{MARKDOWN_MARKER}\n{money}{}{body}",

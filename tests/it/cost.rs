@@ -83,7 +83,10 @@ async fn three_new_business_seats_lead_with_the_money() {
 
     // The PR comment: the money comes before the seat summary.
     let md = stdout(&plan(&sim, &path, &["--format", "markdown"]));
-    let money = md.find(&format!("**{headline}**")).expect(&md);
+    // `$` escaped: two on a line would be read by GitHub as inline math.
+    let money = md
+        .find(&format!("**{}**", headline.replace('$', "\\$")))
+        .expect(&md);
     let summary = md.find("**Plan: 3 to add").expect(&md);
     assert!(money < summary, "{md}");
 
