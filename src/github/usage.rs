@@ -24,11 +24,12 @@ pub enum UsageRead {
 /// AI-credit usage reports.
 #[async_trait]
 pub trait UsageApi: Send + Sync {
-    /// AI credits `login` used in `year`-`month` in `scope`.
+    /// AI credits `login` (everyone in `scope` when `None`) used in
+    /// `year`-`month`.
     async fn ai_credit_usage(
         &self,
         scope: &Scope,
-        login: &str,
+        login: Option<&str>,
         year: i32,
         month: u32,
     ) -> Result<UsageRead, GitHubError>;

@@ -92,7 +92,7 @@ pub async fn usage_of(
     let mut usage = Usage::default();
     for login in logins.iter().take(max) {
         match api
-            .ai_credit_usage(scope, login, today.year(), today.month())
+            .ai_credit_usage(scope, Some(login), today.year(), today.month())
             .await?
         {
             UsageRead::Credits(c) => {

@@ -13,12 +13,15 @@ impl UsageApi for GitHubClient {
     async fn ai_credit_usage(
         &self,
         scope: &Scope,
-        login: &str,
+        login: Option<&str>,
         year: i32,
         month: u32,
     ) -> Result<UsageRead, GitHubError> {
         let crab = self.crab_for_scope(scope).await?;
-        let query = format!("year={year}&month={month}&user={}", seg(login));
+        let mut query = format!("year={year}&month={month}");
+        if let Some(l) = login {
+            query.push_str(&format!("&user={}", seg(l)));
+        }
         let req = match scope {
             Scope::Org(o) => Req::get(
                 "/organizations/{org}/settings/billing/ai_credit/usage",
