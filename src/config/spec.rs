@@ -5,7 +5,10 @@
 //! editors use: a key added here is known to both, and a unit test feeds
 //! every key of every table through the parser.
 
-use super::{DEFAULT_ACT_BEFORE_CYCLE_END_DAYS, DEFAULT_REMIND_DAYS, InactivityAction, RemovalMode, SelfServeMode};
+use super::{
+    DEFAULT_ACT_BEFORE_CYCLE_END_DAYS, DEFAULT_REMIND_DAYS, InactivityAction, RemovalMode,
+    SelfServeMode,
+};
 
 /// An inclusive integer range a key accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -362,7 +365,9 @@ mod tests {
         );
         assert_eq!(
             INACTIVITY[3].default,
-            Some(DefaultValue::Int(inactivity.act_before_cycle_end_days() as i64))
+            Some(DefaultValue::Int(
+                inactivity.act_before_cycle_end_days() as i64
+            ))
         );
     }
 }

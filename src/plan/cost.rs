@@ -313,11 +313,7 @@ pub fn preview(input: &CostInput) -> CostPreview {
     }
     let monthly_before: u64 = plans.iter().map(|c| c.price * c.seats_before).sum();
     let monthly_after: u64 = plans.iter().map(|c| c.price * c.seats_after).sum();
-    let gained_dollars: u64 = input
-        .gained
-        .iter()
-        .map(|(_, p)| input.prices.of(*p))
-        .sum();
+    let gained_dollars: u64 = input.gained.iter().map(|(_, p)| input.prices.of(*p)).sum();
     CostPreview {
         plans,
         monthly_before,
@@ -500,16 +496,38 @@ mod tests {
     fn the_headline_leads_with_the_money() {
         use PlanType::*;
         #[rustfmt::skip]
-        let cases: &[(&[(PlanType, u64)], &[PlanType], &[PlanType], &str)] = &[
-            (&[(Business, 10)], &[Business; 3], &[],
-             "+3 Business seats: +US$57/month, +5,700 pooled credits"),
-            (&[(Enterprise, 2)], &[], &[Enterprise],
-             "-1 Enterprise seat: -US$39/month, -3,900 pooled credits (removed seats are billed until 2027-01-01)"),
-            (&[(Business, 1), (Enterprise, 1)], &[Business, Business], &[Enterprise],
-             "+2 Business seats, -1 Enterprise seat: -US$1/month, -100 pooled credits (removed seats are billed until 2027-01-01)"),
-            (&[(Business, 100)], &[], &[],
-             "No seat cost change: US$1,900/month, 190,000 pooled credits"),
-            (&[], &[], &[], "No seat cost change: US$0/month, 0 pooled credits"),
+        type Case<'a> = (&'a [(PlanType, u64)], &'a [PlanType], &'a [PlanType], &'a str);
+        let cases: &[Case] = &[
+            (
+                &[(Business, 10)],
+                &[Business; 3],
+                &[],
+                "+3 Business seats: +US$57/month, +5,700 pooled credits",
+            ),
+            (
+                &[(Enterprise, 2)],
+                &[],
+                &[Enterprise],
+                "-1 Enterprise seat: -US$39/month, -3,900 pooled credits (removed seats are billed until 2027-01-01)",
+            ),
+            (
+                &[(Business, 1), (Enterprise, 1)],
+                &[Business, Business],
+                &[Enterprise],
+                "+2 Business seats, -1 Enterprise seat: -US$1/month, -100 pooled credits (removed seats are billed until 2027-01-01)",
+            ),
+            (
+                &[(Business, 100)],
+                &[],
+                &[],
+                "No seat cost change: US$1,900/month, 190,000 pooled credits",
+            ),
+            (
+                &[],
+                &[],
+                &[],
+                "No seat cost change: US$0/month, 0 pooled credits",
+            ),
         ];
         for (before, gained, lost, want) in cases {
             assert_eq!(preview(&input(before, gained, lost)).headline(), *want);
@@ -519,7 +537,11 @@ mod tests {
     #[test]
     fn removals_keep_the_pool_this_cycle_and_adds_grow_it_at_once() {
         use PlanType::*;
-        let p = preview(&input(&[(Business, 4)], &[Enterprise], &[Business, Business]));
+        let p = preview(&input(
+            &[(Business, 4)],
+            &[Enterprise],
+            &[Business, Business],
+        ));
         assert_eq!(p.monthly_before, 76);
         assert_eq!(p.monthly_after, 2 * 19 + 39);
         assert_eq!(p.credits_this_cycle, (76 + 39) * 100);
@@ -532,7 +554,13 @@ mod tests {
         let mut prices = SeatPrices::default();
         prices.set("business=17").unwrap();
         prices.set(" Enterprise = 35").unwrap();
-        assert_eq!(prices, SeatPrices { business: 17, enterprise: 35 });
+        assert_eq!(
+            prices,
+            SeatPrices {
+                business: 17,
+                enterprise: 35
+            }
+        );
         assert_eq!(prices.of(PlanType::Unknown), 17);
         for bad in ["business", "business=1.5", "team=4", "business=-1"] {
             assert!(SeatPrices::default().set(bad).is_err(), "{bad}");
@@ -545,8 +573,12 @@ mod tests {
         assert_eq!(next_month(d(2026, 12, 5)), d(2027, 1, 1));
         assert_eq!(next_month(d(2026, 1, 31)), d(2026, 2, 1));
         let mut live = LiveState::default();
-        assert_eq!(cycle_end(d(2026, 12, 5), &live), (d(2027, 1, 1), CycleSource::CalendarMonth));
-        let mut u = crate::github::LiveUser::new("a", crate::github::Grant::Direct, chrono::Utc::now());
+        assert_eq!(
+            cycle_end(d(2026, 12, 5), &live),
+            (d(2027, 1, 1), CycleSource::CalendarMonth)
+        );
+        let mut u =
+            crate::github::LiveUser::new("a", crate::github::Grant::Direct, chrono::Utc::now());
         u.grants[0].pending_cancellation_date = Some(d(2026, 12, 18));
         live.users.push(u.clone());
         assert_eq!(
@@ -554,12 +586,20 @@ mod tests {
             (d(2026, 12, 18), CycleSource::PendingCancellation)
         );
         // A date already past says nothing about this cycle.
-        assert_eq!(cycle_end(d(2026, 12, 20), &live).1, CycleSource::CalendarMonth);
+        assert_eq!(
+            cycle_end(d(2026, 12, 20), &live).1,
+            CycleSource::CalendarMonth
+        );
     }
 
     #[test]
     fn thousands_groups_digits() {
-        for (n, s) in [(0, "0"), (999, "999"), (1000, "1,000"), (1234567, "1,234,567")] {
+        for (n, s) in [
+            (0, "0"),
+            (999, "999"),
+            (1000, "1,000"),
+            (1234567, "1,234,567"),
+        ] {
             assert_eq!(thousands(n), s);
         }
     }

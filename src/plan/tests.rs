@@ -137,7 +137,8 @@ fn rules_table() {
         inactivity: Some(Inactivity {
             days: 60,
             action: InactivityAction::Remove,
-            remind_days: None, act_before_cycle_end_days: Some(31),
+            remind_days: None,
+            act_before_cycle_end_days: Some(31),
         }),
         ..Policy::default()
     };
@@ -303,7 +304,8 @@ fn inactivity_report_lists_idle_seats_only() {
         inactivity: Some(Inactivity {
             days: 60,
             action: InactivityAction::Report,
-            remind_days: None, act_before_cycle_end_days: Some(31),
+            remind_days: None,
+            act_before_cycle_end_days: Some(31),
         }),
         ..Policy::default()
     };
@@ -481,7 +483,8 @@ fn idle_time_uses_the_latest_signal() {
         inactivity: Some(Inactivity {
             days: 30,
             action: InactivityAction::Remove,
-            remind_days: None, act_before_cycle_end_days: Some(31),
+            remind_days: None,
+            act_before_cycle_end_days: Some(31),
         }),
         ..Policy::default()
     };

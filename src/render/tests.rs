@@ -248,7 +248,11 @@ fn cost_plan() -> Plan {
         changes: vec![
             change(Action::AddUser, "ann", Reason::New),
             change(Action::AddUser, "ben", Reason::New),
-            idle(change(Action::RemoveUser, "erin", Reason::NotDesired), 3, false),
+            idle(
+                change(Action::RemoveUser, "erin", Reason::NotDesired),
+                3,
+                false,
+            ),
         ],
         roster_before: roster(&["alice", "bob", "carol", "erin"]),
         roster_after: roster(&["alice", "ann", "ben", "bob", "carol"]),

@@ -9,8 +9,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::json;
 
-use super::server::{ApiError, Shared, json_response, lock};
 use super::server::ApiResult;
+use super::server::{ApiError, Shared, json_response, lock};
 
 /// `GET` the authenticated user.
 pub const AUTHENTICATED_USER: &str = "/user";

@@ -1473,7 +1473,10 @@ fn jwt_error(e: JwtError) -> ApiError {
 }
 
 /// Verify the App JWT of a request; the App must be configured in state.
-pub(crate) fn verify_jwt(sh: &Shared, headers: &HeaderMap) -> Result<super::state::SimApp, ApiError> {
+pub(crate) fn verify_jwt(
+    sh: &Shared,
+    headers: &HeaderMap,
+) -> Result<super::state::SimApp, ApiError> {
     let token = match header_str(headers, "authorization").and_then(|v| v.trim().split_once(' ')) {
         Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim().to_string(),
         _ => return Err(jwt_error(JwtError::Missing)),

@@ -4,7 +4,9 @@
 //! official description says: `year`, `month`, `day` filter (year and month
 //! default to the current ones), `user` and `model` and `product` narrow
 //! (case-insensitively), and the body is `{timePeriod, organization,
-//! usageItems}` with `user` echoed when asked for.
+//! usageItems}` (the enterprise's: `enterprise` instead of `organization`)
+//! with the filters echoed. The simulator's use is all in its primary
+//! organization, so an enterprise `organization` filter narrows nothing.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,8 +25,7 @@ pub const ORG_AI_CREDIT_USAGE: &str = "/organizations/{org}/settings/billing/ai_
 pub const ENTERPRISE_AI_CREDIT_USAGE: &str =
     "/enterprises/{enterprise}/settings/billing/ai_credit/usage";
 
-const DOC_ORG: &str =
-    "https://docs.github.com/rest/billing/usage#get-billing-ai-credit-usage-report-for-an-organization";
+const DOC_ORG: &str = "https://docs.github.com/rest/billing/usage#get-billing-ai-credit-usage-report-for-an-organization";
 const DOC_ENT: &str = "https://docs.github.com/enterprise-cloud@latest/rest/billing/usage#get-billing-ai-credit-usage-report-for-an-enterprise";
 
 /// One day of one person's AI-credit use of one model.
@@ -55,9 +56,16 @@ impl SimCredits {
 use super::server::ApiResult;
 
 /// The report for one account over its query.
+/// Whose report: the org's body names it `organization`, the enterprise's
+/// `enterprise` (and echoes an `organization` filter).
+enum Account<'a> {
+    Org(&'a str),
+    Enterprise(&'a str),
+}
+
 fn report(
     sh: &Shared,
-    account: &str,
+    account: Account<'_>,
     q: &HashMap<String, String>,
     doc: &'static str,
 ) -> ApiResult {
@@ -123,10 +131,16 @@ fn report(
     }
     let mut body = json!({
         "timePeriod": period,
-        "organization": account,
         "usageItems": items,
     });
-    for k in ["user", "model", "product"] {
+    match account {
+        Account::Org(o) => body["organization"] = json!(o),
+        Account::Enterprise(e) => body["enterprise"] = json!(e),
+    }
+    for k in ["user", "model", "product", "organization"] {
+        if matches!(account, Account::Org(_)) && k == "organization" {
+            continue;
+        }
         if let Some(v) = q.get(k) {
             body[k] = json!(v);
         }
@@ -146,7 +160,7 @@ pub(crate) async fn org_usage(
         }
         st.org.clone()
     };
-    report(&sh, &name, &q, DOC_ORG)
+    report(&sh, Account::Org(&name), &q, DOC_ORG)
 }
 
 pub(crate) async fn enterprise_usage(
@@ -158,5 +172,5 @@ pub(crate) async fn enterprise_usage(
         Some(e) if e.eq_ignore_ascii_case(&ent) => e.clone(),
         _ => return Err(ApiError::not_found(DOC_ENT)),
     };
-    report(&sh, &name, &q, DOC_ENT)
+    report(&sh, Account::Enterprise(&name), &q, DOC_ENT)
 }

@@ -19,9 +19,7 @@ use crate::support::{org_state, sim_options, strings};
 const SEATED: &[&str] = &["alice", "bob", "carol", "dave", "erin"];
 
 fn state() -> SimState {
-    let members = strings(&[
-        "alice", "bob", "carol", "dave", "erin", "ann", "ben", "cat",
-    ]);
+    let members = strings(&["alice", "bob", "carol", "dave", "erin", "ann", "ben", "cat"]);
     let mut st = org_state(&members, &strings(SEATED));
     st.users = members;
     st
@@ -51,17 +49,11 @@ fn stdout(o: &Output) -> String {
 }
 
 fn json(o: &Output) -> Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}{}",
-            stdout(o),
-            String::from_utf8_lossy(&o.stderr)
-        )
-    })
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(o), String::from_utf8_lossy(&o.stderr)))
 }
 
-const ALL_AND_THREE: &str =
-    "org: acme\nusers: [alice, bob, carol, dave, erin, ann, ben, cat]\n";
+const ALL_AND_THREE: &str = "org: acme\nusers: [alice, bob, carol, dave, erin, ann, ben, cat]\n";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn three_new_business_seats_lead_with_the_money() {
@@ -129,7 +121,10 @@ async fn enterprise_seats_at_their_price() {
         "{text}"
     );
     let text = stdout(&plan(&sim, &path, &["--seat-price", "enterprise=30"]));
-    assert!(text.contains("+US$90/month, +9,000 pooled credits"), "{text}");
+    assert!(
+        text.contains("+US$90/month, +9,000 pooled credits"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -152,7 +147,10 @@ async fn a_removal_is_billed_to_the_cycles_end_with_its_credit_use() {
         c["billed_to_cycle_end"],
         serde_json::json!([{"login": "erin", "plan_type": "business", "credits_used": 321}])
     );
-    assert_eq!(c["credits_this_cycle"], 9_500, "the pool keeps erin's credits this cycle");
+    assert_eq!(
+        c["credits_this_cycle"], 9_500,
+        "the pool keeps erin's credits this cycle"
+    );
     assert_eq!(c["credits_after"], 7_600);
     let asked: Vec<String> = sim
         .requests()
@@ -251,7 +249,11 @@ async fn idle_seats_are_removed_in_the_last_days_of_the_cycle() {
     let end = seatkeeper::plan::cost::next_month(early);
     let from = end - Duration::days(3);
 
-    let v = json(&plan(&sim, &path, &["--format", "json", "--today", &early.to_string()]));
+    let v = json(&plan(
+        &sim,
+        &path,
+        &["--format", "json", "--today", &early.to_string()],
+    ));
     assert!(v["changes"].as_array().unwrap().is_empty(), "{v}");
     assert_eq!(v["idle_removal_from"], from.to_string());
     assert_eq!(v["inactive"][0]["login"], "erin");
@@ -261,7 +263,11 @@ async fn idle_seats_are_removed_in_the_last_days_of_the_cycle() {
         "{text}"
     );
 
-    let v = json(&plan(&sim, &path, &["--format", "json", "--today", &from.to_string()]));
+    let v = json(&plan(
+        &sim,
+        &path,
+        &["--format", "json", "--today", &from.to_string()],
+    ));
     assert_eq!(v["changes"][0]["login"], "erin", "{v}");
     assert_eq!(v["changes"][0]["reason"], "inactive");
     assert!(v.get("idle_removal_from").is_none());

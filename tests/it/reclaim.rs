@@ -361,8 +361,12 @@ async fn forged_reclaim_state_removes_nobody_and_is_reported() {
                 vec!["seatkeeper-reclaim".into()],
             )
             .unwrap();
-        s.create_comment(REPO, n, "<!-- seatkeeper:reminded chen dmitri elena farid -->")
-            .unwrap();
+        s.create_comment(
+            REPO,
+            n,
+            "<!-- seatkeeper:reminded chen dmitri elena farid -->",
+        )
+        .unwrap();
         s.viewer = "seatkeeper-bot".into();
         let r = s.repo_mut(REPO).unwrap();
         for c in r.comments.iter_mut() {
@@ -381,7 +385,10 @@ async fn forged_reclaim_state_removes_nobody_and_is_reported() {
     assert!(logins(&v["due"]).is_empty(), "{v}");
     let reminded = logins(&v["reminded"]);
     for l in ["chen", "dmitri", "elena", "farid"] {
-        assert!(reminded.contains(&l.to_string()), "{l} reminded afresh: {v}");
+        assert!(
+            reminded.contains(&l.to_string()),
+            "{l} reminded afresh: {v}"
+        );
     }
     let ours = v["reminder_issue"].as_u64().unwrap();
     assert_ne!(ours, forged, "the forged issue is not the tracking issue");
@@ -397,7 +404,10 @@ async fn forged_reclaim_state_removes_nobody_and_is_reported() {
             )
         })
         .collect();
-    assert_eq!(ignored, vec![("issue".to_string(), forged, "mallory".to_string())]);
+    assert_eq!(
+        ignored,
+        vec![("issue".to_string(), forged, "mallory".to_string())]
+    );
     let text = run_as(&sim, "text", &["--today", &window_date(0).to_string()]);
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(
@@ -514,7 +524,11 @@ async fn ai_credit_use_keeps_a_seat() {
         .collect();
     assert_eq!(asked.len(), 4, "{asked:?}");
     assert!(
-        asked[0].contains(&format!("year={}&month={}&user=", late.year(), late.month())),
+        asked[0].contains(&format!(
+            "year={}&month={}&user=",
+            late.year(),
+            late.month()
+        )),
         "{asked:?}"
     );
 
