@@ -226,10 +226,7 @@ impl CostInput {
             prices,
             cycle_end,
             cycle_source,
-            usage: Usage {
-                credits: BTreeMap::new(),
-                note: Some("AI-credit use was not read for this plan".into()),
-            },
+            usage: Usage::default(),
             budgets: None,
         }
     }

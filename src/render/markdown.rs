@@ -310,12 +310,18 @@ pub fn pr_markdown(
         .strip_prefix(MARKDOWN_MARKER)
         .map(|b| b.trim_start_matches('\n'))
         .unwrap_or(&body);
-    // The money leads: the cost headline before what the PR asks for.
+    // The money leads: the cost headline before what the PR asks for (and
+    // not again under the plan's heading).
     let money = plan
         .cost
         .as_ref()
         .map(|c| format!("**{}**\n\n", md_money(&c.headline())))
         .unwrap_or_default();
+    let body = if money.is_empty() {
+        body.to_string()
+    } else {
+        body.replacen(&money, "", 1)
+    };
     format!(
         "{MARKDOWN_MARKER}\n{money}{}{body}",
         DesiredDiff::between(base, head).markdown()

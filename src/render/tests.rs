@@ -715,6 +715,7 @@ fn the_pr_comment_leads_with_the_money() {
         ),
         "{out}"
     );
+    assert_eq!(out.matches("pooled credits").count(), 1, "once: {out}");
     // Without a preview, the comment starts with what the PR asks for.
     let plain = pr_markdown(&full_plan(), &base, &head);
     assert!(!plain.contains("pooled credits"), "{plain}");
