@@ -272,3 +272,56 @@ async fn idle_seats_are_removed_in_the_last_days_of_the_cycle() {
     assert_eq!(v["changes"][0]["reason"], "inactive");
     assert!(v.get("idle_removal_from").is_none());
 }
+
+/// An enterprise: seats granted through enterprise teams and directly are
+/// priced by the listing's `plan_type`, and the AI-credit use of a person
+/// removed is read from the enterprise's usage report.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_enterprise_reads_its_own_usage_report() {
+    use seatkeeper::reconcile::{Mode, Options, reconcile};
+    use seatkeeper::simulator::SimTeam;
+    let mut st = SimState::new("acme");
+    st.enterprise = Some("big".into());
+    st.plan_type = "enterprise".into();
+    st.enterprise_members = strings(&["carol", "dave", "erin"]);
+    st.enterprise_teams = vec![SimTeam::new("ent:platform", &["carol", "dave"])];
+    st.selected_enterprise_teams.insert("ent:platform".into());
+    st.enterprise_selected_users = ["erin".to_string()].into();
+    st.normalize(Utc::now());
+    st.ai_credits.push(SimCredits::today("erin", 4_000.0));
+    let sim = Simulator::start(st, sim_options()).await.unwrap();
+    let api = crate::support::sim_client(&sim).await;
+    let file = crate::support::loaded("enterprise: big\nteams: [platform]\n");
+    let mut out = reconcile(
+        &api,
+        &file,
+        &Options {
+            mode: Mode::Plan,
+            ..Options::default()
+        },
+    )
+    .await
+    .unwrap();
+    let today = Utc::now().date_naive();
+    seatkeeper::reconcile::cost::read_usage(&api, &out.scope, &mut out.plan, today).await;
+    let cost = out.plan.cost.unwrap();
+    assert_eq!(
+        cost.headline(),
+        format!(
+            "-1 Enterprise seat: -US$39/month, -3,900 pooled credits (removed seats are billed until {})",
+            cost.cycle_end
+        )
+    );
+    assert_eq!(cost.billed_to_cycle_end[0].login, "erin");
+    assert_eq!(cost.billed_to_cycle_end[0].credits_used, Some(4_000));
+    let asked: Vec<String> = sim
+        .requests()
+        .iter()
+        .filter(|r| r.route.ends_with("/ai_credit/usage"))
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(
+        asked,
+        vec!["/enterprises/big/settings/billing/ai_credit/usage".to_string()]
+    );
+}
