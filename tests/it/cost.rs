@@ -187,6 +187,20 @@ async fn a_removal_is_billed_to_the_cycles_end_with_its_credit_use() {
     let v = json(&plan(&sim, &path, &["--format", "json"]));
     assert_eq!(v["cost"]["cycle_end"], pending.to_string(), "{v}");
     assert_eq!(v["cost"]["cycle_source"], "pending_cancellation");
+    // dave's seat pending cancellation comes back only because the file
+    // lists him; without him it is not re-added, and not counted.
+    let without = file(&dir, "org: acme\nusers: [alice, bob, carol]\n");
+    let v = json(&plan(&sim, &without, &["--format", "json"]));
+    assert!(
+        v["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["action"] != "add_user"),
+        "{v}"
+    );
+    assert_eq!(v["cost"]["plans"][0]["seats_before"], 4, "dave is not held");
+    let path = file(&dir, "org: acme\nusers: [alice, bob, carol, dave]\n");
 
     // No billing permission: the plan goes on, with a note.
     sim.with_state(|s| s.ai_credit_usage_hidden = true);
