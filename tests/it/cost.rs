@@ -339,3 +339,53 @@ async fn an_enterprise_reads_its_own_usage_report() {
         vec!["/enterprises/big/settings/billing/ai_credit/usage".to_string()]
     );
 }
+
+/// The controller's metrics: the monthly price of the seats held (at the
+/// operator's price) and this month's AI credits from the usage report,
+/// read once for the start-up reconcile.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_controller_exports_seat_cost_and_credits_used() {
+    use crate::support::{Daemon, metric};
+    let mut st = state();
+    st.ai_credits.push(SimCredits::today("alice", 120.0));
+    st.ai_credits.push(SimCredits::today("bob", 30.4));
+    let sim = Simulator::start(st, sim_options()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = file(&dir, ALL_AND_THREE);
+    let args = [
+        "--config",
+        path.to_str().unwrap(),
+        "--schedule",
+        "0 0 0 1 1 *",
+        "--dry-run",
+        "--seat-price",
+        "business=17",
+    ];
+    let d = Daemon::start(&sim, &args, &[]);
+    let body = d
+        .wait_for("both cost metrics", || async {
+            let m = d.get("/metrics").await;
+            let org = [("org", "acme")];
+            let cost = metric(&m.body, "seatkeeper_seat_cost_dollars_monthly", &org)?;
+            let used = metric(&m.body, "seatkeeper_ai_credits_used", &org)?;
+            Some((cost, used))
+        })
+        .await;
+    assert_eq!(
+        body,
+        (5.0 * 17.0, 150.0),
+        "5 seats held at US$17; 150 credits"
+    );
+    let usage: Vec<_> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.route.ends_with("/ai_credit/usage"))
+        .collect();
+    assert_eq!(usage.len(), 1, "one read for the whole org");
+    assert!(
+        usage[0]
+            .query
+            .as_deref()
+            .is_some_and(|q| !q.contains("user="))
+    );
+}
