@@ -50,6 +50,7 @@ fn inputs() -> (Desired, LiveState, NaiveDate) {
                     .and_utc()
             }),
             last_authenticated_at: None,
+            plan_type: Default::default(),
         })
         .collect();
     let desired = Desired {
@@ -61,6 +62,7 @@ fn inputs() -> (Desired, LiveState, NaiveDate) {
                 days: 60,
                 action: InactivityAction::Report,
                 remind_days: None,
+                act_before_cycle_end_days: None,
             }),
             ..Policy::default()
         },

@@ -221,6 +221,7 @@ async fn run_size(cfg: &Cfg, seats: usize, dir: &std::path::Path) -> Row {
         write: seatkeeper::github::args::WriteArgs::default(),
         bounds: seatkeeper::reconcile::BoundsArgs::default(),
         portal: Default::default(),
+        prices: seatkeeper::reconcile::cost::PriceArgs::default(),
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let controller = tokio::spawn(seatkeeper::daemon::run_until(args, async {

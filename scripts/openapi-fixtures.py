@@ -52,6 +52,8 @@ OPS = {
         ("patch", "/repos/{owner}/{repo}/issues/comments/{comment_id}"),
         ("get", "/rate_limit"),
         ("post", "/app/installations/{installation_id}/access_tokens"),
+        ("get", "/user"),
+        ("get", "/organizations/{org}/settings/billing/ai_credit/usage"),
     ],
     "ghec": [
         ("get", "/enterprises/{enterprise}/copilot/billing/seats"),
@@ -65,6 +67,7 @@ OPS = {
         ("post", "/enterprises/{enterprise}/teams/{enterprise-team}/memberships/remove"),
         ("get", "/enterprises/{enterprise}/teams/{enterprise-team}/memberships/{username}"),
         ("get", "/enterprises/{enterprise}/members/{username}/copilot"),
+        ("get", "/enterprises/{enterprise}/settings/billing/ai_credit/usage"),
     ],
 }
 

@@ -497,6 +497,7 @@ async fn serve_forever(
             admin_team: Some(DEMO_ADMIN_TEAM.to_string()),
             ..crate::portal::PortalArgs::default()
         }),
+        prices: crate::reconcile::cost::PriceArgs::default(),
     };
     let shown = print_pushes(sim);
     // Free the ports just before the controller binds them.

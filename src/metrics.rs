@@ -114,6 +114,8 @@ pub struct Metrics {
     drift: Family<DriftLabels, Gauge>,
     changes_total: Family<ChangeLabels, Counter>,
     inactive_seats: Family<OrgLabels, Gauge>,
+    seat_cost: Family<OrgLabels, Gauge>,
+    ai_credits_used: Family<OrgLabels, Gauge>,
     desired_state_valid: Family<OrgLabels, Gauge>,
     listing_incomplete: Family<OrgLabels, Gauge>,
 }
@@ -187,6 +189,8 @@ impl Metrics {
             drift: Family::default(),
             changes_total: Family::default(),
             inactive_seats: Family::default(),
+            seat_cost: Family::default(),
+            ai_credits_used: Family::default(),
             desired_state_valid: Family::default(),
             listing_incomplete: Family::default(),
         };
@@ -238,6 +242,16 @@ impl Metrics {
             m.inactive_seats.clone(),
         );
         registry.register(
+            "seat_cost_dollars_monthly",
+            "Monthly price of the seats held in the last listing, US dollars (list prices or --seat-price)",
+            m.seat_cost.clone(),
+        );
+        registry.register(
+            "ai_credits_used",
+            "AI credits used this month by the org or enterprise, from the billing usage report (read at most hourly)",
+            m.ai_credits_used.clone(),
+        );
+        registry.register(
             "desired_state_valid",
             "1 when the last read of the org's seats.yaml was valid, else 0",
             m.desired_state_valid.clone(),
@@ -264,6 +278,13 @@ impl Metrics {
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+
+    /// Record the AI credits `org` used this month.
+    pub fn set_ai_credits_used(&self, org: &str, credits: u64) {
+        self.ai_credits_used
+            .get_or_create(&org_labels(org))
+            .set(credits as i64);
     }
 
     /// Record whether `org`'s desired state was readable and valid.
@@ -315,6 +336,11 @@ impl Metrics {
         self.inactive_seats
             .get_or_create(&org_labels(org))
             .set(outcome.plan.inactive.len() as i64);
+        if let Some(cost) = &outcome.plan.cost {
+            self.seat_cost
+                .get_or_create(&org_labels(org))
+                .set(cost.monthly_before as i64);
+        }
 
         self.listing_incomplete
             .get_or_create(&org_labels(org))

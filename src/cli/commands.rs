@@ -152,11 +152,13 @@ pub(super) async fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
                 .limits
                 .bounded_by(bounds.max_removals, bounds.max_seats);
             let digest = reconcile::digest(&loaded, &live, today);
-            (
-                seatkeeper::plan::plan(&desired, &live, today),
-                Vec::new(),
-                Some(digest),
-            )
+            let mut plan = seatkeeper::plan::plan(&desired, &live, today);
+            reconcile::cost::attach(&mut plan, &live, today, args.prices.prices());
+            if let Some(c) = plan.cost.as_mut() {
+                c.usage_note = (!c.billed_to_cycle_end.is_empty())
+                    .then(|| "AI-credit use is not read with --live-state".to_string());
+            }
+            (plan, Vec::new(), Some(digest))
         }
         None => {
             let line = Line::on_terminal();
@@ -170,7 +172,9 @@ pub(super) async fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
             opts.digest = args.out.is_some();
             // --strict: every listed login must be eligible, seated ones too.
             opts.report_listed_ineligible = args.strict;
-            let outcome = reconcile::reconcile(&client, &loaded, &opts).await?;
+            opts.seat_prices = args.prices.prices();
+            let mut outcome = reconcile::reconcile(&client, &loaded, &opts).await?;
+            reconcile::cost::read_usage(&client, &outcome.scope, &mut outcome.plan, today).await;
             drop(line);
             (outcome.plan, outcome.ineligible, outcome.inputs_digest)
         }
@@ -285,6 +289,7 @@ pub(super) async fn apply(args: ApplyArgs) -> anyhow::Result<ExitCode> {
         .await?;
     let mut opts = options(Mode::Apply, args.today, &line);
     opts.bounds = args.bounds.bounds();
+    opts.seat_prices = args.prices.prices();
     opts.batch_size = batch;
     let mut outcome = reconcile::prepare(&client, &loaded, &opts).await?;
     drop(line);

@@ -189,6 +189,8 @@ struct PlanArgs {
     #[command(flatten)]
     bounds: BoundsArgs,
     #[command(flatten)]
+    prices: seatkeeper::reconcile::cost::PriceArgs,
+    #[command(flatten)]
     github: GitHubArgs,
 }
 
@@ -208,6 +210,8 @@ struct ApplyArgs {
     format: ReportFormat,
     #[command(flatten)]
     bounds: BoundsArgs,
+    #[command(flatten)]
+    prices: seatkeeper::reconcile::cost::PriceArgs,
     #[command(flatten)]
     github: GitHubArgs,
     #[command(flatten)]

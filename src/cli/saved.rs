@@ -154,6 +154,7 @@ pub async fn apply(args: ApplyArgs, saved: Saved) -> anyhow::Result<ExitCode> {
         mode: Mode::Apply,
         today: Some(saved.today),
         bounds: args.bounds.bounds(),
+        seat_prices: args.prices.prices(),
         batch_size: batch,
         progress: line.as_ref().map(Line::reporter).unwrap_or_default(),
         digest: true,
@@ -162,7 +163,16 @@ pub async fn apply(args: ApplyArgs, saved: Saved) -> anyhow::Result<ExitCode> {
     let mut outcome = reconcile::prepare(&client, &loaded, &opts).await?;
     drop(line);
     let now: serde_json::Value = serde_json::from_str(&render::json(&outcome.plan))?;
-    if now != saved.plan {
+    // The cost preview informs, it is not what was approved: AI-credit use
+    // grows by the minute and `apply` does not read it.
+    let without_cost = |v: &serde_json::Value| {
+        let mut v = v.clone();
+        if let Some(o) = v.as_object_mut() {
+            o.remove("cost");
+        }
+        v
+    };
+    if without_cost(&now) != without_cost(&saved.plan) {
         let a = serde_json::to_string_pretty(&saved.plan)? + "\n";
         let b = serde_json::to_string_pretty(&now)? + "\n";
         let diff = similar::TextDiff::from_lines(&a, &b)

@@ -187,7 +187,18 @@ pub struct Inactivity {
     /// `seatkeeper reclaim`: days between the reminder and the pull request
     /// that removes a still-idle login ([`DEFAULT_REMIND_DAYS`] when unset).
     pub remind_days: Option<u32>,
+    /// Idle seats are removed (by `action: remove` or a reclaim pull
+    /// request) only in this many last days of the billing cycle
+    /// ([`DEFAULT_ACT_BEFORE_CYCLE_END_DAYS`] when unset): a seat removed
+    /// earlier is billed to the cycle's end anyway, and its holder keeps
+    /// access until then.
+    #[serde(default)]
+    pub act_before_cycle_end_days: Option<u32>,
 }
+
+/// Days before the cycle's end from which idle seats are removed, when
+/// `policy.inactivity.act_before_cycle_end_days` is unset.
+pub const DEFAULT_ACT_BEFORE_CYCLE_END_DAYS: u32 = 3;
 
 /// Days `seatkeeper reclaim` waits after reminding an idle person before it
 /// proposes removing them, when `policy.inactivity.remind_days` is unset
@@ -198,6 +209,22 @@ impl Inactivity {
     /// `remind_days`, or its default.
     pub fn remind_days(&self) -> u32 {
         self.remind_days.unwrap_or(DEFAULT_REMIND_DAYS)
+    }
+
+    /// `act_before_cycle_end_days`, or its default.
+    pub fn act_before_cycle_end_days(&self) -> u32 {
+        self.act_before_cycle_end_days
+            .unwrap_or(DEFAULT_ACT_BEFORE_CYCLE_END_DAYS)
+    }
+
+    /// The first day idle seats may be removed in the cycle ending (the
+    /// next one starting) on `cycle_end`.
+    pub fn removal_window_start(&self, cycle_end: chrono::NaiveDate) -> chrono::NaiveDate {
+        cycle_end
+            .checked_sub_days(chrono::Days::new(u64::from(
+                self.act_before_cycle_end_days(),
+            )))
+            .unwrap_or(chrono::NaiveDate::MIN)
     }
 }
 

@@ -5,7 +5,10 @@
 //! editors use: a key added here is known to both, and a unit test feeds
 //! every key of every table through the parser.
 
-use super::{DEFAULT_REMIND_DAYS, InactivityAction, RemovalMode, SelfServeMode, WhenFull};
+use super::{
+    DEFAULT_ACT_BEFORE_CYCLE_END_DAYS, DEFAULT_REMIND_DAYS, InactivityAction, RemovalMode,
+    SelfServeMode, WhenFull,
+};
 
 /// An inclusive integer range a key accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,7 +163,16 @@ pub const INACTIVITY: &[Field] = &[
         "seatkeeper reclaim: days between the reminder and the pull request removing a still-idle login.",
     )
     .default(DefaultValue::Int(DEFAULT_REMIND_DAYS as i64)),
+    Field::new(
+        "act_before_cycle_end_days",
+        Ty::Int(CYCLE_DAYS),
+        "Idle seats are removed (action remove, or the reclaim pull request) only in this many last days of the monthly billing cycle: a seat removed earlier is billed to the cycle's end anyway. 31 removes at once.",
+    )
+    .default(DefaultValue::Int(DEFAULT_ACT_BEFORE_CYCLE_END_DAYS as i64)),
 ];
+
+/// Days of a billing cycle (a month): `act_before_cycle_end_days`.
+pub const CYCLE_DAYS: Range = Range { min: 1, max: 31 };
 
 /// The keys of `policy.self_serve`.
 pub const SELF_SERVE: &[Field] = &[
@@ -362,6 +374,12 @@ mod tests {
         assert_eq!(
             INACTIVITY[2].default,
             Some(DefaultValue::Int(inactivity.remind_days() as i64))
+        );
+        assert_eq!(
+            INACTIVITY[3].default,
+            Some(DefaultValue::Int(
+                inactivity.act_before_cycle_end_days() as i64
+            ))
         );
     }
 }

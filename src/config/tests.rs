@@ -67,6 +67,7 @@ fn full_example_parses_with_every_field() {
             days: 60,
             action: InactivityAction::Remove,
             remind_days: None,
+            act_before_cycle_end_days: None,
         })
     );
     assert_eq!(f.teams[0].slug, "platform");

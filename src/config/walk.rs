@@ -437,6 +437,7 @@ impl Walker<'_> {
     fn inactivity(&mut self, node: &Node) -> Option<Inactivity> {
         let mut days = None;
         let mut remind_days = None;
+        let mut act_before = None;
         let mut action = InactivityAction::Report;
         let mut ok = true;
         for (key, _k, v) in self.entries(node, "policy.inactivity", spec::INACTIVITY) {
@@ -446,6 +447,16 @@ impl Walker<'_> {
                         .int(v, "policy.inactivity.days", spec::DAYS)
                         .map(|n| n as u32);
                     ok &= days.is_some();
+                }
+                "act_before_cycle_end_days" => {
+                    act_before = self
+                        .int(
+                            v,
+                            "policy.inactivity.act_before_cycle_end_days",
+                            spec::CYCLE_DAYS,
+                        )
+                        .map(|n| n as u32);
+                    ok &= act_before.is_some();
                 }
                 "remind_days" => {
                     remind_days = self
@@ -478,6 +489,7 @@ impl Walker<'_> {
             days,
             action,
             remind_days,
+            act_before_cycle_end_days: act_before,
         })
     }
 

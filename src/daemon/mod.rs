@@ -33,7 +33,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use futures::future::BoxFuture;
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
@@ -115,6 +115,9 @@ pub struct RunArgs {
     /// The self-serve portal (off unless --portal-listen is given).
     #[command(flatten)]
     pub portal: Box<crate::portal::PortalArgs>,
+    /// Seat prices for the cost preview and the cost metric.
+    #[command(flatten)]
+    pub prices: crate::reconcile::cost::PriceArgs,
 }
 
 impl RunArgs {
@@ -196,6 +199,7 @@ pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> cra
             concurrency: args.github.max_concurrent_requests.max(1),
             stop: Some(stop.clone()),
             bounds: args.bounds.bounds(),
+            seat_prices: args.prices.prices(),
             ..Options::default()
         },
         dry_run: args.dry_run,
@@ -536,12 +540,19 @@ struct Attempt {
 struct WorkerState {
     source: Source,
     last: Option<Loaded>,
+    /// When the AI-credit usage report was last read for the metric.
+    usage_read_at: Option<Instant>,
 }
+
+/// How often the AI-credit metric reads the usage report: GitHub's billing
+/// usage is not live, and each read is a request.
+const USAGE_READ_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 async fn worker(shared: Arc<Shared>, slot: Arc<OrgSlot>, mut shutdown: watch::Receiver<bool>) {
     let mut state = WorkerState {
         source: Source::new(slot.spec.clone()),
         last: None,
+        usage_read_at: None,
     };
     loop {
         tokio::select! {
@@ -749,6 +760,25 @@ impl Shared {
             .map(|(sha, _)| sha)
     }
 
+    /// The `seatkeeper_ai_credits_used` gauge: this month's report for the
+    /// whole scope. A route that does not answer (no billing permission)
+    /// leaves the gauge unset and logs why once per read.
+    async fn read_ai_credits(&self, org: &str, scope: &crate::config::Scope) {
+        use crate::github::usage::{UsageApi, UsageRead};
+        let today = Utc::now().date_naive();
+        match self
+            .client
+            .ai_credit_usage(scope, None, today.year(), today.month())
+            .await
+        {
+            Ok(UsageRead::Credits(c)) => self.metrics.set_ai_credits_used(org, c),
+            Ok(UsageRead::Unavailable(why)) => {
+                tracing::info!(org = %org, "seatkeeper_ai_credits_used not set: {why}")
+            }
+            Err(e) => tracing::warn!(org = %org, error = %e, "cannot read AI-credit usage"),
+        }
+    }
+
     async fn reconcile_org(&self, slot: &OrgSlot, state: &mut WorkerState) {
         let started = Instant::now();
         {
@@ -769,6 +799,13 @@ impl Shared {
             .observe_reconcile(&org, result, elapsed.as_secs_f64());
         if let Ok(outcome) = &attempt.result {
             self.metrics.observe_outcome(&org, outcome);
+            if state
+                .usage_read_at
+                .is_none_or(|t| t.elapsed() >= USAGE_READ_EVERY)
+            {
+                state.usage_read_at = Some(Instant::now());
+                self.read_ai_credits(&org, &outcome.scope).await;
+            }
         }
         let sha = attempt.sha.as_deref().unwrap_or("");
         let mode = if self.dry_run {

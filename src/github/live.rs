@@ -215,6 +215,44 @@ impl IdleSignal {
     }
 }
 
+/// A seat's `plan_type` in the listing: which Copilot plan bills it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanType {
+    /// Copilot Business.
+    Business,
+    /// Copilot Enterprise.
+    Enterprise,
+    /// `unknown`, or not reported.
+    #[default]
+    Unknown,
+}
+
+impl PlanType {
+    /// From the listing's `plan_type` (`business`, `enterprise`, anything
+    /// else unknown).
+    pub fn parse(s: &str) -> PlanType {
+        if s.eq_ignore_ascii_case("business") {
+            PlanType::Business
+        } else if s.eq_ignore_ascii_case("enterprise") {
+            PlanType::Enterprise
+        } else {
+            PlanType::Unknown
+        }
+    }
+
+    /// The JSON label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanType::Business => "business",
+            PlanType::Enterprise => "enterprise",
+            PlanType::Unknown => "unknown",
+        }
+    }
+}
+
 /// One seat holder and every grant GitHub lists for them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LiveUser {
@@ -226,6 +264,10 @@ pub struct LiveUser {
     pub last_activity_at: Option<DateTime<Utc>>,
     /// Latest `last_authenticated_at` over the user's entries.
     pub last_authenticated_at: Option<DateTime<Utc>>,
+    /// The plan billing the seat: `enterprise` when any entry says so (a
+    /// user is billed once), else the first known one.
+    #[serde(default)]
+    pub plan_type: PlanType,
 }
 
 impl LiveUser {
@@ -240,6 +282,7 @@ impl LiveUser {
             }],
             last_activity_at: None,
             last_authenticated_at: None,
+            plan_type: PlanType::Unknown,
         }
     }
 
@@ -353,6 +396,18 @@ pub struct Entry {
     pub last_activity_at: Option<DateTime<Utc>>,
     /// `last_authenticated_at`.
     pub last_authenticated_at: Option<DateTime<Utc>>,
+    /// `plan_type`.
+    pub plan_type: PlanType,
+}
+
+/// One user's plan over two entries: Enterprise wins (the user is billed
+/// once, at the plan that covers every grant), then any known plan.
+fn merge_plan(a: PlanType, b: PlanType) -> PlanType {
+    match (a, b) {
+        (PlanType::Enterprise, _) | (_, PlanType::Enterprise) => PlanType::Enterprise,
+        (PlanType::Unknown, p) => p,
+        (p, _) => p,
+    }
 }
 
 /// Why a listing could not be folded: the pages shifted while they were read.
@@ -434,6 +489,7 @@ impl Folder {
             u.grants.push(e.seat);
             u.last_activity_at = u.last_activity_at.max(e.last_activity_at);
             u.last_authenticated_at = u.last_authenticated_at.max(e.last_authenticated_at);
+            u.plan_type = merge_plan(u.plan_type, e.plan_type);
             return Ok(());
         }
         self.entries += 1;
@@ -443,6 +499,7 @@ impl Folder {
             grants: vec![e.seat],
             last_activity_at: e.last_activity_at,
             last_authenticated_at: e.last_authenticated_at,
+            plan_type: e.plan_type,
         });
         Ok(())
     }
@@ -501,6 +558,7 @@ mod tests {
             },
             last_activity_at: None,
             last_authenticated_at: None,
+            plan_type: PlanType::Unknown,
         }
     }
 

@@ -8,6 +8,7 @@ pub mod args;
 pub mod client;
 pub mod live;
 pub mod repo;
+pub mod usage;
 pub mod wire;
 
 use async_trait::async_trait;
@@ -15,7 +16,8 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::config::Scope;
 pub use live::{
-    Grant, GrantSeat, IdleSignal, LiveState, LiveUser, SeatManagementSetting, TeamKind, TeamRef,
+    Grant, GrantSeat, IdleSignal, LiveState, LiveUser, PlanType, SeatManagementSetting, TeamKind,
+    TeamRef,
 };
 pub use wire::{SeatJson, SeatListResponse};
 

@@ -46,6 +46,9 @@ pub struct SeatJson {
     /// Last sign-in to Copilot.
     #[serde(default)]
     pub last_authenticated_at: Option<DateTime<Utc>>,
+    /// `business`, `enterprise` or `unknown`: the plan billing the seat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_type: Option<String>,
 }
 
 /// The part of `simple-user` seatkeeper reads.
@@ -143,6 +146,11 @@ impl SeatJson {
             },
             last_activity_at: self.last_activity_at,
             last_authenticated_at: self.last_authenticated_at,
+            plan_type: self
+                .plan_type
+                .as_deref()
+                .map(super::live::PlanType::parse)
+                .unwrap_or_default(),
         })
     }
 }

@@ -6,6 +6,7 @@
 //! lists for them ([`crate::github::live`]).
 
 mod ci;
+pub mod cost;
 mod rules;
 #[cfg(test)]
 mod tests;
@@ -526,6 +527,10 @@ pub struct Plan {
     pub inactive: Vec<Inactive>,
     /// `policy.inactivity.days`, when an inactivity policy is set.
     pub inactivity_days: Option<u32>,
+    /// With `action: remove` before the removal window: the first day idle
+    /// seats will be removed (the last `act_before_cycle_end_days` of the
+    /// billing cycle).
+    pub idle_removal_from: Option<NaiveDate>,
     /// Desired logins that are not added (ineligible).
     pub skipped: Vec<Skipped>,
     /// Desired teams with no members: nothing to add, reported instead.
@@ -548,6 +553,9 @@ pub struct Plan {
     /// Set when the seat listing could not be proven whole: `changes` holds
     /// adds only (none when a seat cap is in force) and what is held is here.
     pub partial: Option<PartialListing>,
+    /// The cost preview, when the reconciler computed one (the planner
+    /// leaves it `None`: prices and usage are not its inputs).
+    pub cost: Option<cost::CostPreview>,
 }
 
 /// What a plan from an incomplete seat listing holds back. Adds are

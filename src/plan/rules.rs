@@ -95,7 +95,13 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
     let via_key = via.as_deref().map(Ci);
     let idle_policy = policy.inactivity;
     let idle_days = idle_policy.map(|p| i64::from(p.days));
-    let remove_idle = enforce && idle_policy.is_some_and(|i| i.action == InactivityAction::Remove);
+    // Decide early, act late: a seat removed mid-cycle is billed to the
+    // cycle's end and its holder keeps access until then, so idle seats are
+    // removed only in the last `act_before_cycle_end_days` of the cycle.
+    let idle_removal_from = idle_policy
+        .filter(|i| enforce && i.action == InactivityAction::Remove)
+        .map(|i| i.removal_window_start(super::cost::cycle_end(today, live).0));
+    let remove_idle = idle_removal_from.is_some_and(|from| today >= from);
 
     // The assigning team grants seats now when any of its grants is held.
     let via_granting = via_key.is_some_and(|t| {
@@ -628,6 +634,7 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
         changes,
         inactive,
         inactivity_days: idle_policy.map(|p| p.days),
+        idle_removal_from: idle_removal_from.filter(|from| today < *from),
         skipped,
         empty_teams,
         unknown_teams,
@@ -637,6 +644,7 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
         roster_after,
         guard,
         partial: None,
+        cost: None,
     }
 }
 

@@ -65,6 +65,7 @@ fn user(spec: &str) -> LiveUser {
         grants,
         last_activity_at: idle.map(ago),
         last_authenticated_at: None,
+        plan_type: Default::default(),
     }
 }
 
@@ -137,6 +138,7 @@ fn rules_table() {
             days: 60,
             action: InactivityAction::Remove,
             remind_days: None,
+            act_before_cycle_end_days: Some(31),
         }),
         ..Policy::default()
     };
@@ -338,6 +340,7 @@ fn inactivity_report_lists_idle_seats_only() {
             days: 60,
             action: InactivityAction::Report,
             remind_days: None,
+            act_before_cycle_end_days: Some(31),
         }),
         ..Policy::default()
     };
@@ -516,6 +519,7 @@ fn idle_time_uses_the_latest_signal() {
             days: 30,
             action: InactivityAction::Remove,
             remind_days: None,
+            act_before_cycle_end_days: Some(31),
         }),
         ..Policy::default()
     };

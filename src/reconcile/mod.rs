@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use chrono::NaiveDate;
 use serde::Serialize;
 
+pub mod cost;
 mod eligibility;
 pub mod partial;
 
@@ -72,6 +73,8 @@ pub struct Options {
     pub on_change: ChangeHook,
     /// Also compute [`Outcome::inputs_digest`] (for saved plans).
     pub digest: bool,
+    /// Seat prices for the plan's cost preview.
+    pub seat_prices: crate::plan::cost::SeatPrices,
 }
 
 impl Default for Options {
@@ -88,6 +91,7 @@ impl Default for Options {
             progress: crate::progress::Reporter::default(),
             on_change: ChangeHook::default(),
             digest: false,
+            seat_prices: crate::plan::cost::SeatPrices::default(),
         }
     }
 }
@@ -530,6 +534,7 @@ pub async fn prepare(api: &dyn SeatApi, source: &Loaded, opts: &Options) -> crat
     if let Some(reason) = incomplete {
         plan = partial::adds_only(plan, reason, desired.limits.max_seats.map(|(n, _)| n));
     }
+    cost::attach(&mut plan, &live, today, opts.seat_prices);
     let inputs_digest = opts.digest.then(|| digest(source, &live, today));
     let empty_teams = plan.empty_teams.clone();
     let status = if plan.guard.tripped || (plan.partial.is_some() && plan.is_empty()) {

@@ -37,6 +37,10 @@ struct JsonPlan<'a> {
     guard: JsonGuard<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     incomplete_listing: Option<JsonPartial<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    idle_removal_from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cost: Option<&'a crate::plan::cost::CostPreview>,
 }
 
 #[derive(Serialize)]
@@ -244,6 +248,11 @@ fn is_false(b: &bool) -> bool {
 ///
 ///   `set_by` is `file` (seats.yaml's policy), `flag` (the operator's
 ///   `--max-removals` / `--max-seats`) or `default` (25 % of current seats).
+/// - `idle_removal_from` (`"YYYY-MM-DD"`, only with `inactivity.action:
+///   remove` before the removal window): the first day idle seats are
+///   removed.
+/// - `cost` (object, only when the reconciler computed it): the cost preview,
+///   see docs/plan-json.md ("cost").
 ///
 /// Example:
 ///
@@ -363,6 +372,8 @@ pub fn json(plan: &Plan) -> String {
             message: partial_message(p, plain),
             next_step: partial_next_step(p),
         }),
+        idle_removal_from: plan.idle_removal_from.map(|d| d.to_string()),
+        cost: plan.cost.as_ref(),
     };
     let mut out = serde_json::to_string_pretty(&doc).expect("plain structs serialize to JSON");
     out.push('\n');

@@ -134,9 +134,11 @@ impl MdDoc {
 /// summary.
 ///
 /// Layout: the hidden marker line [`MARKDOWN_MARKER`], a heading naming the
-/// org or enterprise, [`summary_line`] in bold, the guard verdict as a
+/// org or enterprise, the cost headline in bold when the plan has a cost
+/// preview (the money first), [`summary_line`] in bold, the guard verdict as a
 /// `> [!WARNING]` block when tripped, a `| | Login / team | Reason |` table of
-/// changes and `!` rows (folded into `<details>` past 20 rows), notes, and
+/// changes and `!` rows (folded into `<details>` past 20 rows), notes, the
+/// cost preview's lines, and
 /// the idle seats in `<details>`. Free text is escaped; past
 /// [`MARKDOWN_LIMIT`] bytes the output is cut at a row boundary and ends
 /// with a line saying how many rows were cut.
@@ -149,6 +151,11 @@ pub fn markdown(plan: &Plan) -> String {
         md_escape(plan.scope.name())
     ));
     doc.line("");
+    if let Some(cost) = &plan.cost {
+        // The money first: what a reviewer weighs before the logins.
+        doc.line(format!("**{}**", md_money(&cost.headline())));
+        doc.line("");
+    }
     doc.line(format!("**{}**", summary_line(plan)));
     doc.line("");
 
@@ -261,9 +268,21 @@ pub fn markdown(plan: &Plan) -> String {
     if let Some(t) = &plan.assign_via_team {
         notes.push(format!("- {}", md_escape(&assign_via_note(t))));
     }
+    if let Some(from) = plan.idle_removal_from {
+        notes.push(format!("- {}", md_escape(&super::idle_removal_note(from))));
+    }
     if !notes.is_empty() {
         let summary = format!("{} notes", notes.len());
         doc.section(&summary, &["**Notes**", ""], notes, false);
+    }
+
+    if let Some(cost) = &plan.cost {
+        let rows = cost
+            .lines()
+            .iter()
+            .map(|l| format!("- {}", md_money(l)))
+            .collect();
+        doc.section("Cost preview", &["**Cost preview**", ""], rows, false);
     }
 
     if let Some(min) = idle_threshold(plan) {
@@ -288,6 +307,12 @@ pub fn markdown(plan: &Plan) -> String {
     doc.finish()
 }
 
+/// Escaped text with `$` escaped too: two dollar signs on one line
+/// (`US$57 -> US$95`) would be read by GitHub as inline math.
+fn md_money(s: &str) -> String {
+    md_escape(s).replace('$', "\\$")
+}
+
 /// The markdown PR comment: the marker first (so a workflow can find and
 /// update its one comment), what the PR asks for, then the live plan.
 pub fn pr_markdown(
@@ -300,8 +325,20 @@ pub fn pr_markdown(
         .strip_prefix(MARKDOWN_MARKER)
         .map(|b| b.trim_start_matches('\n'))
         .unwrap_or(&body);
+    // The money leads: the cost headline before what the PR asks for (and
+    // not again under the plan's heading).
+    let money = plan
+        .cost
+        .as_ref()
+        .map(|c| format!("**{}**\n\n", md_money(&c.headline())))
+        .unwrap_or_default();
+    let body = if money.is_empty() {
+        body.to_string()
+    } else {
+        body.replacen(&money, "", 1)
+    };
     format!(
-        "{MARKDOWN_MARKER}\n{}{body}",
+        "{MARKDOWN_MARKER}\n{money}{}{body}",
         DesiredDiff::between(base, head).markdown()
     )
 }

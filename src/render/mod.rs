@@ -68,6 +68,13 @@ pub fn use_color() -> bool {
     color_allowed() && std::io::stdout().is_terminal()
 }
 
+/// The note of a plan whose idle seats wait for the removal window.
+pub fn idle_removal_note(from: chrono::NaiveDate) -> String {
+    format!(
+        "idle seats are removed from {from}, in the last days of the billing cycle (policy.inactivity.act_before_cycle_end_days): a seat removed earlier is billed to the cycle's end anyway"
+    )
+}
+
 /// The one-line summary, e.g.
 /// `Plan: 2 to add, 1 to remove, 1 to restore. Seats: 140 -> 141 (cap 500).`
 ///

@@ -41,6 +41,7 @@ fn empty_plan(scope: Scope, seats: usize, max_seats: Option<u64>) -> Plan {
         changes: vec![],
         inactive: vec![],
         inactivity_days: None,
+        idle_removal_from: None,
         skipped: vec![],
         empty_teams: vec![],
         unknown_teams: vec![],
@@ -50,6 +51,7 @@ fn empty_plan(scope: Scope, seats: usize, max_seats: Option<u64>) -> Plan {
         roster_after: Roster::default(),
         guard: Guard::default(),
         partial: None,
+        cost: None,
     }
 }
 
@@ -214,8 +216,56 @@ fn enterprise_plan() -> Plan {
     }
 }
 
+/// A plan with its cost preview: two Business seats added, one Enterprise
+/// seat removed (with its AI-credit use), budgets known, idle removals
+/// waiting for the end of the cycle.
+fn cost_plan() -> Plan {
+    use crate::github::PlanType;
+    use crate::plan::cost::{BudgetTotals, CostInput, CycleSource, SeatPrices, Usage, preview};
+    let input = CostInput {
+        before: [(PlanType::Business, 3), (PlanType::Enterprise, 1)]
+            .into_iter()
+            .collect(),
+        gained: vec![
+            ("ann".into(), PlanType::Business),
+            ("ben".into(), PlanType::Business),
+        ],
+        lost: vec![("erin".into(), PlanType::Enterprise)],
+        prices: SeatPrices::default(),
+        cycle_end: NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(),
+        cycle_source: CycleSource::CalendarMonth,
+        usage: Usage {
+            credits: [("erin".to_string(), 1_234)].into_iter().collect(),
+            note: None,
+        },
+        budgets: Some(BudgetTotals {
+            before: 100,
+            after: 140,
+        }),
+    };
+    Plan {
+        seats_after: 5,
+        billed_after: 6,
+        changes: vec![
+            change(Action::AddUser, "ann", Reason::New),
+            change(Action::AddUser, "ben", Reason::New),
+            idle(
+                change(Action::RemoveUser, "erin", Reason::NotDesired),
+                3,
+                false,
+            ),
+        ],
+        roster_before: roster(&["alice", "bob", "carol", "erin"]),
+        roster_after: roster(&["alice", "ann", "ben", "bob", "carol"]),
+        idle_removal_from: NaiveDate::from_ymd_opt(2026, 12, 29),
+        cost: Some(preview(&input)),
+        ..empty_plan(Scope::Org("acme".into()), 4, None)
+    }
+}
+
 fn cases() -> Vec<(&'static str, Plan)> {
     vec![
+        ("cost", cost_plan()),
         ("full", full_plan()),
         ("guarded", guarded_plan()),
         ("empty", idle_plan()),
@@ -649,4 +699,25 @@ fn grants_kept_and_held_outside_read_plainly() {
         md.contains("| `=` | org-user-00 | seat granted by org acme |"),
         "{md}"
     );
+}
+
+#[test]
+fn the_pr_comment_leads_with_the_money() {
+    let base = crate::config::SeatsFile::parse("base", b"org: acme\nusers: [alice]\n").unwrap();
+    let head =
+        crate::config::SeatsFile::parse("head", b"org: acme\nusers: [alice, ann, ben]\n").unwrap();
+    let out = pr_markdown(&cost_plan(), &base, &head);
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some(MARKDOWN_MARKER));
+    assert_eq!(
+        lines.next(),
+        Some(
+            "**+2 Business seats, -1 Enterprise seat: -US\\$1/month, -100 pooled credits (removed seats are billed until 2027-01-01)**"
+        ),
+        "{out}"
+    );
+    assert_eq!(out.matches("pooled credits").count(), 1, "once: {out}");
+    // Without a preview, the comment starts with what the PR asks for.
+    let plain = pr_markdown(&full_plan(), &base, &head);
+    assert!(!plain.contains("pooled credits"), "{plain}");
 }

@@ -9,8 +9,8 @@ use crate::plan::Plan;
 
 /// Render `plan` like `terraform plan`: one line per change in plan order
 /// (`+` add, `~` restore, `-` remove), then `!` lines for desired logins and
-/// teams that cannot be granted, notes, idle seats, the guard verdict, and
-/// [`summary_line`] as the last line.
+/// teams that cannot be granted, notes, idle seats, the guard verdict, the
+/// cost preview when there is one, and [`summary_line`] as the last line.
 ///
 /// `color` adds ANSI colours (green `+`, red `-`, yellow `~` and `!`); decide
 /// it with [`super::use_color`].
@@ -69,6 +69,9 @@ pub fn text(plan: &Plan, color: bool) -> String {
     if let Some(t) = &plan.assign_via_team {
         notes.push(format!("Note: {}.", assign_via_note(t)));
     }
+    if let Some(from) = plan.idle_removal_from {
+        notes.push(format!("Note: {}.", super::idle_removal_note(from)));
+    }
 
     let mut blocks: Vec<Vec<String>> = vec![body, notes];
 
@@ -122,6 +125,12 @@ pub fn text(plan: &Plan, color: bool) -> String {
                 }
             ),
         )]);
+    }
+
+    if let Some(cost) = &plan.cost {
+        let mut block = vec![format!("Cost: {}", cost.headline())];
+        block.extend(cost.lines().into_iter().map(|l| format!("  {l}")));
+        blocks.push(block);
     }
 
     blocks.push(vec![paint(BOLD, &summary_line(plan))]);

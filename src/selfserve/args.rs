@@ -213,7 +213,16 @@ pub async fn reclaim(args: ReclaimArgs) -> u8 {
     };
     let result = async {
         let client = args.github.client().await?;
-        super::reclaim::reclaim(&client, &client, &opts).await
+        super::reclaim::reclaim(
+            super::reclaim::ReclaimApis {
+                seats: &client,
+                repos: &client,
+                identity: &client,
+                usage: &client,
+            },
+            &opts,
+        )
+        .await
     }
     .await;
     match (result, args.format) {

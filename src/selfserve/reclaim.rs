@@ -12,8 +12,20 @@
 //! markers (`<!-- seatkeeper:... -->`). A reminder counts from its comment's
 //! `created_at` (GitHub's clock) and only while its person has not been seen
 //! since: someone who uses Copilot after a reminder needs a new one before
-//! they can be proposed for removal. Only comments by the tracking issue's
-//! author (seatkeeper's own token) count.
+//! they can be proposed for removal.
+//!
+//! The state cannot be forged: only issues, comments and pull requests
+//! authored by seatkeeper's own identity (`GET /user`, or `{slug}[bot]` for
+//! a GitHub App, [`IdentityApi`]) count. Anything else carrying the label or
+//! a marker is ignored and reported ([`ReclaimReport::ignored`]).
+//!
+//! Decide early, act late: a seat removed mid-cycle is billed to the
+//! cycle's end and its holder keeps access until then, so the removal pull
+//! request is opened only in the last `policy.inactivity.act_before_cycle_end_days`
+//! of the billing cycle; before that, people whose reminder has run out are
+//! reported as due. Right before proposing a removal, each person's
+//! AI-credit use this month is read ([`UsageApi`]): anyone who used credits
+//! counts as active and is left out.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -26,6 +38,7 @@ use crate::edit::Edit;
 use crate::github::repo::{
     FileWrite, IssueChange, NewPull, RefRead, RefWrite, RepoApi, RepoRef, Written,
 };
+use crate::github::usage::{IdentityApi, UsageApi};
 use crate::github::{GitHubError, SeatApi};
 
 /// The label on the tracking issue and the pull request.
@@ -126,6 +139,36 @@ pub struct ReclaimReport {
     pub pull_request: Option<ReclaimPull>,
     /// Logins the pull request no longer removes (active again).
     pub dropped: Vec<String>,
+    /// seatkeeper's own login: the only author whose issues, comments and
+    /// pull requests count.
+    pub identity: String,
+    /// Labelled issues, marked comments and reclaim pull requests by anyone
+    /// else: ignored.
+    pub ignored: Vec<Ignored>,
+    /// The first day of the next billing cycle.
+    pub cycle_end: NaiveDate,
+    /// The first day a removal may be proposed in this cycle.
+    pub removal_window_start: NaiveDate,
+    /// Reminded long enough but before the removal window: proposed for
+    /// removal from `removal_window_start`.
+    pub due: Vec<String>,
+    /// Left out because they used AI credits this month.
+    pub used_ai_credits: Vec<String>,
+    /// Why AI-credit use could not be read, when it could not.
+    pub usage_note: Option<String>,
+}
+
+/// Something carrying reclaim's label or marker that seatkeeper did not write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ignored {
+    /// `issue`, `comment` or `pull_request`.
+    pub kind: &'static str,
+    /// The issue or pull request number (for a comment, its issue's).
+    pub number: u64,
+    /// Its web address.
+    pub url: String,
+    /// Its author, when GitHub names one.
+    pub author: Option<String>,
 }
 
 impl ReclaimReport {
@@ -156,10 +199,37 @@ impl ReclaimReport {
                 w.due
             ));
         }
+        if !self.due.is_empty() {
+            out.push_str(&format!(
+                "due, proposed for removal from {} (the last days of the billing cycle ending {}): {}\n",
+                self.removal_window_start,
+                self.cycle_end,
+                self.due.join(", ")
+            ));
+        }
+        if !self.used_ai_credits.is_empty() {
+            out.push_str(&format!(
+                "used AI credits this month, not proposed: {}\n",
+                self.used_ai_credits.join(", ")
+            ));
+        }
+        if let Some(n) = &self.usage_note {
+            out.push_str(&format!("note: {n}\n"));
+        }
         if !self.dropped.is_empty() {
             out.push_str(&format!(
                 "active again, dropped from the pull request: {}\n",
                 self.dropped.join(", ")
+            ));
+        }
+        for i in &self.ignored {
+            out.push_str(&format!(
+                "ignored: {} #{} by {} ({}): not written by {}\n",
+                i.kind.replace('_', " "),
+                i.number,
+                i.author.as_deref().unwrap_or("nobody"),
+                i.url,
+                self.identity
             ));
         }
         if let Some(p) = &self.pull_request {
@@ -190,13 +260,31 @@ fn config_error(message: String) -> SelfServeError {
     SelfServeError::from(GitHubError::Config(message))
 }
 
+fn same(a: Option<&str>, own: &str) -> bool {
+    a.is_some_and(|a| a.eq_ignore_ascii_case(own))
+}
+
+/// The GitHub reads and writes one reclaim run needs.
+#[derive(Clone, Copy)]
+pub struct ReclaimApis<'a> {
+    /// Seats.
+    pub seats: &'a dyn SeatApi,
+    /// The repository.
+    pub repos: &'a dyn RepoApi,
+    /// seatkeeper's own login.
+    pub identity: &'a dyn IdentityApi,
+    /// AI-credit use.
+    pub usage: &'a dyn UsageApi,
+}
+
 /// One run of `seatkeeper reclaim`.
 pub async fn reclaim(
-    seats: &dyn SeatApi,
-    repos: &dyn RepoApi,
+    apis: ReclaimApis<'_>,
     opts: &ReclaimOptions,
 ) -> Result<ReclaimReport, SelfServeError> {
+    let ReclaimApis { seats, repos, .. } = apis;
     let repo = &opts.repo;
+    let own = apis.identity.own_login().await?;
     let info = repos.repository(repo).await?;
     let branch = opts
         .git_ref
@@ -257,16 +345,35 @@ pub async fn reclaim(
         idle.insert(entry.login.clone(), (i.days_idle, user.last_seen().0));
     }
 
-    // The tracking issue and its reminders.
-    let issue = repos
-        .list_issues(repo, &[RECLAIM_LABEL], "open")
-        .await?
-        .into_iter()
-        .find(|i| i.body.as_deref().is_some_and(|b| b.contains(ISSUE_MARKER)));
+    // The tracking issue and its reminders: only seatkeeper's own count.
+    let mut ignored = Vec::new();
+    let mut issue = None;
+    for i in repos.list_issues(repo, &[RECLAIM_LABEL], "open").await? {
+        let ours = same(i.user.as_deref(), &own);
+        if ours && issue.is_none() && i.body.as_deref().is_some_and(|b| b.contains(ISSUE_MARKER)) {
+            issue = Some(i);
+        } else if !ours {
+            ignored.push(Ignored {
+                kind: "issue",
+                number: i.number,
+                url: i.html_url.clone(),
+                author: i.user.clone(),
+            });
+        }
+    }
     let mut reminders: BTreeMap<String, DateTime<Utc>> = BTreeMap::new();
     if let Some(issue) = &issue {
         for c in repos.list_comments(repo, issue.number).await? {
-            if c.user.is_none() || c.user != issue.user {
+            if !same(c.user.as_deref(), &own) {
+                // Replies are welcome; a marker from anyone else is a forgery.
+                if c.body.contains("<!-- seatkeeper:") {
+                    ignored.push(Ignored {
+                        kind: "comment",
+                        number: issue.number,
+                        url: c.html_url.clone(),
+                        author: c.user.clone(),
+                    });
+                }
                 continue;
             }
             for login in marked_logins(&c.body, REMINDED).unwrap_or_default() {
@@ -301,6 +408,27 @@ pub async fn reclaim(
             _ => to_remind.push(login.clone()),
         }
     }
+    let (cycle_end, _) = crate::plan::cost::cycle_end(opts.today, &live);
+    let window_start = inactivity.removal_window_start(cycle_end);
+    let mut open = None;
+    for p in repos.list_pulls(repo, Some(RECLAIM_BRANCH), "open").await? {
+        if open.is_none() && same(p.user.as_deref(), &own) {
+            open = Some(p);
+        } else {
+            ignored.push(Ignored {
+                kind: "pull_request",
+                number: p.number,
+                url: p.html_url.clone(),
+                author: p.user.clone(),
+            });
+        }
+    }
+    // Before the window, nobody is proposed (an open pull request from the
+    // window of an earlier cycle is still kept up to date).
+    let mut due = Vec::new();
+    if opts.today < window_start && open.is_none() {
+        due = std::mem::take(&mut to_remove);
+    }
     // One pull request names at most MAX_RECLAIM_LOGINS (its body must stay
     // under GitHub's limit); the rest stay due and come in the next run's.
     if to_remove.len() > MAX_RECLAIM_LOGINS {
@@ -310,6 +438,28 @@ pub async fn reclaim(
             "more idle seats are due than one reclaim pull request names: the rest follow"
         );
         to_remove.truncate(MAX_RECLAIM_LOGINS);
+    }
+    // Per-user AI-credit use counts as activity: read it for the people
+    // about to be proposed, right before proposing them.
+    let mut used_ai_credits = Vec::new();
+    let mut usage_note = None;
+    if !to_remove.is_empty() {
+        let usage = crate::reconcile::cost::usage_of(
+            apis.usage,
+            &seats_file.scope,
+            &to_remove,
+            opts.today,
+            MAX_RECLAIM_LOGINS,
+        )
+        .await?;
+        usage_note = usage.note.clone();
+        to_remove.retain(|l| {
+            let used = usage.credits.get(l).is_some_and(|c| *c > 0);
+            if used {
+                used_ai_credits.push(l.clone());
+            }
+            !used
+        });
     }
 
     let mut report = ReclaimReport {
@@ -321,6 +471,13 @@ pub async fn reclaim(
         waiting,
         pull_request: None,
         dropped: Vec::new(),
+        identity: own.clone(),
+        ignored,
+        cycle_end,
+        removal_window_start: window_start,
+        due,
+        used_ai_credits,
+        usage_note,
     };
 
     if !to_remind.is_empty() {
@@ -361,11 +518,6 @@ pub async fn reclaim(
         report.reminder_issue = Some(number);
     }
 
-    let open = repos
-        .list_pulls(repo, Some(RECLAIM_BRANCH), "open")
-        .await?
-        .into_iter()
-        .next();
     if let Some(pr) = &open {
         let before = pr
             .body
@@ -392,6 +544,7 @@ pub async fn reclaim(
         &reminders,
         open.as_ref(),
         &report.dropped,
+        cycle_end,
     )
     .await?;
     Ok(report)
@@ -413,6 +566,7 @@ async fn propose(
     reminders: &BTreeMap<String, DateTime<Utc>>,
     open: Option<&crate::github::repo::PullRequest>,
     dropped: &[String],
+    cycle_end: NaiveDate,
 ) -> Result<Option<ReclaimPull>, SelfServeError> {
     if to_remove.is_empty() {
         let Some(pr) = open else { return Ok(None) };
@@ -491,7 +645,7 @@ async fn propose(
         if to_remove.len() == 1 { "" } else { "s" }
     );
     let body = format!(
-        "These people were reminded and have still not used their Copilot seat; merging removes them from `{}` and the controller cancels their seats (GitHub bills a cancelled seat to the end of the cycle).\n\n{}\n\n\
+        "These people were reminded and have still not used their Copilot seat; merging removes them from `{}` and the controller cancels their seats (GitHub bills a cancelled seat to the end of the cycle, {cycle_end}, and its holder keeps access until then).\n\n{}\n\n\
          Anyone who uses Copilot again drops out of this pull request on the next `seatkeeper reclaim`.\n\n{PR_MARKER}{} -->\n",
         opts.path,
         lines.join("\n"),

@@ -1,7 +1,7 @@
-//! Who the caller is: `GET /user` (the authenticated user: the
-//! [`super::state::SimState::viewer`], for the static token) and `GET /app`
-//! (the App itself, with its JWT). seatkeeper reads its own identity from
-//! these to tell its own pull requests from anyone else's.
+//! Who the caller is: `GET /user` (the token's user, the simulator's
+//! [`super::SimState::viewer`]) and `GET /app` (the App itself, with its
+//! JWT). An installation token is refused by `GET /user` as GitHub refuses
+//! integrations there: 403 "Resource not accessible by integration".
 
 use std::sync::Arc;
 
@@ -9,39 +9,60 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::json;
 
-use super::json::simple_user;
 use super::server::{ApiError, ApiResult, Shared, json_response};
+
+pub use super::routes::{APP, AUTHENTICATED_USER};
 
 const DOC_USER: &str = "https://docs.github.com/rest/users/users#get-the-authenticated-user";
 
-/// `GET /user`. An installation token is no user: GitHub answers 403
-/// "Resource not accessible by integration".
-pub(crate) async fn get_user(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> ApiResult {
+/// `GET /user`: the static token is the simulator's viewer; an installation
+/// token is no user (GitHub: 403 "Resource not accessible by integration");
+/// any other token is a user token from the web application flow, which
+/// [`super::oauth`] answers (the portal's sign-in).
+pub(crate) async fn authenticated_user(
+    State(sh): State<Arc<Shared>>,
+    headers: HeaderMap,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
     if super::server::is_installation_token(&sh, &headers) {
-        return Err(ApiError::new(
-            403,
-            "Resource not accessible by integration",
-            DOC_USER,
-        ));
+        return ApiError::new(403, "Resource not accessible by integration", DOC_USER)
+            .into_response();
     }
-    let login = sh.state().viewer.clone();
-    Ok(json_response(
+    let token = super::server::header_str(&headers, "authorization")
+        .and_then(|v| v.trim().split_once(' '))
+        .map(|(_, t)| t.trim().to_string())
+        .unwrap_or_default();
+    if token != sh.opts.token {
+        return super::oauth::authenticated_user(State(sh), headers).await;
+    }
+    let viewer = sh.state().viewer.clone();
+    json_response(
         StatusCode::OK,
-        &simple_user(sh.api(), &login),
-    ))
+        &super::json::public_user(sh.api(), &viewer),
+    )
 }
 
 /// `GET /app` with the App's JWT: the App, with its slug.
-pub(crate) async fn get_app(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> ApiResult {
+pub(crate) async fn app(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> ApiResult {
     let app = super::server::verify_jwt(&sh, &headers)?;
+    let st = sh.state();
+    let api = sh.api();
     Ok(json_response(
         StatusCode::OK,
         &json!({
             "id": app.app_id,
             "slug": app.slug,
             "client_id": app.client_id,
+            "node_id": format!("A_{}", app.app_id),
+            "owner": super::json::org_account(api, &st),
             "name": app.slug,
-            "owner": simple_user(sh.api(), &sh.state().viewer),
+            "description": "",
+            "external_url": "https://example.com",
+            "html_url": format!("https://github.com/apps/{}", app.slug),
+            "created_at": "2023-11-14T22:13:20Z",
+            "updated_at": "2023-11-14T22:13:20Z",
+            "permissions": {"organization_copilot_seat_management": "write", "contents": "write", "issues": "write", "pull_requests": "write"},
+            "events": [],
         }),
     ))
 }

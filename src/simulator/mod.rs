@@ -39,6 +39,7 @@ mod repo_json;
 mod repo_routes;
 mod server;
 mod state;
+pub mod usage;
 mod webhooks;
 
 use std::collections::HashMap;

@@ -39,7 +39,7 @@ pub const AUTHORIZE: &str = "/login/oauth/authorize";
 /// `POST` a code for a user token.
 pub const ACCESS_TOKEN: &str = "/login/oauth/access_token";
 /// `GET` the authenticated user.
-pub const AUTHENTICATED_USER: &str = "/user";
+use super::routes::AUTHENTICATED_USER;
 
 /// The client id of the simulated GitHub App (a made-up value in GitHub's
 /// `Iv1.` shape; the demo prints nothing secret).
@@ -174,7 +174,6 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
     Router::new()
         .route(AUTHORIZE, get(authorize_page).post(authorize_submit))
         .route(ACCESS_TOKEN, axum::routing::post(access_token))
-        .route(AUTHENTICATED_USER, get(authenticated_user))
 }
 
 fn random_text(len: usize) -> String {
@@ -491,7 +490,11 @@ mod erased {
     }
 }
 
-async fn authenticated_user(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+/// `GET /user` with a user token (reached through [`super::identity`]).
+pub(crate) async fn authenticated_user(
+    State(sh): State<Arc<Shared>>,
+    headers: HeaderMap,
+) -> Response {
     if let Some(r) = down(&sh) {
         return r;
     }

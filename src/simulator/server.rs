@@ -222,13 +222,24 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .route(routes::ISSUE_LABELS, post(repo_routes::add_labels))
         .route(routes::ISSUE_LABEL, delete(repo_routes::remove_label))
-        .route(routes::AUTHENTICATED_USER, get(super::identity::get_user))
-        .route(routes::APP, get(super::identity::get_app))
+        .route(
+            routes::AUTHENTICATED_USER,
+            get(super::identity::authenticated_user),
+        )
+        .route(routes::APP, get(super::identity::app))
         .route(routes::COMMENT, patch(repo_routes::update_comment))
         .route(routes::RATE_LIMIT, get(rate_limit))
         .route(routes::GRAPHQL, post(repo_routes::graphql))
         .route(routes::APP_ACCESS_TOKENS, post(create_access_token))
         .merge(super::oauth::router())
+        .route(
+            super::usage::ORG_AI_CREDIT_USAGE,
+            get(super::usage::org_usage),
+        )
+        .route(
+            super::usage::ENTERPRISE_AI_CREDIT_USAGE,
+            get(super::usage::enterprise_usage),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .layer(middleware::from_fn_with_state(shared.clone(), pipeline))

@@ -270,6 +270,13 @@ pub struct SimState {
     /// Enterprise team deletes accepted (202) and not yet done, by slug.
     #[serde(default)]
     pub pending_team_deletes: BTreeSet<String>,
+    /// AI-credit use per person and day, for the usage report routes.
+    #[serde(default)]
+    pub ai_credits: Vec<super::usage::SimCredits>,
+    /// Answer the usage report routes 404, as GitHub does for a token that
+    /// may not read the account's billing.
+    #[serde(default)]
+    pub ai_credit_usage_hidden: bool,
     /// Branch moves not yet delivered as push webhooks.
     #[serde(skip)]
     pub(super) outbox: Vec<PushEvent>,
@@ -319,6 +326,8 @@ impl Default for SimState {
             app: None,
             defer_enterprise_team_deletes: false,
             pending_team_deletes: BTreeSet::new(),
+            ai_credits: Vec::new(),
+            ai_credit_usage_hidden: false,
             outbox: Vec::new(),
             cache: Cache::default(),
         }

@@ -439,7 +439,7 @@ fn seat_list_outcome(name: &str, bytes: &[u8]) -> String {
     }
     let desired = SeatsFile::parse(
         "seats.yaml",
-        b"org: acme\npolicy:\n  protected: [hubot]\n  inactivity: {days: 30, action: remove}\nteams: [platform]\nusers: [octocat, erin]\n",
+        b"org: acme\npolicy:\n  protected: [hubot]\n  inactivity: {days: 30, action: remove, act_before_cycle_end_days: 31}\nteams: [platform]\nusers: [octocat, erin]\n",
     )
     .expect("fixed seats.yaml");
     let desired = seatkeeper::plan::Desired::from_file(&desired);

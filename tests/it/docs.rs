@@ -354,6 +354,7 @@ async fn exposed_metrics() -> BTreeSet<String> {
     m.set_valid("acme", true);
     m.observe_reconcile("acme", "success", 0.1);
     m.observe_outcome("acme", &outcome);
+    m.set_ai_credits_used("acme", 0);
     let text = m.encode();
     let names: BTreeSet<String> = text
         .lines()
@@ -603,7 +604,7 @@ fn seats_yaml_md_lists_exactly_the_keys_the_parser_reads_with_their_defaults() {
 // The plan JSON contract, against real plans.
 
 mod plans {
-    use chrono::Utc;
+    use chrono::{Datelike, Utc};
     use seatkeeper::reconcile::{Mode, Options, reconcile};
     use seatkeeper::simulator::{
         SimOptions, SimOrg, SimState, SimTeam, Simulator, demo_state, generated_login,
@@ -613,6 +614,14 @@ mod plans {
     use crate::support::sim_client as client;
 
     async fn plan_json(state: SimState, file: &str) -> serde_json::Value {
+        plan_json_on(state, file, None).await
+    }
+
+    async fn plan_json_on(
+        state: SimState,
+        file: &str,
+        today: Option<chrono::NaiveDate>,
+    ) -> serde_json::Value {
         let sim = Simulator::start(state, SimOptions::default())
             .await
             .unwrap();
@@ -620,6 +629,7 @@ mod plans {
         let loaded = Loaded::parse("seats.yaml", file.as_bytes(), None).unwrap();
         let opts = Options {
             mode: Mode::Plan,
+            today,
             bounds: seatkeeper::reconcile::Bounds {
                 allowed_assign_teams: vec!["copilot".into()],
                 ..Default::default()
@@ -712,6 +722,16 @@ mod plans {
         }
         vec![
             ("the demo org", plan_json(demo_state(), demo).await),
+            (
+                "idle removals waiting for the end of the cycle",
+                plan_json_on(
+                    demo_state(),
+                    &demo.replace("action: report", "action: remove"),
+                    // The 10th: before the last days of any month.
+                    Utc::now().date_naive().with_day(10),
+                )
+                .await,
+            ),
             ("over both caps", plan_json(demo_state(), &capped).await),
             (
                 "an empty file",

@@ -318,7 +318,7 @@ async fn idle_time_follows_the_latest_sign_in() {
     let sim = start(st).await;
     let api = client(&sim).await;
     let file = loaded(
-        "enterprise: big\npolicy:\n  inactivity: {days: 90, action: remove}\nteams: [platform]\nusers: [alice, erin]\n",
+        "enterprise: big\npolicy:\n  inactivity: {days: 90, action: remove, act_before_cycle_end_days: 31}\nteams: [platform]\nusers: [alice, erin]\n",
     );
     let out = reconcile(&api, &file, &opts(Mode::Plan)).await.unwrap();
     let idle: Vec<(&str, IdleSignal)> = out

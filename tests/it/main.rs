@@ -15,6 +15,7 @@ mod cli;
 mod cli_saved;
 mod cli_suspend;
 mod cli_ux;
+mod cost;
 mod daemon;
 mod demo;
 mod docs;

@@ -188,6 +188,7 @@ impl Model {
                 grants,
                 last_activity_at: u.last,
                 last_authenticated_at: None,
+                plan_type: Default::default(),
             });
         }
         let mut live = match order {
@@ -549,8 +550,8 @@ prop_compose! {
             removals: if b.mode == 1 { RemovalMode::Additive } else { RemovalMode::Enforce },
             protected: logins.iter().zip(&b.protected).filter(|(_, p)| **p).map(|(l, _)| l.to_uppercase()).take(3).collect(),
             inactivity: match b.mode {
-                2 => Some(Inactivity { days: IDLE_DAYS, action: InactivityAction::Remove, remind_days: None }),
-                3 => Some(Inactivity { days: IDLE_DAYS, action: InactivityAction::Report, remind_days: None }),
+                2 => Some(Inactivity { days: IDLE_DAYS, action: InactivityAction::Remove, remind_days: None , act_before_cycle_end_days: Some(31)}),
+                3 => Some(Inactivity { days: IDLE_DAYS, action: InactivityAction::Report, remind_days: None , act_before_cycle_end_days: Some(31)}),
                 _ => None,
             },
             eligible_teams: eligible,
@@ -890,7 +891,7 @@ proptest! {
         desired.policy.inactivity = None;
         let without = plan(&desired, &live, today());
         let action = if remove { InactivityAction::Remove } else { InactivityAction::Report };
-        desired.policy.inactivity = Some(Inactivity { days: IDLE_DAYS, action, remind_days: None });
+        desired.policy.inactivity = Some(Inactivity { days: IDLE_DAYS, action, remind_days: None , act_before_cycle_end_days: Some(31)});
         let p = plan(&desired, &live, today());
         let idle: BTreeSet<String> = model.users.values().filter(|u| u.held() && u.idle()).map(|u| u.login.clone()).collect();
         let reported: BTreeSet<String> = p.inactive.iter().map(|i| i.login.clone()).collect();

@@ -277,6 +277,10 @@ fn regex_lite_mask(s: &str) -> String {
         if let Some(i) = l.find("pending cancellation 20") {
             l.replace_range(i + 21..i + 31, "YYYY-MM-DD");
         }
+        // The cost preview's cycle end (the next billing date).
+        if let Some(i) = l.find("Billed until 20") {
+            l.replace_range(i + 13..i + 23, "YYYY-MM-DD");
+        }
         out.push_str(&l);
         out.push('\n');
     }

@@ -668,6 +668,34 @@ async fn contract_every_operation_validates() {
         200
     );
     exercise_repository_routes(&h).await;
+    // Who the token is, and AI-credit usage per user (org and enterprise).
+    assert_eq!(h.get("/user").await.status, 200);
+    h.sim.with_state(|s| {
+        s.ai_credits
+            .push(seatkeeper::simulator::usage::SimCredits::today(
+                "lena", 12.5,
+            ))
+    });
+    for path in [
+        "/organizations/acme/settings/billing/ai_credit/usage?user=lena",
+        "/organizations/acme/settings/billing/ai_credit/usage?year=2026&month=1",
+        "/enterprises/acme-ent/settings/billing/ai_credit/usage?user=LENA",
+    ] {
+        let r = h.get(path).await;
+        assert_eq!(r.status, 200, "{path}");
+    }
+    let r = h
+        .get("/organizations/acme/settings/billing/ai_credit/usage?user=lena")
+        .await
+        .json();
+    assert_eq!(r["usageItems"][0]["grossQuantity"], 12.5, "{r}");
+    assert_eq!(r["user"], "lena");
+    assert_eq!(
+        h.get("/organizations/acme/settings/billing/ai_credit/usage?month=13")
+            .await
+            .status,
+        400
+    );
 
     // Errors are validated too.
     let r = h
@@ -692,7 +720,7 @@ async fn contract_every_operation_validates() {
         missing.is_empty(),
         "operations without a validated success: {missing:?}"
     );
-    assert_eq!(all.len(), 46);
+    assert_eq!(all.len(), 49);
     assert!(v.requests >= 10, "{v:?}");
     assert!(v.responses >= 35, "{v:?}");
 }

@@ -20,6 +20,7 @@ mod redirect;
 mod repo;
 mod retry;
 mod throttle;
+mod usage;
 mod user_seat;
 mod writes;
 

@@ -316,7 +316,7 @@ pub(crate) async fn an_idle_seat_losing_its_team_is_not_regranted() {
     let sim = Simulator::start(st, SimOptions::default())
         .await
         .expect("simulator");
-    let yaml = "org: acme\npolicy:\n  protected: [boss]\n  inactivity: {days: 60, action: remove}\nusers: [idle-ann, busy-bob, boss]\n";
+    let yaml = "org: acme\npolicy:\n  protected: [boss]\n  inactivity: {days: 60, action: remove, act_before_cycle_end_days: 31}\nusers: [idle-ann, busy-bob, boss]\n";
     let source = Loaded::parse("seats.yaml", yaml.as_bytes(), None).expect("seats.yaml");
     let api = GitHubClient::new(
         ClientConfig::new(Auth::Token(SecretString::from(sim.token()))).with_base_url(sim.url()),

@@ -151,7 +151,7 @@ pub(crate) fn generate<S: Scope>(seed: u64, today: NaiveDate) -> Scenario {
         .unwrap(),
         2..=4 => writeln!(
             policy,
-            "  inactivity:\n    days: {}\n    action: remove",
+            "  inactivity:\n    days: {}\n    action: remove\n    act_before_cycle_end_days: 31",
             r.range(30, 120)
         )
         .unwrap(),
