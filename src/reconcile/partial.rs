@@ -99,6 +99,8 @@ mod tests {
                 }],
             },
             partial: None,
+            idle_removal_from: None,
+            cost: None,
         }
     }
 

@@ -11,7 +11,6 @@ use serde_json::json;
 
 use super::server::{ApiError, ApiResult, Shared, json_response};
 
-pub use super::routes::{APP, AUTHENTICATED_USER};
 
 const DOC_USER: &str = "https://docs.github.com/rest/users/users#get-the-authenticated-user";
 

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use http::StatusCode;
 
-use super::{AuthMode, GitHubClient, Req, seg};
+use super::{GitHubClient, Req, seg};
 use crate::config::Scope;
 use crate::github::GitHubError;
 use crate::github::usage::{IdentityApi, UsageApi, UsageRead, credits_in};
@@ -65,44 +65,10 @@ impl UsageApi for GitHubClient {
     }
 }
 
-#[derive(serde::Deserialize)]
-struct Named {
-    #[serde(default)]
-    login: Option<String>,
-    #[serde(default)]
-    slug: Option<String>,
-}
-
 #[async_trait]
 impl IdentityApi for GitHubClient {
     async fn own_login(&self) -> Result<String, GitHubError> {
-        // An App acts through installation tokens, which `GET /user` refuses;
-        // the App itself (its JWT) names its slug, and GitHub shows what the
-        // installation writes as `{slug}[bot]`.
-        if let AuthMode::App(app) = &self.inner.auth {
-            let jwt = self.jwt_crab(app)?;
-            let req = Req::get("/app", "/app".to_string());
-            let resp = self.send(&jwt, &req).await?;
-            if !resp.status.is_success() {
-                return Err(self.status_error(&req, &resp, None));
-            }
-            let app: Named = resp.json(req.route)?;
-            let slug = app.slug.ok_or_else(|| GitHubError::Decode {
-                route: req.route.to_string(),
-                message: "no slug".into(),
-            })?;
-            return Ok(format!("{slug}[bot]"));
-        }
-        let crab = self.crab_for(None).await?;
-        let req = Req::get("/user", "/user".to_string());
-        let resp = self.send(&crab, &req).await?;
-        if !resp.status.is_success() {
-            return Err(self.status_error(&req, &resp, None));
-        }
-        let me: Named = resp.json(req.route)?;
-        me.login.ok_or_else(|| GitHubError::Decode {
-            route: req.route.to_string(),
-            message: "no login".into(),
-        })
+        // One identity read for reclaim and PR mode: `client/identity.rs`.
+        self.read_own_login().await
     }
 }
