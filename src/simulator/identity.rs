@@ -14,25 +14,21 @@ use super::server::{ApiError, ApiResult, Shared, json_response};
 
 const DOC_USER: &str = "https://docs.github.com/rest/users/users#get-the-authenticated-user";
 
-/// `GET /user`: the static token is the simulator's viewer; an installation
-/// token is no user (GitHub: 403 "Resource not accessible by integration");
-/// any other token is a user token from the web application flow, which
-/// [`super::oauth`] answers (the portal's sign-in).
+/// `GET /user`: a user token from the web application flow (the portal's
+/// sign-in) is answered by [`super::oauth`]; an installation token is no
+/// user (GitHub: 403 "Resource not accessible by integration"); the static
+/// token (checked by the pipeline) is the simulator's viewer.
 pub(crate) async fn authenticated_user(
     State(sh): State<Arc<Shared>>,
     headers: HeaderMap,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
+    if super::oauth::user_token_login(&sh, &headers).is_some() {
+        return super::oauth::authenticated_user(State(sh), headers).await;
+    }
     if super::server::is_installation_token(&sh, &headers) {
         return ApiError::new(403, "Resource not accessible by integration", DOC_USER)
             .into_response();
-    }
-    let token = super::server::header_str(&headers, "authorization")
-        .and_then(|v| v.trim().split_once(' '))
-        .map(|(_, t)| t.trim().to_string())
-        .unwrap_or_default();
-    if token != sh.opts.token {
-        return super::oauth::authenticated_user(State(sh), headers).await;
     }
     let viewer = sh.state().viewer.clone();
     json_response(

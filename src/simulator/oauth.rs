@@ -59,11 +59,27 @@ const MAX_TOKENS: usize = 10_000;
 const DOC_TROUBLESHOOT: &str =
     "/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors";
 
-/// Routes whose authentication is not the simulator's static token: the
+/// Requests whose authentication is not the simulator's static token: the
 /// consent page and the token exchange take none (the client secret is in
-/// the body), `GET /user` takes a user token.
-pub(crate) fn own_auth(route: &str) -> bool {
-    route == AUTHORIZE || route == ACCESS_TOKEN || route == AUTHENTICATED_USER
+/// the body); `GET /user` with a user token of this flow. Any other token
+/// on `GET /user` goes through the usual check.
+pub(crate) fn own_auth(sh: &Shared, route: &str, headers: &HeaderMap) -> bool {
+    route == AUTHORIZE
+        || route == ACCESS_TOKEN
+        || (route == AUTHENTICATED_USER && user_token_login(sh, headers).is_some())
+}
+
+/// The login of the user token (of this flow) a request carries, if any:
+/// what `GET /user` answers for it. A `GET /user` handler for other kinds
+/// of token (the installation's identity) asks this first.
+pub(crate) fn user_token_login(sh: &Shared, headers: &HeaderMap) -> Option<String> {
+    let token = header_str(headers, "authorization")
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| {
+            scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token")
+        })
+        .map(|(_, t)| t.trim().to_string())?;
+    sh.oauth.login_of(&token)
 }
 
 /// A code waiting to be exchanged.
@@ -498,13 +514,7 @@ pub(crate) async fn authenticated_user(
     if let Some(r) = down(&sh) {
         return r;
     }
-    let token = header_str(&headers, "authorization")
-        .and_then(|v| v.trim().split_once(' '))
-        .filter(|(scheme, _)| {
-            scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token")
-        })
-        .map(|(_, t)| t.trim().to_string());
-    match token.and_then(|t| sh.oauth.login_of(&t)) {
+    match user_token_login(&sh, &headers) {
         Some(login) => json_response(StatusCode::OK, &super::json::public_user(sh.api(), &login)),
         None => ApiError::new(
             401,

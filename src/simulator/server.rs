@@ -527,7 +527,7 @@ async fn handle(sh: Arc<Shared>, req: Request, next: Next) -> Response {
         let jwt_route = route == routes::APP_ACCESS_TOKENS
             || route == routes::ORG_INSTALLATION
             || route == routes::APP
-            || super::oauth::own_auth(&route);
+            || super::oauth::own_auth(&sh, &route, &parts.headers);
         if !jwt_route && !route.is_empty() && !authorized(&sh, &parts.headers) {
             break 'resp ApiError::new(401, "Bad credentials", DOC_REST).into_response();
         }

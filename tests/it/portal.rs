@@ -914,6 +914,13 @@ async fn writes_are_rate_limited_per_person_and_bodies_are_bounded() {
     let big = format!("csrf={csrf}&note={}", "x".repeat(20_000));
     let r = h.post("/request", &cookie, &big).await;
     assert_eq!(r.status, 413, "{}", r.body);
+    // Sign-ins per address: five times the per-person limit (one used above).
+    for _ in 0..4 {
+        assert_eq!(h.get("/signin", "").await.status, 303);
+    }
+    let r = h.get("/signin", "").await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert!(r.body.contains("Too many requests"), "{}", r.body);
 }
 
 #[tokio::test]

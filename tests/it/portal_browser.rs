@@ -53,6 +53,7 @@ fn free_port() -> u16 {
 struct Browser {
     driver: SocketAddr,
     session: String,
+    ended: std::sync::atomic::AtomicBool,
     _chromedriver: Kill,
 }
 
@@ -93,6 +94,7 @@ impl Browser {
         Browser {
             driver,
             session,
+            ended: std::sync::atomic::AtomicBool::new(false),
             _chromedriver: guard,
         }
     }
@@ -184,14 +186,33 @@ impl Browser {
         }
     }
 
+    /// End the session (chromedriver stops its Chromium).
     async fn quit(&self) {
-        wd(
-            self.driver,
-            "DELETE",
-            &format!("/session/{}", self.session),
-            None,
-        )
-        .await;
+        let path = format!("/session/{}", self.session);
+        wd(self.driver, "DELETE", &path, None).await;
+        self.ended.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for Browser {
+    /// End the session (chromedriver then stops its Chromium) before
+    /// chromedriver is killed, also when the test panics: a killed
+    /// chromedriver would leave its Chromium running. Blocking, bounded.
+    fn drop(&mut self) {
+        use std::io::{Read as _, Write as _};
+        if self.ended.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        if let Ok(mut s) = std::net::TcpStream::connect(self.driver) {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+            let _ = write!(
+                s,
+                "DELETE /session/{} HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n\r\n",
+                self.session, self.driver
+            );
+            let mut answer = Vec::new();
+            let _ = s.read_to_end(&mut answer);
+        }
     }
 }
 
