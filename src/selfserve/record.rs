@@ -543,7 +543,7 @@ impl PullContext<'_> {
         // merges the pull request itself once its reviews and checks pass.
         let mut auto = None;
         if self.settings.allow_auto_merge == Some(true) {
-            match repos.enable_auto_merge(repo, &pr.node_id, method).await? {
+            match repos.enable_auto_merge(repo, pr.node_id, method).await? {
                 AutoMerge::Enabled => {
                     return done(
                         None,
@@ -559,7 +559,7 @@ impl PullContext<'_> {
         }
         let state = self.mergeability(pr.number).await?;
         let merge = MergeRequest {
-            sha: &head,
+            sha: head,
             method,
             title: Some(subject),
             message: Some(body.trim()),
