@@ -426,6 +426,10 @@ impl PullContext<'_> {
                 };
                 return self.settle(auto_merge, pull).await.map(Some);
             }
+            if self.waiting.is_some() && !has_waiting_label(&p.labels) {
+                // Full now: a pending request says so too.
+                repos.add_labels(repo, p.number, &[WAITING_LABEL]).await?;
+            }
             return Ok(Some(Opened::Existing {
                 number: p.number,
                 url: p.html_url,
