@@ -310,14 +310,60 @@ fn remove_ineligible_is_an_explicit_option() {
     };
     let out = |code| finding(code, "not in an eligible team (eng)");
     #[rustfmt::skip]
-    let cases: &[(&str, Policy, &[&str], &[&str], &[&str], bool)] = &[
+    // (what, policy, listed, seated, want changes, guarded)
+    type Case<'a> = (&'a str, Policy, &'a [&'a str], &'a [&'a str], &'a [&'a str], bool);
+    let cases: &[Case] = &[
         // (what, policy, listed, seated, want changes, guarded)
         ("off: kept", enforce(), &["a", "b"], &["a", "b"], &[], false),
-        ("on: removed", on(enforce()), &["a", "b"], &["a", "b"], &["-b(ineligible)"], false),
-        ("on, not seated: nothing to remove", on(enforce()), &["a", "b"], &["a"], &[], false),
-        ("on, protected: kept", on(Policy { protected: vec!["B".into()], ..enforce() }), &["a", "b"], &["a", "b"], &[], false),
-        ("on, additive: kept", on(Policy { removals: RemovalMode::Additive, ..enforce() }), &["a", "b"], &["a", "b"], &[], false),
-        ("on, over the removal cap: guarded", on(Policy { max_removals: Some(MaxRemovals::Count(0)), ..enforce() }), &["a", "b"], &["a", "b"], &["-b(ineligible)"], true),
+        (
+            "on: removed",
+            on(enforce()),
+            &["a", "b"],
+            &["a", "b"],
+            &["-b(ineligible)"],
+            false,
+        ),
+        (
+            "on, not seated: nothing to remove",
+            on(enforce()),
+            &["a", "b"],
+            &["a"],
+            &[],
+            false,
+        ),
+        (
+            "on, protected: kept",
+            on(Policy {
+                protected: vec!["B".into()],
+                ..enforce()
+            }),
+            &["a", "b"],
+            &["a", "b"],
+            &[],
+            false,
+        ),
+        (
+            "on, additive: kept",
+            on(Policy {
+                removals: RemovalMode::Additive,
+                ..enforce()
+            }),
+            &["a", "b"],
+            &["a", "b"],
+            &[],
+            false,
+        ),
+        (
+            "on, over the removal cap: guarded",
+            on(Policy {
+                max_removals: Some(MaxRemovals::Count(0)),
+                ..enforce()
+            }),
+            &["a", "b"],
+            &["a", "b"],
+            &["-b(ineligible)"],
+            true,
+        ),
     ];
     for (what, policy, listed, seated, want, guarded) in cases {
         let mut d = desired(listed, &[], policy.clone());

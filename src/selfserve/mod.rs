@@ -28,6 +28,16 @@
 //! pinned to the head SHA it wrote, with a method the repository allows,
 //! after a bounded wait for GitHub's mergeability. A refusal is reported with
 //! its real reason (a required review, a pending check, a disallowed method).
+//! An open pull request from the request's branch is adopted only when
+//! seatkeeper's own identity opened it ([`crate::github::repo::RepoApi::own_login`])
+//! and its only change is the entry.
+//!
+//! The seat cap: no self-serve write can make the controller's next plan
+//! guarded. A request over the cap is refused, or with
+//! `policy.self_serve.when_full: queue` opened as a pull request labelled
+//! [`WAITING_LABEL`] that is never merged while the cap holds (the branch the
+//! controller reads never carries it); a later request for the same login
+//! that finds room takes the label off and settles it like a new one.
 
 pub mod args;
 mod output;

@@ -426,6 +426,10 @@ impl PullContext<'_> {
                 };
                 return self.settle(auto_merge, pull).await.map(Some);
             }
+            if self.waiting.is_some() && !has_waiting_label(&p.labels) {
+                // Full now: a pending request says so too.
+                repos.add_labels(repo, p.number, &[WAITING_LABEL]).await?;
+            }
             return Ok(Some(Opened::Existing {
                 number: p.number,
                 url: p.html_url,
@@ -543,7 +547,7 @@ impl PullContext<'_> {
         // merges the pull request itself once its reviews and checks pass.
         let mut auto = None;
         if self.settings.allow_auto_merge == Some(true) {
-            match repos.enable_auto_merge(repo, &pr.node_id, method).await? {
+            match repos.enable_auto_merge(repo, pr.node_id, method).await? {
                 AutoMerge::Enabled => {
                     return done(
                         None,
@@ -559,7 +563,7 @@ impl PullContext<'_> {
         }
         let state = self.mergeability(pr.number).await?;
         let merge = MergeRequest {
-            sha: &head,
+            sha: head,
             method,
             title: Some(subject),
             message: Some(body.trim()),

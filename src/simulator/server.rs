@@ -308,10 +308,7 @@ pub(crate) fn is_installation_token(sh: &Shared, h: &HeaderMap) -> bool {
 fn app_token_refused(sh: &Shared, h: &HeaderMap, method: &Method, route: &str) -> bool {
     let enterprise_teams = route.starts_with("/enterprises/{enterprise}/teams");
     let enterprise_users = route == routes::ENTERPRISE_SELECTED_USERS && method != Method::GET;
-    if !(enterprise_teams || enterprise_users) {
-        return false;
-    }
-    auth_token(h).is_some_and(|t| t != sh.opts.token && lock(&sh.tokens).contains_key(t))
+    (enterprise_teams || enterprise_users) && is_installation_token(sh, h)
 }
 
 fn unix_now() -> i64 {

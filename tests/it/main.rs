@@ -29,6 +29,7 @@ mod github_client;
 mod github_observed;
 mod helm;
 mod http_server;
+mod identity;
 mod kill;
 mod one_login;
 mod plan_laws;

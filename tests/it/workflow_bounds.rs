@@ -127,7 +127,10 @@ fn every_workflow_turns_the_repository_variables_into_the_controllers_flags() {
             "{name}"
         );
         let run = s["run"].as_str().unwrap();
-        assert!(run.contains(r#"read -r -a operator <<<"$BOUNDS""#), "{name}");
+        assert!(
+            run.contains(r#"read -r -a operator <<<"$BOUNDS""#),
+            "{name}"
+        );
         assert!(run.contains(r#""${operator[@]}""#), "{name}");
     }
 }
