@@ -5,6 +5,8 @@ use super::spec::{self, Field, Range};
 use super::yaml::{Kind, Node};
 use super::*;
 
+mod budgets;
+
 pub(super) struct Walker<'s> {
     pub(super) diags: Vec<Diagnostic>,
     pub(super) enterprise: bool,
@@ -476,6 +478,9 @@ impl Walker<'_> {
                     expires: None,
                     note: None,
                     pos: item.pos,
+                    budget: None,
+                    budget_expires: None,
+                    budget_pos: None,
                 })
             }
             Kind::Map(_) => {
@@ -483,6 +488,9 @@ impl Walker<'_> {
                 let mut login_node_seen = false;
                 let mut expires = None;
                 let mut note = None;
+                let mut budget = None;
+                let mut budget_pos = None;
+                let mut budget_expires = None;
                 let mut pos = item.pos;
                 for (key, _k, v) in self.entries(item, "users[]", spec::USER) {
                     match key {
@@ -491,8 +499,13 @@ impl Walker<'_> {
                             pos = v.pos;
                             login = self.login(v, "login");
                         }
-                        "expires" => expires = self.date(v),
+                        "expires" => expires = self.date(v, "expires"),
                         "note" => note = self.string(v, "note"),
+                        "budget" => {
+                            budget_pos = Some(v.pos);
+                            budget = self.budget_amount(v, "budget");
+                        }
+                        "budget_expires" => budget_expires = self.date(v, "budget_expires"),
                         _ => unreachable!("entries() only yields allowed keys"),
                     }
                 }
@@ -508,6 +521,9 @@ impl Walker<'_> {
                     expires,
                     note,
                     pos,
+                    budget,
+                    budget_expires,
+                    budget_pos,
                 })
             }
             _ => {
@@ -517,14 +533,14 @@ impl Walker<'_> {
         }
     }
 
-    fn date(&mut self, v: &Node) -> Option<NaiveDate> {
+    fn date(&mut self, v: &Node, what: &str) -> Option<NaiveDate> {
         let s = match &v.kind {
             Kind::Str(s) => s.as_str(),
             _ => {
                 self.error(
                     v,
                     format!(
-                        "`expires` must be a date YYYY-MM-DD, found {}",
+                        "`{what}` must be a date YYYY-MM-DD, found {}",
                         v.kind.describe()
                     ),
                     None,
@@ -546,10 +562,10 @@ impl Walker<'_> {
                 self.error(
                     v,
                     format!(
-                        "`expires` is `{}`, not a calendar date in the form YYYY-MM-DD",
+                        "`{what}` is `{}`, not a calendar date in the form YYYY-MM-DD",
                         shorten(s)
                     ),
-                    Some("for example `expires: 2027-03-31`".into()),
+                    Some(format!("for example `{what}: 2027-03-31`")),
                 );
                 None
             }
@@ -643,8 +659,10 @@ impl Walker<'_> {
         let mut policy = Policy::default();
         let mut teams: Vec<TeamEntry> = Vec::new();
         let mut users: Vec<UserEntry> = Vec::new();
+        let mut budgets = None;
         for &(key, _k, v) in &entries {
             match key {
+                "budgets" => budgets = self.budgets(v),
                 "policy" => policy = self.policy(v),
                 "teams" => {
                     let mut seen = Seen::default();
@@ -702,6 +720,7 @@ impl Walker<'_> {
             policy,
             teams,
             users,
+            budgets,
         })
     }
 

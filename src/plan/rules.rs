@@ -630,6 +630,8 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
         roster_before,
         roster_after,
         guard,
+        budgets: None,
+        budgets_unavailable: None,
     }
 }
 

@@ -49,6 +49,8 @@ fn empty_plan(scope: Scope, seats: usize, max_seats: Option<u64>) -> Plan {
         roster_before: Roster::default(),
         roster_after: Roster::default(),
         guard: Guard::default(),
+        budgets: None,
+        budgets_unavailable: None,
     }
 }
 
