@@ -33,6 +33,10 @@ struct JsonPlan<'a> {
     unmanaged: Vec<&'a str>,
     held_outside: &'a [crate::plan::HeldOutside],
     guard: JsonGuard<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    budgets: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    budgets_unavailable: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -311,6 +315,8 @@ pub fn json(plan: &Plan) -> String {
             held: !plan.held.is_empty(),
             reasons,
         },
+        budgets: plan.budgets.as_ref().map(super::budgets::json_value),
+        budgets_unavailable: plan.budgets_unavailable.as_deref(),
     };
     let mut out = serde_json::to_string_pretty(&doc).expect("plain structs serialize to JSON");
     out.push('\n');

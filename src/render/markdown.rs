@@ -251,6 +251,10 @@ pub fn markdown(plan: &Plan) -> String {
         doc.section(&summary, &["**Notes**", ""], notes, false);
     }
 
+    for l in super::budgets::markdown_lines(plan, md_escape) {
+        doc.line(l);
+    }
+
     if let Some(min) = idle_threshold(plan) {
         let summary = format!(
             "Idle seats: {} (no Copilot activity for {min}+ days)",

@@ -224,6 +224,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(routes::RATE_LIMIT, get(rate_limit))
         .route(routes::GRAPHQL, post(repo_routes::graphql))
         .route(routes::APP_ACCESS_TOKENS, post(create_access_token))
+        .merge(super::budgets::router())
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .layer(middleware::from_fn_with_state(shared.clone(), pipeline))

@@ -270,6 +270,9 @@ pub struct SimState {
     /// Enterprise team deletes accepted (202) and not yet done, by slug.
     #[serde(default)]
     pub pending_team_deletes: BTreeSet<String>,
+    /// Billing budgets of the org and the enterprise.
+    #[serde(default)]
+    pub budgets: super::budgets::SimBudgets,
     /// Branch moves not yet delivered as push webhooks.
     #[serde(skip)]
     pub(super) outbox: Vec<PushEvent>,
@@ -319,6 +322,7 @@ impl Default for SimState {
             app: None,
             defer_enterprise_team_deletes: false,
             pending_team_deletes: BTreeSet::new(),
+            budgets: Default::default(),
             outbox: Vec::new(),
             cache: Cache::default(),
         }
