@@ -9,6 +9,7 @@
 
 mod action;
 mod bad_inputs;
+mod budgets;
 mod cli;
 mod cli_saved;
 mod cli_suspend;
