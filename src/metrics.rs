@@ -58,6 +58,15 @@ pub struct SeatLabels {
     pub state: &'static str,
 }
 
+/// `{org, scope}` of `budget_dollars`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BudgetLabels {
+    /// The org.
+    pub org: String,
+    /// `multi_user_customer`, `user` or `listed_total`.
+    pub scope: &'static str,
+}
+
 /// `{org, action}` of `drift`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DriftLabels {
@@ -115,6 +124,7 @@ pub struct Metrics {
     changes_total: Family<ChangeLabels, Counter>,
     inactive_seats: Family<OrgLabels, Gauge>,
     desired_state_valid: Family<OrgLabels, Gauge>,
+    budget_dollars: Family<BudgetLabels, Gauge>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -187,6 +197,7 @@ impl Metrics {
             changes_total: Family::default(),
             inactive_seats: Family::default(),
             desired_state_valid: Family::default(),
+            budget_dollars: Family::default(),
         };
         registry.register(
             "reconcile",
@@ -239,6 +250,11 @@ impl Metrics {
             "desired_state_valid",
             "1 when the last read of the org's seats.yaml was valid, else 0",
             m.desired_state_valid.clone(),
+        );
+        registry.register(
+            "budget_dollars",
+            "Copilot AI-credit budgets in whole US dollars a month: the universal one, the individual ones' sum, and the listed users' total",
+            m.budget_dollars.clone(),
         );
         registry.register(
             "build",
@@ -308,6 +324,29 @@ impl Metrics {
         self.inactive_seats
             .get_or_create(&org_labels(org))
             .set(outcome.plan.inactive.len() as i64);
+        if let Some(b) = &outcome.plan.budgets {
+            // What GitHub holds now: the plan's "after" once every write landed.
+            let applied = outcome.status == crate::reconcile::Status::Applied;
+            let pick = |before: u64, after: u64| if applied { after } else { before };
+            for (scope, dollars) in [
+                (
+                    "multi_user_customer",
+                    pick(b.default_before.unwrap_or(0), b.default_after.unwrap_or(0)),
+                ),
+                (
+                    "user",
+                    pick(b.individual_dollars_before, b.individual_dollars_after),
+                ),
+                ("listed_total", pick(b.total_before, b.total_after)),
+            ] {
+                self.budget_dollars
+                    .get_or_create(&BudgetLabels {
+                        org: org.to_string(),
+                        scope,
+                    })
+                    .set(dollars as i64);
+            }
+        }
 
         // Drift is what is still to do: planned changes minus those applied.
         let (mut add, mut remove) = (0i64, 0i64);

@@ -239,6 +239,16 @@ pub enum BudgetGuardReason {
 }
 
 impl BudgetGuardReason {
+    /// The JSON label.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            BudgetGuardReason::MaxUserBudget { .. } => "max_user_budget",
+            BudgetGuardReason::MaxBudgetTotal { .. } => "max_budget_total",
+            BudgetGuardReason::MaxRemovals { .. } => "max_removals",
+            BudgetGuardReason::EmptyDesired { .. } => "empty_desired",
+        }
+    }
+
     /// For a reader.
     pub fn message(&self) -> String {
         match self {
@@ -275,6 +285,10 @@ pub struct BudgetPlan {
     pub individual_before: usize,
     /// Individual budgets after apply.
     pub individual_after: usize,
+    /// The individual budgets' sum now, whole dollars.
+    pub individual_dollars_before: u64,
+    /// The individual budgets' sum after apply.
+    pub individual_dollars_after: u64,
     /// The most the listed users may spend a month now: each listed login's
     /// individual budget, else the universal one (team members not counted).
     pub total_before: u64,
@@ -312,6 +326,52 @@ fn total(listed: &[String], default: Option<u64>, individual: &BTreeMap<String, 
         .iter()
         .map(|l| individual.get(&lower(l)).copied().or(default).unwrap_or(0))
         .sum()
+}
+
+/// The operator's ceilings over what `desired` declares: any one amount
+/// (the default included, expired budgets not) over `--max-user-budget`,
+/// and `total` over `--max-budget-total`. The planner and `request
+/// --budget` both judge by this.
+pub fn ceiling_guards(
+    desired: &DesiredBudgets,
+    today: NaiveDate,
+    total: u64,
+    bounds: BudgetBounds,
+) -> Vec<BudgetGuardReason> {
+    let mut guard = Vec::new();
+    if let Some(max) = bounds.max_user_budget {
+        let declared = desired.default.map(|a| (None, a)).into_iter().chain(
+            desired
+                .users
+                .iter()
+                .filter(|d| d.expires.is_none_or(|e| e >= today))
+                .map(|d| (Some(d.login.clone()), d.amount)),
+        );
+        for (login, amount) in declared {
+            if amount > max {
+                guard.push(BudgetGuardReason::MaxUserBudget { login, amount, max });
+            }
+        }
+    }
+    if let Some(max) = bounds.max_budget_total
+        && total > max
+    {
+        guard.push(BudgetGuardReason::MaxBudgetTotal { total, max });
+    }
+    guard
+}
+
+/// The listed users' total as the file alone declares it (each listed,
+/// unexpired login's individual budget, else `budgets.default`, else 0):
+/// what `request --budget` checks without reading GitHub's budgets.
+pub fn declared_total(desired: &DesiredBudgets, today: NaiveDate) -> u64 {
+    let individual: BTreeMap<String, u64> = desired
+        .users
+        .iter()
+        .filter(|d| d.expires.is_none_or(|e| e >= today))
+        .map(|d| (lower(&d.login), d.amount))
+        .collect();
+    total(&desired.listed, desired.default, &individual)
 }
 
 /// Plan the budgets: `seated_after` holds the logins holding a seat after
@@ -473,28 +533,7 @@ pub fn plan_budgets(
 
     // Guards: the operator's ceilings, then the removal cap and the empty
     // file, judged like seat removals.
-    let mut guard = Vec::new();
-    if let Some(max) = bounds.max_user_budget {
-        let declared_amounts = desired.default.map(|a| (None, a)).into_iter().chain(
-            declared
-                .values()
-                .filter(|(_, e)| !e)
-                .map(|(d, _)| (Some(d.login.clone()), d.amount)),
-        );
-        for (login, amount) in declared_amounts {
-            if amount > max {
-                guard.push(BudgetGuardReason::MaxUserBudget { login, amount, max });
-            }
-        }
-    }
-    if let Some(max) = bounds.max_budget_total
-        && total_after > max
-    {
-        guard.push(BudgetGuardReason::MaxBudgetTotal {
-            total: total_after,
-            max,
-        });
-    }
+    let mut guard = ceiling_guards(desired, today, total_after, bounds);
     let budget_policy = Policy {
         removals: if exclusive {
             RemovalMode::Enforce
@@ -538,6 +577,8 @@ pub fn plan_budgets(
         default_after,
         individual_before,
         individual_after: after.len(),
+        individual_dollars_before: before.values().sum(),
+        individual_dollars_after: after.values().sum(),
         total_before,
         total_after,
         adopted,

@@ -164,10 +164,6 @@ pub(super) fn json_value(b: &BudgetPlan) -> Value {
         "changes": changes,
         "adopted": b.adopted.iter().map(|(l, a)| json!({"login": l, "amount": a})).collect::<Vec<_>>(),
         "warnings": b.warnings,
-        "guard": b.guard.iter().map(|g| {
-            let mut v = serde_json::to_value(g).unwrap_or(Value::Null);
-            v["message"] = json!(g.message());
-            v
-        }).collect::<Vec<_>>(),
+        "guard": b.guard.iter().map(|g| json!({"kind": g.kind(), "message": g.message()})).collect::<Vec<_>>(),
     })
 }

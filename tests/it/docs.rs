@@ -730,6 +730,28 @@ mod plans {
                 "a Copilot-dedicated enterprise",
                 plan_json(dedicated(), &dedicated_file).await,
             ),
+            (
+                "budgets over the removal cap",
+                plan_json(
+                    crate::budgets::org_state(),
+                    &crate::budgets::FILE
+                        .replace("budgets:", "policy:\n  max_removals: 0\nbudgets:"),
+                )
+                .await,
+            ),
+            (
+                "budgets managed additively",
+                plan_json(
+                    crate::budgets::org_state(),
+                    &crate::budgets::FILE.replace("budgets:", "budgets:\n  manage: additive"),
+                )
+                .await,
+            ),
+            ("budgets the token may not read", {
+                let mut st = crate::budgets::org_state();
+                st.budgets.refuse = Some(403);
+                plan_json(st, crate::budgets::FILE).await
+            }),
         ]
     }
 }

@@ -6,6 +6,7 @@
 
 mod contract;
 mod fixture;
+mod selfserve;
 
 use std::collections::BTreeMap;
 
@@ -59,7 +60,7 @@ fn other_budgets() -> Vec<SimBudget> {
     vec![actions, premium, cost_center]
 }
 
-const FILE: &str = "org: acme
+pub(crate) const FILE: &str = "org: acme
 budgets:
   default: 20
 users:
