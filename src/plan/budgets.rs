@@ -393,10 +393,11 @@ pub fn plan_budgets(
     let mut duplicates: Vec<&LiveBudget> = Vec::new();
     for b in managed.iter().filter(|b| b.login().is_some()) {
         let key = lower(b.login().unwrap_or_default());
-        if by_login.contains_key(&key) {
-            duplicates.push(b);
-        } else {
-            by_login.insert(key, b);
+        match by_login.entry(key) {
+            std::collections::btree_map::Entry::Occupied(_) => duplicates.push(b),
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(b);
+            }
         }
     }
     let exclusive = desired.manage == BudgetManage::Exclusive;

@@ -113,7 +113,6 @@ async fn simulator_budget_routes_match_the_official_description() {
     ];
     let send = |method: &'static str, path: String, body: Option<Value>| {
         let addr = sim.addr();
-        let h = h;
         async move {
             let r = request(
                 addr,
