@@ -116,6 +116,13 @@ fn other_skus_and_scopes_are_never_touched() {
     premium.budget_type = "SkuPricing".into();
     premium.sku = "premium_requests".into();
     others.push(premium);
+    // Each condition alone: another SKU, another type, on user budgets.
+    let mut bundle_premium = live("bp", SCOPE_USER, Some("dave"), 4);
+    bundle_premium.sku = "premium_requests".into();
+    others.push(bundle_premium);
+    let mut product_ai = live("pa", SCOPE_USER, Some("erin"), 4);
+    product_ai.budget_type = "ProductPricing".into();
+    others.push(product_ai);
     let p = run(&desired(Some(20), vec![]), &others);
     assert_eq!(
         summary(&p),

@@ -1003,7 +1003,7 @@ mod budget_laws {
     fn live() -> impl Strategy<Value = Vec<LiveBudget>> {
         let individual = prop::collection::vec((0..LOGINS.len(), any::<bool>(), 0u64..100), 0..8);
         let universal = prop::option::of(0u64..100);
-        let others = prop::collection::vec((0usize..4, 0..LOGINS.len(), 0u64..100), 0..4);
+        let others = prop::collection::vec((0usize..6, 0..LOGINS.len(), 0u64..100), 0..4);
         (individual, universal, others).prop_map(|(ind, uni, oth)| {
             let mut out = Vec::new();
             for (n, (i, upper, a)) in ind.into_iter().enumerate() {
@@ -1044,12 +1044,30 @@ mod budget_laws {
                     ),
                     1 => budget(id, "ProductPricing", "actions", "organization", None, a),
                     2 => budget(id, "BundlePricing", "ai_credits", "cost_center", None, a),
-                    _ => budget(
+                    3 => budget(
                         id,
                         "BundlePricing",
                         "ai_credits",
                         "multi_user_cost_center",
                         None,
+                        a,
+                    ),
+                    // Each of the three conditions alone, on a user budget:
+                    // another SKU, another type.
+                    4 => budget(
+                        id,
+                        "BundlePricing",
+                        "premium_requests",
+                        "user",
+                        Some(LOGINS[i]),
+                        a,
+                    ),
+                    _ => budget(
+                        id,
+                        "ProductPricing",
+                        "ai_credits",
+                        "user",
+                        Some(LOGINS[i]),
                         a,
                     ),
                 });
