@@ -442,3 +442,34 @@ fn bad_budget_values_are_refused_at_their_position() {
     );
     assert!(ok.is_ok(), "0 is allowed (blocked): {ok:?}");
 }
+
+#[tokio::test]
+async fn budget_dollars_are_exported_as_read_then_as_applied() {
+    let sim = Simulator::start(org_state(), SimOptions::default())
+        .await
+        .unwrap();
+    let m = seatkeeper::metrics::Metrics::new(std::sync::Arc::new(
+        seatkeeper::github::client::ClientStats::default,
+    ));
+    let get = |m: &seatkeeper::metrics::Metrics, scope: &str| {
+        crate::support::metric(
+            &m.encode(),
+            "seatkeeper_budget_dollars",
+            &[("org", "acme"), ("scope", scope)],
+        )
+    };
+    // Planned only: GitHub's budgets as read (default 10; bob 500 + carol 9;
+    // listed: alice 10, bob 500, carol 9, dave 10).
+    let planned = run(&sim, FILE, &opts(Mode::Plan)).await;
+    m.observe_outcome("acme", &planned);
+    assert_eq!(get(&m, "multi_user_customer"), Some(10.0));
+    assert_eq!(get(&m, "user"), Some(509.0));
+    assert_eq!(get(&m, "listed_total"), Some(529.0));
+    // Applied: what GitHub now holds.
+    let applied = run(&sim, FILE, &opts(Mode::Apply)).await;
+    m.observe_outcome("acme", &applied);
+    assert_eq!(get(&m, "multi_user_customer"), Some(20.0));
+    assert_eq!(get(&m, "user"), Some(50.0));
+    assert_eq!(get(&m, "listed_total"), Some(90.0));
+    sim.shutdown().await;
+}
