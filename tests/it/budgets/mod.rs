@@ -473,3 +473,54 @@ async fn budget_dollars_are_exported_as_read_then_as_applied() {
     assert_eq!(get(&m, "listed_total"), Some(90.0));
     sim.shutdown().await;
 }
+
+/// `apply --confirm` (which calls the apply step itself) and a direct call
+/// of [`seatkeeper::reconcile::apply`] both write nothing for a plan only
+/// the budget guard stops.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_budget_guard_stops_the_cli_and_the_apply_step_too() {
+    let sim = Simulator::start(org_state(), SimOptions::default())
+        .await
+        .unwrap();
+    let before = sim.state();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("seats.yaml");
+    std::fs::write(&path, FILE).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_seatkeeper"))
+        .args([
+            "apply",
+            path.to_str().unwrap(),
+            "--confirm",
+            "--max-user-budget",
+            "10",
+        ])
+        .args(["--github-url", &sim.url(), "--max-removals", "100%"])
+        .env("GITHUB_TOKEN", sim.token())
+        .env("NO_COLOR", "1")
+        .env_remove("GITHUB_API_URL")
+        .env_remove("SEATKEEPER_TOKEN_FILE")
+        .env_remove("GITHUB_APP_ID")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(3), "{said}");
+    assert!(
+        said.contains("Budget guard tripped, nothing will be applied:"),
+        "{said}"
+    );
+
+    let api = sim_client(&sim).await;
+    let mut o = opts(Mode::Plan);
+    o.bounds.budgets.max_user_budget = Some(10);
+    let mut outcome = seatkeeper::reconcile::prepare(&api, &loaded(FILE), &o)
+        .await
+        .unwrap();
+    seatkeeper::reconcile::apply(&api, &loaded(FILE), &o, &mut outcome)
+        .await
+        .unwrap();
+    assert_eq!(outcome.status, Status::Guarded);
+    let after = sim.state();
+    assert_eq!(after.budgets, before.budgets);
+    assert_eq!(after.selected_users, before.selected_users);
+    sim.shutdown().await;
+}
