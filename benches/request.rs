@@ -269,6 +269,7 @@ async fn run_size(cfg: &Cfg, seats: usize, dir: &std::path::Path) -> Row {
             source: Some("benches/request.rs".into()),
             today: chrono::Utc::now().date_naive(),
             bounds: Default::default(),
+            budget: None,
         };
         let mut opts = RecordOptions {
             repo: REPO.parse().unwrap(),
@@ -336,6 +337,7 @@ async fn breakdown(client: &GitHubClient, login: &str, concurrency: usize) {
         source: None,
         today: chrono::Utc::now().date_naive(),
         bounds: Default::default(),
+        budget: None,
     };
     let t = Instant::now();
     let _ = client.repository(&repo).await.expect("repository");
@@ -427,6 +429,7 @@ async fn cost(seats: usize) -> (u64, u64) {
             source: None,
             today: chrono::Utc::now().date_naive(),
             bounds: Default::default(),
+            budget: None,
         };
         let mut opts = RecordOptions {
             repo: REPO.parse().unwrap(),

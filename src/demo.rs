@@ -342,6 +342,7 @@ async fn protected_branch(sim: &Simulator, client: &GitHubClient, loaded: &Loade
         source: Some("seatkeeper demo --protected-branch".into()),
         today: chrono::Utc::now().date_naive(),
         bounds: Default::default(),
+        budget: None,
     };
     let mut opts = RecordOptions {
         repo: DEMO_REPO.parse().expect("DEMO_REPO is owner/name"),

@@ -58,6 +58,15 @@ pub struct SeatLabels {
     pub state: &'static str,
 }
 
+/// `{org, scope}` of `budget_dollars`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BudgetLabels {
+    /// The org.
+    pub org: String,
+    /// `multi_user_customer`, `user` or `listed_total`.
+    pub scope: &'static str,
+}
+
 /// `{org, action}` of `drift`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DriftLabels {
@@ -118,6 +127,7 @@ pub struct Metrics {
     ai_credits_used: Family<OrgLabels, Gauge>,
     desired_state_valid: Family<OrgLabels, Gauge>,
     listing_incomplete: Family<OrgLabels, Gauge>,
+    budget_dollars: Family<BudgetLabels, Gauge>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -193,6 +203,7 @@ impl Metrics {
             ai_credits_used: Family::default(),
             desired_state_valid: Family::default(),
             listing_incomplete: Family::default(),
+            budget_dollars: Family::default(),
         };
         registry.register(
             "reconcile",
@@ -260,6 +271,11 @@ impl Metrics {
             "listing_incomplete",
             "1 when the last reconcile's seat listing could not be proven whole: adds only, every removal and the seat cap held",
             m.listing_incomplete.clone(),
+        );
+        registry.register(
+            "budget_dollars",
+            "Copilot AI-credit budgets in whole US dollars a month: the universal one, the individual ones' sum, and the listed users' total",
+            m.budget_dollars.clone(),
         );
         registry.register(
             "build",
@@ -340,6 +356,29 @@ impl Metrics {
             self.seat_cost
                 .get_or_create(&org_labels(org))
                 .set(cost.monthly_before as i64);
+}
+        if let Some(b) = &outcome.plan.budgets {
+            // What GitHub holds now: the plan's "after" once every write landed.
+            let applied = outcome.status == crate::reconcile::Status::Applied;
+            let pick = |before: u64, after: u64| if applied { after } else { before };
+            for (scope, dollars) in [
+                (
+                    "multi_user_customer",
+                    pick(b.default_before.unwrap_or(0), b.default_after.unwrap_or(0)),
+                ),
+                (
+                    "user",
+                    pick(b.individual_dollars_before, b.individual_dollars_after),
+                ),
+                ("listed_total", pick(b.total_before, b.total_after)),
+            ] {
+                self.budget_dollars
+                    .get_or_create(&BudgetLabels {
+                        org: org.to_string(),
+                        scope,
+                    })
+                    .set(dollars as i64);
+            }
         }
 
         self.listing_incomplete

@@ -10,6 +10,7 @@
 //! there, and [`schema`] turns the same tables into the JSON Schema that
 //! editors use (`seatkeeper schema`).
 
+mod budgets;
 mod error;
 mod names;
 pub mod schema;
@@ -17,6 +18,7 @@ pub mod spec;
 mod walk;
 mod yaml;
 
+pub use budgets::{BudgetManage, Budgets, MAX_BUDGET_DOLLARS};
 pub use error::{ConfigError, Diagnostic, MAX_DIAGNOSTICS};
 pub use names::{edit_distance, login_problem, slug_problem};
 use walk::Walker;
@@ -384,6 +386,16 @@ pub struct UserEntry {
     pub note: Option<String>,
     /// Where the login is written.
     pub pos: Pos,
+    /// The user's individual AI-credit budget, whole dollars a month.
+    #[serde(default)]
+    pub budget: Option<u64>,
+    /// After this date the individual budget is removed (the user falls
+    /// back to `budgets.default`).
+    #[serde(default)]
+    pub budget_expires: Option<NaiveDate>,
+    /// Where `budget` is written, for messages.
+    #[serde(default)]
+    pub budget_pos: Option<Pos>,
 }
 
 /// One entry of `teams`.
@@ -406,6 +418,9 @@ pub struct SeatsFile {
     pub teams: Vec<TeamEntry>,
     /// Directly granted users.
     pub users: Vec<UserEntry>,
+    /// The `budgets` block, when present.
+    #[serde(default)]
+    pub budgets: Option<Budgets>,
 }
 
 /// Largest `--live-state` listing accepted, in bytes.
@@ -541,6 +556,12 @@ impl SeatsFile {
         self.users
             .iter()
             .find(|u| u.login.eq_ignore_ascii_case(login))
+    }
+
+    /// Does this file manage AI-credit budgets (a `budgets:` block, or a
+    /// `budget` on any user)?
+    pub fn manages_budgets(&self) -> bool {
+        self.budgets.is_some() || self.users.iter().any(|u| u.budget.is_some())
     }
 }
 

@@ -142,6 +142,37 @@ pub const USER: &[Field] = &[
         Ty::Text,
         "Free text for reviewers (why, a ticket); never sent to GitHub.",
     ),
+    Field::new(
+        "budget",
+        Ty::Int(BUDGET_DOLLARS),
+        "This user's individual Copilot AI-credit budget, whole US dollars a month (budget_scope user); 0 blocks further paid usage.",
+    ),
+    Field::new(
+        "budget_expires",
+        Ty::Date,
+        "After this date (YYYY-MM-DD, UTC) the individual budget is deleted and the user falls back to budgets.default.",
+    ),
+];
+
+/// A budget amount in whole US dollars.
+pub const BUDGET_DOLLARS: Range = Range {
+    min: 0,
+    max: super::MAX_BUDGET_DOLLARS,
+};
+
+/// The keys of `budgets`.
+pub const BUDGETS: &[Field] = &[
+    Field::new(
+        "default",
+        Ty::Int(BUDGET_DOLLARS),
+        "The universal per-user Copilot AI-credit budget, whole US dollars a month (budget_scope multi_user_customer). Unset: not managed.",
+    ),
+    Field::new(
+        "manage",
+        Ty::Enum(super::BudgetManage::VALUES),
+        "exclusive deletes individual ai_credits budgets seats.yaml does not declare and restores hand edits; additive never deletes.",
+    )
+    .default(DefaultValue::Str(super::BudgetManage::Exclusive.as_str())),
 ];
 
 /// The keys of `policy.inactivity`.
@@ -310,7 +341,15 @@ pub const TOP: &[Field] = &[
     Field::new(
         "users",
         Ty::Users(USER),
-        "Users granted a seat directly: a login, or a mapping with login, expires and note.",
+        "Users granted a seat directly: a login, or a mapping with login, expires, note, budget and budget_expires.",
+    ),
+    Field::new(
+        "budgets",
+        Ty::Map {
+            fields: BUDGETS,
+            required: &[],
+        },
+        "Copilot AI-credit budgets (whole US dollars a month): the universal default and how undeclared individual budgets are treated.",
     ),
 ];
 

@@ -5,6 +5,8 @@ use super::spec::{self, Field, Range};
 use super::yaml::{Kind, Node};
 use super::*;
 
+mod budgets;
+
 pub(super) struct Walker<'s> {
     pub(super) diags: Vec<Diagnostic>,
     pub(super) enterprise: bool,
@@ -501,6 +503,9 @@ impl Walker<'_> {
                     expires: None,
                     note: None,
                     pos: item.pos,
+                    budget: None,
+                    budget_expires: None,
+                    budget_pos: None,
                 })
             }
             Kind::Map(_) => {
@@ -508,6 +513,9 @@ impl Walker<'_> {
                 let mut login_node_seen = false;
                 let mut expires = None;
                 let mut note = None;
+                let mut budget = None;
+                let mut budget_pos = None;
+                let mut budget_expires = None;
                 let mut pos = item.pos;
                 for (key, _k, v) in self.entries(item, "users[]", spec::USER) {
                     match key {
@@ -516,8 +524,13 @@ impl Walker<'_> {
                             pos = v.pos;
                             login = self.login(v, "login");
                         }
-                        "expires" => expires = self.date(v),
+                        "expires" => expires = self.date(v, "expires"),
                         "note" => note = self.string(v, "note"),
+                        "budget" => {
+                            budget_pos = Some(v.pos);
+                            budget = self.budget_amount(v, "budget");
+                        }
+                        "budget_expires" => budget_expires = self.date(v, "budget_expires"),
                         _ => unreachable!("entries() only yields allowed keys"),
                     }
                 }
@@ -533,6 +546,9 @@ impl Walker<'_> {
                     expires,
                     note,
                     pos,
+                    budget,
+                    budget_expires,
+                    budget_pos,
                 })
             }
             _ => {
@@ -542,14 +558,14 @@ impl Walker<'_> {
         }
     }
 
-    fn date(&mut self, v: &Node) -> Option<NaiveDate> {
+    fn date(&mut self, v: &Node, what: &str) -> Option<NaiveDate> {
         let s = match &v.kind {
             Kind::Str(s) => s.as_str(),
             _ => {
                 self.error(
                     v,
                     format!(
-                        "`expires` must be a date YYYY-MM-DD, found {}",
+                        "`{what}` must be a date YYYY-MM-DD, found {}",
                         v.kind.describe()
                     ),
                     None,
@@ -571,10 +587,10 @@ impl Walker<'_> {
                 self.error(
                     v,
                     format!(
-                        "`expires` is `{}`, not a calendar date in the form YYYY-MM-DD",
+                        "`{what}` is `{}`, not a calendar date in the form YYYY-MM-DD",
                         shorten(s)
                     ),
-                    Some("for example `expires: 2027-03-31`".into()),
+                    Some(format!("for example `{what}: 2027-03-31`")),
                 );
                 None
             }
@@ -668,8 +684,10 @@ impl Walker<'_> {
         let mut policy = Policy::default();
         let mut teams: Vec<TeamEntry> = Vec::new();
         let mut users: Vec<UserEntry> = Vec::new();
+        let mut budgets = None;
         for &(key, _k, v) in &entries {
             match key {
+                "budgets" => budgets = self.budgets(v),
                 "policy" => policy = self.policy(v),
                 "teams" => {
                     let mut seen = Seen::default();
@@ -727,6 +745,7 @@ impl Walker<'_> {
             policy,
             teams,
             users,
+            budgets,
         })
     }
 

@@ -862,6 +862,9 @@ impl Shared {
                         );
                     }
                 }
+                for r in o.plan.budgets.iter().flat_map(|b| &b.guard) {
+                    tracing::warn!(org = %org, guard = %r.message(), "plan guarded: nothing applied");
+                }
                 for h in &o.plan.held {
                     tracing::warn!(
                         org = %org, login = %h.login, listed = %h.listed, reason = h.code.as_str(),

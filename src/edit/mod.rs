@@ -23,12 +23,14 @@ use serde_saphyr::granit_parser::{Event, Marker, Parser, ScalarStyle, Span, Stru
 
 use crate::config::{ConfigError, Pos, SeatsFile, login_problem};
 
+mod budget;
 mod doc;
 #[cfg(test)]
 mod tests;
 mod text;
 mod write;
 
+pub use budget::{BudgetEdit, set_budget};
 use doc::*;
 use text::*;
 use write::*;

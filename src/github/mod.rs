@@ -5,6 +5,7 @@
 
 pub mod app_jwt;
 pub mod args;
+pub mod budgets;
 pub mod client;
 pub mod live;
 pub mod repo;
@@ -405,4 +406,10 @@ pub trait SeatApi: Send + Sync {
         team: &str,
         logins: &[String],
     ) -> Result<WriteReport, GitHubError>;
+
+    /// The billing budgets routes, when this implementation has them
+    /// (the GitHub client does; test doubles need not).
+    fn budgets(&self) -> Option<&dyn budgets::BudgetApi> {
+        None
+    }
 }

@@ -227,7 +227,11 @@ impl CostInput {
             cycle_end,
             cycle_source,
             usage: Usage::default(),
-            budgets: None,
+            // The listed users' budget total, when seats.yaml manages budgets.
+            budgets: plan.budgets.as_ref().map(|b| BudgetTotals {
+                before: b.total_before,
+                after: b.total_after,
+            }),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! The live side is a list of users, each with the set of grants GitHub
 //! lists for them ([`crate::github::live`]).
 
+pub mod budgets;
 mod ci;
 pub mod cost;
 mod rules;
@@ -556,6 +557,12 @@ pub struct Plan {
     /// The cost preview, when the reconciler computed one (the planner
     /// leaves it `None`: prices and usage are not its inputs).
     pub cost: Option<cost::CostPreview>,
+    /// The AI-credit budget plan, when seats.yaml manages budgets and the
+    /// budgets could be read.
+    pub budgets: Option<budgets::BudgetPlan>,
+    /// Why budgets were not planned though seats.yaml declares some (the
+    /// token may not read budgets): seats are planned anyway.
+    pub budgets_unavailable: Option<String>,
 }
 
 /// What a plan from an incomplete seat listing holds back. Adds are
@@ -576,15 +583,28 @@ pub struct PartialListing {
 }
 
 impl Plan {
-    /// True when there is nothing to change.
+    /// True when there is nothing to change (seats or budgets).
     pub fn is_empty(&self) -> bool {
-        self.changes.is_empty()
+        self.changes.is_empty() && self.budget_changes().is_empty()
     }
 
     /// True when a guard tripped, the typo guard holds a removal, or the
     /// listing was incomplete (adds only): the plan must not be taken as done.
     pub fn is_guarded(&self) -> bool {
-        self.guard.tripped || !self.held.is_empty() || self.partial.is_some()
+        self.guard.tripped
+            || !self.held.is_empty()
+            || self.partial.is_some()
+            || self.budgets_guarded()
+    }
+
+    /// True when a budget guard stops the plan (nothing is written).
+    pub fn budgets_guarded(&self) -> bool {
+        self.budgets.as_ref().is_some_and(|b| b.is_guarded())
+    }
+
+    /// Budget changes, in apply order (none without budgets).
+    pub fn budget_changes(&self) -> &[budgets::BudgetChange] {
+        self.budgets.as_ref().map_or(&[], |b| &b.changes)
     }
 
     /// Changes of one action, in plan order.

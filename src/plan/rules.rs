@@ -645,6 +645,8 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
         guard,
         partial: None,
         cost: None,
+        budgets: None,
+        budgets_unavailable: None,
     }
 }
 

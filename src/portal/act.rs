@@ -24,6 +24,7 @@ pub(crate) async fn perform(p: &Portal, login: &str, kind: Kind, note: Option<St
         source: Some(format!("the seatkeeper portal ({})", p.origin)),
         today: Utc::now().date_naive(),
         bounds: p.parts.bounds.clone(),
+        budget: None,
     };
     let mut opts = RecordOptions {
         repo: p.parts.target.repo.clone(),

@@ -169,6 +169,7 @@ pub async fn read(
         source: None,
         today,
         bounds: crate::reconcile::Bounds::default(),
+        budget: None,
     };
     let branch = format!("seatkeeper/request-{}", login.to_ascii_lowercase());
     let pulls = async {

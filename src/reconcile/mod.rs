@@ -19,8 +19,11 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 pub mod cost;
+mod budgets;
 mod eligibility;
 pub mod partial;
+
+pub use budgets::BudgetResult;
 
 pub use eligibility::{check_online, eligibility, outside_eligible_teams};
 
@@ -109,6 +112,9 @@ pub struct Bounds {
     pub max_removals: Option<crate::config::MaxRemovals>,
     /// A seat cap over the file's (the lower wins).
     pub max_seats: Option<u64>,
+    /// Ceilings on declared budgets (`--max-user-budget`,
+    /// `--max-budget-total`).
+    pub budgets: crate::plan::budgets::BudgetBounds,
     /// Teams whose membership a file may manage with
     /// `policy.assign_via_team`; empty: none. The file is written by the
     /// people who want seats, and a team's membership can carry far more
@@ -215,6 +221,12 @@ pub struct BoundsArgs {
         help_heading = "Operator bounds"
     )]
     pub allowed_assign_team: Vec<String>,
+    /// A ceiling, in whole US dollars a month, on any one AI-credit budget seats.yaml declares (budgets.default included).
+    #[arg(long, value_name = "DOLLARS", help_heading = "Operator bounds")]
+    pub max_user_budget: Option<u64>,
+    /// A ceiling, in whole US dollars a month, on the declared budgets' total (each listed user's budget, else budgets.default).
+    #[arg(long, value_name = "DOLLARS", help_heading = "Operator bounds")]
+    pub max_budget_total: Option<u64>,
 }
 
 impl BoundsArgs {
@@ -226,6 +238,10 @@ impl BoundsArgs {
             max_removals: self.max_removals,
             max_seats: self.max_seats,
             allowed_assign_teams: self.allowed_assign_team.clone(),
+            budgets: crate::plan::budgets::BudgetBounds {
+                max_user_budget: self.max_user_budget,
+                max_budget_total: self.max_budget_total,
+            },
         }
     }
 }
@@ -341,12 +357,19 @@ pub struct Outcome {
     /// With [`Options::digest`]: SHA-256 of what the plan was computed from
     /// (seats.yaml's bytes, the live listing, the date), hex.
     pub inputs_digest: Option<String>,
+    /// One entry per budget change attempted or skipped (apply mode).
+    pub budget_results: Vec<BudgetResult>,
 }
 
 impl Outcome {
     /// Changes that failed.
     pub fn failed(&self) -> impl Iterator<Item = &ChangeResult> {
         self.results.iter().filter(|r| r.result == "failed")
+    }
+
+    /// Budget changes that failed.
+    pub fn budgets_failed(&self) -> impl Iterator<Item = &BudgetResult> {
+        self.budget_results.iter().filter(|r| r.result == "failed")
     }
 
     /// The `result` label of `seatkeeper_reconcile_total`: a plan whose
@@ -534,10 +557,14 @@ pub async fn prepare(api: &dyn SeatApi, source: &Loaded, opts: &Options) -> crat
     if let Some(reason) = incomplete {
         plan = partial::adds_only(plan, reason, desired.limits.max_seats.map(|(n, _)| n));
     }
+    budgets::plan_into(api, source, &desired, opts, today, &mut plan).await?;
     cost::attach(&mut plan, &live, today, opts.seat_prices);
     let inputs_digest = opts.digest.then(|| digest(source, &live, today));
     let empty_teams = plan.empty_teams.clone();
-    let status = if plan.guard.tripped || (plan.partial.is_some() && plan.is_empty()) {
+    let status = if plan.guard.tripped
+        || plan.budgets_guarded()
+        || (plan.partial.is_some() && plan.is_empty())
+    {
         Status::Guarded
     } else if plan.is_empty() {
         Status::InSync
@@ -554,6 +581,7 @@ pub async fn prepare(api: &dyn SeatApi, source: &Loaded, opts: &Options) -> crat
         empty_teams,
         inputs_digest,
         plan,
+        budget_results: Vec::new(),
     })
 }
 
@@ -736,9 +764,14 @@ pub async fn apply(
             }
         }
     }
+    let seats_failed = adds_failed || hard_error.is_some() || outcome.failed().next().is_some();
+    if !outcome.plan.budget_changes().is_empty() {
+        budgets::apply(api, source, opts, outcome, seats_failed || was_stopped).await;
+        was_stopped |= stopped(&opts.stop);
+    }
     outcome.status = if was_stopped {
         Status::Stopped
-    } else if outcome.failed().next().is_some() {
+    } else if outcome.failed().next().is_some() || outcome.budgets_failed().next().is_some() {
         Status::PartiallyApplied
     } else {
         Status::Applied

@@ -101,6 +101,8 @@ mod tests {
             partial: None,
             idle_removal_from: None,
             cost: None,
+            budgets: None,
+            budgets_unavailable: None,
         }
     }
 

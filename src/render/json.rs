@@ -41,6 +41,9 @@ struct JsonPlan<'a> {
     idle_removal_from: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cost: Option<&'a crate::plan::cost::CostPreview>,
+    budgets: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    budgets_unavailable: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -374,6 +377,8 @@ pub fn json(plan: &Plan) -> String {
         }),
         idle_removal_from: plan.idle_removal_from.map(|d| d.to_string()),
         cost: plan.cost.as_ref(),
+        budgets: plan.budgets.as_ref().map(super::budgets::json_value),
+        budgets_unavailable: plan.budgets_unavailable.as_deref(),
     };
     let mut out = serde_json::to_string_pretty(&doc).expect("plain structs serialize to JSON");
     out.push('\n');

@@ -5,6 +5,7 @@
 //! Every rendering is a pure function of one [`Plan`]: the same plan gives
 //! the same bytes, which is what makes the insta snapshots meaningful.
 
+mod budgets;
 mod diff;
 mod import;
 mod json;
@@ -18,6 +19,7 @@ use std::io::IsTerminal;
 use crate::github::IdleSignal;
 use crate::plan::{Action, Change, GuardReason, HeldRemoval, LimitSource, Plan, Reason, SkipCode};
 
+pub use budgets::summary as budget_summary;
 pub use diff::{DesiredDiff, desired_diff, diff};
 pub use import::seats_yaml;
 pub use json::{JSON_FORMAT_VERSION, json};

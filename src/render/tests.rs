@@ -52,6 +52,8 @@ fn empty_plan(scope: Scope, seats: usize, max_seats: Option<u64>) -> Plan {
         guard: Guard::default(),
         partial: None,
         cost: None,
+        budgets: None,
+        budgets_unavailable: None,
     }
 }
 

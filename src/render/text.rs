@@ -133,6 +133,14 @@ pub fn text(plan: &Plan, color: bool) -> String {
         blocks.push(block);
     }
 
+    for mut b in super::budgets::text_blocks(plan) {
+        if let Some(last) = b.last_mut()
+            && last.starts_with("Budgets:")
+        {
+            *last = paint(BOLD, last);
+        }
+        blocks.push(b);
+    }
     blocks.push(vec![paint(BOLD, &summary_line(plan))]);
 
     let mut out = String::new();

@@ -72,8 +72,23 @@ pub struct RequestArgs {
     /// The last day the seat is wanted (default: today + policy.self_serve.default_expiry_days, else none).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub expires: Option<NaiveDate>,
+    /// Ask for an individual Copilot AI-credit budget of this many whole US dollars a month for a listed login, instead of a seat (0 blocks paid usage).
+    #[arg(long, value_name = "DOLLARS", value_parser = parse_dollars, allow_hyphen_values = true)]
+    pub budget: Option<u64>,
+    /// With --budget: the last day of the budget (after it, the default applies).
+    #[arg(long, value_name = "YYYY-MM-DD", requires = "budget")]
+    pub budget_expires: Option<NaiveDate>,
     #[command(flatten)]
     pub common: Common,
+}
+
+/// `--budget`: whole, non-negative dollars, said plainly when not.
+fn parse_dollars(s: &str) -> Result<u64, String> {
+    s.trim().parse::<u64>().map_err(|_| {
+        format!(
+            "`{s}` is not a budget: budgets are whole, non-negative US dollars a month, e.g. 80"
+        )
+    })
 }
 
 /// `seatkeeper release LOGIN`.
@@ -81,6 +96,9 @@ pub struct RequestArgs {
 pub struct ReleaseArgs {
     /// The GitHub login whose seat is given back.
     pub login: String,
+    /// Drop the login's individual AI-credit budget (it falls back to budgets.default) instead of its seat.
+    #[arg(long)]
+    pub budget: bool,
     #[command(flatten)]
     pub common: Common,
 }
@@ -88,20 +106,27 @@ pub struct ReleaseArgs {
 /// Run `seatkeeper request`; returns the exit code (0 granted or already
 /// listed, 1 refused or failed).
 pub async fn request(args: RequestArgs) -> u8 {
-    let ask = ask(
+    let mut ask = ask(
         Kind::Request,
         &args.login,
         args.note,
         args.expires,
         &args.common,
     );
+    ask.budget = args.budget.map(|amount| crate::edit::BudgetEdit::Set {
+        amount,
+        expires: args.budget_expires,
+    });
     run(ask, &args.common).await
 }
 
 /// Run `seatkeeper release`; returns the exit code (0 released or not
 /// listed, 1 refused or failed).
 pub async fn release(args: ReleaseArgs) -> u8 {
-    let ask = ask(Kind::Release, &args.login, None, None, &args.common);
+    let mut ask = ask(Kind::Release, &args.login, None, None, &args.common);
+    if args.budget {
+        ask.budget = Some(crate::edit::BudgetEdit::Drop);
+    }
     run(ask, &args.common).await
 }
 
@@ -130,6 +155,7 @@ fn ask(
             .today
             .unwrap_or_else(|| chrono::Utc::now().date_naive()),
         bounds: common.bounds.bounds(),
+        budget: None,
     }
 }
 

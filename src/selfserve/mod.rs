@@ -40,6 +40,7 @@
 //! that finds room takes the label off and settles it like a new one.
 
 pub mod args;
+mod budget;
 mod output;
 pub mod reclaim;
 mod record;
@@ -102,6 +103,9 @@ pub struct Ask {
     /// The operator's bounds, applied exactly as the controller applies
     /// them: no self-serve write can leave a plan the controller refuses.
     pub bounds: crate::reconcile::Bounds,
+    /// `request --budget` / `release --budget`: change the login's
+    /// individual AI-credit budget instead of its seat.
+    pub budget: Option<crate::edit::BudgetEdit>,
 }
 
 impl Ask {
@@ -380,7 +384,7 @@ pub fn entry<'a>(
     Ok((expires, note))
 }
 
-fn edit_error(e: EditError) -> SelfServeError {
+pub(super) fn edit_error(e: EditError) -> SelfServeError {
     match e {
         EditError::Invalid(c) => SelfServeError::Invalid(c),
         EditError::InvalidEntry { problem, login, .. } => SelfServeError::refused(
@@ -395,6 +399,9 @@ fn edit_error(e: EditError) -> SelfServeError {
 /// a sentence naming the requester and the source, and trailers a script
 /// can read back (`git log --format=%(trailers)`).
 pub fn commit_message(ask: &Ask, path: &str, expires: Option<NaiveDate>) -> String {
+    if let Some(b) = ask.budget {
+        return budget::commit_message(ask, path, b);
+    }
     let subject = match ask.kind {
         Kind::Request => format!("{path}: grant a Copilot seat to {}", ask.login),
         Kind::Release => format!("{path}: release the Copilot seat of {}", ask.login),

@@ -84,6 +84,44 @@ impl Report {
         target: &str,
         result: &Result<Recorded, SelfServeError>,
     ) -> Report {
+        let mut r = Report::seat_report(ask, target, result);
+        if let Some(change) = ask.budget {
+            // A budget request says what it set, not a seat's words.
+            let dropped = change == crate::edit::BudgetEdit::Drop;
+            match r.outcome {
+                "granted" | "released" => {
+                    r.outcome = if dropped {
+                        "budget_dropped"
+                    } else {
+                        "budget_set"
+                    };
+                    let done = match result {
+                        Ok(Recorded::Committed { commit, .. }) => format!(
+                            "commit {} in {target}; the controller writes the budget on the push webhook (or its next poll)",
+                            &commit[..commit.len().min(7)]
+                        ),
+                        Ok(Recorded::PullRequest { number, url, .. }) => format!(
+                            "pull request #{number} ({url}) merged; the controller writes the budget on the push webhook (or its next poll)"
+                        ),
+                        _ => format!(
+                            "{target} edited; commit it and open a pull request, or run `seatkeeper apply`"
+                        ),
+                    };
+                    r.message = format!("{}: {done}.", r.plan.clone().unwrap_or_default());
+                }
+                "not_listed" if dropped => {
+                    r.message = format!(
+                        "{} has no individual budget in {target}: nothing to do.",
+                        ask.login
+                    );
+                }
+                _ => {}
+            }
+        }
+        r
+    }
+
+    fn seat_report(ask: &Ask, target: &str, result: &Result<Recorded, SelfServeError>) -> Report {
         let login = &ask.login;
         match result {
             Err(e) => {

@@ -10,6 +10,7 @@ fn ask(kind: Kind, login: &str, requester: &str) -> Ask {
         source: None,
         today: NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
         bounds: Default::default(),
+        budget: None,
     }
 }
 

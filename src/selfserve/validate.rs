@@ -399,6 +399,9 @@ pub async fn validate(
     _concurrency: usize,
 ) -> Result<Validated, SelfServeError> {
     let file = admit(path, text, ask)?;
+    if let Some(change) = ask.budget {
+        return super::budget::validate(path, text, &file, ask, change);
+    }
     if ask.kind == Kind::Request {
         entry(&file, ask)?;
     }

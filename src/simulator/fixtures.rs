@@ -116,6 +116,13 @@ pub fn demo_state() -> SimState {
     let mut data = SimTeam::new("data-science", &["judy", "mallory", "niaj"]);
     data.name = "Data Science".to_string();
     st.teams = vec![eng, platform, data];
+    // A budget made by hand in the UI for someone seats.yaml gives none:
+    // the demo's plan deletes it (budgets.manage: exclusive).
+    st.budgets.org = vec![super::budgets::SimBudget::ai_credits(
+        "5e1f0000-0000-4000-8000-00000000d317",
+        Some("dmitri"),
+        30,
+    )];
 
     let direct: [(&str, i64, Option<i64>); 18] = [
         ("alice", 400, Some(0)),

@@ -26,6 +26,7 @@
 //! ([`SimState::normalize`]), as on GitHub.
 
 mod app_auth;
+pub mod budgets;
 mod enterprise;
 mod faults;
 mod fixtures;
@@ -54,6 +55,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use app_auth::{IAT_SKEW_SECS, JwtError, MAX_EXP_AHEAD_SECS, verify_app_jwt};
+pub use budgets::{SimBudget, SimBudgets};
 pub use faults::{ErrorRate, FaultAction, FaultHandle, InjectedFault, ScriptedFault};
 pub use fixtures::{
     DEMO_REPO, GenSpec, demo_state, generated_enterprise, generated_login, generated_state,

@@ -240,6 +240,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             super::usage::ENTERPRISE_AI_CREDIT_USAGE,
             get(super::usage::enterprise_usage),
         )
+        .merge(super::budgets::router())
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .layer(middleware::from_fn_with_state(shared.clone(), pipeline))

@@ -277,6 +277,9 @@ pub struct SimState {
     /// may not read the account's billing.
     #[serde(default)]
     pub ai_credit_usage_hidden: bool,
+    /// Billing budgets of the org and the enterprise.
+    #[serde(default)]
+    pub budgets: super::budgets::SimBudgets,
     /// Branch moves not yet delivered as push webhooks.
     #[serde(skip)]
     pub(super) outbox: Vec<PushEvent>,
@@ -328,6 +331,7 @@ impl Default for SimState {
             pending_team_deletes: BTreeSet::new(),
             ai_credits: Vec::new(),
             ai_credit_usage_hidden: false,
+            budgets: Default::default(),
             outbox: Vec::new(),
             cache: Cache::default(),
         }

@@ -1606,7 +1606,11 @@ fn the_request_flow_takes_the_login_from_the_event_never_the_issue_text() {
         .iter()
         .map(|f| f["attributes"]["label"].as_str().unwrap())
         .collect();
-    assert_eq!(labels, ["Note", "Why"], "no field for a login");
+    assert_eq!(
+        labels,
+        ["Note", "Monthly AI-credit budget in US dollars", "Why"],
+        "no field for a login"
+    );
     for f in &fields {
         assert_eq!(f["validations"]["required"], false, "{f}");
     }
@@ -1636,6 +1640,12 @@ fn the_request_flow_takes_the_login_from_the_event_never_the_issue_text() {
         script.contains(
             r#"request "$AUTHOR" --repo "$GITHUB_REPOSITORY" --requester "$AUTHOR" --source "$ISSUE_URL""#
         ),
+        "{script}"
+    );
+    // The optional budget goes as one `--budget=VALUE` argument, for the
+    // author only, after the seat.
+    assert!(
+        script.contains(r#"seatkeeper request "$AUTHOR" "--budget=$budget""#),
         "{script}"
     );
 }

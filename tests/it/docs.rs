@@ -761,6 +761,28 @@ mod plans {
                 sim.shutdown().await;
                 serde_json::from_str(&seatkeeper::render::json(&out.plan)).unwrap()
             }),
+            (
+                "budgets over the removal cap",
+                plan_json(
+                    crate::budgets::org_state(),
+                    &crate::budgets::FILE
+                        .replace("budgets:", "policy:\n  max_removals: 0\nbudgets:"),
+                )
+                .await,
+            ),
+            (
+                "budgets managed additively",
+                plan_json(
+                    crate::budgets::org_state(),
+                    &crate::budgets::FILE.replace("budgets:", "budgets:\n  manage: additive"),
+                )
+                .await,
+            ),
+            ("budgets the token may not read", {
+                let mut st = crate::budgets::org_state();
+                st.budgets.refuse = Some(403);
+                plan_json(st, crate::budgets::FILE).await
+            }),
         ]
     }
 }

@@ -466,6 +466,7 @@ async fn assign_via_team_refuses_an_idp_linked_team() {
         source: None,
         today: now.date_naive(),
         bounds: allowed.bounds.clone(),
+        budget: None,
     };
     let err = seatkeeper::selfserve::validate(&api, "seats.yaml", text, &ask, 8)
         .await

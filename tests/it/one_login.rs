@@ -26,6 +26,7 @@ fn ask(kind: Kind, login: &str) -> Ask {
         source: None,
         today: Utc::now().date_naive(),
         bounds: Default::default(),
+        budget: None,
     }
 }
 

@@ -958,3 +958,279 @@ proptest! {
         }
     }
 }
+
+/// Budget laws (issue 22), against a model of the budgets routes written
+/// here: POST adds a budget, PATCH sets one's amount by id, DELETE drops one
+/// by id. After the budget plan is applied to the model, the ai_credits
+/// budgets of scope `user` and `multi_user_customer` are exactly what
+/// seats.yaml declares (undeclared individual ones kept only with
+/// `manage: additive`), every other budget is untouched, and planning again
+/// changes nothing.
+mod budget_laws {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use chrono::{Duration, NaiveDate};
+    use proptest::prelude::*;
+
+    use seatkeeper::config::{BudgetManage, Policy};
+    use seatkeeper::plan::Limits;
+    use seatkeeper::plan::budgets::{
+        BudgetAction, BudgetBounds, BudgetPlan, DesiredBudget, DesiredBudgets, LiveBudget,
+        plan_budgets,
+    };
+
+    const LOGINS: [&str; 6] = ["ana", "ben", "cy", "dee", "eli", "fay"];
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 12, 5).unwrap()
+    }
+
+    fn budget(
+        id: String,
+        ty: &str,
+        sku: &str,
+        scope: &str,
+        user: Option<&str>,
+        amount: u64,
+    ) -> LiveBudget {
+        LiveBudget {
+            id,
+            budget_type: ty.into(),
+            sku: sku.into(),
+            scope: scope.into(),
+            user: user.map(str::to_string),
+            amount,
+        }
+    }
+
+    /// Live budgets: individual ai_credits ones (a login may have two, in
+    /// another letter case), maybe a universal one, and budgets of other
+    /// types, SKUs and scopes.
+    fn live() -> impl Strategy<Value = Vec<LiveBudget>> {
+        let individual = prop::collection::vec((0..LOGINS.len(), any::<bool>(), 0u64..100), 0..8);
+        let universal = prop::option::of(0u64..100);
+        let others = prop::collection::vec((0usize..6, 0..LOGINS.len(), 0u64..100), 0..4);
+        (individual, universal, others).prop_map(|(ind, uni, oth)| {
+            let mut out = Vec::new();
+            for (n, (i, upper, a)) in ind.into_iter().enumerate() {
+                let login = if upper {
+                    LOGINS[i].to_uppercase()
+                } else {
+                    LOGINS[i].to_string()
+                };
+                out.push(budget(
+                    format!("i{n}"),
+                    "BundlePricing",
+                    "ai_credits",
+                    "user",
+                    Some(&login),
+                    a,
+                ));
+            }
+            if let Some(a) = uni {
+                out.push(budget(
+                    "u".into(),
+                    "BundlePricing",
+                    "ai_credits",
+                    "multi_user_customer",
+                    None,
+                    a,
+                ));
+            }
+            for (n, (kind, i, a)) in oth.into_iter().enumerate() {
+                let id = format!("o{n}");
+                out.push(match kind {
+                    0 => budget(
+                        id,
+                        "SkuPricing",
+                        "premium_requests",
+                        "user",
+                        Some(LOGINS[i]),
+                        a,
+                    ),
+                    1 => budget(id, "ProductPricing", "actions", "organization", None, a),
+                    2 => budget(id, "BundlePricing", "ai_credits", "cost_center", None, a),
+                    3 => budget(
+                        id,
+                        "BundlePricing",
+                        "ai_credits",
+                        "multi_user_cost_center",
+                        None,
+                        a,
+                    ),
+                    // Each of the three conditions alone, on a user budget:
+                    // another SKU, another type.
+                    4 => budget(
+                        id,
+                        "BundlePricing",
+                        "premium_requests",
+                        "user",
+                        Some(LOGINS[i]),
+                        a,
+                    ),
+                    _ => budget(
+                        id,
+                        "ProductPricing",
+                        "ai_credits",
+                        "user",
+                        Some(LOGINS[i]),
+                        a,
+                    ),
+                });
+            }
+            out
+        })
+    }
+
+    fn desired() -> impl Strategy<Value = DesiredBudgets> {
+        let users = prop::collection::btree_map(
+            0..LOGINS.len(),
+            (0u64..100, prop::option::of(-2i64..3)),
+            0..6,
+        );
+        (prop::option::of(0u64..100), any::<bool>(), users).prop_map(
+            |(default, additive, users)| {
+                let users: Vec<DesiredBudget> = users
+                    .into_iter()
+                    .map(|(i, (amount, exp))| DesiredBudget {
+                        login: LOGINS[i].to_string(),
+                        amount,
+                        expires: exp.map(|d| today() + Duration::days(d)),
+                    })
+                    .collect();
+                DesiredBudgets {
+                    default,
+                    manage: if additive {
+                        BudgetManage::Additive
+                    } else {
+                        BudgetManage::Exclusive
+                    },
+                    listed: users.iter().map(|u| u.login.clone()).collect(),
+                    users,
+                }
+            },
+        )
+    }
+
+    /// The routes' effect, one request per change.
+    fn apply(model: &mut Vec<LiveBudget>, plan: &BudgetPlan) {
+        for (n, c) in plan.changes.iter().enumerate() {
+            match c.action {
+                BudgetAction::AddBudget => model.push(LiveBudget {
+                    id: format!("new{n}"),
+                    budget_type: "BundlePricing".into(),
+                    sku: "ai_credits".into(),
+                    scope: if c.login.is_some() {
+                        "user"
+                    } else {
+                        "multi_user_customer"
+                    }
+                    .into(),
+                    user: c.login.clone(),
+                    amount: c.amount.expect("an add has an amount"),
+                }),
+                BudgetAction::UpdateBudget => {
+                    let id = c.budget_id.as_deref().expect("an update names its budget");
+                    let b = model
+                        .iter_mut()
+                        .find(|b| b.id == id)
+                        .expect("updates an existing budget");
+                    b.amount = c.amount.expect("an update has an amount");
+                }
+                BudgetAction::RemoveBudget => {
+                    let id = c.budget_id.as_deref().expect("a removal names its budget");
+                    let before = model.len();
+                    model.retain(|b| b.id != id);
+                    assert_eq!(
+                        model.len() + 1,
+                        before,
+                        "removes exactly one existing budget"
+                    );
+                }
+            }
+        }
+    }
+
+    fn ours(b: &LiveBudget) -> bool {
+        b.budget_type == "BundlePricing"
+            && b.sku == "ai_credits"
+            && (b.scope == "user" || b.scope == "multi_user_customer")
+    }
+
+    fn run(d: &DesiredBudgets, live: &[LiveBudget]) -> BudgetPlan {
+        plan_budgets(
+            d,
+            live,
+            today(),
+            BudgetBounds::default(),
+            &Limits::default(),
+            &Policy::default(),
+            &BTreeSet::new(),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn applying_the_budget_plan_reaches_the_declared_budgets(live in live(), d in desired()) {
+            let plan = run(&d, &live);
+            let mut model = live.clone();
+            apply(&mut model, &plan);
+
+            // Never touches another SKU, type or scope.
+            let others = |v: &[LiveBudget]| v.iter().filter(|b| !ours(b)).cloned().collect::<Vec<_>>();
+            prop_assert_eq!(others(&model), others(&live));
+
+            // The universal budget: the declared amount, else as it was.
+            let universal = |v: &[LiveBudget]| v.iter().filter(|b| ours(b) && b.scope == "multi_user_customer").map(|b| b.amount).collect::<Vec<_>>();
+            match d.default {
+                Some(a) => prop_assert_eq!(universal(&model), vec![a]),
+                None => prop_assert_eq!(universal(&model), universal(&live)),
+            }
+
+            // Individual budgets: one per declared, unexpired login at its
+            // amount; undeclared (and expired) ones kept only by additive.
+            let exclusive = d.manage == BudgetManage::Exclusive;
+            let mut want: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+            let declared: BTreeMap<String, &DesiredBudget> = d.users.iter().map(|u| (u.login.to_lowercase(), u)).collect();
+            let live_ind: Vec<&LiveBudget> = live.iter().filter(|b| ours(b) && b.scope == "user").collect();
+            for (k, u) in &declared {
+                if u.expires.is_none_or(|e| e >= today()) {
+                    let first = live_ind.iter().find(|b| b.user.as_deref().unwrap().to_lowercase() == *k);
+                    let mut v = vec![u.amount];
+                    if !exclusive {
+                        // additive keeps a second budget of that login.
+                        v.extend(live_ind.iter().filter(|b| b.user.as_deref().unwrap().to_lowercase() == *k && Some(*b) != first).map(|b| b.amount));
+                    }
+                    want.insert(k.clone(), v);
+                }
+            }
+            if !exclusive {
+                for b in &live_ind {
+                    let k = b.user.as_deref().unwrap().to_lowercase();
+                    let expired_or_undeclared = declared.get(&k).is_none_or(|u| u.expires.is_some_and(|e| e < today()));
+                    if expired_or_undeclared {
+                        want.entry(k).or_default().push(b.amount);
+                    }
+                }
+            }
+            let mut got: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+            for b in model.iter().filter(|b| ours(b) && b.scope == "user") {
+                got.entry(b.user.as_deref().unwrap().to_lowercase()).or_default().push(b.amount);
+            }
+            for v in want.values_mut().chain(got.values_mut()) {
+                v.sort();
+            }
+            prop_assert_eq!(got, want);
+
+            if !exclusive {
+                prop_assert!(plan.of(BudgetAction::RemoveBudget).next().is_none(), "additive never deletes");
+            }
+
+            // Planning again changes nothing.
+            let again = run(&d, &model);
+            prop_assert!(again.changes.is_empty(), "{:?}", again.changes);
+        }
+    }
+}

@@ -67,7 +67,7 @@ async fn plan_shows_ineligible_logins_and_strict_fails_on_them() {
     let err = text(&strict.stderr);
     // points at the login's line and column in seats.yaml
     assert!(
-        err.contains("seats.yaml:37:5: contractor-carl is not eligible: not a member of acme"),
+        err.contains("seats.yaml:41:5: contractor-carl is not eligible: not a member of acme"),
         "{err}"
     );
     assert!(writes(&sim).is_empty(), "plan wrote: {:?}", writes(&sim));
@@ -100,7 +100,12 @@ async fn apply_is_dry_without_confirm_and_converges_with_it() {
     assert_eq!(
         w,
         vec![
+            // The demo's budgets: dmitri's hand-made one goes, the default
+            // and bob's are created (one request each).
+            "DELETE /organizations/{org}/settings/billing/budgets/{budget_id}",
             "DELETE /orgs/{org}/copilot/billing/selected_users",
+            "POST /organizations/{org}/settings/billing/budgets",
+            "POST /organizations/{org}/settings/billing/budgets",
             "POST /orgs/{org}/copilot/billing/selected_teams",
             "POST /orgs/{org}/copilot/billing/selected_users",
         ]

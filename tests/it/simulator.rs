@@ -30,7 +30,7 @@ struct Contract {
 
 /// OpenAPI 3.0 `nullable: true` becomes `type: [T, "null"]` (or an `anyOf`
 /// with null when there is no single type); `example(s)` and `x-*` go.
-fn to_json_schema(v: &Value) -> Value {
+pub(crate) fn to_json_schema(v: &Value) -> Value {
     match v {
         Value::Array(a) => Value::Array(a.iter().map(to_json_schema).collect()),
         Value::Object(m) => {

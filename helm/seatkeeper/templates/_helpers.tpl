@@ -233,6 +233,12 @@ timeout. Fails the render with a message saying what to set.
 - {{ printf "--max-seats=%d" (int64 .Values.bounds.maxSeats) | quote }}
 {{- end }}
 {{- include "seatkeeper.portalArgs" . }}
+{{- if ne (toString .Values.bounds.maxUserBudget) "" }}
+- {{ printf "--max-user-budget=%s" (toString .Values.bounds.maxUserBudget) | quote }}
+{{- end }}
+{{- if ne (toString .Values.bounds.maxBudgetTotal) "" }}
+- {{ printf "--max-budget-total=%s" (toString .Values.bounds.maxBudgetTotal) | quote }}
+{{- end }}
 {{- range .Values.extraArgs }}
 - {{ . | quote }}
 {{- end }}

@@ -13,6 +13,7 @@
 
 mod app;
 mod auth;
+mod budgets;
 mod contents;
 mod identity;
 mod listing;
@@ -1049,6 +1050,10 @@ impl GitHubClient {
 
 #[async_trait]
 impl SeatApi for GitHubClient {
+    fn budgets(&self) -> Option<&dyn crate::github::budgets::BudgetApi> {
+        Some(self)
+    }
+
     async fn billing(&self, scope: &Scope) -> Result<BillingInfo, GitHubError> {
         let org = match scope {
             Scope::Org(org) => org,
