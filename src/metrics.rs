@@ -115,6 +115,8 @@ pub struct Metrics {
     changes_total: Family<ChangeLabels, Counter>,
     inactive_seats: Family<OrgLabels, Gauge>,
     desired_state_valid: Family<OrgLabels, Gauge>,
+    /// `leader` and `leader_transitions` (updated by the elector).
+    pub leader: crate::leader::LeaderMetrics,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -187,6 +189,7 @@ impl Metrics {
             changes_total: Family::default(),
             inactive_seats: Family::default(),
             desired_state_valid: Family::default(),
+            leader: crate::leader::LeaderMetrics::default(),
         };
         registry.register(
             "reconcile",
@@ -247,6 +250,7 @@ impl Metrics {
                 version: env!("CARGO_PKG_VERSION"),
             }),
         );
+        m.leader.register(&mut registry);
         registry.register_collector(Box::new(GitHubCollector { stats }));
         Metrics { registry, ..m }
     }

@@ -112,6 +112,9 @@ pub struct RunArgs {
     /// What the operator allows, whatever the files say.
     #[command(flatten)]
     pub bounds: crate::reconcile::BoundsArgs,
+    /// Leader election between replicas.
+    #[command(flatten)]
+    pub leader: crate::leader::LeaderArgs,
 }
 
 impl RunArgs {
@@ -159,8 +162,14 @@ pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> cra
     let stop = Arc::new(AtomicBool::new(false));
     let stats_client = client.clone();
     let sources = args.all_sources();
+    let metrics = Metrics::new(Arc::new(move || stats_client.stats()));
+    let leader = args
+        .leader
+        .elector(metrics.leader.clone())
+        .map_err(|e| config_error(e.to_string()))?;
     let shared = Arc::new(Shared {
-        metrics: Metrics::new(Arc::new(move || stats_client.stats())),
+        metrics,
+        leader: leader.clone(),
         client,
         orgs: sources
             .iter()
@@ -225,6 +234,23 @@ pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> cra
         tokio::spawn(worker(shared.clone(), slot.clone(), workers_rx.clone()))
     }));
     tokio::pin!(workers);
+
+    // With --leader-elect: the election, and a run of every org each time
+    // this replica becomes the leader (triggers while following are dropped).
+    let election = leader.as_ref().map(|el| {
+        let mut leading = el.subscribe();
+        let sh = shared.clone();
+        let on_lead = tokio::spawn(async move {
+            while leading.changed().await.is_ok() {
+                if *leading.borrow_and_update() && sh.accepting.load(Ordering::SeqCst) {
+                    for slot in &sh.orgs {
+                        slot.trigger.notify_one();
+                    }
+                }
+            }
+        });
+        (tokio::spawn(el.clone().run(workers_rx.clone())), on_lead)
+    });
 
     let mut scheduler = start_scheduler(&shared, &schedule).await?;
     let pollers = if args.poll_interval > 0 {
@@ -309,6 +335,13 @@ pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> cra
             timeout_s = args.shutdown_timeout,
             "a reconcile did not finish within --shutdown-timeout: abandoning it"
         );
+    }
+    if let (Some(el), Some((run, on_lead))) = (&leader, election) {
+        on_lead.abort();
+        // The loop has seen the stop; then hand the Lease over, after the
+        // last write.
+        let _ = tokio::time::timeout(Duration::from_secs(5), run).await;
+        el.release().await;
     }
     let _ = server_stop.send(true);
     let drain = async { while servers.join_next().await.is_some() {} };
@@ -435,6 +468,8 @@ struct WebhookConfig {
 struct Shared {
     client: GitHubClient,
     metrics: Metrics,
+    /// With `--leader-elect`: only while it leads does this replica reconcile.
+    leader: Option<Arc<crate::leader::Elector>>,
     orgs: Vec<Arc<OrgSlot>>,
     /// Reconcile options shared by every org (mode, batch size, stop flag).
     options: Options,
@@ -497,12 +532,16 @@ struct Attempt {
 struct WorkerState {
     source: Source,
     last: Option<Loaded>,
+    /// With `--leader-elect`: the leadership term this reconcile runs in;
+    /// every write batch is fenced against it.
+    term: Option<u64>,
 }
 
 async fn worker(shared: Arc<Shared>, slot: Arc<OrgSlot>, mut shutdown: watch::Receiver<bool>) {
     let mut state = WorkerState {
         source: Source::new(slot.spec.clone()),
         last: None,
+        term: None,
     };
     loop {
         tokio::select! {
@@ -512,6 +551,13 @@ async fn worker(shared: Arc<Shared>, slot: Arc<OrgSlot>, mut shutdown: watch::Re
         }
         if shared.stop.load(Ordering::SeqCst) {
             return;
+        }
+        if let Some(el) = &shared.leader {
+            // A follower reconciles nothing; becoming the leader triggers a run.
+            match el.term() {
+                Some(term) => state.term = Some(term),
+                None => continue,
+            }
         }
         shared.reconcile_org(&slot, &mut state).await;
     }
@@ -683,7 +729,17 @@ impl Shared {
             st.org = Some(scope.name().to_string());
             st.kind = Some(scope.kind());
         }
-        let result = crate::reconcile::reconcile(&self.client, &loaded, &self.options).await;
+        let result = match (&self.leader, state.term) {
+            (Some(elector), Some(term)) => {
+                let fenced = crate::leader::Fenced {
+                    inner: &self.client,
+                    elector,
+                    term,
+                };
+                crate::reconcile::reconcile(&fenced, &loaded, &self.options).await
+            }
+            _ => crate::reconcile::reconcile(&self.client, &loaded, &self.options).await,
+        };
         Attempt {
             sha,
             commit,
@@ -918,6 +974,10 @@ impl Shared {
         let mut reasons = Vec::new();
         if !self.accepting.load(Ordering::SeqCst) {
             reasons.push("shutting down".to_string());
+        }
+        if self.leader.as_ref().is_some_and(|el| !el.is_leading()) {
+            // A follower reads no source: ready to take over is all it can be.
+            return reasons;
         }
         for slot in &self.orgs {
             let st = lock(&slot.status);
@@ -1167,6 +1227,22 @@ async fn webhook(State(sh): State<Arc<Shared>>, request: Request) -> Response {
         return (
             StatusCode::OK,
             "ignored: this X-GitHub-Delivery was already processed\n",
+        )
+            .into_response();
+    }
+    if let Some(el) = sh.leader.as_ref().filter(|el| !el.is_leading()) {
+        // Not forwarded: the leader's schedule or --poll-interval takes the
+        // push (a follower cannot reach the leader's pod without more RBAC
+        // and addressing, and a lost forward would be silent).
+        let view = el.view();
+        tracing::info!(delivery = %delivery, leader = view.holder.as_deref().unwrap_or(""), "webhook push on a follower: the leader takes it at its next schedule or poll");
+        return (
+            StatusCode::ACCEPTED,
+            axum::Json(serde_json::json!({
+                "triggered": [],
+                "follower": true,
+                "leader": view.holder,
+            })),
         )
             .into_response();
     }
