@@ -6,10 +6,10 @@
 use async_trait::async_trait;
 
 use super::Elector;
+use crate::config::Scope;
 use crate::github::{
     BillingInfo, GitHubError, LiveState, LiveUser, Membership, SeatApi, SeatTotals, WriteReport,
 };
-use crate::config::Scope;
 
 /// `inner`, with writes fenced by `elector` for a plan made in `term`.
 pub struct Fenced<'a> {

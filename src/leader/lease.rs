@@ -109,7 +109,10 @@ impl Lease {
 
     /// The holder, `None` when empty or absent (released or never held).
     pub fn holder(&self) -> Option<&str> {
-        self.spec.holder_identity.as_deref().filter(|h| !h.is_empty())
+        self.spec
+            .holder_identity
+            .as_deref()
+            .filter(|h| !h.is_empty())
     }
 
     /// The apply generation recorded on the Lease (0 when absent or not a

@@ -552,8 +552,7 @@ impl Elector {
             }
             Err(e) => {
                 self.log_failure(inner, "renew", &e);
-                if v
-                    .renewed_at
+                if v.renewed_at
                     .is_none_or(|at| at.elapsed() >= self.timing.renew_deadline)
                 {
                     self.step_down("not renewed within --renew-deadline");

@@ -457,6 +457,7 @@ async fn handle(sh: Arc<Shared>, req: Request, next: Next) -> Response {
 
     let mut dropped = false;
     let mut counted = false;
+    let mut handled_at = std::time::Instant::now();
     let mut response = 'resp: {
         let bytes = match bytes {
             Ok(b) => b,
@@ -521,6 +522,7 @@ async fn handle(sh: Arc<Shared>, req: Request, next: Next) -> Response {
             }
             counted = route != routes::RATE_LIMIT;
         }
+        handled_at = std::time::Instant::now();
         next.run(Request::from_parts(parts, Body::from(bytes)))
             .await
     };
@@ -604,6 +606,7 @@ async fn handle(sh: Arc<Shared>, req: Request, next: Next) -> Response {
             headers: req_headers,
             response_headers,
             response_body,
+            at: handled_at,
         });
     }
     response

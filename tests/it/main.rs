@@ -27,6 +27,8 @@ mod github_observed;
 mod helm;
 mod http_server;
 mod kill;
+mod leader;
+mod lease_server;
 mod one_login;
 mod plan_laws;
 mod reclaim;
