@@ -185,6 +185,10 @@ impl LeaderMetrics {
     /// `--leader-elect` the replica is its own leader: 1.
     pub fn register(&self, registry: &mut Registry) {
         self.leader.set(1);
+        // Both series from the start, so rate() and alerts see a 0 first.
+        for event in ["acquired", "lost"] {
+            self.transitions.get_or_create(&TransitionLabels { event });
+        }
         registry.register(
             "leader",
             "1 while this replica holds the leader Lease (always 1 without --leader-elect), else 0",
