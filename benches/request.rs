@@ -204,6 +204,7 @@ async fn run_size(cfg: &Cfg, seats: usize, dir: &std::path::Path) -> Row {
         github: github.clone(),
         write: seatkeeper::github::args::WriteArgs::default(),
         bounds: seatkeeper::reconcile::BoundsArgs::default(),
+        leader: Box::default(),
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let controller = tokio::spawn(seatkeeper::daemon::run_until(args, async {

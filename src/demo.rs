@@ -389,7 +389,7 @@ async fn serve_forever(
         github,
         write: crate::github::args::WriteArgs::default(),
         bounds: crate::reconcile::BoundsArgs::default(),
-        leader: crate::leader::LeaderArgs::default(),
+        leader: Box::default(),
     };
     let shown = print_pushes(sim);
     // Free the ports just before the controller binds them.

@@ -112,9 +112,10 @@ pub struct RunArgs {
     /// What the operator allows, whatever the files say.
     #[command(flatten)]
     pub bounds: crate::reconcile::BoundsArgs,
-    /// Leader election between replicas.
+    /// Leader election between replicas (boxed: rarely used, and it would
+    /// make every `RunArgs` value larger).
     #[command(flatten)]
-    pub leader: crate::leader::LeaderArgs,
+    pub leader: Box<crate::leader::LeaderArgs>,
 }
 
 impl RunArgs {

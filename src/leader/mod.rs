@@ -187,7 +187,7 @@ impl LeaderMetrics {
         self.leader.set(1);
         // Both series from the start, so rate() and alerts see a 0 first.
         for event in ["acquired", "lost"] {
-            self.transitions.get_or_create(&TransitionLabels { event });
+            let _ = self.transitions.get_or_create(&TransitionLabels { event });
         }
         registry.register(
             "leader",

@@ -734,7 +734,7 @@ async fn lease_api_503_unreachable_and_409_stop_the_writes_and_recover() {
             .lease
             .writes()
             .into_iter()
-            .find(|l| l.at > touched && l.how == "PUT" && l.holder != "")
+            .find(|l| l.at > touched && l.how == "PUT" && !l.holder.is_empty())
             .map(|l| l.at)
         {
             break t;

@@ -371,7 +371,7 @@ async fn handle(req: Request<hyper::body::Incoming>, st: &Mutex<State>) -> Respo
             &status_body(
                 405,
                 "MethodNotAllowed",
-                format!("the server does not allow this method on the requested resource"),
+                "the server does not allow this method on the requested resource".to_string(),
                 "",
             ),
         ),
