@@ -811,3 +811,81 @@ async fn clock_skew_of_another_replica_is_logged_once_and_never_steals_a_live_le
     let status: serde_json::Value = serde_json::from_str(&b.d.get("/status").await.body).unwrap();
     assert_eq!(status["leader"]["leading"], json!(true), "{status}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_releases_the_lease_and_a_follower_takes_webhooks_without_reconciling() {
+    let mut w = World::new(SLOWER, Duration::ZERO).await;
+    let secret_file = w._dir.path().join("webhook-secret");
+    std::fs::write(&secret_file, "s3cret").unwrap();
+    let secret_flag = secret_file.display().to_string();
+    let extra = ["--webhook-secret-file", secret_flag.as_str()];
+    let mut live: Vec<Replica> = ["t0", "t1"]
+        .iter()
+        .map(|id| w.replica(id, &extra))
+        .collect();
+    let i = w.wait_leader(&live, Duration::from_secs(10)).await;
+    let (leader, follower) = (&live[i], &live[1 - i]);
+    // A push delivered to the follower: accepted, not run there, and the
+    // answer names the leader.
+    let body = br#"{"ref":"refs/heads/main","repository":{"full_name":"acme/seats"}}"#.to_vec();
+    let sig = support::sign("s3cret", &body);
+    let r = support::request(
+        follower.d.addr,
+        "POST",
+        "/webhook",
+        &[
+            ("x-github-event", "push"),
+            ("x-github-delivery", "d-1"),
+            ("x-hub-signature-256", &sig),
+            ("content-type", "application/json"),
+        ],
+        body,
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let answer: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(answer["follower"], json!(true), "{answer}");
+    assert_eq!(answer["leader"], json!(leader.id), "{answer}");
+    assert_eq!(answer["triggered"], json!([]), "{answer}");
+    assert_eq!(
+        follower.d.reconciles().await,
+        0.0,
+        "a follower never reconciles"
+    );
+
+    // SIGTERM: the leader exits 0 and clears the holder; the follower takes
+    // over at its next retry, well before the lease would have run out.
+    let leader_id = leader.id.clone();
+    let pid = leader.d.proc.pid();
+    let termed = Instant::now();
+    signal(pid, "-TERM");
+    let status = live[i].d.proc.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "{status:?}:\n{}", live[i].d.log_text());
+    let released = w
+        .lease
+        .writes()
+        .into_iter()
+        .find(|l| l.at > termed && l.holder.is_empty())
+        .unwrap_or_else(|| panic!("not released:\n{}", live[i].d.log_text()));
+    let limit = Instant::now() + Duration::from_secs(3);
+    let taken = loop {
+        if let Some(t) = w.takeover_after(&leader_id, termed) {
+            break t;
+        }
+        assert!(Instant::now() < limit, "nobody took the released Lease");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let after = taken.duration_since(released.at);
+    assert!(
+        after < w.timings.retry * 2 + Duration::from_millis(200),
+        "taken {after:?} after the release (a lease is {:?})",
+        w.timings.lease
+    );
+    let survivor = live.remove(1 - i);
+    survivor
+        .d
+        .wait_for("the new leader's first reconcile", || async {
+            (survivor.d.reconciles().await >= 1.0).then_some(())
+        })
+        .await;
+}
