@@ -817,6 +817,11 @@ async fn sigterm_releases_the_lease_and_a_follower_takes_webhooks_without_reconc
     let mut w = World::new(SLOWER, Duration::ZERO).await;
     let secret_file = w._dir.path().join("webhook-secret");
     std::fs::write(&secret_file, "s3cret").unwrap();
+    std::fs::set_permissions(
+        &secret_file,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     let secret_flag = secret_file.display().to_string();
     let extra = ["--webhook-secret-file", secret_flag.as_str()];
     let mut live: Vec<Replica> = ["t0", "t1"]
@@ -888,4 +893,98 @@ async fn sigterm_releases_the_lease_and_a_follower_takes_webhooks_without_reconc
             (survivor.d.reconciles().await >= 1.0).then_some(())
         })
         .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_lone_leader_paused_past_its_lease_drops_its_stale_plan_even_when_nobody_took_over() {
+    let mut w = World::new(FAST, Duration::from_millis(80)).await;
+    let live = vec![w.replica("solo", &["--batch-size", "1"])];
+    w.wait_leader(&live, Duration::from_secs(10)).await;
+    // Ten seats gone at once: its next plan has ten one-login batches.
+    live[0]
+        .d
+        .wait_for("the first reconcile", || async {
+            (live[0].d.reconciles().await >= 1.0).then_some(())
+        })
+        .await;
+    for i in 0..10 {
+        let login = user(i);
+        w.sim.with_state(|st| st.remove_seat(&login));
+        w.drift
+            .lock()
+            .unwrap()
+            .removed
+            .entry(login)
+            .or_default()
+            .push(Instant::now());
+    }
+    // Paused while its first write is in the simulator.
+    let limit = Instant::now() + Duration::from_secs(5);
+    while !(w.sim.rate_limit().in_flight > 0
+        && w.sim
+            .requests()
+            .iter()
+            .any(|r| r.route == routes::ORG_SEATS))
+    {
+        assert!(Instant::now() < limit, "solo did not reconcile");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let limit = Instant::now() + Duration::from_secs(5);
+    while w.seat_writes().is_empty() || w.sim.rate_limit().in_flight == 0 {
+        assert!(Instant::now() < limit, "solo wrote nothing");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let stopped_at = Instant::now();
+    signal(live[0].d.proc.pid(), "-STOP");
+    tokio::time::sleep(w.timings.lease + Duration::from_millis(300)).await;
+    signal(live[0].d.proc.pid(), "-CONT");
+    // The term it was in when paused (the Lease's acquireTime).
+    let term_at = |t: Instant| {
+        w.lease
+            .writes()
+            .into_iter()
+            .filter(|l| l.at <= t)
+            .map(|l| l.acquire_time)
+            .next_back()
+            .unwrap_or_default()
+    };
+    let paused_term = term_at(stopped_at);
+    // It takes the Lease again in a new term (nobody else was there)...
+    let limit = Instant::now() + Duration::from_secs(3);
+    while term_at(Instant::now()) == paused_term && Instant::now() < limit {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // ...but nothing of the plan it made in the old one was sent after the
+    // pause (the write in flight when it was paused lands within 100 ms).
+    let stale: Vec<u64> = w
+        .seat_writes()
+        .into_iter()
+        .filter(|(_, r)| r.at > stopped_at + Duration::from_millis(100))
+        .filter(|(_, r)| term_at(r.at) == paused_term)
+        .map(|(_, r)| r.seq)
+        .collect();
+    assert!(stale.is_empty(), "{stale:?}:\n{}", live[0].d.log_text());
+    assert_ne!(
+        term_at(Instant::now()),
+        paused_term,
+        "solo never led again:\n{}",
+        live[0].d.log_text()
+    );
+    let log = live[0].d.proc.json_log();
+    assert!(
+        log.iter().any(
+            |v| v["reason"].as_str().is_some_and(|r| r.contains("ran out"))
+                || v["error"].as_str().is_some_and(|e| e.contains("ran out"))
+        ),
+        "{}",
+        live[0].d.log_text()
+    );
+    assert!(
+        count_messages(&live[0], "write batch not sent") >= 1,
+        "{}",
+        live[0].d.log_text()
+    );
+    w.wait_converged(Duration::from_secs(10)).await;
+    w.check_writes();
 }

@@ -42,6 +42,8 @@ pub struct LeaseWrite {
     pub holder: String,
     /// The apply generation annotation after it.
     pub generation: u64,
+    /// `spec.acquireTime` after it: a new value is a new leadership term.
+    pub acquire_time: String,
     /// `POST`, `PUT`, or `outside` (a write by the test itself).
     pub how: &'static str,
 }
@@ -115,6 +117,10 @@ impl State {
             at: Instant::now(),
             holder: holder_of(&obj),
             generation: generation_of(&obj),
+            acquire_time: obj["spec"]["acquireTime"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
             how,
         });
         self.objects.insert(key, obj.clone());
