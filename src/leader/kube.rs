@@ -3,9 +3,10 @@
 //!
 //! Why not `kube` + `k8s-openapi` (+ `kube-lease-manager`): election needs
 //! three verbs on one object, and those crates would be the largest
-//! compiles in the tree (k8s-openapi alone is ~1.5 M lines of generated
-//! types, 30-60 s of a debug build per feature set on a CI core, on a CI
-//! already at 9:20 of its 10-minute target); and no lease crate fences a
+//! compiles in the tree (k8s-openapi 0.29 builds ~118,000 lines of generated
+//! types for the one Kubernetes version a feature selects, out of 610,000
+//! in its 3.1 MB crate, before kube-client's own stack; CI is already at
+//! 9:20 of its 10-minute target); and no lease crate fences a
 //! deposed leader, which is the part that matters here. This file is the
 //! whole client: in-cluster configuration, the service-account token re-read
 //! before each request (kubelet rotates projected tokens), and the
