@@ -250,7 +250,9 @@ pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> cra
                 }
             }
         });
-        (tokio::spawn(el.clone().run(workers_rx.clone())), on_lead)
+        // Its own stop: it keeps renewing while the last batch drains.
+        let (stop, stopped) = watch::channel(false);
+        (tokio::spawn(el.clone().run(stopped)), on_lead, stop)
     });
 
     let mut scheduler = start_scheduler(&shared, &schedule).await?;
@@ -337,10 +339,10 @@ pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> cra
             "a reconcile did not finish within --shutdown-timeout: abandoning it"
         );
     }
-    if let (Some(el), Some((run, on_lead))) = (&leader, election) {
+    if let (Some(el), Some((run, on_lead, stop))) = (&leader, election) {
         on_lead.abort();
-        // The loop has seen the stop; then hand the Lease over, after the
-        // last write.
+        // The workers are done: stop renewing, then hand the Lease over.
+        let _ = stop.send(true);
         let _ = tokio::time::timeout(Duration::from_secs(5), run).await;
         el.release().await;
     }
