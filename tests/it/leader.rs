@@ -615,14 +615,15 @@ async fn lease_api_503_unreachable_and_409_stop_the_writes_and_recover() {
             (metric(&m, "seatkeeper_leader", &[]) == Some(leading)).then_some(())
         })
         .await;
-        let status: serde_json::Value =
-            serde_json::from_str(&r.d.get("/status").await.body).unwrap();
-        assert_eq!(status["leader"]["holder"], json!(leader.id), "{status}");
-        assert_eq!(
-            status["leader"]["leading"],
-            json!(leading == 1.0),
-            "{status}"
-        );
+        // A follower names the holder from its next read of the Lease.
+        r.d.wait_for("/status to name the leader", || async {
+            let status: serde_json::Value =
+                serde_json::from_str(&r.d.get("/status").await.body).unwrap();
+            (status["leader"]["holder"] == json!(leader.id)
+                && status["leader"]["leading"] == json!(leading == 1.0))
+            .then_some(())
+        })
+        .await;
         assert_eq!(r.d.get("/readyz").await.status, 200, "{}", r.id);
     }
     let m = leader.d.get("/metrics").await.body;
@@ -808,8 +809,14 @@ async fn clock_skew_of_another_replica_is_logged_once_and_never_steals_a_live_le
         "{gap:?}"
     );
     assert_eq!(skew_logs(&b), 1, "once per holder:\n{}", b.d.log_text());
-    let status: serde_json::Value = serde_json::from_str(&b.d.get("/status").await.body).unwrap();
-    assert_eq!(status["leader"]["leading"], json!(true), "{status}");
+    // /status follows once b has read the answer to its takeover.
+    b.d.wait_for("b's /status to say it leads", || async {
+        let status: serde_json::Value =
+            serde_json::from_str(&b.d.get("/status").await.body).unwrap();
+        (status["leader"]["leading"] == json!(true) && status["leader"]["holder"] == json!("b"))
+            .then_some(())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -830,6 +837,14 @@ async fn sigterm_releases_the_lease_and_a_follower_takes_webhooks_without_reconc
         .collect();
     let i = w.wait_leader(&live, Duration::from_secs(10)).await;
     let (leader, follower) = (&live[i], &live[1 - i]);
+    follower
+        .d
+        .wait_for("the follower to have read the Lease", || async {
+            let status: serde_json::Value =
+                serde_json::from_str(&follower.d.get("/status").await.body).unwrap();
+            (status["leader"]["holder"] == json!(leader.id)).then_some(())
+        })
+        .await;
     // A push delivered to the follower: accepted, not run there, and the
     // answer names the leader.
     let body = br#"{"ref":"refs/heads/main","repository":{"full_name":"acme/seats"}}"#.to_vec();
