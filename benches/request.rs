@@ -222,6 +222,7 @@ async fn run_size(cfg: &Cfg, seats: usize, dir: &std::path::Path) -> Row {
         bounds: seatkeeper::reconcile::BoundsArgs::default(),
         portal: Default::default(),
         prices: seatkeeper::reconcile::cost::PriceArgs::default(),
+        leader: Box::default(),
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let controller = tokio::spawn(seatkeeper::daemon::run_until(args, async {

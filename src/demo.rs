@@ -499,6 +499,7 @@ async fn serve_forever(
             ..crate::portal::PortalArgs::default()
         }),
         prices: crate::reconcile::cost::PriceArgs::default(),
+        leader: Box::default(),
     };
     let shown = print_pushes(sim);
     // Free the ports just before the controller binds them.

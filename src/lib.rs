@@ -17,6 +17,7 @@ pub mod demo;
 pub mod edit;
 pub mod github;
 pub mod http_guard;
+pub mod leader;
 pub mod metrics;
 pub mod plan;
 pub mod portal;

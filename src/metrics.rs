@@ -128,6 +128,8 @@ pub struct Metrics {
     desired_state_valid: Family<OrgLabels, Gauge>,
     listing_incomplete: Family<OrgLabels, Gauge>,
     budget_dollars: Family<BudgetLabels, Gauge>,
+    /// `leader` and `leader_transitions` (updated by the elector).
+    pub leader: crate::leader::LeaderMetrics,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -204,6 +206,7 @@ impl Metrics {
             desired_state_valid: Family::default(),
             listing_incomplete: Family::default(),
             budget_dollars: Family::default(),
+            leader: crate::leader::LeaderMetrics::default(),
         };
         registry.register(
             "reconcile",
@@ -284,6 +287,7 @@ impl Metrics {
                 version: env!("CARGO_PKG_VERSION"),
             }),
         );
+        m.leader.register(&mut registry);
         registry.register_collector(Box::new(GitHubCollector { stats }));
         Metrics { registry, ..m }
     }

@@ -118,6 +118,10 @@ pub struct RunArgs {
     /// Seat prices for the cost preview and the cost metric.
     #[command(flatten)]
     pub prices: crate::reconcile::cost::PriceArgs,
+    /// Leader election between replicas (boxed: rarely used, and it would
+    /// make every `RunArgs` value larger).
+    #[command(flatten)]
+    pub leader: Box<crate::leader::LeaderArgs>,
 }
 
 impl RunArgs {
@@ -169,8 +173,14 @@ pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> cra
     let stop = Arc::new(AtomicBool::new(false));
     let stats_client = client.clone();
     let sources = args.all_sources();
+    let metrics = Metrics::new(Arc::new(move || stats_client.stats()));
+    let leader = args
+        .leader
+        .elector(metrics.leader.clone())
+        .map_err(|e| config_error(e.to_string()))?;
     let shared = Arc::new(Shared {
-        metrics: Metrics::new(Arc::new(move || stats_client.stats())),
+        metrics,
+        leader: leader.clone(),
         client,
         orgs: sources
             .iter()
@@ -266,6 +276,25 @@ pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> cra
     }));
     tokio::pin!(workers);
 
+    // With --leader-elect: the election, and a run of every org each time
+    // this replica becomes the leader (triggers while following are dropped).
+    let election = leader.as_ref().map(|el| {
+        let mut leading = el.subscribe();
+        let sh = shared.clone();
+        let on_lead = tokio::spawn(async move {
+            while leading.changed().await.is_ok() {
+                if *leading.borrow_and_update() && sh.accepting.load(Ordering::SeqCst) {
+                    for slot in &sh.orgs {
+                        slot.trigger.notify_one();
+                    }
+                }
+            }
+        });
+        // Its own stop: it keeps renewing while the last batch drains.
+        let (stop, stopped) = watch::channel(false);
+        (tokio::spawn(el.clone().run(stopped)), on_lead, stop)
+    });
+
     let mut scheduler = start_scheduler(&shared, &schedule).await?;
     let pollers = if args.poll_interval > 0 {
         shared
@@ -352,6 +381,13 @@ pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> cra
             timeout_s = args.shutdown_timeout,
             "a reconcile did not finish within --shutdown-timeout: abandoning it"
         );
+    }
+    if let (Some(el), Some((run, on_lead, stop))) = (&leader, election) {
+        on_lead.abort();
+        // The workers are done: stop renewing, then hand the Lease over.
+        let _ = stop.send(true);
+        let _ = tokio::time::timeout(Duration::from_secs(5), run).await;
+        el.release().await;
     }
     let _ = server_stop.send(true);
     let drain = async { while servers.join_next().await.is_some() {} };
@@ -478,6 +514,8 @@ struct WebhookConfig {
 struct Shared {
     client: GitHubClient,
     metrics: Metrics,
+    /// With `--leader-elect`: only while it leads does this replica reconcile.
+    leader: Option<Arc<crate::leader::Elector>>,
     orgs: Vec<Arc<OrgSlot>>,
     /// Reconcile options shared by every org (mode, batch size, stop flag).
     options: Options,
@@ -542,6 +580,9 @@ struct WorkerState {
     last: Option<Loaded>,
     /// When the AI-credit usage report was last read for the metric.
     usage_read_at: Option<Instant>,
+    /// With `--leader-elect`: the leadership term this reconcile runs in;
+    /// every write batch is fenced against it.
+    term: Option<u64>,
 }
 
 /// How often the AI-credit metric reads the usage report: GitHub's billing
@@ -553,6 +594,7 @@ async fn worker(shared: Arc<Shared>, slot: Arc<OrgSlot>, mut shutdown: watch::Re
         source: Source::new(slot.spec.clone()),
         last: None,
         usage_read_at: None,
+        term: None,
     };
     loop {
         tokio::select! {
@@ -562,6 +604,13 @@ async fn worker(shared: Arc<Shared>, slot: Arc<OrgSlot>, mut shutdown: watch::Re
         }
         if shared.stop.load(Ordering::SeqCst) {
             return;
+        }
+        if let Some(el) = &shared.leader {
+            // A follower reconciles nothing; becoming the leader triggers a run.
+            match el.term() {
+                Some(term) => state.term = Some(term),
+                None => continue,
+            }
         }
         shared.reconcile_org(&slot, &mut state).await;
     }
@@ -733,7 +782,17 @@ impl Shared {
             st.org = Some(scope.name().to_string());
             st.kind = Some(scope.kind());
         }
-        let result = crate::reconcile::reconcile(&self.client, &loaded, &self.options).await;
+        let result = match (&self.leader, state.term) {
+            (Some(elector), Some(term)) => {
+                let fenced = crate::leader::Fenced {
+                    inner: &self.client,
+                    elector,
+                    term,
+                };
+                crate::reconcile::reconcile(&fenced, &loaded, &self.options).await
+            }
+            _ => crate::reconcile::reconcile(&self.client, &loaded, &self.options).await,
+        };
         Attempt {
             sha,
             commit,
@@ -998,6 +1057,10 @@ impl Shared {
         if !self.accepting.load(Ordering::SeqCst) {
             reasons.push("shutting down".to_string());
         }
+        if self.leader.as_ref().is_some_and(|el| !el.is_leading()) {
+            // A follower reads no source: ready to take over is all it can be.
+            return reasons;
+        }
         for slot in &self.orgs {
             let st = lock(&slot.status);
             let name = st.org.clone().unwrap_or_else(|| slot.source.clone());
@@ -1246,6 +1309,22 @@ async fn webhook(State(sh): State<Arc<Shared>>, request: Request) -> Response {
         return (
             StatusCode::OK,
             "ignored: this X-GitHub-Delivery was already processed\n",
+        )
+            .into_response();
+    }
+    if let Some(el) = sh.leader.as_ref().filter(|el| !el.is_leading()) {
+        // Not forwarded: the leader's schedule or --poll-interval takes the
+        // push (a follower cannot reach the leader's pod without more RBAC
+        // and addressing, and a lost forward would be silent).
+        let view = el.view();
+        tracing::info!(delivery = %delivery, leader = view.holder.as_deref().unwrap_or(""), "webhook push on a follower: the leader takes it at its next schedule or poll");
+        return (
+            StatusCode::ACCEPTED,
+            axum::Json(serde_json::json!({
+                "triggered": [],
+                "follower": true,
+                "leader": view.holder,
+            })),
         )
             .into_response();
     }

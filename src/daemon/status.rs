@@ -81,6 +81,9 @@ struct StatusBody<O> {
     jitter_seconds: u64,
     next_run: Option<DateTime<Utc>>,
     webhook: bool,
+    /// With `--leader-elect`: who leads, and whether this replica does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    leader: Option<crate::leader::LeaderView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<&'static str>,
     orgs: O,
@@ -164,6 +167,7 @@ pub(super) async fn status(State(sh): State<Arc<Shared>>, request: Request) -> R
         jitter_seconds: sh.jitter,
         next_run,
         webhook: sh.webhook.is_some(),
+        leader: sh.leader.as_ref().map(|el| el.view()),
         detail,
         orgs: (),
     };
@@ -186,6 +190,7 @@ impl StatusBody<()> {
             jitter_seconds: self.jitter_seconds,
             next_run: self.next_run,
             webhook: self.webhook,
+            leader: self.leader,
             detail: self.detail,
             orgs,
         }

@@ -49,7 +49,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -279,6 +279,11 @@ pub struct RecordedRequest {
     pub response_headers: Vec<(String, String)>,
     /// The response body, with [`SimOptions::record_response_bodies`].
     pub response_body: Option<serde_json::Value>,
+    /// When the handler ran (after any latency): the instant a write took
+    /// effect, to compare with other servers' logs in the same process.
+    /// Not serialized: an `Instant` means nothing outside its process.
+    #[serde(skip, default = "std::time::Instant::now")]
+    pub at: std::time::Instant,
 }
 
 impl RecordedRequest {
@@ -432,6 +437,12 @@ impl Simulator {
     /// again or pushed: change the state with [`Simulator::with_state`].
     pub fn peek<R>(&self, f: impl FnOnce(&mut SimState) -> R) -> R {
         f(&mut lock(&self.shared.state))
+    }
+
+    /// Accept `token` too (until `expires`), e.g. one token per process so
+    /// the request log tells the processes' writes apart.
+    pub fn add_token(&self, token: &str, expires: DateTime<Utc>) {
+        lock(&self.shared.tokens).insert(token.to_string(), expires);
     }
 
     /// Deliver push webhooks to `target` from now on (`None`: stop).

@@ -477,6 +477,7 @@ async fn handle(sh: Arc<Shared>, req: Request, next: Next) -> Response {
 
     let mut dropped = false;
     let mut counted = false;
+    let mut handled_at = std::time::Instant::now();
     let mut response = 'resp: {
         let bytes = match bytes {
             Ok(b) => b,
@@ -544,6 +545,7 @@ async fn handle(sh: Arc<Shared>, req: Request, next: Next) -> Response {
             }
             counted = route != routes::RATE_LIMIT;
         }
+        handled_at = std::time::Instant::now();
         next.run(Request::from_parts(parts, Body::from(bytes)))
             .await
     };
@@ -627,6 +629,7 @@ async fn handle(sh: Arc<Shared>, req: Request, next: Next) -> Response {
             headers: req_headers,
             response_headers,
             response_body,
+            at: handled_at,
         });
     }
     response

@@ -862,3 +862,103 @@ async fn every_metric_the_dashboard_queries_is_served_by_a_running_controller() 
         }
     }
 }
+
+#[test]
+#[ignore = "needs helm: `bash scripts/helm-check.sh` installs it; CI runs it"]
+fn several_replicas_need_leader_election_and_get_rbac_on_one_lease_only() {
+    let helm = helm();
+    let token = chart_dir().join("ci/token-values.yaml");
+    let token = token.to_str().expect("UTF-8 path");
+    // More than one replica without leader election: no render.
+    let out = render(&helm, &["--values", token, "--set", "replicaCount=2"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("leaderElection.enabled=true"), "{stderr}");
+    // One replica: no Role, no token, Recreate.
+    let docs = manifests(&helm, &["--values", token]);
+    assert!(find(&docs, "Role").is_empty() && find(&docs, "RoleBinding").is_empty());
+    assert!(
+        !strings(&container(the_deployment(&docs))["args"]).contains(&"--leader-elect".to_string())
+    );
+
+    let values = chart_dir().join("ci/leader-election-values.yaml");
+    let docs = manifests(
+        &helm,
+        &[
+            "--values",
+            values.to_str().expect("UTF-8 path"),
+            "--set",
+            "leaderElection.leaseName=sk-lease",
+        ],
+    );
+    let deployment = the_deployment(&docs);
+    assert_eq!(deployment["spec"]["replicas"], 3);
+    assert_eq!(deployment["spec"]["strategy"]["type"], "RollingUpdate");
+    let pod = &deployment["spec"]["template"]["spec"];
+    assert_eq!(pod["automountServiceAccountToken"], true);
+    let args = strings(&container(deployment)["args"]);
+    assert!(args.contains(&"--leader-elect".to_string()), "{args:?}");
+    assert_eq!(flag_value(&args, "--lease-name"), ["sk-lease"]);
+    assert_eq!(flag_value(&args, "--lease-namespace"), ["seatkeeper"]);
+    assert_eq!(flag_value(&args, "--lease-duration"), ["35s"]);
+
+    let roles = find(&docs, "Role");
+    assert_eq!(roles.len(), 1);
+    let rules = roles[0]["rules"].as_array().expect("rules");
+    let mut granted = Vec::new();
+    for rule in rules {
+        assert_eq!(
+            rule["apiGroups"],
+            serde_json::json!(["coordination.k8s.io"]),
+            "{rule}"
+        );
+        assert_eq!(rule["resources"], serde_json::json!(["leases"]), "{rule}");
+        for verb in strings(&rule["verbs"]) {
+            granted.push((verb, strings(&rule["resourceNames"])));
+        }
+    }
+    granted.sort();
+    // get and update on the one Lease; create cannot be limited by
+    // resourceNames (a rule with them would never match a create).
+    assert_eq!(
+        granted,
+        [
+            ("create".to_string(), vec![]),
+            ("get".to_string(), vec!["sk-lease".to_string()]),
+            ("update".to_string(), vec!["sk-lease".to_string()]),
+        ]
+    );
+    let bindings = find(&docs, "RoleBinding");
+    assert_eq!(bindings.len(), 1);
+    assert_eq!(bindings[0]["roleRef"]["name"], roles[0]["metadata"]["name"]);
+    assert_eq!(bindings[0]["roleRef"]["kind"], "Role");
+    assert_eq!(
+        bindings[0]["subjects"][0]["name"], pod["serviceAccountName"],
+        "bound to the pods' service account"
+    );
+    // The NetworkPolicy lets the pods reach the API server.
+    let policy = find(&docs, "NetworkPolicy");
+    let egress_ports: Vec<u64> = policy[0]["spec"]["egress"]
+        .as_array()
+        .expect("egress")
+        .iter()
+        .flat_map(|r| r["ports"].as_array().cloned().unwrap_or_default())
+        .filter_map(|p| p["port"].as_u64())
+        .collect();
+    assert!(egress_ports.contains(&443), "{egress_ports:?}");
+    let moved = manifests(
+        &helm,
+        &[
+            "--values",
+            values.to_str().expect("UTF-8 path"),
+            "--set",
+            "networkPolicy.apiServerPort=6443",
+        ],
+    );
+    let policy = find(&moved, "NetworkPolicy");
+    assert!(
+        policy[0]["spec"]["egress"].to_string().contains("6443"),
+        "{}",
+        policy[0]["spec"]["egress"]
+    );
+}

@@ -32,6 +32,8 @@ mod helm;
 mod http_server;
 mod identity;
 mod kill;
+mod leader;
+mod lease_server;
 mod one_login;
 mod plan_laws;
 mod portal;

@@ -102,6 +102,9 @@ credential, at least one source, a grace period longer than the shutdown
 timeout. Fails the render with a message saying what to set.
 */}}
 {{- define "seatkeeper.validate" -}}
+{{- if and (gt (int64 .Values.replicaCount) 1) (not .Values.leaderElection.enabled) -}}
+  {{- fail (printf "replicaCount is %d: more than one replica needs leaderElection.enabled=true, or every replica would apply every plan" (int64 .Values.replicaCount)) -}}
+{{- end -}}
 {{- $app := include "seatkeeper.appMode" . -}}
 {{- if .Values.auth.existingSecret -}}
   {{- if or .Values.auth.token .Values.auth.githubApp.privateKey -}}
@@ -239,7 +242,21 @@ timeout. Fails the render with a message saying what to set.
 {{- if ne (toString .Values.bounds.maxBudgetTotal) "" }}
 - {{ printf "--max-budget-total=%s" (toString .Values.bounds.maxBudgetTotal) | quote }}
 {{- end }}
+{{- if .Values.leaderElection.enabled }}
+- "--leader-elect"
+- {{ printf "--lease-name=%s" (include "seatkeeper.leaseName" .) | quote }}
+- {{ printf "--lease-namespace=%s" .Release.Namespace | quote }}
+- {{ printf "--lease-duration=%s" .Values.leaderElection.leaseDuration | quote }}
+- {{ printf "--renew-deadline=%s" .Values.leaderElection.renewDeadline | quote }}
+- {{ printf "--retry-period=%s" .Values.leaderElection.retryPeriod | quote }}
+- {{ printf "--clock-skew-tolerance=%s" .Values.leaderElection.clockSkewTolerance | quote }}
+{{- end }}
 {{- range .Values.extraArgs }}
 - {{ . | quote }}
 {{- end }}
 {{- end }}
+
+{{/* The leader-election Lease's name. */}}
+{{- define "seatkeeper.leaseName" -}}
+{{- default (include "seatkeeper.fullname" .) .Values.leaderElection.leaseName -}}
+{{- end -}}

@@ -564,6 +564,7 @@ fn the_coverage_and_wait_checks_catch_what_they_claim() {
             .map(|v| vec![("retry-after".to_string(), v.to_string())])
             .unwrap_or_default(),
         response_body: None,
+        at: std::time::Instant::now(),
     };
     let s = generate::<Org>(1, Utc::now().date_naive());
     let round = |requests: Vec<RecordedRequest>, waits: Vec<Duration>| Round {
