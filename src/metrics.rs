@@ -360,7 +360,7 @@ impl Metrics {
             self.seat_cost
                 .get_or_create(&org_labels(org))
                 .set(cost.monthly_before as i64);
-}
+        }
         if let Some(b) = &outcome.plan.budgets {
             // What GitHub holds now: the plan's "after" once every write landed.
             let applied = outcome.status == crate::reconcile::Status::Applied;

@@ -1,5 +1,5 @@
 //! [`Fenced`]: a [`SeatApi`] whose every write call (one batch) is preceded
-//! by [`Elector::fence`]. Reads pass straight through. A refused fence is an
+//! by [`Elector::fence`], budget writes included. Reads pass straight through. A refused fence is an
 //! error of the batch, so the reconcile records its changes as failed and
 //! sends nothing more (an earlier write failed: the rest are skipped).
 
@@ -7,6 +7,7 @@ use async_trait::async_trait;
 
 use super::Elector;
 use crate::config::Scope;
+use crate::github::budgets::{BudgetApi, LiveBudget};
 use crate::github::{
     BillingInfo, GitHubError, LiveState, LiveUser, Membership, SeatApi, SeatTotals, WriteReport,
 };
@@ -22,6 +23,14 @@ pub struct Fenced<'a> {
 }
 
 impl Fenced<'_> {
+    /// The inner budgets API ([`SeatApi::budgets`] offers `self` only when
+    /// the inner API has one).
+    fn inner_budgets(&self) -> Result<&dyn BudgetApi, GitHubError> {
+        self.inner
+            .budgets()
+            .ok_or_else(|| GitHubError::Config("this GitHub client has no budgets API".into()))
+    }
+
     async fn fence(&self, what: &str) -> Result<(), GitHubError> {
         match self.elector.fence(self.term).await {
             Ok(generation) => {
@@ -153,5 +162,39 @@ impl SeatApi for Fenced<'_> {
     ) -> Result<WriteReport, GitHubError> {
         self.fence("remove_team_members").await?;
         self.inner.remove_team_members(scope, team, logins).await
+    }
+
+    // Budget writes are writes too: fenced the same way, one request each.
+    fn budgets(&self) -> Option<&dyn BudgetApi> {
+        self.inner.budgets().map(|_| self as &dyn BudgetApi)
+    }
+}
+
+#[async_trait]
+impl BudgetApi for Fenced<'_> {
+    async fn list_budgets(&self, scope: &Scope) -> Result<Vec<LiveBudget>, GitHubError> {
+        self.inner_budgets()?.list_budgets(scope).await
+    }
+
+    async fn create_budget(
+        &self,
+        scope: &Scope,
+        login: Option<&str>,
+        amount: u64,
+    ) -> Result<LiveBudget, GitHubError> {
+        self.fence("create_budget").await?;
+        self.inner_budgets()?
+            .create_budget(scope, login, amount)
+            .await
+    }
+
+    async fn update_budget(&self, scope: &Scope, id: &str, amount: u64) -> Result<(), GitHubError> {
+        self.fence("update_budget").await?;
+        self.inner_budgets()?.update_budget(scope, id, amount).await
+    }
+
+    async fn delete_budget(&self, scope: &Scope, id: &str) -> Result<(), GitHubError> {
+        self.fence("delete_budget").await?;
+        self.inner_budgets()?.delete_budget(scope, id).await
     }
 }

@@ -18,8 +18,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use chrono::NaiveDate;
 use serde::Serialize;
 
-pub mod cost;
 mod budgets;
+pub mod cost;
 mod eligibility;
 pub mod partial;
 

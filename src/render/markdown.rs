@@ -283,7 +283,7 @@ pub fn markdown(plan: &Plan) -> String {
             .map(|l| format!("- {}", md_money(l)))
             .collect();
         doc.section("Cost preview", &["**Cost preview**", ""], rows, false);
-}
+    }
     for l in super::budgets::markdown_lines(plan, md_escape) {
         doc.line(l);
     }

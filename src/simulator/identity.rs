@@ -11,7 +11,6 @@ use serde_json::json;
 
 use super::server::{ApiError, ApiResult, Shared, json_response};
 
-
 const DOC_USER: &str = "https://docs.github.com/rest/users/users#get-the-authenticated-user";
 
 /// `GET /user`: a user token from the web application flow (the portal's
@@ -31,10 +30,7 @@ pub(crate) async fn authenticated_user(
             .into_response();
     }
     let viewer = sh.state().viewer.clone();
-    json_response(
-        StatusCode::OK,
-        &super::json::public_user(sh.api(), &viewer),
-    )
+    json_response(StatusCode::OK, &super::json::public_user(sh.api(), &viewer))
 }
 
 /// `GET /app` with the App's JWT: the App, with its slug.
