@@ -41,6 +41,7 @@ struct JsonPlan<'a> {
     idle_removal_from: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cost: Option<&'a crate::plan::cost::CostPreview>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     budgets: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     budgets_unavailable: Option<&'a str>,
