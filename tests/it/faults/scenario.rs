@@ -282,12 +282,27 @@ pub(crate) fn generate<S: Scope>(seed: u64, today: NaiveDate) -> Scenario {
     } else {
         Duration::from_millis(150)
     };
-    let summary = vec![
+    let mut summary = vec![
         shape_summary,
         format!(
             "churn {churn:?}; faults: rates {rates:?}; scripts {scripts:?}; rejected {rejected:?}; stop after {stop_after_writes:?} writes; {faulty_rounds} faulty round(s); batch {batch_size}/{client_batch_size}; attempts {max_attempts}"
         ),
     ];
+    // A seat page past page 1 that keeps failing (drawn last, so the draws
+    // above, and every earlier seed's scenario, stay as they were): the
+    // listing cannot be proven whole and the reconcile goes on with adds
+    // only (issue 18 item 5). Page 1 goes alone, so it is the route's
+    // first request and is answered.
+    if !quiet && pages >= 2 && churn.is_none() && r.chance(0.4) {
+        let failing = ScriptedFault {
+            route: S::SEATS_ROUTE.into(),
+            nth: 2,
+            times: 40,
+            action: FaultAction::status(502),
+        };
+        summary.push(format!("a failing seat page: {failing:?}"));
+        scripts.push(failing);
+    }
     Scenario {
         seed,
         today,
