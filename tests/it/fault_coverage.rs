@@ -313,7 +313,7 @@ async fn logins_batched_with_a_rejected_one_are_applied_in_the_same_round() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_listing_that_changes_while_paged_is_read_again_or_writes_adds_only() {
+async fn a_listing_that_changes_while_paged_is_read_again_or_writes_nothing() {
     let h = harness(150, 30).await;
     let source = seats_yaml(0..180);
     for round in 0..N {
