@@ -214,7 +214,8 @@ pub(super) async fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
         guard_diagnostics(&plan, "the plan is guarded and must not be applied");
         return Ok(exit(GUARDED));
     }
-    if !plan.held.is_empty() {
+    // Removals held by the typo guard or by an incomplete listing.
+    if plan.is_guarded() {
         return Ok(exit(GUARDED));
     }
     Ok(exit(if plan.is_empty() { OK } else { CHANGES }))
@@ -329,10 +330,10 @@ pub(super) async fn run_apply(
     if outcome.plan.is_empty() {
         return report(
             outcome,
-            if outcome.plan.held.is_empty() {
-                OK
-            } else {
+            if outcome.plan.is_guarded() {
                 GUARDED
+            } else {
+                OK
             },
         );
     }
@@ -364,7 +365,7 @@ pub(super) async fn run_apply(
     }
     let code = if outcome.failed().next().is_some() {
         ERROR
-    } else if !outcome.plan.held.is_empty() {
+    } else if outcome.plan.is_guarded() {
         GUARDED
     } else {
         OK

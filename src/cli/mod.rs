@@ -8,7 +8,7 @@
 //! | 0 | no changes, or applied, or valid |
 //! | 1 | any error, usage errors included |
 //! | 2 | the plan has changes (`plan`), or was not confirmed (`apply`) |
-//! | 3 | the plan is guarded (a guard tripped, or the typo guard held a removal) |
+//! | 3 | the plan is guarded (a guard tripped, the typo guard held a removal, or an incomplete listing held every removal: adds only) |
 
 mod commands;
 pub(crate) mod out;

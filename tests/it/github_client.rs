@@ -210,8 +210,17 @@ async fn a_page_that_keeps_failing_means_an_incomplete_listing() {
         "{err:?}"
     );
     let text = err.to_string();
-    assert!(text.contains("nothing will be written"), "{text}");
+    assert!(text.contains("incomplete seat listing"), "{text}");
     assert!(text.contains("page 2") && text.contains("502"), "{text}");
+    // It carries page 1, folded: what adds only may be planned from.
+    let GitHubError::IncompleteListing {
+        partial: Some(pages),
+        ..
+    } = &err
+    else {
+        panic!("no pages: {err:?}")
+    };
+    assert_eq!(pages.users.len(), 100);
     // 4 attempts at page 2, then the listing stops: pages 3 and 4 are never asked for.
     assert_eq!(requests_to(&sim, "GET", routes::ORG_SEATS).len(), 5);
     assert_eq!(gh.stats().requests_to("GET", SEATS), 5);

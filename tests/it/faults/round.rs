@@ -59,7 +59,14 @@ impl SeatApi for StopSwitch {
 
     async fn list_seats(&self, scope: &ConfigScope) -> Result<LiveState, GitHubError> {
         let live = self.inner.list_seats(scope).await;
-        *self.listed.lock().unwrap() = live.as_ref().ok().cloned();
+        // An incomplete listing's pages are what the reconcile plans from.
+        *self.listed.lock().unwrap() = match &live {
+            Ok(l) => Some(l.clone()),
+            Err(GitHubError::IncompleteListing {
+                partial: Some(p), ..
+            }) => Some((**p).clone()),
+            Err(_) => None,
+        };
         live
     }
 

@@ -282,12 +282,27 @@ pub(crate) fn generate<S: Scope>(seed: u64, today: NaiveDate) -> Scenario {
     } else {
         Duration::from_millis(150)
     };
-    let summary = vec![
+    let mut summary = vec![
         shape_summary,
         format!(
             "churn {churn:?}; faults: rates {rates:?}; scripts {scripts:?}; rejected {rejected:?}; stop after {stop_after_writes:?} writes; {faulty_rounds} faulty round(s); batch {batch_size}/{client_batch_size}; attempts {max_attempts}"
         ),
     ];
+    // A seat page past page 1 that keeps failing, in half of the multi-page
+    // scenarios without churn (drawn last, so every draw above, and so the
+    // rest of each seed's scenario, stays as it was): the listing cannot be
+    // proven whole and the reconcile goes on with adds only (issue 18 item
+    // 5). Page 1 goes alone, so it is the route's first request, answered.
+    if !quiet && pages >= 2 && churn.is_none() && r.chance(0.5) {
+        let failing = ScriptedFault {
+            route: S::SEATS_ROUTE.into(),
+            nth: 2,
+            times: 40,
+            action: FaultAction::status(502),
+        };
+        summary.push(format!("a failing seat page: {failing:?}"));
+        scripts.push(failing);
+    }
     Scenario {
         seed,
         today,
