@@ -20,6 +20,7 @@ pub mod http_guard;
 pub mod metrics;
 pub mod plan;
 pub mod progress;
+pub mod rate;
 pub mod reconcile;
 pub mod render;
 pub mod selfserve;

@@ -13,6 +13,7 @@ mod cli;
 mod cli_saved;
 mod cli_suspend;
 mod cli_ux;
+mod conditional;
 mod daemon;
 mod demo;
 mod docs;
