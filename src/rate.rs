@@ -250,7 +250,11 @@ mod tests {
             ("0%", None), ("0", None), ("150%", None), ("-5%", None), ("half", None), ("NaN", None),
         ];
         for (text, want) in cases {
-            assert_eq!(text.parse::<Share>().ok().map(Share::fraction), want, "{text}");
+            assert_eq!(
+                text.parse::<Share>().ok().map(Share::fraction),
+                want,
+                "{text}"
+            );
         }
     }
 
@@ -269,7 +273,11 @@ mod tests {
         assert_eq!(b.limit(), DEFAULT_LIMIT, "unknown: a token's 5,000");
         b.learn_limit(Some(15_000));
         b.learn_limit(None);
-        assert_eq!((b.limit(), b.allowance()), (15_000, 7_500), "kept over a missing header");
+        assert_eq!(
+            (b.limit(), b.allowance()),
+            (15_000, 7_500),
+            "kept over a missing header"
+        );
     }
 
     #[test]
@@ -287,18 +295,106 @@ mod tests {
             want: Option<(u64, WaitReason)>,
         }
         let cases = [
-            Case { name: "first reconcile: unknown cost starts", limit: 5000, share: "50%", history: vec![], at: 0, remaining: None, want: None },
-            Case { name: "fits the share", limit: 5000, share: "100%", history: vec![(0, 1000), (10, 1000)], at: 20, remaining: None, want: None },
+            Case {
+                name: "first reconcile: unknown cost starts",
+                limit: 5000,
+                share: "50%",
+                history: vec![],
+                at: 0,
+                remaining: None,
+                want: None,
+            },
+            Case {
+                name: "fits the share",
+                limit: 5000,
+                share: "100%",
+                history: vec![(0, 1000), (10, 1000)],
+                at: 20,
+                remaining: None,
+                want: None,
+            },
             // 2,500 allowed; 1,000 + 1,000 spent + 1,000 next = 3,000: wait until the first is an hour old.
-            Case { name: "over the share: wait for the oldest spend to age out", limit: 5000, share: "50%", history: vec![(0, 1000), (10, 1000)], at: 20, remaining: None, want: Some((60, WaitReason::Share)) },
-            Case { name: "a 15,000/h App at 50% pays for 1,310 points every 15 minutes", limit: 15000, share: "50%", history: (0..4).map(|i| (i * 15, 1310)).collect(), at: 60, remaining: None, want: None },
-            Case { name: "the same on a 5,000/h token waits", limit: 5000, share: "50%", history: vec![(0, 1310)], at: 10, remaining: None, want: Some((60, WaitReason::Share)) },
-            Case { name: "spend older than an hour is free again", limit: 5000, share: "50%", history: vec![(0, 2000), (30, 400)], at: 61, remaining: None, want: None },
-            Case { name: "cost above the whole allowance: runs only into an empty hour", limit: 5000, share: "10%", history: vec![(0, 1300)], at: 30, remaining: None, want: Some((60, WaitReason::Share)) },
-            Case { name: "cost above the whole allowance, empty hour: runs", limit: 5000, share: "10%", history: vec![(0, 1300)], at: 61, remaining: None, want: None },
-            Case { name: "GitHub has fewer points left than it costs: wait for the reset", limit: 5000, share: "100%", history: vec![(0, 100)], at: 1, remaining: Some((99, 45)), want: Some((45, WaitReason::Remaining)) },
-            Case { name: "enough left", limit: 5000, share: "100%", history: vec![(0, 100)], at: 1, remaining: Some((100, 45)), want: None },
-            Case { name: "a steady state of 304s costs nothing", limit: 5000, share: "1%", history: (0..60).map(|i| (i, 0)).collect(), at: 59, remaining: Some((0, 60)), want: None },
+            Case {
+                name: "over the share: wait for the oldest spend to age out",
+                limit: 5000,
+                share: "50%",
+                history: vec![(0, 1000), (10, 1000)],
+                at: 20,
+                remaining: None,
+                want: Some((60, WaitReason::Share)),
+            },
+            Case {
+                name: "a 15,000/h App at 50% pays for 1,310 points every 15 minutes",
+                limit: 15000,
+                share: "50%",
+                history: (0..4).map(|i| (i * 15, 1310)).collect(),
+                at: 60,
+                remaining: None,
+                want: None,
+            },
+            Case {
+                name: "the same on a 5,000/h token waits",
+                limit: 5000,
+                share: "50%",
+                history: vec![(0, 1310)],
+                at: 10,
+                remaining: None,
+                want: Some((60, WaitReason::Share)),
+            },
+            Case {
+                name: "spend older than an hour is free again",
+                limit: 5000,
+                share: "50%",
+                history: vec![(0, 2000), (30, 400)],
+                at: 61,
+                remaining: None,
+                want: None,
+            },
+            Case {
+                name: "cost above the whole allowance: runs only into an empty hour",
+                limit: 5000,
+                share: "10%",
+                history: vec![(0, 1300)],
+                at: 30,
+                remaining: None,
+                want: Some((60, WaitReason::Share)),
+            },
+            Case {
+                name: "cost above the whole allowance, empty hour: runs",
+                limit: 5000,
+                share: "10%",
+                history: vec![(0, 1300)],
+                at: 61,
+                remaining: None,
+                want: None,
+            },
+            Case {
+                name: "GitHub has fewer points left than it costs: wait for the reset",
+                limit: 5000,
+                share: "100%",
+                history: vec![(0, 100)],
+                at: 1,
+                remaining: Some((99, 45)),
+                want: Some((45, WaitReason::Remaining)),
+            },
+            Case {
+                name: "enough left",
+                limit: 5000,
+                share: "100%",
+                history: vec![(0, 100)],
+                at: 1,
+                remaining: Some((100, 45)),
+                want: None,
+            },
+            Case {
+                name: "a steady state of 304s costs nothing",
+                limit: 5000,
+                share: "1%",
+                history: (0..60).map(|i| (i, 0)).collect(),
+                at: 59,
+                remaining: Some((0, 60)),
+                want: None,
+            },
         ];
         for c in cases {
             let mut b = Budget::new(c.share.parse().unwrap());
@@ -314,7 +410,10 @@ mod tests {
             let got = b.decide(7, t0 + min(c.at), remaining);
             let want = match c.want {
                 None => Decision::Now,
-                Some((m, why)) => Decision::Wait { until: t0 + min(m), why },
+                Some((m, why)) => Decision::Wait {
+                    until: t0 + min(m),
+                    why,
+                },
             };
             assert_eq!(got, want, "{}", c.name);
             assert_eq!(cost_known, b.estimate(7).is_some(), "{}", c.name);

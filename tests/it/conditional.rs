@@ -9,9 +9,7 @@ use std::time::Duration;
 use chrono::Utc;
 use seatkeeper::github::client::{Auth, ClientConfig, GitHubClient, ThrottleConfig};
 use seatkeeper::github::{GitHubError, Scope, SeatApi};
-use seatkeeper::simulator::{
-    FaultAction, RecordedRequest, SimOptions, Simulator, generated_state,
-};
+use seatkeeper::simulator::{FaultAction, RecordedRequest, SimOptions, Simulator, generated_state};
 use secrecy::SecretString;
 
 const SEATS: &str = "/orgs/{org}/copilot/billing/seats";
@@ -66,20 +64,41 @@ async fn an_unchanged_listing_costs_no_primary_point() {
     let (sim, client) = setup(true).await;
     let cold = client.list_seats(&org()).await.unwrap();
     assert_eq!(cold.users.len(), N);
-    assert_eq!(sim.rate_limit().used, PAGES + 1, "cold: every page and the billing details");
+    assert_eq!(
+        sim.rate_limit().used,
+        PAGES + 1,
+        "cold: every page and the billing details"
+    );
     sim.clear_requests();
 
     let warm = client.list_seats(&org()).await.unwrap();
     assert_eq!(warm, cold, "the cached pages fold to the same listing");
-    assert_eq!(sim.rate_limit().used, PAGES + 1, "zero points on an unchanged listing");
+    assert_eq!(
+        sim.rate_limit().used,
+        PAGES + 1,
+        "zero points on an unchanged listing"
+    );
     let r = reads(&sim);
-    assert_eq!(r.len() as u64, PAGES + 1, "one request per page and the details: {r:?}");
-    assert!(r.iter().all(|(_, _, inm, status)| *inm && *status == 304), "{r:?}");
+    assert_eq!(
+        r.len() as u64,
+        PAGES + 1,
+        "one request per page and the details: {r:?}"
+    );
+    assert!(
+        r.iter().all(|(_, _, inm, status)| *inm && *status == 304),
+        "{r:?}"
+    );
     let stats = client.stats();
-    assert_eq!((stats.primary_points, stats.not_modified), (PAGES + 1, PAGES + 1));
+    assert_eq!(
+        (stats.primary_points, stats.not_modified),
+        (PAGES + 1, PAGES + 1)
+    );
 
     // The ETags GitHub sends for JSON are weak: sent back as received.
-    let sent = sim.requests()[0].header("if-none-match").unwrap().to_string();
+    let sent = sim.requests()[0]
+        .header("if-none-match")
+        .unwrap()
+        .to_string();
     assert!(sent.starts_with("W/\""), "{sent}");
 }
 
@@ -89,7 +108,11 @@ async fn without_conditional_requests_every_read_costs_every_page() {
     client.list_seats(&org()).await.unwrap();
     client.list_seats(&org()).await.unwrap();
     assert_eq!(sim.rate_limit().used, 2 * (PAGES + 1));
-    assert!(sim.requests().iter().all(|r| r.header("if-none-match").is_none()));
+    assert!(
+        sim.requests()
+            .iter()
+            .all(|r| r.header("if-none-match").is_none())
+    );
 }
 
 #[tokio::test]
@@ -116,7 +139,12 @@ async fn a_changed_page_rereads_the_pages_after_it_whole() {
     // a changed page, so a second pass validates 1..3 (304) and reads 4..11
     // whole: 1 + 8 points, and 1 for the billing details, whose seat
     // breakdown counts seats active this cycle.
-    assert_eq!(sim.rate_limit().used - before, 1 + (PAGES - 3) + 1, "{:?}", reads(&sim));
+    assert_eq!(
+        sim.rate_limit().used - before,
+        1 + (PAGES - 3) + 1,
+        "{:?}",
+        reads(&sim)
+    );
     let r = reads(&sim);
     for page in 4..=PAGES {
         let of_page: Vec<_> = r
@@ -202,5 +230,8 @@ async fn a_removed_seat_shifts_every_later_page_and_all_are_read() {
     // Every page shifted and the seat breakdown changed: all 11 pages and
     // the billing details read whole, once.
     assert_eq!(sim.rate_limit().used - before, PAGES + 1);
-    assert_eq!(sim.requests().iter().filter(|r| r.route == BILLING).count(), 2);
+    assert_eq!(
+        sim.requests().iter().filter(|r| r.route == BILLING).count(),
+        2
+    );
 }

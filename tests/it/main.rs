@@ -30,6 +30,7 @@ mod http_server;
 mod kill;
 mod one_login;
 mod plan_laws;
+mod rate_budget;
 mod reclaim;
 mod reconcile;
 mod repo_api;

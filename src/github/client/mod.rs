@@ -218,6 +218,9 @@ pub struct ClientStats {
     /// The last plausible `x-ratelimit-limit` GitHub reported: the token's
     /// primary limit per hour (see [`crate::rate::plausible_limit`]).
     pub rate_limit_limit: Option<u64>,
+    /// When the primary limit resets (`x-ratelimit-reset` of the last
+    /// response that carried it).
+    pub rate_limit_reset: Option<SystemTime>,
     /// Responses that counted against the primary limit: every answered
     /// request but a `304` and `GET /rate_limit`.
     pub primary_points: u64,
@@ -354,6 +357,7 @@ struct Counters {
     requests: BTreeMap<(String, String, u16), u64>,
     rate_limit_remaining: Option<u64>,
     rate_limit_limit: Option<u64>,
+    rate_limit_reset: Option<SystemTime>,
     primary_points: u64,
     not_modified: u64,
     /// An implausible `x-ratelimit-limit` was logged already.
@@ -603,9 +607,7 @@ impl GitHubClient {
                 counters: Mutex::new(Counters::default()),
                 primary_reset: Mutex::new(None),
                 teams: Mutex::new(writes::TeamCache::default()),
-                etags: config
-                    .conditional_requests
-                    .then(etag::EtagCache::default),
+                etags: config.conditional_requests.then(etag::EtagCache::default),
             }),
         })
     }
@@ -617,6 +619,7 @@ impl GitHubClient {
             requests: c.requests.clone(),
             rate_limit_remaining: c.rate_limit_remaining,
             rate_limit_limit: c.rate_limit_limit,
+            rate_limit_reset: c.rate_limit_reset,
             primary_points: c.primary_points,
             not_modified: c.not_modified,
             retries: c.retries,
@@ -918,6 +921,9 @@ impl GitHubClient {
                 }
                 None => {}
             }
+        }
+        if let Some(d) = retry::until_reset(headers, SystemTime::now()) {
+            c.rate_limit_reset = Some(SystemTime::now() + d);
         }
         if let Some(remaining) = retry::header_u64(headers, "x-ratelimit-remaining") {
             c.rate_limit_remaining = Some(remaining);
