@@ -28,12 +28,16 @@ use crate::github::{BillingInfo, Scope, SeatListResponse};
 
 use super::listing::Links;
 
-/// A SHA-1 of a response body: tells an unchanged body under a new `ETag`.
-pub(super) type Digest = [u8; 20];
+/// A 128-bit digest of a response body (two seeded 64-bit hashes): tells
+/// an unchanged body under a new `ETag`. Not cryptographic: the bodies are
+/// GitHub's, and a chance collision is 2^-128.
+pub(super) type Digest = (u64, u64);
 
 /// The digest of a body.
 pub(super) fn digest(body: &str) -> Digest {
-    sha1_smol::Sha1::from(body).digest().bytes()
+    use std::hash::BuildHasher;
+    let h = |seed| foldhash::quality::FixedState::with_seed(seed).hash_one(body.as_bytes());
+    (h(0x5ea7_4ee9), h(0x2b99_2ddf))
 }
 
 /// One cached page: its validator, its body's digest and the decoded page.
