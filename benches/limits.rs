@@ -58,7 +58,10 @@ impl Case {
             (0..self.direct()).step_by(step).take(removes).collect();
         let mut y = String::new();
         if self.enterprise {
-            let _ = writeln!(y, "enterprise: {ENTERPRISE}\nteams:\n  - ent:generated\nusers:");
+            let _ = writeln!(
+                y,
+                "enterprise: {ENTERPRISE}\nteams:\n  - ent:generated\nusers:"
+            );
         } else {
             let _ = writeln!(y, "org: {ORG}\nteams:\n  - generated-team\nusers:");
         }
@@ -123,8 +126,8 @@ async fn run_case(case: Case) -> Vec<Row> {
     )
     .await
     .expect("simulator");
-    let mut config = ClientConfig::new(Auth::Token(SecretString::from(sim.token())))
-        .with_base_url(sim.url());
+    let mut config =
+        ClientConfig::new(Auth::Token(SecretString::from(sim.token()))).with_base_url(sim.url());
     config.throttle = ThrottleConfig::default();
     config.page_concurrency = config.throttle.max_concurrent;
     config.conditional_requests = true;
@@ -145,9 +148,7 @@ async fn run_case(case: Case) -> Vec<Row> {
             Loaded::parse("seats.yaml", case.seats_yaml(drift).as_bytes(), None).expect("yaml");
         let (used, sent) = (sim.rate_limit().used, client.stats().total_requests());
         let t = Instant::now();
-        let outcome = reconcile(&client, &loaded, &opts)
-            .await
-            .expect("reconcile");
+        let outcome = reconcile(&client, &loaded, &opts).await.expect("reconcile");
         let wall = t.elapsed();
         assert_eq!(outcome.failed().count(), 0, "{what}");
         rows.push(Row {
