@@ -211,6 +211,8 @@ async fn run_size(cfg: &Cfg, seats: usize, dir: &std::path::Path) -> Row {
         webhook_secret_file: Some(secret),
         webhook_branch: "main".into(),
         poll_interval: 0,
+        // Latency is measured here, not the budget: all of the limit.
+        rate_budget: "100%".parse().unwrap_or_default(),
         shutdown_timeout: 5,
         configs: Vec::new(),
         http: seatkeeper::http_guard::HttpArgs {

@@ -6,7 +6,10 @@
 # simulator with per-request latency, next to sequential-paging and per-user
 # baselines); and of issue 12: the request bench (benches/request.rs: request
 # -> seat held at 1k and 10k seats, after a requests-per-request row at
-# 1k/10k/100k: target <= 15, independent of size); then PASS/FAIL per target. See
+# 1k/10k/100k: target <= 15, independent of size); of issue 21: the limits
+# bench (benches/limits.rs: cold, steady-state and 1 % reconciles under the
+# default throttle and GitHub's primary and secondary limits, with
+# conditional reads); then PASS/FAIL per target. See
 # docs/performance.md.
 #
 #   scripts/bench.sh                 # the full run (about 7 minutes on 2 cores)
@@ -49,7 +52,7 @@ start=$(date +%s)
 
 echo "== machine: $(nproc) cores, $(free -h | awk '/^Mem:/ {print $2}') memory, $(uname -sr)"
 echo "== building (release)"
-cargo bench --bench plan --bench reconcile --bench request --no-run 2>&1 | grep -E '^(error|warning: unused)|Finished' || true
+cargo bench --bench plan --bench reconcile --bench request --bench limits --no-run 2>&1 | grep -E '^(error|warning: unused)|Finished' || true
 
 run_request() {
     echo "== request: cargo bench --bench request -- ${request_args[*]+"${request_args[*]}"}"
@@ -90,12 +93,20 @@ echo "planner median: $plan_ms ms; irreducible work (lowercase, hash, sort 200k 
 echo "== reconcile: cargo bench --bench reconcile -- $*"
 cargo bench --quiet --bench reconcile -- "$@" | tee "$out/reconcile.txt"
 
+limits_args=()
+for a in "$@"; do
+    [[ $a == --quick ]] && limits_args+=(--quick)
+done
+echo "== limits: cargo bench --bench limits -- ${limits_args[*]+"${limits_args[*]}"}"
+cargo bench --quiet --bench limits -- "${limits_args[@]+"${limits_args[@]}"}" | tee "$out/limits.txt"
+
 run_request
 
 echo
 echo "== targets"
 {
     grep -E '^(PASS|FAIL) ' "$out/reconcile.txt" || true
+    grep -E '^(PASS|FAIL) ' "$out/limits.txt" || true
     grep -E '^(PASS|FAIL) ' "$out/request.txt" || true
     # A ratio measured in one run: machines of this kind are shared and
     # noisy (the absolute median moved from 38 to 108 ms between idle runs).

@@ -484,6 +484,8 @@ async fn serve_forever(
         webhook_secret_file: Some(secret),
         webhook_branch: "main".into(),
         poll_interval: 0,
+        // The demo reconciles every few seconds against its own simulator.
+        rate_budget: "100%".parse().unwrap_or_default(),
         shutdown_timeout: 10,
         http: crate::http_guard::HttpArgs::default(),
         github,

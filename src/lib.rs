@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod plan;
 pub mod portal;
 pub mod progress;
+pub mod rate;
 pub mod reconcile;
 pub mod render;
 pub mod selfserve;

@@ -130,6 +130,10 @@ pub struct Metrics {
     budget_dollars: Family<BudgetLabels, Gauge>,
     /// `leader` and `leader_transitions` (updated by the elector).
     pub leader: crate::leader::LeaderMetrics,
+    points_reconcile: Family<OrgLabels, Gauge>,
+    points_hour: Gauge,
+    budget_hour: Gauge,
+    next_allowed: Family<OrgLabels, Gauge<f64, AtomicU64>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -207,6 +211,10 @@ impl Metrics {
             listing_incomplete: Family::default(),
             budget_dollars: Family::default(),
             leader: crate::leader::LeaderMetrics::default(),
+            points_reconcile: Family::default(),
+            points_hour: Gauge::default(),
+            budget_hour: Gauge::default(),
+            next_allowed: Family::default(),
         };
         registry.register(
             "reconcile",
@@ -281,6 +289,27 @@ impl Metrics {
             m.budget_dollars.clone(),
         );
         registry.register(
+            "github_points_reconcile",
+            "GitHub primary rate-limit points the last reconcile spent (a 304 costs none)",
+            m.points_reconcile.clone(),
+        );
+        registry.register(
+            "github_points_hour",
+            "GitHub primary rate-limit points spent by the reconciles finished in the past hour",
+            m.points_hour.clone(),
+        );
+        registry.register(
+            "rate_budget_points_hour",
+            "Points per hour the rate budget allows: --rate-budget of the token's x-ratelimit-limit",
+            m.budget_hour.clone(),
+        );
+        registry.register_with_unit(
+            "next_reconcile_allowed_timestamp",
+            "Unix time from which the rate budget lets the org's next reconcile start (now or earlier: it may start at once)",
+            Unit::Seconds,
+            m.next_allowed.clone(),
+        );
+        registry.register(
             "build",
             "The seatkeeper version",
             Info::new(BuildLabels {
@@ -305,6 +334,23 @@ impl Metrics {
         self.ai_credits_used
             .get_or_create(&org_labels(org))
             .set(credits as i64);
+    }
+
+    /// Record the rate budget after a reconcile of `org` that spent
+    /// `points`: the past hour's spend and the hourly allowance.
+    pub fn observe_points(&self, org: &str, points: u64, hour: u64, allowance: u64) {
+        self.points_reconcile
+            .get_or_create(&org_labels(org))
+            .set(points as i64);
+        self.points_hour.set(hour as i64);
+        self.budget_hour.set(allowance as i64);
+    }
+
+    /// Record when `org`'s next reconcile may start (Unix seconds).
+    pub fn set_next_allowed(&self, org: &str, unix_seconds: f64) {
+        self.next_allowed
+            .get_or_create(&org_labels(org))
+            .set(unix_seconds);
     }
 
     /// Record whether `org`'s desired state was readable and valid.

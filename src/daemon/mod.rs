@@ -53,6 +53,7 @@ use crate::plan::Action;
 use crate::reconcile::{Mode, Options, Outcome, Status};
 use crate::source::{Loaded, Source, SourceSpec};
 
+mod budget;
 mod status;
 
 pub use status::RECENT_CHANGES;
@@ -97,6 +98,9 @@ pub struct RunArgs {
     /// Without a webhook: every this many seconds, read the commit SHA of each github: source's ref (one conditional request; an unchanged ref costs a 304, not rate limit) and reconcile at once when it moved. 0 is off.
     #[arg(long, default_value_t = 0, value_name = "SECONDS")]
     pub poll_interval: u64,
+    /// Share of the token's hourly GitHub rate limit (x-ratelimit-limit) the controller plans to spend, e.g. 50%: a reconcile waits until the points its org's last reconcile cost fit the past hour's spend (the schedule stretches rather than run out).
+    #[arg(long, default_value = "50%", value_name = "SHARE")]
+    pub rate_budget: crate::rate::Share,
     /// How long an in-flight apply may take to finish its batch after SIGTERM.
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     pub shutdown_timeout: u64,
@@ -158,7 +162,14 @@ pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> cra
     Job::new_async_tz(schedule.as_str(), Utc, |_, _| Box::pin(async {}))
         .map_err(|_| config_error(schedule_help(&schedule)))?;
     let batch = args.write.batch_size.max(1);
-    let client = args.github.client_with(|c| c.batch_size = batch).await?;
+    // Conditional listing reads: an unchanged page costs a 304, not a point.
+    let client = args
+        .github
+        .client_with(|c| {
+            c.batch_size = batch;
+            c.conditional_requests = true;
+        })
+        .await?;
     let (listener, listen) = bind(args.listen, "--listen").await?;
     let probes = match args.probe_listen {
         Some(addr) => Some(bind(addr, "--probe-listen").await?),
@@ -224,6 +235,7 @@ pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> cra
         guard: WebhookGuard::new(sources.len(), &args.http),
         status_access,
         track_commits: webhook_on || args.poll_interval > 0,
+        budget: Mutex::new(crate::rate::Budget::new(args.rate_budget)),
     });
     tracing::info!(
         sources = %shared.orgs.iter().map(|o| o.source.as_str()).collect::<Vec<_>>().join(", "),
@@ -234,6 +246,7 @@ pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> cra
         dry_run = args.dry_run,
         webhook = shared.webhook.is_some(),
         poll_interval_s = args.poll_interval,
+        rate_budget = %args.rate_budget,
         version = env!("CARGO_PKG_VERSION"),
         "seatkeeper controller starting"
     );
@@ -539,6 +552,8 @@ struct Shared {
     /// ref to its commit first and read the file at that commit, so
     /// `/status` can name the commit behind every change.
     track_commits: bool,
+    /// The rate budget every org's reconciles are planned by (one token).
+    budget: Mutex<crate::rate::Budget>,
 }
 
 /// One `--config` source and what is known about its org.
@@ -611,6 +626,9 @@ async fn worker(shared: Arc<Shared>, slot: Arc<OrgSlot>, mut shutdown: watch::Re
                 Some(term) => state.term = Some(term),
                 None => continue,
             }
+        }
+        if !shared.wait_for_budget(&slot, &mut shutdown).await {
+            return;
         }
         shared.reconcile_org(&slot, &mut state).await;
     }
@@ -845,8 +863,18 @@ impl Shared {
             st.running = true;
             st.last_started_at = Some(Utc::now());
         }
+        let points_before = self.client.stats().primary_points;
         let attempt = self.attempt(slot, state).await;
         let elapsed = started.elapsed();
+        // One client for every org: a reconcile of another org running at
+        // the same time is counted here too (an overestimate, never less).
+        self.record_spend(
+            slot,
+            self.client
+                .stats()
+                .primary_points
+                .saturating_sub(points_before),
+        );
         let duration_ms = elapsed.as_millis() as u64;
         let org = slot.label();
         let result = match &attempt.result {

@@ -116,6 +116,9 @@ struct OrgSummary {
     last_guard: usize,
     recent_changes: usize,
     last_error: bool,
+    last_points: Option<u64>,
+    next_reconcile_allowed_at: Option<DateTime<Utc>>,
+    budget_wait: Option<&'static str>,
 }
 
 impl OrgSummary {
@@ -143,6 +146,9 @@ impl OrgSummary {
             last_guard: st.last_guard.len(),
             recent_changes: st.recent_changes.len(),
             last_error: st.last_error.is_some(),
+            last_points: st.last_points,
+            next_reconcile_allowed_at: st.next_reconcile_allowed_at,
+            budget_wait: st.budget_wait,
         }
     }
 }
@@ -246,6 +252,15 @@ pub(super) struct OrgStatus {
     /// The latest changes written, newest first (at most
     /// [`RECENT_CHANGES`]), each with the source commit that asked for it.
     pub(super) recent_changes: Vec<RecentChange>,
+    /// GitHub primary rate-limit points the last reconcile spent.
+    pub(super) last_points: Option<u64>,
+    /// When the rate budget lets the next reconcile start (now or earlier:
+    /// at once).
+    pub(super) next_reconcile_allowed_at: Option<DateTime<Utc>>,
+    /// Why it waits: `rate_budget` (the `--rate-budget` share of the hour
+    /// is spent) or `rate_limit_remaining` (GitHub has fewer points left
+    /// than the reconcile needs); absent when it need not wait.
+    pub(super) budget_wait: Option<&'static str>,
 }
 
 /// At most this many planned changes are kept for `/status`.

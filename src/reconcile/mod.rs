@@ -615,6 +615,12 @@ pub async fn apply(
     opts: &Options,
     outcome: &mut Outcome,
 ) -> crate::Result<()> {
+    // A tripped guard (seats or budgets) stops the whole plan, whoever calls
+    // apply: nothing is written.
+    if outcome.plan.guard.tripped || outcome.plan.budgets_guarded() {
+        outcome.status = Status::Guarded;
+        return Ok(());
+    }
     let scope = outcome.scope.clone();
     let sha = source.sha.as_deref().unwrap_or("");
     let batch = opts.batch_size.max(1);

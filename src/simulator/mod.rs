@@ -372,6 +372,7 @@ impl Simulator {
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
             tokens: Mutex::new(HashMap::new()),
+            etag_salt: AtomicU64::new(0),
             token_rng: Mutex::new(faults::SplitMix64(
                 opts.fault_seed ^ (now as u64).wrapping_mul(0x9E37_79B9),
             )),
@@ -503,6 +504,13 @@ impl Simulator {
         let mut l = lock(&self.shared.limits);
         l.used = l.limit.saturating_sub(remaining);
         l.reset = Utc::now().timestamp() + reset_in.as_secs() as i64;
+    }
+
+    /// Change every listing `ETag` without changing a body (0: the plain
+    /// hash of the body). GitHub's `ETag`s are opaque; a deploy or a proxy
+    /// can change them while the data stays the same.
+    pub fn set_etag_salt(&self, salt: u64) {
+        self.shared.etag_salt.store(salt, Ordering::Relaxed);
     }
 
     /// Reset the secondary limit's window.

@@ -2,6 +2,7 @@
 //! request pipeline (recording, latency, faults, auth, rate limits).
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -48,6 +49,9 @@ pub(crate) struct Shared {
     pub seq: AtomicU64,
     pub hooks: Arc<Hooks>,
     pub oauth: super::oauth::OAuthState,
+    /// Mixed into the listing routes' `ETag`s: a new salt changes every
+    /// `ETag` without changing a body (a bad input the client must survive).
+    pub etag_salt: AtomicU64,
 }
 
 /// Rate-limit counters.
@@ -139,6 +143,33 @@ pub(crate) fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Respo
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json; charset=utf-8"),
     );
+    r
+}
+
+/// A JSON `200` with a weak `ETag` over its bytes, as GitHub serves its
+/// listings (`W/"…"`), or a bodiless `304` carrying the same `ETag` when
+/// `If-None-Match` names it (weak comparison, RFC 9110 §13.1.2). The
+/// middleware refunds the primary-limit point of a `304`.
+pub(crate) fn conditional_json<T: Serialize>(sh: &Shared, req: &HeaderMap, body: &T) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    // Any digest of the bytes will do: GitHub's ETags are opaque. A fast
+    // one keeps 1,000-page listings quick to serve.
+    let salt = sh.etag_salt.load(Ordering::Relaxed);
+    let h = foldhash::fast::FixedState::with_seed(salt).hash_one(&bytes[..]);
+    let etag = format!("W/\"{h:016x}\"");
+    let mut r = if if_none_match(req, &etag) {
+        empty(StatusCode::NOT_MODIFIED)
+    } else {
+        let mut r = Response::new(Body::from(bytes));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+        r
+    };
+    if let Ok(v) = HeaderValue::try_from(etag) {
+        r.headers_mut().insert(header::ETAG, v);
+    }
     r
 }
 
@@ -806,7 +837,11 @@ pub(crate) fn with_link(
 // ---------------------------------------------------------------------------
 // Copilot seat management
 
-async fn org_billing(State(sh): State<Arc<Shared>>, Path(org): Path<String>) -> ApiResult {
+async fn org_billing(
+    State(sh): State<Arc<Shared>>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult {
     let st = sh.state();
     check_org(&st, &org)?;
     let body = json!({
@@ -818,7 +853,7 @@ async fn org_billing(State(sh): State<Arc<Shared>>, Path(org): Path<String>) -> 
         "cli": "enabled",
         "plan_type": st.plan_type,
     });
-    Ok(json_response(StatusCode::OK, &body))
+    Ok(conditional_json(&sh, &headers, &body))
 }
 
 #[derive(Serialize)]
@@ -829,7 +864,7 @@ struct SeatList {
 
 /// One page of the org's seat listing. Seats are kept in listing order, so
 /// a page is a slice: O(per_page) per request even for 100,000 seats.
-fn seats_page(sh: &Shared, uri: &Uri, doc: &'static str) -> ApiResult {
+fn seats_page(sh: &Shared, uri: &Uri, headers: &HeaderMap, doc: &'static str) -> ApiResult {
     let req = page_request(uri.query(), 50, doc)?;
     let (total, seats) = {
         let st = sh.state();
@@ -841,8 +876,9 @@ fn seats_page(sh: &Shared, uri: &Uri, doc: &'static str) -> ApiResult {
             .collect();
         (total, seats)
     };
-    let r = json_response(
-        StatusCode::OK,
+    let r = conditional_json(
+        sh,
+        headers,
         &SeatList {
             total_seats: total,
             seats,
@@ -851,11 +887,17 @@ fn seats_page(sh: &Shared, uri: &Uri, doc: &'static str) -> ApiResult {
     Ok(with_link(r, sh, uri, req, total))
 }
 
-async fn org_seats(State(sh): State<Arc<Shared>>, Path(org): Path<String>, uri: Uri) -> ApiResult {
+async fn org_seats(
+    State(sh): State<Arc<Shared>>,
+    Path(org): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult {
     check_org(&sh.state(), &org)?;
     seats_page(
         &sh,
         &uri,
+        &headers,
         "https://docs.github.com/rest/copilot/copilot-user-management#list-all-copilot-seat-assignments-for-an-organization",
     )
 }
@@ -863,7 +905,12 @@ async fn org_seats(State(sh): State<Arc<Shared>>, Path(org): Path<String>, uri: 
 /// One page of the enterprise listing: one entry per granting organization
 /// or enterprise team of each user, while `total_seats` counts each user
 /// once, so the pages (sized by entries) run past `total_seats / per_page`.
-async fn ent_seats(State(sh): State<Arc<Shared>>, Path(ent): Path<String>, uri: Uri) -> ApiResult {
+async fn ent_seats(
+    State(sh): State<Arc<Shared>>,
+    Path(ent): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult {
     let doc = "https://docs.github.com/enterprise-cloud@latest/rest/copilot/copilot-user-management#list-all-copilot-seat-assignments-for-an-enterprise";
     check_enterprise(&sh.state(), &ent)?;
     let req = page_request(uri.query(), 50, doc)?;
@@ -877,8 +924,9 @@ async fn ent_seats(State(sh): State<Arc<Shared>>, Path(ent): Path<String>, uri: 
             .collect();
         (n, listing.users, seats)
     };
-    let r = json_response(
-        StatusCode::OK,
+    let r = conditional_json(
+        &sh,
+        &headers,
         &SeatList {
             total_seats: users,
             seats,

@@ -355,6 +355,8 @@ async fn exposed_metrics() -> BTreeSet<String> {
     m.observe_reconcile("acme", "success", 0.1);
     m.observe_outcome("acme", &outcome);
     m.set_ai_credits_used("acme", 0);
+    m.observe_points("acme", 12, 12, 2_500);
+    m.set_next_allowed("acme", 0.0);
     let text = m.encode();
     let names: BTreeSet<String> = text
         .lines()

@@ -15,6 +15,7 @@
 //! shows on a page read after the change.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -22,6 +23,7 @@ use http::{HeaderMap, StatusCode};
 use octocrab::Octocrab;
 use serde::Deserialize;
 
+use super::etag::{self, CachedPage, Round, Seen};
 use super::{GitHubClient, Req, seg};
 use crate::github::live::{Folder, LiveState};
 use crate::github::{BillingInfo, GitHubError, Scope, SeatApi, SeatListResponse};
@@ -123,6 +125,7 @@ fn served_at(headers: &HeaderMap) -> Option<DateTime<Utc>> {
 }
 
 /// One page of the seat listing with what its headers say.
+#[derive(Debug)]
 struct Page {
     body: SeatListResponse,
     links: Links,
@@ -272,12 +275,14 @@ fn check_page(p: &Page, shape: Shape) -> Result<(), GitHubError> {
 }
 
 impl GitHubClient {
-    /// GET one page of the seat listing.
+    /// GET one page of the seat listing; with a [`Round`], conditionally
+    /// (a `304` answers with the cached page).
     async fn seat_page(
         &self,
         crab: &Octocrab,
         scope: &Scope,
         page: usize,
+        round: Option<&Round>,
     ) -> Result<Page, GitHubError> {
         let (route, base) = match scope {
             Scope::Org(o) => (
@@ -290,28 +295,119 @@ impl GitHubClient {
             ),
         };
         let per_page = self.inner.per_page;
-        let req = Req::get(route, format!("{base}?per_page={per_page}&page={page}"));
-        let resp = self.send(crab, &req).await?;
+        let mut req = Req::get(route, format!("{base}?per_page={per_page}&page={page}"));
+        let cached = round.and_then(|r| r.cached(page, per_page));
+        req.if_none_match = cached.as_ref().map(|c| c.etag.clone());
+        let mut resp = self.send(crab, &req).await?;
+        if resp.status == StatusCode::NOT_MODIFIED {
+            if let Some(c) = &cached {
+                if let Some(r) = round {
+                    r.note(page, Seen::Reused, Some(c.clone()));
+                }
+                // The 304's own Date says when the page was validated.
+                return Ok(Page {
+                    body: c.body.clone(),
+                    links: c.links,
+                    served_at: served_at(&resp.headers),
+                });
+            }
+            // A 304 that answers nothing cached: ask once more, whole.
+            if let Some(cache) = &self.inner.etags {
+                cache.orphan(route);
+            }
+            req.if_none_match = None;
+            resp = self.send(crab, &req).await?;
+            if resp.status == StatusCode::NOT_MODIFIED {
+                return Err(unreadable(format!(
+                    "page {page}: GitHub answered 304 Not Modified to a request without If-None-Match"
+                )));
+            }
+        }
         if resp.status == StatusCode::NOT_FOUND {
             return Err(self.diagnose_404(crab, &req, &resp, scope).await);
         }
         if !resp.status.is_success() {
             return Err(self.status_error(&req, &resp, Some(scope)));
         }
+        let body: SeatListResponse = resp.json(route)?;
+        let links = links(&resp.headers);
+        if let Some(r) = round {
+            let digest = etag::digest(&resp.body);
+            let tag = resp
+                .headers
+                .get(http::header::ETAG)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let same = cached.as_ref().is_some_and(|c| c.digest == digest);
+            if same && let Some(cache) = &self.inner.etags {
+                cache.churn(route);
+            }
+            let seen = if same { Seen::Reused } else { Seen::Changed };
+            // A page without an ETag cannot be validated: not kept.
+            let kept = tag.map(|etag| {
+                Arc::new(CachedPage {
+                    etag,
+                    digest,
+                    body: body.clone(),
+                    links,
+                })
+            });
+            r.note(page, seen, kept);
+        }
         Ok(Page {
-            body: resp.json(route)?,
-            links: links(&resp.headers),
+            body,
+            links,
             served_at: served_at(&resp.headers),
         })
     }
 
     /// Every seat entry of `scope`, folded into users, or an error: never a
-    /// partial listing as a whole one. An incomplete listing carries the
-    /// pages that were read, folded, as its `partial` (adds need no whole
-    /// listing). Requests: 1 + pages (+ the billing details, org).
+    /// partial listing as a whole one. With conditional requests on, the pages are
+    /// validated against the cached ones and a changed page makes the
+    /// reused pages after it be read whole (see [`super::etag`]).
     pub(super) async fn read_listing(&self, scope: &Scope) -> Result<LiveState, GitHubError> {
+        let Some(cache) = &self.inner.etags else {
+            return self.read_listing_round(scope, None).await;
+        };
+        let per_page = self.inner.per_page;
+        let mut whole_from = usize::MAX;
+        let mut prior = cache.listing(scope);
+        loop {
+            let round = Round::new(prior, whole_from);
+            let result = self.read_listing_round(scope, Some(&round)).await;
+            let live = match result {
+                Ok(live) => live,
+                Err(e) => {
+                    cache.forget(scope);
+                    return Err(e);
+                }
+            };
+            let reused = round.reused();
+            match round.reread_after() {
+                Some(first) if whole_from == usize::MAX => {
+                    tracing::debug!(scope = %scope, first_changed = first, reused, "a listing page changed: reading the pages after it whole");
+                    prior = round.into_listing(per_page, first);
+                    whole_from = first + 1;
+                }
+                _ => {
+                    tracing::debug!(scope = %scope, reused, "listing read (pages reused from 304s)");
+                    cache.store(scope, round.into_listing(per_page, usize::MAX));
+                    return Ok(live);
+                }
+            }
+        }
+    }
+
+    /// One read of the listing: requests 1 + pages (+ the billing details,
+    /// org). An incomplete listing carries the pages that were read, folded,
+    /// as its `partial` (adds need no whole listing).
+    async fn read_listing_round(
+        &self,
+        scope: &Scope,
+        round: Option<&Round>,
+    ) -> Result<LiveState, GitHubError> {
         let mut slot = None;
-        match self.read_listing_into(scope, &mut slot).await {
+        match self.read_listing_into(scope, round, &mut slot).await {
             Err(GitHubError::IncompleteListing {
                 message,
                 shifted,
@@ -332,10 +428,12 @@ impl GitHubClient {
         }
     }
 
-    /// [`GitHubClient::read_listing`], folding into `slot` once page 1 is in.
+    /// [`GitHubClient::read_listing_round`], folding into `slot` once page 1
+    /// is in.
     async fn read_listing_into<'a>(
         &self,
         scope: &'a Scope,
+        round: Option<&Round>,
         slot: &mut Option<Assembly<'a>>,
     ) -> Result<LiveState, GitHubError> {
         let crab = self.crab_for_scope(scope).await?;
@@ -344,7 +442,7 @@ impl GitHubClient {
         // token exchange, once. The billing details then go with the last
         // page: one round trip fewer than asking for them before page 1.
         let first = self
-            .seat_page(&crab, scope, 1)
+            .seat_page(&crab, scope, 1, round)
             .await
             .map_err(|e| page_failed(1, e))?;
         let total = first.body.total_seats;
@@ -414,7 +512,7 @@ impl GitHubClient {
                     )));
                 }
                 page = self
-                    .seat_page(&crab, scope, n)
+                    .seat_page(&crab, scope, n, round)
                     .await
                     .map_err(|e| page_failed(n, e))?;
                 check(n, &page, 0)?;
@@ -436,7 +534,7 @@ impl GitHubClient {
             let fetch = |item: Option<usize>| async move {
                 match item {
                     None => Part::Billing(self.billing(scope).await),
-                    Some(page) => Part::Page(page, self.seat_page(crab, scope, page).await),
+                    Some(page) => Part::Page(page, self.seat_page(crab, scope, page, round).await),
                 }
             };
             // Pages 2..last-1 go first, concurrently; the last page goes

@@ -15,6 +15,7 @@ mod app;
 mod auth;
 mod budgets;
 mod contents;
+mod etag;
 mod identity;
 mod listing;
 mod redirect;
@@ -148,6 +149,10 @@ pub struct ClientConfig {
     pub retry_sleep: Option<RetrySleep>,
     /// Where pages read go, for a progress display.
     pub progress: crate::progress::Reporter,
+    /// Keep each seat listing page and the billing details with their
+    /// `ETag` and send `If-None-Match` next time: a `304` costs no
+    /// primary-limit point (default off; the controller turns it on).
+    pub conditional_requests: bool,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -164,6 +169,7 @@ impl fmt::Debug for ClientConfig {
             .field("max_rate_limit_wait", &self.max_rate_limit_wait)
             .field("request_timeout", &self.request_timeout)
             .field("throttle", &self.throttle)
+            .field("conditional_requests", &self.conditional_requests)
             .field(
                 "retry_sleep",
                 &if self.retry_sleep.is_some() {
@@ -193,6 +199,7 @@ impl ClientConfig {
             throttle: ThrottleConfig::default(),
             retry_sleep: None,
             progress: crate::progress::Reporter::default(),
+            conditional_requests: false,
         }
     }
 
@@ -214,6 +221,17 @@ pub struct ClientStats {
     pub requests: BTreeMap<(String, String, u16), u64>,
     /// The last `x-ratelimit-remaining` GitHub reported.
     pub rate_limit_remaining: Option<u64>,
+    /// The last plausible `x-ratelimit-limit` GitHub reported: the token's
+    /// primary limit per hour (see [`crate::rate::plausible_limit`]).
+    pub rate_limit_limit: Option<u64>,
+    /// When the primary limit resets (`x-ratelimit-reset` of the last
+    /// response that carried it).
+    pub rate_limit_reset: Option<SystemTime>,
+    /// Responses that counted against the primary limit: every answered
+    /// request but a `304` and `GET /rate_limit`.
+    pub primary_points: u64,
+    /// `304 Not Modified` answers (free of the primary limit).
+    pub not_modified: u64,
     /// Requests sent again after a transient failure or a rate limit.
     pub retries: u64,
     /// Of those, how many waited for a rate limit.
@@ -275,6 +293,8 @@ struct Inner {
     counters: Mutex<Counters>,
     /// GitHub App authentication (for what a 403 means).
     app_auth: bool,
+    /// Listing pages and billing details with their `ETag`s, when on.
+    etags: Option<etag::EtagCache>,
     /// When the primary limit was reported spent: wait for its reset before
     /// sending anything else rather than burning requests on 403s.
     primary_reset: Mutex<Option<SystemTime>>,
@@ -342,6 +362,12 @@ fn build_crab(base_url: &str, bearer: String) -> Result<Octocrab, GitHubError> {
 struct Counters {
     requests: BTreeMap<(String, String, u16), u64>,
     rate_limit_remaining: Option<u64>,
+    rate_limit_limit: Option<u64>,
+    rate_limit_reset: Option<SystemTime>,
+    primary_points: u64,
+    not_modified: u64,
+    /// An implausible `x-ratelimit-limit` was logged already.
+    warned_limit: bool,
     retries: u64,
     rate_limit_waits: u64,
     retry_wait: Duration,
@@ -587,6 +613,7 @@ impl GitHubClient {
                 counters: Mutex::new(Counters::default()),
                 primary_reset: Mutex::new(None),
                 teams: Mutex::new(writes::TeamCache::default()),
+                etags: config.conditional_requests.then(etag::EtagCache::default),
             }),
         })
     }
@@ -597,6 +624,10 @@ impl GitHubClient {
         ClientStats {
             requests: c.requests.clone(),
             rate_limit_remaining: c.rate_limit_remaining,
+            rate_limit_limit: c.rate_limit_limit,
+            rate_limit_reset: c.rate_limit_reset,
+            primary_points: c.primary_points,
+            not_modified: c.not_modified,
             retries: c.retries,
             rate_limit_waits: c.rate_limit_waits,
             retry_wait: c.retry_wait,
@@ -878,6 +909,28 @@ impl GitHubClient {
         *c.requests
             .entry((req.method.to_string(), req.route.to_string(), status))
             .or_default() += 1;
+        if status == 304 {
+            c.not_modified += 1;
+        } else if status != 0 && req.route != "/rate_limit" {
+            c.primary_points += 1;
+        }
+        if let Some(raw) = headers.get("x-ratelimit-limit") {
+            let text = raw.to_str().unwrap_or("");
+            match crate::rate::plausible_limit(text) {
+                Some(limit) => c.rate_limit_limit = Some(limit),
+                None if !c.warned_limit => {
+                    c.warned_limit = true;
+                    tracing::warn!(
+                        value = text,
+                        "GitHub sent an x-ratelimit-limit that is not a plausible hourly limit: ignored, the rate budget keeps the last good value or its default (logged once)"
+                    );
+                }
+                None => {}
+            }
+        }
+        if let Some(d) = retry::until_reset(headers, SystemTime::now()) {
+            c.rate_limit_reset = Some(SystemTime::now() + d);
+        }
         if let Some(remaining) = retry::header_u64(headers, "x-ratelimit-remaining") {
             c.rate_limit_remaining = Some(remaining);
             drop(c);
@@ -1068,18 +1121,39 @@ impl SeatApi for GitHubClient {
             }
         };
         let crab = self.crab_for_scope(scope).await?;
-        let req = Req::get(
+        let mut req = Req::get(
             "/orgs/{org}/copilot/billing",
             format!("/orgs/{}/copilot/billing", seg(org)),
         );
-        let resp = self.send(&crab, &req).await?;
+        let cached = self.inner.etags.as_ref().and_then(|c| c.billing(org));
+        req.if_none_match = cached.as_ref().map(|(etag, _)| etag.clone());
+        let mut resp = self.send(&crab, &req).await?;
+        if resp.status == StatusCode::NOT_MODIFIED {
+            if let Some((_, info)) = cached {
+                return Ok(info);
+            }
+            if let Some(c) = &self.inner.etags {
+                c.orphan(req.route);
+            }
+            req.if_none_match = None;
+            resp = self.send(&crab, &req).await?;
+        }
         if resp.status == StatusCode::NOT_FOUND {
             return Err(self.diagnose_404(&crab, &req, &resp, scope).await);
         }
         if !resp.status.is_success() {
             return Err(self.status_error(&req, &resp, Some(scope)));
         }
-        resp.json(req.route)
+        let info: BillingInfo = resp.json(req.route)?;
+        if let Some(c) = &self.inner.etags
+            && let Some(etag) = resp
+                .headers
+                .get(http::header::ETAG)
+                .and_then(|v| v.to_str().ok())
+        {
+            c.store_billing(org, etag.to_string(), info.clone());
+        }
+        Ok(info)
     }
 
     async fn list_seats(&self, scope: &Scope) -> Result<LiveState, GitHubError> {
