@@ -270,7 +270,7 @@ struct DemoArgs {
     /// With --serve: serve /healthz, /readyz and /metrics here instead of on --listen.
     #[arg(long, value_name = "ADDR", requires = "serve")]
     probe_listen: Option<std::net::SocketAddr>,
-    /// With --serve: serve the self-serve portal here [default: 127.0.0.1 on a free port, printed as `Portal: URL`].
+    /// With --serve: serve the self-serve portal here [default: 127.0.0.1 on a free port, printed as "Portal: URL"].
     #[arg(long, value_name = "ADDR", requires = "serve")]
     portal_listen: Option<std::net::SocketAddr>,
     /// Seconds between the controller's scheduled reconciles with --serve (tests shorten it).

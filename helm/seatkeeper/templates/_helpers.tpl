@@ -251,6 +251,7 @@ timeout. Fails the render with a message saying what to set.
 - {{ printf "--retry-period=%s" .Values.leaderElection.retryPeriod | quote }}
 - {{ printf "--clock-skew-tolerance=%s" .Values.leaderElection.clockSkewTolerance | quote }}
 {{- end }}
+- {{ printf "--rate-budget=%s" .Values.rateBudget | quote }}
 {{- range .Values.extraArgs }}
 - {{ . | quote }}
 {{- end }}
