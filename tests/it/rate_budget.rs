@@ -115,7 +115,17 @@ async fn the_budget_stretches_the_schedule_and_says_when_the_next_reconcile_runs
         metric(&m, "seatkeeper_github_points_reconcile", &[("org", "acme")]),
         Some(12.0)
     );
-    assert_eq!(sim.rate_limit().used, 12);
+    // The controller's hourly AI-credit usage read (the cost metric) is
+    // spent outside reconciles.
+    assert_eq!(sim.rate_limit().used, 12 + usage_reads(&sim));
+}
+
+/// Requests the controller made for the AI-credit usage metric.
+fn usage_reads(sim: &Simulator) -> u64 {
+    sim.requests()
+        .iter()
+        .filter(|r| r.path.contains("/ai_credit/usage"))
+        .count() as u64
 }
 
 #[tokio::test]
@@ -128,8 +138,8 @@ async fn a_steady_state_of_unchanged_pages_costs_no_point() {
     })
     .await;
     // Only the cold read cost points: every later page and the billing
-    // details were 304s.
-    assert_eq!(sim.rate_limit().used, 12);
+    // details were 304s (plus the hourly AI-credit usage read).
+    assert_eq!(sim.rate_limit().used, 12 + usage_reads(&sim));
     let m = metrics(&d).await;
     assert_eq!(
         metric(&m, "seatkeeper_github_points_reconcile", &[("org", "acme")]),
