@@ -172,6 +172,7 @@ impl Harness {
             addr,
             Parts {
                 seats: Arc::new(client.clone()),
+                usage: Some(Arc::new(client.clone())),
                 repo: Arc::new(client),
                 identity: Arc::new(identity),
                 target: Target {
