@@ -21,7 +21,8 @@ use crate::edit::BudgetEdit;
 use crate::github::usage::{UsageApi, UsageRead};
 use crate::selfserve::Kind;
 
-/// The person's budget, when seats.yaml manages budgets (has `budgets:`).
+/// The person's budget, when seats.yaml manages budgets (a `budgets:`
+/// block, or a `budget` on any user).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BudgetCard {
     /// Whole US dollars a month that apply to the person now; `None`: no
@@ -42,15 +43,18 @@ pub struct BudgetCard {
 }
 
 /// The budget row of `login` in `file` on `today`, without the use;
-/// `None` when the file has no `budgets:` block.
+/// `None` when the file manages no budgets.
 pub fn of(file: &SeatsFile, login: &str, today: NaiveDate) -> Option<BudgetCard> {
-    let budgets = file.budgets.as_ref()?;
+    if !file.manages_budgets() {
+        return None;
+    }
+    let default = file.budgets.as_ref().and_then(|b| b.default);
     let own = file
         .user(login)
         .and_then(|u| u.budget.map(|a| (a, u.budget_expires)))
         // Past its `budget_expires` the individual budget is removed.
         .filter(|(_, exp)| exp.is_none_or(|d| d >= today));
-    let (amount, source, expires) = match (own, budgets.default) {
+    let (amount, source, expires) = match (own, default) {
         (Some((a, exp)), _) => (Some(a), "individual", exp),
         (None, Some(d)) => (Some(d), "default", None),
         (None, None) => (None, "none", None),
@@ -59,7 +63,7 @@ pub fn of(file: &SeatsFile, login: &str, today: NaiveDate) -> Option<BudgetCard>
         amount,
         source,
         expires,
-        default: budgets.default,
+        default,
         month: today.format("%Y-%m").to_string(),
         credits_used: None,
     })
