@@ -1,5 +1,6 @@
-//! The portal's HTTP routes: pages, sign-in, the two buttons, sign-out,
-//! the admin view, the stylesheet, and (from [`super::api`]) the JSON API.
+//! The portal's HTTP routes: pages, sign-in, the two buttons and the
+//! budget form ([`super::budget`]), sign-out, the admin view, the stylesheet,
+//! and (from [`super::api`]) the JSON API.
 //! Every answer gets the security headers of [`secure_headers`].
 
 use std::net::IpAddr;
