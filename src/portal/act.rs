@@ -13,7 +13,15 @@ use crate::selfserve::{Ask, Kind, RecordOptions, Recorded, Report};
 const CONCURRENCY: usize = 4;
 
 /// Ask for (or give back) `login`'s seat; `note` is the entry's note.
-pub(crate) async fn perform(p: &Portal, login: &str, kind: Kind, note: Option<String>) -> Report {
+/// With `budget`, the request is `request --budget` instead: the entry's
+/// individual AI-credit budget changes, not its seat.
+pub(crate) async fn perform(
+    p: &Portal,
+    login: &str,
+    kind: Kind,
+    note: Option<String>,
+    budget: Option<crate::edit::BudgetEdit>,
+) -> Report {
     let ask = Ask {
         kind,
         login: login.to_string(),
@@ -24,7 +32,7 @@ pub(crate) async fn perform(p: &Portal, login: &str, kind: Kind, note: Option<St
         source: Some(format!("the seatkeeper portal ({})", p.origin)),
         today: Utc::now().date_naive(),
         bounds: p.parts.bounds.clone(),
-        budget: None,
+        budget,
     };
     let mut opts = RecordOptions {
         repo: p.parts.target.repo.clone(),

@@ -3,7 +3,8 @@
 //! - `GET /api/v1/me`: the card of the caller ([`super::card::Card`]).
 //! - `POST /api/v1/requests` with `{"action": "request" | "release",
 //!   "note": "..."}`: exactly the portal's button, answered with the
-//!   `seatkeeper request --format json` report.
+//!   `seatkeeper request --format json` report; `{"action": "request",
+//!   "budget": N}` is `seatkeeper request LOGIN --budget N`.
 //!
 //! Who calls: either a GitHub user token of the person (`Authorization:
 //! Bearer ...`, e.g. what Backstage's GitHub sign-in holds), which the
@@ -121,6 +122,7 @@ async fn me(State(p): State<Arc<Portal>>, req: Request) -> Response {
     match super::card::read(
         &*p.parts.seats,
         &*p.parts.repo,
+        p.parts.usage.as_deref(),
         &p.parts.target,
         &login,
         Utc::now().date_naive(),
@@ -145,6 +147,9 @@ struct RequestBody {
     action: String,
     #[serde(default)]
     note: Option<String>,
+    /// Whole US dollars a month: a budget request instead of a seat's.
+    #[serde(default)]
+    budget: Option<u64>,
 }
 
 async fn requests(State(p): State<Arc<Portal>>, req: Request) -> Response {
@@ -191,12 +196,19 @@ async fn requests(State(p): State<Arc<Portal>>, req: Request) -> Response {
         return error(
             StatusCode::BAD_REQUEST,
             "bad_body",
-            r#"The body must be {"action": "request" | "release", "note": "optional"}."#,
+            r#"The body must be {"action": "request" | "release", "note": "optional"} or {"action": "request", "budget": N} (whole US dollars a month)."#,
         );
     };
     let kind = match asked.action.as_str() {
         "request" => Kind::Request,
-        "release" => Kind::Release,
+        "release" if asked.budget.is_none() => Kind::Release,
+        "release" => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad_action",
+                r#""budget" goes with "action": "request" only."#,
+            );
+        }
         _ => {
             return error(
                 StatusCode::BAD_REQUEST,
@@ -208,6 +220,12 @@ async fn requests(State(p): State<Arc<Portal>>, req: Request) -> Response {
     if let Err(secs) = p.rate(&login, ip) {
         return too_many(secs);
     }
-    let report = perform(&p, &login, kind, asked.note).await;
+    let budget = asked.budget.map(|amount| crate::edit::BudgetEdit::Set {
+        amount,
+        expires: None,
+    });
+    // A budget request changes no seat: a note has no place in it.
+    let note = asked.note.filter(|_| budget.is_none());
+    let report = perform(&p, &login, kind, note, budget).await;
     (status_of(&report), axum::Json(report)).into_response()
 }

@@ -100,9 +100,9 @@ pub struct Card {
     pub open_request: Option<OpenRequest>,
     /// `commit` or `pull_request`: how a request is recorded.
     pub mode: &'static str,
-    /// Budget and AI-credit use, when budgets are managed. Not managed by
-    /// this version: always absent (`null`); the page hides the row.
-    pub budget: Option<serde_json::Value>,
+    /// The AI-credit budget and this month's use, when seats.yaml manages
+    /// budgets (has `budgets:`); `null` otherwise and the page hides the row.
+    pub budget: Option<super::budget::BudgetCard>,
     /// Seats billed and the cap, e.g. for "12 of 60 seats in use".
     pub seats_billed: u64,
     /// `policy.max_seats`.
@@ -155,6 +155,7 @@ fn grant_label(g: &Grant) -> String {
 pub async fn read(
     seats: &dyn SeatApi,
     repo: &dyn RepoApi,
+    usage: Option<&dyn crate::github::usage::UsageApi>,
     target: &Target,
     login: &str,
     today: NaiveDate,
@@ -180,7 +181,15 @@ pub async fn read(
             _ => Ok(Vec::new()),
         }
     };
-    let (facts, billing, pulls) = tokio::try_join!(
+    let mut budget = super::budget::of(&file, login, today);
+    let credits = async {
+        // Read only when the row is shown; a failure only hides the line.
+        match budget {
+            Some(_) => Ok(super::budget::credits_used(usage, &file.scope, login, today).await),
+            None => Ok(None),
+        }
+    };
+    let (facts, billing, pulls, credits) = tokio::try_join!(
         async { crate::selfserve::read_facts(seats, &file, &ask).await },
         async {
             seats
@@ -189,7 +198,11 @@ pub async fn read(
                 .map_err(SelfServeError::from)
         },
         async { pulls.await.map_err(SelfServeError::from) },
+        credits,
     )?;
+    if let Some(b) = &mut budget {
+        b.credits_used = credits;
+    }
     let entry = file
         .users
         .iter()
@@ -250,7 +263,7 @@ pub async fn read(
             },
         }),
         mode,
-        budget: None,
+        budget,
         seats_billed: facts.totals.billed,
         seat_cap: file.policy.max_seats,
     })

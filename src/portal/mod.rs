@@ -21,6 +21,7 @@
 mod act;
 pub mod admin;
 pub mod api;
+pub mod budget;
 pub mod card;
 pub mod csrf;
 pub mod limits;
@@ -143,6 +144,8 @@ pub struct Parts {
     pub target: card::Target,
     /// The operator's bounds (as `seatkeeper request` applies them).
     pub bounds: crate::reconcile::Bounds,
+    /// AI-credit use for the card's budget row (`None`: not shown).
+    pub usage: Option<Arc<dyn crate::github::usage::UsageApi>>,
     /// Wake the controller: a recorded change is applied at once.
     pub kick: Arc<dyn Fn() + Send + Sync>,
     /// How long a request body may take to arrive.
@@ -369,6 +372,7 @@ pub fn for_controller(
         bound,
         Parts {
             seats: Arc::new(client.clone()),
+            usage: Some(Arc::new(client.clone())),
             repo: Arc::new(client),
             identity: Arc::new(identity),
             target,

@@ -167,6 +167,14 @@ pub fn card(card: &Card, who: Who<'_>, n: Option<&Notice>, admin: bool) -> Marku
                         dd { (card.expires.map_or_else(|| "never".to_string(), |d| d.to_string())) }
                     }
                     dt { "Eligible" } dd { (eligibility) }
+                    @if let Some(b) = &card.budget {
+                        dt { "AI-credit budget" }
+                        dd id="budget" { (budget_line(b)) }
+                        @if let Some(c) = b.credits_used {
+                            dt { "Used in " (b.month) }
+                            dd id="credits-used" { (c) " AI credits (US$" (format!("{}.{:02}", c / 100, c % 100)) ")" }
+                        }
+                    }
                     dt { "Seats in use" }
                     dd {
                         (card.seats_billed)
@@ -184,6 +192,15 @@ pub fn card(card: &Card, who: Who<'_>, n: Option<&Notice>, admin: bool) -> Marku
                         p { button.primary type="submit" id="request" { "Request Copilot" } }
                     }
                 }
+                @if card.listed && card.budget.is_some() {
+                    form method="post" action="/budget" {
+                        input type="hidden" name=(FIELD) value=(who.csrf);
+                        label for="amount" { "Ask for a budget of $" }
+                        input type="number" id="amount" name="amount" min="0" step="1" required;
+                        " a month "
+                        button type="submit" id="ask-budget" { "Ask" }
+                    }
+                }
                 @if card.listed {
                     form method="post" action="/release" {
                         input type="hidden" name=(FIELD) value=(who.csrf);
@@ -199,6 +216,21 @@ pub fn card(card: &Card, who: Who<'_>, n: Option<&Notice>, admin: bool) -> Marku
             }
         },
     )
+}
+
+/// "US$50 a month (yours, until 2027-03-31)", "US$20 a month (the
+/// default)", "None".
+fn budget_line(b: &super::budget::BudgetCard) -> String {
+    match (b.amount, b.source) {
+        (None, _) => "None".to_string(),
+        (Some(a), "individual") => format!(
+            "US${a} a month (yours{})",
+            b.expires
+                .map(|d| format!(", until {d}; then the default applies"))
+                .unwrap_or_default()
+        ),
+        (Some(a), _) => format!("US${a} a month (the default)"),
+    }
 }
 
 /// A page saying what went wrong and what to do.

@@ -1,5 +1,6 @@
-//! The portal's HTTP routes: pages, sign-in, the two buttons, sign-out,
-//! the admin view, the stylesheet, and (from [`super::api`]) the JSON API.
+//! The portal's HTTP routes: pages, sign-in, the two buttons and the
+//! budget form ([`super::budget`]), sign-out, the admin view, the stylesheet,
+//! and (from [`super::api`]) the JSON API.
 //! Every answer gets the security headers of [`secure_headers`].
 
 use std::net::IpAddr;
@@ -40,6 +41,7 @@ pub fn router(portal: Arc<Portal>) -> Router {
         .route("/callback", get(callback))
         .route("/request", post(|s, r| act(s, r, Kind::Request)))
         .route("/release", post(|s, r| act(s, r, Kind::Release)))
+        .route("/budget", post(super::budget::ask))
         .route("/signout", post(signout))
         .route("/admin", get(admin))
         .route("/static/portal.css", get(stylesheet))
@@ -83,7 +85,7 @@ fn with_cookie(mut r: Response, value: String) -> Response {
     r
 }
 
-fn see_other(location: &str) -> Response {
+pub(crate) fn see_other(location: &str) -> Response {
     let mut r = StatusCode::SEE_OTHER.into_response();
     if let Ok(v) = HeaderValue::try_from(location) {
         r.headers_mut().insert(header::LOCATION, v);
@@ -195,6 +197,7 @@ async fn index(
         super::card::read(
             &*p.parts.seats,
             &*p.parts.repo,
+            p.parts.usage.as_deref(),
             &p.parts.target,
             &s.login,
             today
@@ -207,6 +210,10 @@ async fn index(
                 Some("request") => Some("Your request is recorded as a commit to seats.yaml."),
                 Some("request_pr") => Some("Your request is open as a pull request."),
                 Some("release") => Some("Your seat is given back: the commit is recorded."),
+                Some("budget") => Some(
+                    "Your budget request is recorded as a commit to seats.yaml: GitHub's budget follows shortly.",
+                ),
+                Some("budget_pr") => Some("Your budget request is open as a pull request."),
                 Some("nothing") => Some("Nothing to change."),
                 _ => None,
             }
@@ -234,7 +241,7 @@ async fn index(
     }
 }
 
-fn too_many(secs: u64, who: Option<Who<'_>>) -> Response {
+pub(crate) fn too_many(secs: u64, who: Option<Who<'_>>) -> Response {
     let mut r = page(
         StatusCode::TOO_MANY_REQUESTS,
         pages::problem(
@@ -388,7 +395,7 @@ struct ActForm {
 }
 
 /// The session, origin and CSRF checks of a form POST, then its body.
-async fn checked_form<T: serde::de::DeserializeOwned + Default>(
+pub(crate) async fn checked_form<T: serde::de::DeserializeOwned + Default>(
     p: &Portal,
     req: Request,
     csrf_of: impl Fn(&T) -> Option<&str>,
@@ -469,7 +476,7 @@ async fn act(State(p): State<Arc<Portal>>, req: Request, kind: Kind) -> Response
         Kind::Request => form.note,
         Kind::Release => None,
     };
-    let report = perform(&p, &s.login, kind, note).await;
+    let report = perform(&p, &s.login, kind, note, None).await;
     let status = status_of(&report);
     if status != StatusCode::OK {
         let title = match kind {

@@ -111,6 +111,15 @@ impl Harness {
     }
 
     async fn over(sim: Simulator, tune: impl FnOnce(&mut PortalArgs, &Simulator)) -> Harness {
+        Harness::bounded(sim, Default::default(), tune).await
+    }
+
+    /// A portal with the operator's `bounds` (as `seatkeeper run` passes them).
+    async fn bounded(
+        sim: Simulator,
+        bounds: seatkeeper::reconcile::Bounds,
+        tune: impl FnOnce(&mut PortalArgs, &Simulator),
+    ) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let key = b"0123456789abcdef0123456789abcdef-test".to_vec();
         let key_file = dir.path().join("key");
@@ -172,6 +181,7 @@ impl Harness {
             addr,
             Parts {
                 seats: Arc::new(client.clone()),
+                usage: Some(Arc::new(client.clone())),
                 repo: Arc::new(client),
                 identity: Arc::new(identity),
                 target: Target {
@@ -182,7 +192,7 @@ impl Harness {
                     path: "seats.yaml".to_string(),
                     git_ref: "main".to_string(),
                 },
-                bounds: Default::default(),
+                bounds,
                 kick: Arc::new(kick),
                 body_timeout: Duration::from_secs(2),
             },
@@ -1052,4 +1062,226 @@ async fn in_pull_request_mode_the_card_links_the_request_and_says_what_it_waits_
         card.body
     );
     assert!(!card.body.contains(r#"id="request""#), "no second request");
+}
+
+/// The demo's seats.yaml with budgets managed: a default of US$20 and bob's
+/// own US$50 until 2099-12-31.
+fn with_budgets(h: &Harness) -> String {
+    let text = h
+        .file()
+        .replace("teams:\n", "budgets:\n  default: 20\nteams:\n")
+        .replace(
+            "  - bob\n",
+            "  - login: bob\n    budget: 50\n    budget_expires: 2099-12-31\n",
+        );
+    h.sim.with_state(|s| {
+        s.commit_file(DEMO_REPO, "main", "seats.yaml", &text, "budgets", "octocat")
+    });
+    text
+}
+
+fn head_message(h: &Harness) -> String {
+    let st = h.sim.state();
+    let r = st.repo(DEMO_REPO).unwrap();
+    r.commits[&r.branches["main"]].message.clone()
+}
+
+#[tokio::test]
+async fn the_card_shows_the_budget_and_this_months_ai_credit_use() {
+    let h = Harness::start(|_, _| {}).await;
+    // Without budgets in seats.yaml: no row, `budget: null`.
+    let alice = h.sign_in("alice").await;
+    let card = h.get("/", &alice).await;
+    assert!(!card.body.contains("AI-credit budget"), "{}", card.body);
+    assert!(!card.body.contains(r#"action="/budget""#), "{}", card.body);
+
+    with_budgets(&h);
+    h.sim.with_state(|s| {
+        s.ai_credits
+            .push(seatkeeper::simulator::usage::SimCredits::today(
+                "bob", 1234.0,
+            ))
+    });
+    let bob = h.sign_in("bob").await;
+    let card = h.get("/", &bob).await;
+    assert_eq!(card.status, 200, "{}", card.body);
+    assert!(
+        card.body
+            .contains("US$50 a month (yours, until 2099-12-31; then the default applies)"),
+        "{}",
+        card.body
+    );
+    assert!(
+        card.body.contains("1234 AI credits (US$12.34)"),
+        "{}",
+        card.body
+    );
+    assert!(card.body.contains(r#"action="/budget""#), "{}", card.body);
+    let card = h.get("/", &alice).await;
+    assert!(
+        card.body.contains("US$20 a month (the default)"),
+        "{}",
+        card.body
+    );
+    assert!(
+        card.body.contains("0 AI credits (US$0.00)"),
+        "{}",
+        card.body
+    );
+
+    // The JSON API carries the same.
+    let token = h.sim.oauth().user_token("bob");
+    let r = call(
+        h.addr,
+        "GET",
+        "/api/v1/me",
+        &[("authorization", &format!("Bearer {token}"))],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let me: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(me["budget"]["amount"], 50, "{me}");
+    assert_eq!(me["budget"]["source"], "individual");
+    assert_eq!(me["budget"]["expires"], "2099-12-31");
+    assert_eq!(me["budget"]["default"], 20);
+    assert_eq!(me["budget"]["credits_used"], 1234);
+
+    // The usage route hidden (no billing permission): the use line goes,
+    // the budget stays.
+    h.sim.with_state(|s| s.ai_credit_usage_hidden = true);
+    let card = h.get("/", &bob).await;
+    assert_eq!(card.status, 200, "{}", card.body);
+    assert!(card.body.contains("US$50 a month (yours"), "{}", card.body);
+    assert!(!card.body.contains("AI credits (US$"), "{}", card.body);
+}
+
+#[tokio::test]
+async fn a_budget_request_commits_one_entry_and_a_refused_one_commits_nothing() {
+    let sim = Simulator::start(demo_state(), crate::support::sim_options())
+        .await
+        .unwrap();
+    let bounds = seatkeeper::reconcile::Bounds {
+        budgets: seatkeeper::plan::budgets::BudgetBounds {
+            max_user_budget: Some(100),
+            max_budget_total: None,
+        },
+        ..Default::default()
+    };
+    let h = Harness::bounded(sim, bounds, |_, _| {}).await;
+    let before = with_budgets(&h);
+    let alice = h.sign_in("alice").await;
+    let csrf = csrf_of(&h.get("/", &alice).await.body);
+
+    // No CSRF token: 403, nothing committed.
+    let head = h.head();
+    let r = h.post("/budget", &alice, "amount=75").await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("security token"), "{}", r.body);
+    let r = h
+        .post("/budget", &alice, "csrf=not-the-token&amount=75")
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(h.head(), head);
+
+    // Over --max-user-budget: a clear page, nothing committed.
+    let r = h
+        .post("/budget", &alice, &format!("csrf={csrf}&amount=120"))
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(
+        r.body
+            .contains("budget is US$120 a month, over the operator")
+            && r.body.contains("--max-user-budget 100"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("Your budget request was not recorded"));
+    assert_eq!(h.head(), head);
+    assert_eq!(h.file(), before);
+    // Not a whole number: 422, nothing committed.
+    let r = h
+        .post("/budget", &alice, &format!("csrf={csrf}&amount=12.5"))
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(h.head(), head);
+    assert_eq!(h.kicks.load(Ordering::SeqCst), 0);
+
+    // Within the ceiling: exactly `request alice --budget 75`.
+    let r = h
+        .post("/budget", &alice, &format!("csrf={csrf}&amount=75"))
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.header("location"), Some("/?done=budget"));
+    assert_eq!(
+        h.file(),
+        before.replace("  - alice\n", "  - login: alice\n    budget: 75\n"),
+        "only alice's entry changes"
+    );
+    let msg = head_message(&h);
+    assert!(
+        msg.starts_with("seats.yaml: set the Copilot budget of alice to US$75 a month\n"),
+        "{msg}"
+    );
+    assert!(msg.contains("\nSeatkeeper-Budget: 75\n"), "{msg}");
+    assert!(
+        msg.contains("Seatkeeper-Source: the seatkeeper portal"),
+        "{msg}"
+    );
+    assert_eq!(h.kicks.load(Ordering::SeqCst), 1);
+    let card = h.get("/?done=budget", &alice).await;
+    assert!(
+        card.body.contains("Your budget request is recorded"),
+        "{}",
+        card.body
+    );
+    assert!(card.body.contains("US$75 a month (yours)"), "{}", card.body);
+
+    // The JSON API: {"budget": N} is the same request, same ceiling.
+    let token = h.sim.oauth().user_token("carol");
+    let bearer = format!("Bearer {token}");
+    let json = [
+        ("authorization", bearer.as_str()),
+        ("content-type", "application/json"),
+    ];
+    let head = h.head();
+    let r = call(
+        h.addr,
+        "POST",
+        "/api/v1/requests",
+        &json,
+        r#"{"action":"request","budget":101}"#,
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let report: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(report["reason"], "operator_bounds", "{report}");
+    assert_eq!(h.head(), head);
+    let r = call(
+        h.addr,
+        "POST",
+        "/api/v1/requests",
+        &json,
+        r#"{"action":"release","budget":10}"#,
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(h.head(), head);
+    let r = call(
+        h.addr,
+        "POST",
+        "/api/v1/requests",
+        &json,
+        r#"{"action":"request","budget":60}"#,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let report: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(report["outcome"], "budget_set", "{report}");
+    assert!(
+        h.file()
+            .contains("  - login: carol\n    budget: 60\n  - dave\n"),
+        "{}",
+        h.file()
+    );
 }
