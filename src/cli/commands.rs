@@ -357,7 +357,8 @@ pub(super) async fn run_apply(
     }
     if !json {
         outln!();
-        opts.on_change = ChangeHook::new(|r| out!("{}", render::result_line(r)));
+        opts.on_change = ChangeHook::new(|r| out!("{}", render::result_line(r)))
+            .on_budget(|r| out!("{}", render::budget_result_line(r)));
     }
     reconcile::apply(client, loaded, opts, outcome).await?;
     if !json {
