@@ -279,18 +279,6 @@ async fn budget_writes_survive_faults_record_each_change_and_converge() {
             .map(|r| r.status)
             .collect()
     };
-    // alice 200 (answer lost), 422 (retry meets it), dave 502 then 200,
-    // erin dropped (0) then 200 (the create answers 200, as documented).
-    assert_eq!(statuses(POST), [200, 422, 502, 200, 0, 200], "{writes:#?}");
-    assert_eq!(statuses(PATCH), [403, 200, 200]);
-    assert_eq!(statuses(DELETE), [500, 500]);
-    // The secondary limit's `retry-after: 1` was the wait asked for.
-    assert!(
-        waits.lock().unwrap().contains(&Duration::from_secs(1)),
-        "{:?}",
-        waits.lock().unwrap()
-    );
-
     // Nothing outside the plan: each write names a planned budget.
     let planned_logins = ["alice", "dave", "erin"];
     for r in &writes {
@@ -320,6 +308,18 @@ async fn budget_writes_survive_faults_record_each_change_and_converge() {
     }
     // The lost create made one budget, not two.
     assert_eq!(managed(&st.budgets.org)["alice"], [30], "alice: one budget");
+
+    // alice 200 (answer lost), 422 (retry meets it), dave 502 then 200,
+    // erin dropped (0) then 200 (the create answers 200, as documented).
+    assert_eq!(statuses(POST), [200, 422, 502, 200, 0, 200], "{writes:#?}");
+    assert_eq!(statuses(PATCH), [403, 200, 200]);
+    assert_eq!(statuses(DELETE), [500, 500]);
+    // The secondary limit's `retry-after: 1` was the wait asked for.
+    assert!(
+        waits.lock().unwrap().contains(&Duration::from_secs(1)),
+        "{:?}",
+        waits.lock().unwrap()
+    );
 
     // 2. Faults clear: the second reconcile writes exactly what is left.
     f.clear();
