@@ -364,7 +364,8 @@ pub(super) async fn run_apply(
     if !json {
         out!("{}", render::results_summary(&outcome.results));
     }
-    let code = if outcome.failed().next().is_some() {
+    // A failed budget write fails the command as a failed seat write does.
+    let code = if outcome.failed().next().is_some() || outcome.budgets_failed().next().is_some() {
         ERROR
     } else if outcome.plan.is_guarded() {
         GUARDED

@@ -383,3 +383,53 @@ async fn budget_writes_survive_faults_record_each_change_and_converge() {
         started.elapsed()
     );
 }
+
+/// `apply --confirm` prints each budget change as it lands, through the
+/// same hook as the seat lines, and the failed one with GitHub's answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_confirm_prints_each_budget_change_as_it_lands() {
+    let sim = Simulator::start(state(), crate::support::sim_options())
+        .await
+        .unwrap();
+    // carol's DELETE fails on every attempt.
+    sim.faults().script(ScriptedFault {
+        route: DELETE.into(),
+        nth: 1,
+        times: 10,
+        action: FaultAction::status(500),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    crate::support::write_atomic(&dir.path().join("seats.yaml"), FILE);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_seatkeeper"))
+        .current_dir(dir.path())
+        .args(["apply", "seats.yaml", "--confirm", "--max-removals", "100%"])
+        .args(["--github-url", &sim.url()])
+        .env("GITHUB_TOKEN", crate::support::TOKEN)
+        .env("NO_COLOR", "1")
+        .env_remove("GITHUB_API_URL")
+        .env_remove("RUST_LOG")
+        .env_remove("SEATKEEPER_TOKEN_FILE")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().filter(|l| l.contains("_budget ")).collect();
+    assert_eq!(
+        lines[..5],
+        [
+            "ok      add_budget alice 30",
+            "ok      add_budget dave 40",
+            "ok      add_budget erin 60",
+            "ok      update_budget (default) 20",
+            "ok      update_budget bob 50",
+        ],
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(lines.len(), 6, "{stdout}");
+    // A failed budget write fails the command, as a failed seat write does.
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        lines[5].starts_with("failed  remove_budget carol: GitHub answered 500"),
+        "{stdout}"
+    );
+}
