@@ -35,12 +35,12 @@ const PATCH: &str = "PATCH /organizations/{org}/settings/billing/budgets/{budget
 const DELETE: &str = "DELETE /organizations/{org}/settings/billing/budgets/{budget_id}";
 
 /// One attempt gives up after this; the lost create's answer comes later.
-const REQUEST_TIMEOUT: Duration = Duration::from_millis(400);
+const REQUEST_TIMEOUT: Duration = Duration::from_millis(800);
 /// The lost create applies this long after it arrived.
-const LOST_LATENCY: Duration = Duration::from_millis(700);
+const LOST_LATENCY: Duration = Duration::from_millis(1000);
 /// Every retry waits this long, really: longer than the lost create takes
 /// to apply, so its retry meets the budget it made.
-const RETRY_WAIT: Duration = Duration::from_millis(800);
+const RETRY_WAIT: Duration = Duration::from_millis(1200);
 
 const FILE: &str = "org: acme
 budgets:
