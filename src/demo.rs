@@ -228,7 +228,8 @@ pub async fn run(opts: DemoOptions) -> crate::Result<DemoEnd> {
         mode: Mode::Apply,
         stop: Some(Arc::clone(&stop)),
         // Each change as it lands, as `apply --confirm` prints it.
-        on_change: ChangeHook::new(|r| print!("{}", crate::render::result_line(r))),
+        on_change: ChangeHook::new(|r| print!("{}", crate::render::result_line(r)))
+            .on_budget(|r| print!("{}", crate::render::budget_result_line(r))),
         ..Options::default()
     };
     let applied = reconcile::reconcile(&client, &loaded, &apply_opts).await?;

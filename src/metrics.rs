@@ -22,6 +22,7 @@ use prometheus_client::registry::{Registry, Unit};
 
 use crate::github::client::ClientStats;
 use crate::plan::Action;
+use crate::plan::budgets::BudgetAction;
 use crate::reconcile::Outcome;
 
 /// The `Content-Type` of [`Metrics::encode`]'s output.
@@ -466,6 +467,18 @@ impl Metrics {
                 }
             }
         }
+        // Budget writes count beside the seat writes (`add_budget`, ...).
+        for r in &outcome.budget_results {
+            if matches!(r.result, "ok" | "failed") {
+                self.changes_total
+                    .get_or_create(&ChangeLabels {
+                        org: org.to_string(),
+                        action: r.action.as_str(),
+                        result: r.result,
+                    })
+                    .inc();
+            }
+        }
         for (action, n) in [("add", add), ("remove", remove)] {
             self.drift
                 .get_or_create(&DriftLabels {
@@ -488,6 +501,22 @@ impl Metrics {
                     action: action.as_str(),
                     result,
                 });
+            }
+        }
+        // The budget series only where seats.yaml manages budgets.
+        if outcome.plan.budgets.is_some() {
+            for action in [
+                BudgetAction::AddBudget,
+                BudgetAction::UpdateBudget,
+                BudgetAction::RemoveBudget,
+            ] {
+                for result in ["ok", "failed"] {
+                    let _ = self.changes_total.get_or_create(&ChangeLabels {
+                        org: org.to_string(),
+                        action: action.as_str(),
+                        result,
+                    });
+                }
             }
         }
     }

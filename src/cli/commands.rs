@@ -357,13 +357,15 @@ pub(super) async fn run_apply(
     }
     if !json {
         outln!();
-        opts.on_change = ChangeHook::new(|r| out!("{}", render::result_line(r)));
+        opts.on_change = ChangeHook::new(|r| out!("{}", render::result_line(r)))
+            .on_budget(|r| out!("{}", render::budget_result_line(r)));
     }
     reconcile::apply(client, loaded, opts, outcome).await?;
     if !json {
         out!("{}", render::results_summary(&outcome.results));
     }
-    let code = if outcome.failed().next().is_some() {
+    // A failed budget write fails the command as a failed seat write does.
+    let code = if outcome.failed().next().is_some() || outcome.budgets_failed().next().is_some() {
         ERROR
     } else if outcome.plan.is_guarded() {
         GUARDED

@@ -153,6 +153,7 @@ pub(super) async fn apply(
             message,
         };
         log(&scope, sha, &r);
+        opts.on_change.call_budget(&r);
         outcome.budget_results.push(r);
     }
     failed

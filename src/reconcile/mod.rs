@@ -246,21 +246,46 @@ impl BoundsArgs {
     }
 }
 
-/// A callback for each change result, as it lands.
+/// A callback for each change result, as it lands: seat changes and, after
+/// them, budget changes (each has its own callback; see
+/// [`ChangeHook::on_budget`]).
 #[derive(Clone, Default)]
-pub struct ChangeHook(Option<Arc<ChangeFn>>);
+pub struct ChangeHook {
+    seat: Option<Arc<ChangeFn>>,
+    budget: Option<Arc<BudgetFn>>,
+}
 
-/// What a [`ChangeHook`] calls.
+/// What a [`ChangeHook`] calls for a seat change.
 type ChangeFn = dyn Fn(&ChangeResult) + Send + Sync;
+/// What a [`ChangeHook`] calls for a budget change.
+type BudgetFn = dyn Fn(&BudgetResult) + Send + Sync;
 
 impl ChangeHook {
-    /// Call `f` for each change result.
+    /// Call `f` for each seat change result.
     pub fn new(f: impl Fn(&ChangeResult) + Send + Sync + 'static) -> ChangeHook {
-        ChangeHook(Some(Arc::new(f)))
+        ChangeHook {
+            seat: Some(Arc::new(f)),
+            budget: None,
+        }
+    }
+
+    /// Also call `f` for each budget change result (`add_budget`,
+    /// `update_budget`, `remove_budget`), as each write is answered or
+    /// skipped: the same record, and the same moment, as a seat change.
+    #[must_use]
+    pub fn on_budget(mut self, f: impl Fn(&BudgetResult) + Send + Sync + 'static) -> ChangeHook {
+        self.budget = Some(Arc::new(f));
+        self
     }
 
     fn call(&self, r: &ChangeResult) {
-        if let Some(f) = &self.0 {
+        if let Some(f) = &self.seat {
+            f(r);
+        }
+    }
+
+    pub(crate) fn call_budget(&self, r: &BudgetResult) {
+        if let Some(f) = &self.budget {
             f(r);
         }
     }
@@ -268,10 +293,11 @@ impl ChangeHook {
 
 impl std::fmt::Debug for ChangeHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() {
-            "ChangeHook(on)"
-        } else {
-            "ChangeHook(off)"
+        f.write_str(match (self.seat.is_some(), self.budget.is_some()) {
+            (false, false) => "ChangeHook(off)",
+            (true, false) => "ChangeHook(seats)",
+            (false, true) => "ChangeHook(budgets)",
+            (true, true) => "ChangeHook(seats, budgets)",
         })
     }
 }

@@ -467,6 +467,20 @@ pub fn result_line(r: &crate::reconcile::ChangeResult) -> String {
     }
 }
 
+/// One budget change's result, e.g. `ok      add_budget alice 50` or
+/// `failed  remove_budget (default): GitHub's message`, with a newline.
+pub fn budget_result_line(r: &crate::reconcile::BudgetResult) -> String {
+    let who = r.login.as_deref().unwrap_or("(default)");
+    let what = match r.amount {
+        Some(a) => format!("{} {who} {a}", r.action.as_str()),
+        None => format!("{} {who}", r.action.as_str()),
+    };
+    match &r.message {
+        Some(m) => format!("{:<7} {what}: {m}\n", r.result),
+        None => format!("{:<7} {what}\n", r.result),
+    }
+}
+
 /// `Applied: 3 ok, 0 failed, 1 skipped.` (`3 ok, 1 pending, ...` when
 /// GitHub accepted a change for later) with a newline.
 pub fn results_summary(results: &[crate::reconcile::ChangeResult]) -> String {

@@ -11,6 +11,7 @@ mod action;
 mod adds_only;
 mod audit;
 mod bad_inputs;
+mod budget_faults;
 mod budgets;
 mod cli;
 mod cli_saved;
