@@ -17,7 +17,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -29,7 +28,7 @@ use serde_json::json;
 use super::Portal;
 use super::act::{perform, status_of};
 use super::oauth::SignInError;
-use super::routes::{MAX_BODY, cookie_notice};
+use super::routes::cookie_notice;
 use crate::http_guard::Peer;
 use crate::selfserve::Kind;
 
@@ -174,24 +173,16 @@ async fn requests(State(p): State<Arc<Portal>>, req: Request) -> Response {
             );
         }
     }
-    let length = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok());
-    let bytes =
-        match crate::http_guard::read_body(Body::new(body), length, MAX_BODY, p.parts.body_timeout)
-            .await
-        {
-            Ok(b) => b,
-            Err(e) => {
-                return error(
-                    e.status(),
-                    e.reason(),
-                    "The body was too large or too slow.",
-                );
-            }
-        };
+    let bytes = match super::routes::capped_body(&p, &parts.headers, body).await {
+        Ok(b) => b,
+        Err(e) => {
+            return error(
+                e.status(),
+                e.reason(),
+                "The body was too large or too slow.",
+            );
+        }
+    };
     let Ok(asked) = serde_json::from_slice::<RequestBody>(&bytes) else {
         return error(
             StatusCode::BAD_REQUEST,

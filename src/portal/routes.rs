@@ -395,6 +395,19 @@ struct ActForm {
 }
 
 /// The session, origin and CSRF checks of a form POST, then its body.
+/// A request body within [`MAX_BODY`] and the listener's body timeout.
+pub(crate) async fn capped_body(
+    p: &Portal,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<axum::body::Bytes, crate::http_guard::BodyError> {
+    let length = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    crate::http_guard::read_body(Body::new(body), length, MAX_BODY, p.parts.body_timeout).await
+}
+
 pub(crate) async fn checked_form<T: serde::de::DeserializeOwned + Default>(
     p: &Portal,
     req: Request,
@@ -429,28 +442,20 @@ pub(crate) async fn checked_form<T: serde::de::DeserializeOwned + Default>(
             "This form was sent from another site (its Origin is not the portal's).",
         ));
     }
-    let length = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok());
-    let bytes =
-        match crate::http_guard::read_body(Body::new(body), length, MAX_BODY, p.parts.body_timeout)
-            .await
-        {
-            Ok(b) => b,
-            Err(e) => {
-                return Err(page(
-                    e.status(),
-                    pages::problem(
-                        "Request refused",
-                        "The form was too large or too slow to arrive.",
-                        "Nothing was changed; try again.",
-                        Some(who),
-                    ),
-                ));
-            }
-        };
+    let bytes = match capped_body(p, &parts.headers, body).await {
+        Ok(b) => b,
+        Err(e) => {
+            return Err(page(
+                e.status(),
+                pages::problem(
+                    "Request refused",
+                    "The form was too large or too slow to arrive.",
+                    "Nothing was changed; try again.",
+                    Some(who),
+                ),
+            ));
+        }
+    };
     let form: T = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
     if !super::csrf::token_matches(&s.csrf, csrf_of(&form)) {
         return Err(forbidden(

@@ -3,7 +3,7 @@
 //! true`), off by default; each removal counts toward the removal cap. Real
 //! processes against the simulator over HTTP.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use seatkeeper::simulator::{SimTeam, Simulator};
 use serde_json::Value;
@@ -11,16 +11,7 @@ use serde_json::Value;
 use crate::support::{self, org_state, sim_options, strings};
 
 fn run(sim: &Simulator, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_seatkeeper"))
-        .args(args)
-        .args(["--github-url", &sim.url()])
-        .env("GITHUB_TOKEN", sim.token())
-        .env("NO_COLOR", "1")
-        .env_remove("GITHUB_API_URL")
-        .env_remove("SEATKEEPER_TOKEN_FILE")
-        .env_remove("GITHUB_APP_ID")
-        .output()
-        .expect("run seatkeeper")
+    crate::support::run_cli(sim, args)
 }
 
 /// alice (in `engineering`) and bob (not) both listed and seated.

@@ -17,16 +17,7 @@ fn text(b: &[u8]) -> String {
 }
 
 fn run(sim: &Simulator, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_seatkeeper"))
-        .args(args)
-        .args(["--github-url", &sim.url()])
-        .env("GITHUB_TOKEN", sim.token())
-        .env("NO_COLOR", "1")
-        .env_remove("GITHUB_API_URL")
-        .env_remove("SEATKEEPER_TOKEN_FILE")
-        .env_remove("GITHUB_APP_ID")
-        .output()
-        .expect("run seatkeeper")
+    crate::support::run_cli(sim, args)
 }
 
 /// Requests that change anything on the simulated GitHub.

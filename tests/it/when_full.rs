@@ -6,7 +6,7 @@
 //! seatkeeper's own identity opened (`GET /user`). Real processes against
 //! the simulator over HTTP on 127.0.0.1.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use seatkeeper::simulator::{Simulator, routes};
 use serde_json::Value;
@@ -21,16 +21,7 @@ fn text(b: &[u8]) -> String {
 }
 
 fn run(sim: &Simulator, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_seatkeeper"))
-        .args(args)
-        .args(["--github-url", &sim.url()])
-        .env("GITHUB_TOKEN", sim.token())
-        .env("NO_COLOR", "1")
-        .env_remove("GITHUB_API_URL")
-        .env_remove("SEATKEEPER_TOKEN_FILE")
-        .env_remove("GITHUB_APP_ID")
-        .output()
-        .expect("run seatkeeper")
+    crate::support::run_cli(sim, args)
 }
 
 fn json_of(out: &Output) -> Value {

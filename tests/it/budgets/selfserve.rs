@@ -3,7 +3,7 @@
 //! a one-entry commit the controller then applies, and every bad input
 //! refused with nothing written.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use seatkeeper::reconcile::{Mode, Options, Status, reconcile};
 use seatkeeper::simulator::{DEMO_REPO, SimOptions, Simulator, demo_state};
@@ -12,16 +12,9 @@ use serde_json::Value;
 use crate::support::{loaded, sim_client};
 
 fn run(sim: &Simulator, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_seatkeeper"))
-        .args(args)
-        .args(["--github-url", &sim.url(), "--today", "2026-12-05"])
-        .env("GITHUB_TOKEN", sim.token())
-        .env("NO_COLOR", "1")
-        .env_remove("GITHUB_API_URL")
-        .env_remove("SEATKEEPER_TOKEN_FILE")
-        .env_remove("GITHUB_APP_ID")
-        .output()
-        .expect("run seatkeeper")
+    let mut all = args.to_vec();
+    all.extend(["--today", "2026-12-05"]);
+    crate::support::run_cli(sim, &all)
 }
 
 fn text(b: &[u8]) -> String {

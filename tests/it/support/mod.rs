@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -401,4 +401,20 @@ pub async fn sim_client(sim: &Simulator) -> seatkeeper::github::client::GitHubCl
 /// seats.yaml text, parsed as the file `seats.yaml`.
 pub fn loaded(text: &str) -> seatkeeper::source::Loaded {
     seatkeeper::source::Loaded::parse("seats.yaml", text.as_bytes(), None).unwrap()
+}
+
+/// `seatkeeper ARGS --github-url SIM`, run to completion against `sim` with
+/// its token in the environment, no colour, and no other GitHub settings
+/// inherited from the environment.
+pub fn run_cli(sim: &Simulator, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_seatkeeper"))
+        .args(args)
+        .args(["--github-url", &sim.url()])
+        .env("GITHUB_TOKEN", sim.token())
+        .env("NO_COLOR", "1")
+        .env_remove("GITHUB_API_URL")
+        .env_remove("SEATKEEPER_TOKEN_FILE")
+        .env_remove("GITHUB_APP_ID")
+        .output()
+        .expect("run seatkeeper")
 }
