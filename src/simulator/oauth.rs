@@ -73,13 +73,7 @@ pub(crate) fn own_auth(sh: &Shared, route: &str, headers: &HeaderMap) -> bool {
 /// what `GET /user` answers for it. A `GET /user` handler for other kinds
 /// of token (the installation's identity) asks this first.
 pub(crate) fn user_token_login(sh: &Shared, headers: &HeaderMap) -> Option<String> {
-    let token = header_str(headers, "authorization")
-        .and_then(|v| v.trim().split_once(' '))
-        .filter(|(scheme, _)| {
-            scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token")
-        })
-        .map(|(_, t)| t.trim().to_string())?;
-    sh.oauth.login_of(&token)
+    sh.oauth.login_of(super::server::auth_token(headers)?)
 }
 
 /// A code waiting to be exchanged.

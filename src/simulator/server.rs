@@ -307,7 +307,7 @@ pub(crate) fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// The token of `Authorization: Bearer X` or `Authorization: token X`.
-fn auth_token(h: &HeaderMap) -> Option<&str> {
+pub(crate) fn auth_token(h: &HeaderMap) -> Option<&str> {
     let v = header_str(h, "authorization")?.trim();
     let (scheme, rest) = v.split_once(' ')?;
     (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token"))
