@@ -127,7 +127,7 @@ impl SeatApi for Timed {
         let r = self.inner.list_seats(scope).await;
         *self.list.lock().unwrap() += t.elapsed();
         if std::env::var_os("BENCH_DEBUG").is_some() {
-            eprintln!("after listing: VmHWM {} KiB", vm_hwm_kib());
+            eprintln!("after listing: {}", mem());
         }
         r
     }
@@ -180,11 +180,25 @@ impl SeatApi for Timed {
 }
 
 fn vm_hwm_kib() -> u64 {
+    status_kib("VmHWM:")
+}
+
+/// `BENCH_DEBUG`'s figures: the peak so far and what is resident now (the
+/// gap is memory freed but kept by the allocator).
+fn mem() -> String {
+    format!(
+        "VmHWM {} KiB, VmRSS {} KiB",
+        vm_hwm_kib(),
+        status_kib("VmRSS:")
+    )
+}
+
+fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|v| v.parse().ok())
         })
@@ -211,13 +225,13 @@ fn child(args: &[String]) {
         .unwrap();
     let report = rt.block_on(async move {
         if std::env::var_os("BENCH_DEBUG").is_some() {
-            eprintln!("start: VmHWM {} KiB", vm_hwm_kib());
+            eprintln!("start: {}", mem());
         }
         let t = Instant::now();
         let loaded = Loaded::from_path(&file).expect("seats.yaml");
         let parse_ms = ms(t.elapsed());
         if std::env::var_os("BENCH_DEBUG").is_some() {
-            eprintln!("after parse: VmHWM {} KiB", vm_hwm_kib());
+            eprintln!("after parse: {}", mem());
         }
         let mut config =
             ClientConfig::new(Auth::Token(SecretString::from(token))).with_base_url(url);

@@ -11,6 +11,7 @@
 
 #![forbid(unsafe_code)]
 
+mod ci;
 pub mod config;
 pub mod daemon;
 pub mod demo;

@@ -706,7 +706,11 @@ impl Walker<'_> {
                 }
                 "users" => {
                     let mut seen = Seen::default();
-                    for item in self.list(v, "users") {
+                    let items = self.list(v, "users");
+                    // Sized once: growing by doubling left up to half of a
+                    // 50,000-entry list unused for the whole reconcile.
+                    users.reserve_exact(items.len());
+                    for item in items {
                         if let Some(u) = self.user(item) {
                             let node = Node {
                                 pos: u.pos,

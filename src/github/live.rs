@@ -8,11 +8,12 @@
 //! `GET /enterprises/{enterprise}/copilot/billing/seats`). [`Folder`] turns
 //! either into [`LiveUser`]s and refuses a listing that repeats itself.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::ci::{Ci, CiIndex};
 use crate::config::Scope;
 
 /// Which kind of team granted a seat.
@@ -430,7 +431,8 @@ pub struct Folder {
     per_grant: bool,
     /// Skip a repeated entry instead of refusing it (a live listing).
     skip_repeats: bool,
-    index: HashMap<String, usize>,
+    /// Positions in `users` by login ignoring case.
+    index: CiIndex,
     users: Vec<LiveUser>,
     entries: u64,
     repeats: u64,
@@ -444,7 +446,7 @@ impl Folder {
         Folder {
             per_grant: matches!(scope, Scope::Enterprise(_)),
             skip_repeats: false,
-            index: HashMap::with_capacity(capacity),
+            index: CiIndex::with_capacity(capacity),
             users: Vec::with_capacity(capacity),
             entries: 0,
             repeats: 0,
@@ -471,8 +473,11 @@ impl Folder {
 
     /// Add one entry.
     pub fn push(&mut self, e: Entry) -> Result<(), FoldError> {
-        let key = e.login.to_ascii_lowercase();
-        if let Some(&i) = self.index.get(&key) {
+        let users = &self.users;
+        let at = |i: usize| Ci(users.get(i).map_or(e.login.as_str(), |u| u.login.as_str()));
+        // A new login is stored at the next position, which `at` reads as
+        // this entry's own.
+        if let Some(i) = self.index.insert(users.len(), at) {
             let u = &mut self.users[i];
             if !self.per_grant || u.grant(&e.seat.grant).is_some() {
                 if self.skip_repeats {
@@ -481,11 +486,14 @@ impl Folder {
                 }
                 self.entries += 1;
                 return Err(FoldError::Repeated {
-                    login: key,
+                    login: e.login.to_ascii_lowercase(),
                     grant: e.seat.grant.describe(),
                 });
             }
             self.entries += 1;
+            // One more slot, not the four a first growth takes: most users
+            // hold one or two grants.
+            u.grants.reserve_exact(1);
             u.grants.push(e.seat);
             u.last_activity_at = u.last_activity_at.max(e.last_activity_at);
             u.last_authenticated_at = u.last_authenticated_at.max(e.last_authenticated_at);
@@ -493,7 +501,6 @@ impl Folder {
             return Ok(());
         }
         self.entries += 1;
-        self.index.insert(key, self.users.len());
         self.users.push(LiveUser {
             login: e.login,
             grants: vec![e.seat],
@@ -523,18 +530,9 @@ impl Folder {
                 u.grants.sort_by(|a, b| a.grant.cmp(&b.grant));
             }
         }
-        users.sort_by(|a, b| {
-            let fold = |s: &str| {
-                s.bytes()
-                    .map(|b| b.to_ascii_lowercase())
-                    .collect::<Vec<u8>>()
-            };
-            let (x, y) = (a.login.as_bytes(), b.login.as_bytes());
-            if x.eq_ignore_ascii_case(y) {
-                return x.cmp(y);
-            }
-            fold(&a.login).cmp(&fold(&b.login))
-        });
+        // One entry per login, so the order is total without a tie-break;
+        // no lowercase copies (each comparison used to allocate two).
+        users.sort_unstable_by(|a, b| Ci(&a.login).cmp(&Ci(&b.login)));
         users
     }
 }

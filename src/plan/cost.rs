@@ -11,7 +11,9 @@
 //! the pool at once, and a removed seat is billed, and keeps its credits in
 //! the pool, to the end of the current cycle.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use crate::ci::{Ci, CiIndex};
 
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -163,24 +165,21 @@ impl CostInput {
     /// seats in the scope have now (an org has one plan; in an enterprise
     /// the common one), Business when there are none.
     pub fn from_plan(plan: &Plan, live: &LiveState, today: NaiveDate, prices: SeatPrices) -> Self {
-        let types: HashMap<String, PlanType> = live
-            .users
-            .iter()
-            .map(|u| (u.login.to_ascii_lowercase(), u.plan_type))
-            .collect();
-        let held: HashMap<String, PlanType> = live
-            .users
-            .iter()
-            .filter(|u| u.held())
-            .map(|u| (u.login.to_ascii_lowercase(), u.plan_type))
-            .collect();
+        // Lookups by login without lowercase copies: at 100,000 seats two
+        // maps and a set of lowercase logins were the reconcile's peak.
+        let mut index = CiIndex::with_capacity(live.users.len());
+        for i in 0..live.users.len() {
+            index.insert(i, |j| Ci(&live.users[j].login));
+        }
+        let user = |l: &str| {
+            index
+                .get(Ci(l), |j| Ci(&live.users[j].login))
+                .map(|i| &live.users[i])
+        };
+        let held = |l: &str| user(l).filter(|u| u.held()).map(|u| u.plan_type);
         let mut before: BTreeMap<PlanType, u64> = BTreeMap::new();
         for l in plan.roster_before.iter() {
-            let p = held
-                .get(&l.to_ascii_lowercase())
-                .copied()
-                .unwrap_or_default();
-            *before.entry(p).or_default() += 1;
+            *before.entry(held(l).unwrap_or_default()).or_default() += 1;
         }
         let usual = before
             .iter()
@@ -188,31 +187,24 @@ impl CostInput {
             .max_by_key(|(p, n)| (**n, std::cmp::Reverse(**p)))
             .map(|(p, _)| *p)
             .unwrap_or(PlanType::Business);
-        let after: std::collections::HashSet<String> = plan
-            .roster_after
-            .iter()
-            .map(|l| l.to_ascii_lowercase())
-            .collect();
+        let after_list: Vec<&str> = plan.roster_after.iter().collect();
+        let mut after = CiIndex::with_capacity(after_list.len());
+        for i in 0..after_list.len() {
+            after.insert(i, |j| Ci(after_list[j]));
+        }
         let lost = plan
             .roster_before
             .iter()
-            .filter(|l| !after.contains(&l.to_ascii_lowercase()))
-            .map(|l| {
-                let p = held
-                    .get(&l.to_ascii_lowercase())
-                    .copied()
-                    .unwrap_or_default();
-                (l.to_string(), p)
-            })
+            .filter(|l| after.get(Ci(l), |j| Ci(after_list[j])).is_none())
+            .map(|l| (l.to_string(), held(l).unwrap_or_default()))
             .collect();
-        let gained = plan
-            .roster_after
+        let gained = after_list
             .iter()
-            .filter(|l| !held.contains_key(&l.to_ascii_lowercase()))
+            .filter(|l| held(l).is_none())
             .map(|l| {
                 // A restored seat keeps its plan; a known plan wins.
-                let p = match types.get(&l.to_ascii_lowercase()) {
-                    Some(p) if *p != PlanType::Unknown => *p,
+                let p = match user(l).map(|u| u.plan_type) {
+                    Some(p) if p != PlanType::Unknown => p,
                     _ => usual,
                 };
                 (l.to_string(), p)

@@ -6,7 +6,6 @@
 //! lists for them ([`crate::github::live`]).
 
 pub mod budgets;
-mod ci;
 pub mod cost;
 mod rules;
 #[cfg(test)]

@@ -5,11 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::ci::{Ci, merge_sorted, sort_ci};
 use super::{
     Action, Change, Desired, DesiredUser, Finding, Guard, HeldOutside, HeldRemoval, Inactive, Plan,
     Reason, SkipCode, Skipped,
 };
+use crate::ci::{Ci, CiIndex, merge_sorted, sort_ci};
 use crate::config::{InactivityAction, RemovalMode, Scope};
 use crate::github::live::{Grant, IdleSignal, LiveState, LiveUser, TeamKind};
 
@@ -33,8 +33,8 @@ enum Direct {
 
 /// One user as the planner sees it.
 struct View<'a> {
+    /// The login as GitHub spells it, compared ignoring case.
     key: Ci<'a>,
-    login: &'a str,
     /// In the listing (billed this cycle), as opposed to a member of the
     /// assigning team that holds no seat.
     listed: bool,
@@ -135,20 +135,18 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
             &mut outside,
         ));
     }
-    let mut index: HashMap<Ci, usize> =
-        HashMap::with_capacity_and_hasher(views.len(), Default::default());
-    for (i, v) in views.iter().enumerate() {
-        index.entry(v.key).or_insert(i);
+    // Positions of views by login; the first view of a login wins.
+    let mut index = CiIndex::with_capacity(views.len());
+    for i in 0..views.len() {
+        index.insert(i, |j| views[j].key);
     }
     if let Some(list) = &live.assignment_members {
         for m in list {
-            if index.contains_key(&Ci(m)) {
+            if index.get(Ci(m), |j| views[j].key).is_some() {
                 continue;
             }
-            index.insert(Ci(m), views.len());
             views.push(View {
                 key: Ci(m),
-                login: m,
                 listed: false,
                 held: false,
                 direct: Direct::Member,
@@ -159,11 +157,13 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
                 signal: IdleSignal::Granted,
                 pending: None,
             });
+            index.insert(views.len() - 1, |j| views[j].key);
         }
     }
+    let find = |key: Ci| index.get(key, |j| views[j].key);
     // Canonical order, once: every user-ordered output below (removals, idle
     // seats, rosters) comes out sorted by walking it.
-    let mut order: Vec<usize> = index.values().copied().collect();
+    let mut order: Vec<usize> = index.positions().collect();
     sort_ci(&mut order, |&i| views[i].key);
     let teams_of = |v: &View<'_>| &team_keys[v.teams.0 as usize..v.teams.1 as usize];
     let outside_of = |v: &View<'_>| &outside[v.outside.0 as usize..v.outside.1 as usize];
@@ -197,7 +197,7 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
             });
             continue;
         }
-        let i = index.get(&key).copied();
+        let i = find(key);
         let first = match i {
             Some(i) => {
                 let first = listed_as[i] & WANTED == 0;
@@ -214,7 +214,7 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
         !desired.ineligible.is_empty() && desired.ineligible.contains_key(&k.0.to_ascii_lowercase())
     };
     for p in &protected {
-        if let Some(&i) = index.get(p) {
+        if let Some(i) = find(*p) {
             listed_as[i] |= PROTECTED;
         }
     }
@@ -252,7 +252,7 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
             Some(m)
                 if one_grant_visible
                     && m.iter().all(|l| {
-                        index.get(&Ci(l)).is_some_and(|&i| {
+                        find(Ci(l)).is_some_and(|i| {
                             teams_of(&views[i])
                                 .iter()
                                 .any(|t| !enforce || desired_teams.contains_key(t))
@@ -351,7 +351,7 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
                     v.key,
                     Some(i),
                     add_change(
-                        v.login,
+                        v.key.0,
                         Reason::TeamRemoved,
                         Some(v),
                         teams_of(v).iter().min().map(|t| t.0),
@@ -370,7 +370,7 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
         let v = &views[i];
         if v.held && is_idle(v) {
             inactive.push(Inactive {
-                login: v.login.to_string(),
+                login: v.key.0.to_string(),
                 days_idle: v.idle,
                 never_active: v.never,
                 signal: v.signal,
@@ -412,7 +412,7 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
         } else {
             continue;
         };
-        let mut c = Change::new(Action::RemoveUser, v.login, reason);
+        let mut c = Change::new(Action::RemoveUser, v.key.0, reason);
         set_idle(&mut c, v);
         if reason == Reason::Expired {
             c.expires = expired.get(&v.key).copied();
@@ -511,7 +511,7 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
         let v = &views[i];
         if v.held && has_outside(v) && v.direct != Direct::Held && teams_of(v).is_empty() {
             held_outside.push(HeldOutside {
-                login: v.login.to_string(),
+                login: v.key.0.to_string(),
                 via: {
                     // By name, not by the listing's order of grants.
                     let mut via: Vec<String> = outside_of(v).iter().map(|g| g.describe()).collect();
@@ -524,18 +524,13 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
     empty_teams.sort();
     unknown_teams.sort();
 
-    // Rosters and counts, walking the sorted order once.
-    let before: Vec<(Ci, &str, usize)> = order
-        .iter()
-        .filter(|&&i| views[i].held)
-        .map(|&i| (views[i].key, views[i].login, i))
-        .collect();
-    let after_views: Vec<(Ci, &str, bool, bool)> = order
-        .iter()
-        .filter(|&&i| holds_after(i))
-        .map(|&i| (views[i].key, views[i].login, views[i].listed, views[i].held))
-        .collect();
-    let lost = before.iter().filter(|(_, _, i)| !holds_after(*i)).count();
+    // Rosters and counts, walking the sorted order; nothing of the size of
+    // the listing is collected (at 100,000 seats four such lists cost
+    // about 17 MB at the plan's peak).
+    let holds: Vec<bool> = (0..views.len()).map(holds_after).collect();
+    let before = || order.iter().copied().filter(|&i| views[i].held);
+    let kept = || order.iter().copied().filter(|&i| holds[i]);
+    let lost = before().filter(|&i| !holds[i]).count();
     // With `assign_via_team` every user the plan takes out of the team is a
     // removal for the cap, seat or no seat: the team's membership is what
     // the file is changing (a team that grants no seat yet loses members
@@ -543,13 +538,14 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
     // A percentage cap is then taken of the seats or of the team's members,
     // whichever is larger.
     let (removals, cap_base) = if via.is_some() {
-        let mut counted: HashSet<usize> = before
-            .iter()
-            .filter(|(_, _, i)| !holds_after(*i))
-            .map(|(_, _, i)| *i)
-            .collect();
-        counted.extend(user_removals.iter().map(|(i, _)| *i));
-        (counted.len(), members.len())
+        let mut counted = vec![false; views.len()];
+        for i in before().filter(|&i| !holds[i]) {
+            counted[i] = true;
+        }
+        for (i, _) in &user_removals {
+            counted[*i] = true;
+        }
+        (counted.iter().filter(|c| **c).count(), members.len())
     } else {
         (lost, 0)
     };
@@ -571,16 +567,24 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
     };
     let new_members: Vec<(Ci, &str)> = added_members
         .iter()
-        .filter(|m| !adds.contains(m) && !index.contains_key(m))
+        .filter(|m| !adds.contains(m) && find(**m).is_none())
         .map(|m| (*m, m.0))
         .collect();
     let unlisted_new =
-        after_views.iter().filter(|v| !v.2).count() + new_users.len() + new_members.len();
-    let adds_seats = unlisted_new > 0 || after_views.iter().any(|v| !v.3);
-    let kept_list: Vec<(Ci, &str)> = after_views.iter().map(|v| (v.0, v.1)).collect();
-    let after = merge_sorted(merge_sorted(kept_list, new_users), new_members);
-    let seats_before = before.len();
-    let seats_after = after.len();
+        kept().filter(|&i| !views[i].listed).count() + new_users.len() + new_members.len();
+    let adds_seats = unlisted_new > 0 || kept().any(|i| !views[i].held);
+    let roster_before: super::Roster = before().map(|i| views[i].key.0).collect();
+    let roster_after: super::Roster = merge_sorted(
+        merge_sorted(
+            kept().map(|i| (views[i].key, views[i].key.0)),
+            new_users.iter().copied(),
+        ),
+        new_members.iter().copied(),
+    )
+    .map(|(_, login)| login)
+    .collect();
+    let seats_before = roster_before.len();
+    let seats_after = roster_after.len();
     let billed_before = views.iter().filter(|v| v.listed).count();
     // Adds are applied before removals: when the assigning team is added,
     // members it seats that this plan then removes are billed this cycle
@@ -616,8 +620,6 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
     };
     guard.tripped = !guard.reasons.is_empty();
 
-    let roster_before = before.iter().map(|(_, l, _)| *l).collect();
-    let roster_after = after.iter().map(|(_, l)| *l).collect();
     let mut changes = team_adds;
     changes.extend(user_adds.into_iter().map(|(_, _, c)| c));
     changes.extend(team_removals);
@@ -714,7 +716,6 @@ fn view<'a>(
     let (seen, signal) = u.last_seen();
     View {
         key: Ci(&u.login),
-        login: &u.login,
         listed: true,
         held: u.held(),
         direct,

@@ -1,12 +1,12 @@
 //! Case-insensitive keys for logins and slugs (GitHub's are), hashed,
 //! compared and sorted eight bytes at a time without lowercase copies: the
-//! planner looks up hundreds of thousands of them.
+//! listing folds and the planner looks up hundreds of thousands of them.
 
 /// A login or slug that compares, hashes and orders ignoring ASCII case,
 /// without allocating a lowercase copy (GitHub logins are case-insensitive;
 /// the planner looks up hundreds of thousands of them).
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Ci<'a>(pub(super) &'a str);
+pub(crate) struct Ci<'a>(pub(crate) &'a str);
 
 impl PartialEq for Ci<'_> {
     fn eq(&self, other: &Self) -> bool {
@@ -88,7 +88,7 @@ impl Ci<'_> {
 /// Sort items by a case-insensitive key, comparing precomputed prefixes
 /// first: 100,000 logins sort several times faster than with `Ci::cmp`.
 /// Ties between spellings of one login break on the exact spelling.
-pub(super) fn sort_ci<'k, T>(items: &mut Vec<T>, key: impl Fn(&T) -> Ci<'k>) {
+pub(crate) fn sort_ci<'k, T>(items: &mut Vec<T>, key: impl Fn(&T) -> Ci<'k>) {
     let mut keyed: Vec<((u64, u64), usize)> = items
         .iter()
         .enumerate()
@@ -110,24 +110,87 @@ impl PartialOrd for Ci<'_> {
     }
 }
 
-/// Merge two lists sorted by key into one.
-pub(super) fn merge_sorted<'a>(
-    a: Vec<(Ci<'a>, &'a str)>,
-    b: Vec<(Ci<'a>, &'a str)>,
-) -> Vec<(Ci<'a>, &'a str)> {
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
-    loop {
-        let next = match (a.peek(), b.peek()) {
-            (Some(x), Some(y)) if x.0 <= y.0 => a.next(),
-            (Some(_), Some(_)) => b.next(),
-            (Some(_), None) => a.next(),
-            (None, Some(_)) => b.next(),
-            (None, None) => break,
-        };
-        out.extend(next);
+/// Merge two iterators sorted by key into one sorted iterator, without
+/// collecting either (rosters of 100,000 logins stay streams).
+pub(crate) fn merge_sorted<'a>(
+    a: impl Iterator<Item = (Ci<'a>, &'a str)>,
+    b: impl Iterator<Item = (Ci<'a>, &'a str)>,
+) -> impl Iterator<Item = (Ci<'a>, &'a str)> {
+    let (mut a, mut b) = (a.peekable(), b.peekable());
+    std::iter::from_fn(move || match (a.peek(), b.peek()) {
+        (Some(x), Some(y)) if x.0 <= y.0 => a.next(),
+        (Some(_), Some(_)) => b.next(),
+        (Some(_), None) => a.next(),
+        (None, _) => b.next(),
+    })
+}
+
+/// A hash index of case-insensitive keys that stores only positions in
+/// the caller's own slice: four bytes a key, no copy of any login (a
+/// `HashMap<String, usize>` of lowercase copies cost about 7 MiB at
+/// 100,000 seats).
+pub(crate) struct CiIndex {
+    table: hashbrown::HashTable<u32>,
+    hasher: foldhash::fast::FixedState,
+}
+
+impl std::fmt::Debug for CiIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CiIndex")
+            .field("len", &self.table.len())
+            .finish()
     }
-    out
+}
+
+impl CiIndex {
+    /// An empty index with room for `n` keys.
+    pub(crate) fn with_capacity(n: usize) -> CiIndex {
+        CiIndex {
+            table: hashbrown::HashTable::with_capacity(n),
+            hasher: foldhash::fast::FixedState::default(),
+        }
+    }
+
+    fn hash(&self, key: Ci<'_>) -> u64 {
+        std::hash::BuildHasher::hash_one(&self.hasher, key)
+    }
+
+    /// The position stored under `key`; `key_at` reads the key at a position.
+    pub(crate) fn get<'k>(&self, key: Ci<'_>, key_at: impl Fn(usize) -> Ci<'k>) -> Option<usize> {
+        self.table
+            .find(self.hash(key), |&i| key_at(i as usize) == key)
+            .map(|&i| i as usize)
+    }
+
+    /// Store position `i` under its key unless the key is there already:
+    /// `None` when stored, else the position that holds the key (the first
+    /// one wins).
+    pub(crate) fn insert<'k>(
+        &mut self,
+        i: usize,
+        key_at: impl Fn(usize) -> Ci<'k>,
+    ) -> Option<usize> {
+        let key = key_at(i);
+        let hash = self.hash(key);
+        let hasher = &self.hasher;
+        match self.table.entry(
+            hash,
+            |&j| key_at(j as usize) == key,
+            |&j| std::hash::BuildHasher::hash_one(hasher, key_at(j as usize)),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(o) => Some(*o.get() as usize),
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                // Positions fit in u32: listings are capped far below 4 billion.
+                v.insert(u32::try_from(i).unwrap_or(u32::MAX));
+                None
+            }
+        }
+    }
+
+    /// Every stored position, in no particular order.
+    pub(crate) fn positions(&self) -> impl Iterator<Item = usize> + '_ {
+        self.table.iter().map(|&i| i as usize)
+    }
 }
 
 #[cfg(test)]
@@ -157,5 +220,32 @@ mod tests {
             v,
             vec!["A", "a", "a-long-login-0", "a-long-login-1", "b", "C"]
         );
+    }
+
+    #[test]
+    fn the_index_finds_keys_ignoring_case_and_keeps_the_first() {
+        let keys = ["alice", "Bob", "ALICE", "carol", "bob"];
+        let at = |i: usize| Ci(keys[i]);
+        let mut index = CiIndex::with_capacity(1);
+        let stored: Vec<Option<usize>> = (0..keys.len()).map(|i| index.insert(i, at)).collect();
+        assert_eq!(stored, [None, None, Some(0), None, Some(1)]);
+        #[rustfmt::skip]
+        let cases = [("ALICE", Some(0)), ("bob", Some(1)), ("Carol", Some(3)), ("dave", None), ("alic", None)];
+        for (key, want) in cases {
+            assert_eq!(index.get(Ci(key), at), want, "{key}");
+        }
+        let mut all: Vec<usize> = index.positions().collect();
+        all.sort();
+        assert_eq!(all, [0, 1, 3]);
+    }
+
+    #[test]
+    fn merge_keeps_key_order_across_both_streams() {
+        let a = ["Alice", "carol", "eve"].map(|s| (Ci(s), s));
+        let b = ["bob", "Dave"].map(|s| (Ci(s), s));
+        let merged: Vec<&str> = merge_sorted(a.into_iter(), b.into_iter())
+            .map(|(_, s)| s)
+            .collect();
+        assert_eq!(merged, ["Alice", "bob", "carol", "Dave", "eve"]);
     }
 }
