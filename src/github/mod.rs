@@ -20,7 +20,7 @@ pub use live::{
     Grant, GrantSeat, IdleSignal, LiveState, LiveUser, PlanType, SeatManagementSetting, TeamKind,
     TeamRef,
 };
-pub use wire::{SeatJson, SeatListResponse};
+pub use wire::{PageSeat, PageSeats, SeatJson, SeatListResponse};
 
 /// `GET /orgs/{org}/copilot/billing`, the parts seatkeeper uses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -155,7 +155,69 @@ impl SeatJson {
     }
 }
 
+/// One listing page reduced to what the fold and the page checks read.
+/// The decoded JSON (each assignee's user object, each team's fields) is
+/// dropped as soon as a page is in; the conditional-read cache keeps this
+/// form, not the decoded page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageSeats {
+    /// The page's `total_seats`.
+    pub total_seats: u64,
+    /// The page's entries, in order.
+    pub seats: Vec<PageSeat>,
+    /// Granting teams' names by canonical slug, each team once: team
+    /// writes send names.
+    pub team_names: Vec<(String, String)>,
+}
+
+/// One entry of a [`PageSeats`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageSeat {
+    /// An entry with an assignee.
+    Assigned(Entry),
+    /// An entry without one (counted, never planned), granted at this time.
+    Unassigned(DateTime<Utc>),
+}
+
+impl PageSeat {
+    /// When the entry's grant was made (`created_at`).
+    pub fn created_at(&self) -> DateTime<Utc> {
+        match self {
+            PageSeat::Assigned(e) => e.seat.created_at,
+            PageSeat::Unassigned(t) => *t,
+        }
+    }
+}
+
 impl SeatListResponse {
+    /// The page as the fold reads it, for `scope`.
+    pub fn into_page(self, scope: &Scope) -> PageSeats {
+        let mut team_names: Vec<(String, String)> = Vec::new();
+        let seats = self
+            .seats
+            .iter()
+            .map(|s| {
+                if let Some(t) = &s.assigning_team
+                    && let Some(name) = &t.name
+                {
+                    let slug = t.team().slug;
+                    if !team_names.iter().any(|(s, _)| *s == slug) {
+                        team_names.push((slug, name.clone()));
+                    }
+                }
+                match s.entry(scope) {
+                    Some(e) => PageSeat::Assigned(e),
+                    None => PageSeat::Unassigned(s.created_at),
+                }
+            })
+            .collect();
+        PageSeats {
+            total_seats: self.total_seats,
+            seats,
+            team_names,
+        }
+    }
+
     /// Decode a `--live-state` file (GitHub's listing shape).
     pub fn from_json(path: &str, text: &str) -> crate::Result<SeatListResponse> {
         serde_json::from_str(text).map_err(|e| crate::Error::LiveState {

@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::github::{BillingInfo, Scope, SeatListResponse};
+use crate::github::{BillingInfo, PageSeats, Scope};
 
 use super::listing::Links;
 
@@ -40,12 +40,13 @@ pub(super) fn digest(body: &str) -> Digest {
     (h(0x5ea7_4ee9), h(0x2b99_2ddf))
 }
 
-/// One cached page: its validator, its body's digest and the decoded page.
+/// One cached page: its validator, its body's digest and the page as the
+/// fold reads it (not the decoded JSON).
 #[derive(Debug, Clone)]
 pub(super) struct CachedPage {
     pub etag: String,
     pub digest: Digest,
-    pub body: SeatListResponse,
+    pub body: Arc<PageSeats>,
     pub links: Links,
 }
 
@@ -209,11 +210,11 @@ mod tests {
         Arc::new(CachedPage {
             etag: etag.into(),
             digest: digest(etag),
-            body: SeatListResponse {
+            body: Arc::new(PageSeats {
                 total_seats: 0,
                 seats: vec![],
-                seat_management_setting: None,
-            },
+                team_names: vec![],
+            }),
             links: Links::default(),
         })
     }

@@ -26,7 +26,9 @@ use serde::Deserialize;
 use super::etag::{self, CachedPage, Round, Seen};
 use super::{GitHubClient, Req, seg};
 use crate::github::live::{Folder, LiveState};
-use crate::github::{BillingInfo, GitHubError, Scope, SeatApi, SeatListResponse};
+use crate::github::{
+    BillingInfo, GitHubError, PageSeat, PageSeats, Scope, SeatApi, SeatListResponse,
+};
 
 /// What a bounded read of a user list found.
 pub(super) enum Paged {
@@ -127,7 +129,8 @@ fn served_at(headers: &HeaderMap) -> Option<DateTime<Utc>> {
 /// One page of the seat listing with what its headers say.
 #[derive(Debug)]
 struct Page {
-    body: SeatListResponse,
+    /// Shared with the conditional-read cache when it keeps the page.
+    body: Arc<PageSeats>,
     links: Links,
     served_at: Option<DateTime<Utc>>,
 }
@@ -165,13 +168,12 @@ fn page_failed(page: usize, e: GitHubError) -> GitHubError {
 
 /// Pages fold in page order while they arrive in any order: an early page
 /// waits until those before it are in.
-struct Assembly<'a> {
-    scope: &'a Scope,
+struct Assembly {
     folder: Folder,
     /// Entries without an assignee: counted, never planned.
     unassigned: u64,
     next: usize,
-    early: BTreeMap<usize, SeatListResponse>,
+    early: BTreeMap<usize, Arc<PageSeats>>,
     /// Page 1's `Date`: an entry granted after it means seats changed while
     /// paging (a net-zero change, one seat in and one out, leaves every
     /// count equal while shifting an entry past us).
@@ -180,28 +182,35 @@ struct Assembly<'a> {
     team_names: HashMap<String, String>,
 }
 
-impl Assembly<'_> {
-    fn add(&mut self, page: usize, body: SeatListResponse) -> Result<(), GitHubError> {
+impl Assembly {
+    fn add(&mut self, page: usize, body: Arc<PageSeats>) -> Result<(), GitHubError> {
         self.early.insert(page, body);
         while let Some(body) = self.early.remove(&self.next) {
-            for s in &body.seats {
-                if let Some(served) = self.served
-                    && s.created_at >= served + chrono::Duration::seconds(1)
-                {
-                    return Err(incomplete(format!(
-                        "a seat was granted at {} while the listing was read (page 1 was served at {served}): the pages may have shifted; the next reconcile will read them again",
-                        s.created_at
-                    )));
-                }
-                if let Some(t) = &s.assigning_team
-                    && let Some(name) = &t.name
-                    && !self.team_names.contains_key(&t.team().slug)
-                {
-                    self.team_names.insert(t.team().slug, name.clone());
-                }
-                match s.entry(self.scope) {
-                    Some(e) => self.folder.push(e).map_err(|e| incomplete(e.to_string()))?,
-                    None => self.unassigned += 1,
+            if let Some(served) = self.served
+                && let Some(late) = body
+                    .seats
+                    .iter()
+                    .map(PageSeat::created_at)
+                    .find(|t| *t >= served + chrono::Duration::seconds(1))
+            {
+                return Err(incomplete(format!(
+                    "a seat was granted at {late} while the listing was read (page 1 was served at {served}): the pages may have shifted; the next reconcile will read them again"
+                )));
+            }
+            // A page the cache does not share moves into the fold; a shared
+            // one is copied entry by entry.
+            let PageSeats {
+                seats, team_names, ..
+            } = Arc::try_unwrap(body).unwrap_or_else(|shared| (*shared).clone());
+            for (slug, name) in team_names {
+                self.team_names.entry(slug).or_insert(name);
+            }
+            for s in seats {
+                match s {
+                    PageSeat::Assigned(e) => {
+                        self.folder.push(e).map_err(|e| incomplete(e.to_string()))?
+                    }
+                    PageSeat::Unassigned(_) => self.unassigned += 1,
                 }
             }
             self.next += 1;
@@ -329,7 +338,7 @@ impl GitHubClient {
         if !resp.status.is_success() {
             return Err(self.status_error(&req, &resp, Some(scope)));
         }
-        let body: SeatListResponse = resp.json(route)?;
+        let body = Arc::new(resp.json::<SeatListResponse>(route)?.into_page(scope));
         let links = links(&resp.headers);
         if let Some(r) = round {
             let digest = etag::digest(&resp.body);
@@ -415,7 +424,7 @@ impl GitHubClient {
             }) => Err(GitHubError::IncompleteListing {
                 message,
                 shifted,
-                partial: slot.map(|a: Assembly<'_>| {
+                partial: slot.map(|a: Assembly| {
                     std::sync::Arc::new(LiveState {
                         seat_management_setting: None,
                         users: a.folder.finish(),
@@ -430,11 +439,11 @@ impl GitHubClient {
 
     /// [`GitHubClient::read_listing_round`], folding into `slot` once page 1
     /// is in.
-    async fn read_listing_into<'a>(
+    async fn read_listing_into(
         &self,
-        scope: &'a Scope,
+        scope: &Scope,
         round: Option<&Round>,
-        slot: &mut Option<Assembly<'a>>,
+        slot: &mut Option<Assembly>,
     ) -> Result<LiveState, GitHubError> {
         let crab = self.crab_for_scope(scope).await?;
         // Page 1 goes alone: it says how many pages follow, and it is the
@@ -478,7 +487,6 @@ impl GitHubClient {
             )));
         }
         let listing = slot.insert(Assembly {
-            scope,
             folder: Folder::deduplicating(scope, usize::try_from(total).unwrap_or(0)),
             unassigned: 0,
             next: 1,
@@ -828,19 +836,22 @@ mod tests {
     #[test]
     fn pages_of_a_listing_that_changed_are_refused() {
         let page = |seats: usize, total: u64, last: Option<usize>, next: bool| Page {
-            body: SeatListResponse {
-                total_seats: total,
-                seats: (0..seats)
-                    .map(|i| {
-                        serde_json::from_value(serde_json::json!({
-                            "created_at": "2026-01-01T00:00:00Z",
-                            "assignee": {"login": format!("u{i}")}
-                        }))
-                        .unwrap()
-                    })
-                    .collect(),
-                seat_management_setting: None,
-            },
+            body: Arc::new(
+                SeatListResponse {
+                    total_seats: total,
+                    seats: (0..seats)
+                        .map(|i| {
+                            serde_json::from_value(serde_json::json!({
+                                "created_at": "2026-01-01T00:00:00Z",
+                                "assignee": {"login": format!("u{i}")}
+                            }))
+                            .unwrap()
+                        })
+                        .collect(),
+                    seat_management_setting: None,
+                }
+                .into_page(&Scope::Org("o".into())),
+            ),
             links: Links {
                 last,
                 next,
