@@ -8,7 +8,8 @@
 //! `GET /enterprises/{enterprise}/copilot/billing/seats`). [`Folder`] turns
 //! either into [`LiveUser`]s and refuses a listing that repeats itself.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -35,7 +36,8 @@ pub struct TeamRef {
     /// Org team or enterprise team.
     pub kind: TeamKind,
     /// The slug; for enterprise teams always with the `ent:` prefix.
-    pub slug: String,
+    /// Shared: a listing names the same few teams on thousands of grants.
+    pub slug: Arc<str>,
 }
 
 impl TeamRef {
@@ -43,7 +45,7 @@ impl TeamRef {
     pub fn org(slug: &str) -> TeamRef {
         TeamRef {
             kind: TeamKind::Org,
-            slug: slug.to_string(),
+            slug: slug.into(),
         }
     }
 
@@ -51,7 +53,7 @@ impl TeamRef {
     pub fn enterprise(slug: &str) -> TeamRef {
         TeamRef {
             kind: TeamKind::Enterprise,
-            slug: enterprise_slug(slug),
+            slug: enterprise_slug(slug).into(),
         }
     }
 
@@ -137,10 +139,10 @@ pub enum Grant {
     /// By an organization of the enterprise (enterprise listing only), when
     /// the entry names its `organization`; `team` is the org team, if listed.
     Organization {
-        /// The organization's login.
-        org: String,
+        /// The organization's login (shared, as team slugs are).
+        org: Arc<str>,
         /// The org team through which the organization grants it, if listed.
-        team: Option<String>,
+        team: Option<Arc<str>>,
     },
 }
 
@@ -433,6 +435,9 @@ pub struct Folder {
     skip_repeats: bool,
     /// Positions in `users` by login ignoring case.
     index: CiIndex,
+    /// Team and organization names, one allocation each however many
+    /// grants name them.
+    names: HashSet<Arc<str>>,
     users: Vec<LiveUser>,
     entries: u64,
     repeats: u64,
@@ -447,6 +452,7 @@ impl Folder {
             per_grant: matches!(scope, Scope::Enterprise(_)),
             skip_repeats: false,
             index: CiIndex::with_capacity(capacity),
+            names: HashSet::new(),
             users: Vec::with_capacity(capacity),
             entries: 0,
             repeats: 0,
@@ -472,7 +478,8 @@ impl Folder {
     }
 
     /// Add one entry.
-    pub fn push(&mut self, e: Entry) -> Result<(), FoldError> {
+    pub fn push(&mut self, mut e: Entry) -> Result<(), FoldError> {
+        self.share_names(&mut e.seat.grant);
         let users = &self.users;
         let at = |i: usize| Ci(users.get(i).map_or(e.login.as_str(), |u| u.login.as_str()));
         // A new login is stored at the next position, which `at` reads as
@@ -509,6 +516,26 @@ impl Folder {
             plan_type: e.plan_type,
         });
         Ok(())
+    }
+
+    /// Point the grant's names at the ones already held.
+    fn share_names(&mut self, grant: &mut Grant) {
+        let mut share = |name: &mut Arc<str>| match self.names.get(&**name) {
+            Some(held) => *name = held.clone(),
+            None => {
+                self.names.insert(name.clone());
+            }
+        };
+        match grant {
+            Grant::Direct => {}
+            Grant::Team(t) => share(&mut t.slug),
+            Grant::Organization { org, team } => {
+                share(org);
+                if let Some(t) = team {
+                    share(t);
+                }
+            }
+        }
     }
 
     /// Distinct users so far.
@@ -625,6 +652,40 @@ mod tests {
         assert_eq!(users[0].last_activity_at, Some(t(5)));
         assert_eq!(users[0].last_seen(), (t(6), IdleSignal::LastAuthenticated));
         assert_eq!(users[1].login, "bob");
+    }
+
+    #[test]
+    fn the_fold_holds_each_name_once() {
+        let mut f = Folder::new(&ent(), 4);
+        let org = |team: Option<&str>| Grant::Organization {
+            org: "acme".into(),
+            team: team.map(Into::into),
+        };
+        f.push(entry("a", Grant::Team(TeamRef::enterprise("x"))))
+            .unwrap();
+        f.push(entry("b", Grant::Team(TeamRef::enterprise("x"))))
+            .unwrap();
+        f.push(entry("a", org(Some("x")))).unwrap();
+        f.push(entry("b", org(None))).unwrap();
+        let users = f.finish();
+        let names = |u: &LiveUser| -> Vec<Arc<str>> {
+            u.grants
+                .iter()
+                .flat_map(|g| match &g.grant {
+                    Grant::Team(t) => vec![t.slug.clone()],
+                    Grant::Organization { org, team } => {
+                        std::iter::once(org.clone()).chain(team.clone()).collect()
+                    }
+                    Grant::Direct => vec![],
+                })
+                .collect()
+        };
+        let (a, b) = (names(&users[0]), names(&users[1]));
+        // a: ent:x, acme, x; b: ent:x, acme. Equal names, one allocation.
+        assert!(Arc::ptr_eq(&a[0], &b[0]), "{a:?} {b:?}");
+        assert!(Arc::ptr_eq(&a[1], &b[1]), "{a:?} {b:?}");
+        assert_eq!(&*a[2], "x");
+        assert!(!Arc::ptr_eq(&a[2], &a[0]), "different names stay apart");
     }
 
     #[test]

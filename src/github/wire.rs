@@ -125,7 +125,7 @@ impl SeatJson {
                 Grant::Team(t)
             }
             (Scope::Enterprise(_), team, Some(org)) => Grant::Organization {
-                org: org.login.clone(),
+                org: org.login.as_str().into(),
                 team: team.map(|t| t.slug),
             },
             (_, Some(t), _) => Grant::Team(t),
@@ -201,8 +201,8 @@ impl SeatListResponse {
                     && let Some(name) = &t.name
                 {
                     let slug = t.team().slug;
-                    if !team_names.iter().any(|(s, _)| *s == slug) {
-                        team_names.push((slug, name.clone()));
+                    if !team_names.iter().any(|(s, _)| **s == *slug) {
+                        team_names.push((slug.to_string(), name.clone()));
                     }
                 }
                 match s.entry(scope) {

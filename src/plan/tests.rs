@@ -45,7 +45,7 @@ fn user(spec: &str) -> LiveUser {
                 Grant::Direct
             } else if let Some(org) = g.strip_prefix("org:") {
                 Grant::Organization {
-                    org: org.to_string(),
+                    org: org.into(),
                     team: None,
                 }
             } else if g.starts_with("ent:") {

@@ -26,7 +26,7 @@ pub fn seats_yaml(scope: &crate::config::Scope, live: &crate::plan::LiveState) -
                     managed = true;
                 }
                 Grant::Team(t) if t.kind == kind => {
-                    teams.insert(t.slug.to_ascii_lowercase(), t.slug.clone());
+                    teams.insert(t.slug.to_ascii_lowercase(), t.slug.to_string());
                     managed = true;
                 }
                 other => outside.push(other.describe()),

@@ -182,7 +182,7 @@ impl SimState {
     /// Grant (or restore) one enterprise-level entry; true when a seat was
     /// created or refreshed from pending.
     fn grant(&mut self, login: &str, team: Option<&TeamRef>, now: DateTime<Utc>) -> bool {
-        let at = self.ent_entry(login, team.map(|t| t.slug.as_str()));
+        let at = self.ent_entry(login, team.map(|t| &*t.slug));
         self.grant_at(login, team, at, now)
     }
 
@@ -628,7 +628,7 @@ mod tests {
             .map(|&e| {
                 let (seat, org) = st.entry(e);
                 let via = match (&seat.assigning_team, org) {
-                    (Some(t), _) => t.slug.clone(),
+                    (Some(t), _) => t.slug.to_string(),
                     (None, Some(o)) => format!("org:{o}"),
                     (None, None) => "direct".into(),
                 };

@@ -149,7 +149,7 @@ pub fn demo_state() -> SimState {
     }
     let data_ref = TeamRef {
         kind: TeamKind::Org,
-        slug: "data-science".to_string(),
+        slug: "data-science".into(),
     };
     for (n, login) in ["judy", "mallory", "niaj"].into_iter().enumerate() {
         let mut s = seat(login, now, 120, Some(n as i64 * 3), n);
@@ -233,7 +233,7 @@ pub fn generated_state_with(org: &str, spec: &GenSpec) -> SimState {
     let team_from = spec.seats.saturating_sub(spec.team_seats);
     let team_ref = TeamRef {
         kind: TeamKind::Org,
-        slug: "generated-team".to_string(),
+        slug: "generated-team".into(),
     };
     if spec.team_seats > 0 {
         let members: Vec<&str> = st.members[team_from..spec.seats]

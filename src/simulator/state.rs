@@ -557,7 +557,7 @@ impl SimState {
                 if let Some(team) = self.team(kind, slug) {
                     let r = TeamRef {
                         kind,
-                        slug: team.slug.clone(),
+                        slug: team.slug.as_str().into(),
                     };
                     out.push((r, self.effective_members(kind, slug)));
                 }
@@ -937,7 +937,7 @@ impl SimState {
             };
             let team_ref = TeamRef {
                 kind,
-                slug: team.slug.clone(),
+                slug: team.slug.as_str().into(),
             };
             self.selected_set_mut(kind).insert(lower(slug));
             for m in self.effective_members(kind, slug) {
@@ -1007,7 +1007,7 @@ impl SimState {
             if self.selected_set_mut(kind).remove(&lower(slug)) {
                 removed.push(TeamRef {
                     kind,
-                    slug: slug.clone(),
+                    slug: slug.as_str().into(),
                 });
             }
         }
@@ -1250,7 +1250,7 @@ mod tests {
                 .as_ref()
                 .unwrap()
                 .slug,
-            "data"
+            "data".into()
         );
         assert_eq!(st.remove_teams(SimScope::Org, &s(&["data"]), now()), Ok(2));
         assert!(!st.seat("bob").unwrap().is_active());

@@ -169,7 +169,7 @@ impl Model {
                 for o in &u.orgs {
                     grants.push(u.entry(
                         Grant::Organization {
-                            org: o.clone(),
+                            org: o.as_str().into(),
                             team: None,
                         },
                         None,
@@ -205,7 +205,7 @@ impl Model {
             .flat_map(|u| &u.grants)
             .filter(|g| g.held())
             .filter_map(|g| match &g.grant {
-                Grant::Team(t) => Some(t.slug.clone()),
+                Grant::Team(t) => Some(t.slug.to_string()),
                 _ => None,
             })
             .collect();
@@ -719,7 +719,7 @@ proptest! {
             .users
             .iter()
             .flat_map(|u| &u.grants)
-            .filter_map(|g| match &g.grant { Grant::Team(t) => Some(t.slug.clone()), _ => None })
+            .filter_map(|g| match &g.grant { Grant::Team(t) => Some(t.slug.to_string()), _ => None })
             .collect();
         let team_granted: BTreeSet<String> = model.users.values().filter(|u| !u.teams.is_empty()).map(|u| u.login.to_lowercase()).collect();
         let before = model.clone();

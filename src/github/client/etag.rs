@@ -24,7 +24,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::github::{BillingInfo, PageSeats, Scope};
+use crate::github::{BillingInfo, Scope};
+
+use super::packed::PackedPage;
 
 use super::listing::Links;
 
@@ -40,13 +42,13 @@ pub(super) fn digest(body: &str) -> Digest {
     (h(0x5ea7_4ee9), h(0x2b99_2ddf))
 }
 
-/// One cached page: its validator, its body's digest and the page as the
-/// fold reads it (not the decoded JSON).
+/// One cached page: its validator, its body's digest and the page packed
+/// (not the decoded JSON).
 #[derive(Debug, Clone)]
 pub(super) struct CachedPage {
     pub etag: String,
     pub digest: Digest,
-    pub body: Arc<PageSeats>,
+    pub body: PackedPage,
     pub links: Links,
 }
 
@@ -210,7 +212,7 @@ mod tests {
         Arc::new(CachedPage {
             etag: etag.into(),
             digest: digest(etag),
-            body: Arc::new(PageSeats {
+            body: PackedPage::pack(&crate::github::PageSeats {
                 total_seats: 0,
                 seats: vec![],
                 team_names: vec![],

@@ -24,6 +24,7 @@ use octocrab::Octocrab;
 use serde::Deserialize;
 
 use super::etag::{self, CachedPage, Round, Seen};
+use super::packed::PackedPage;
 use super::{GitHubClient, Req, seg};
 use crate::github::live::{Folder, LiveState};
 use crate::github::{
@@ -129,8 +130,7 @@ fn served_at(headers: &HeaderMap) -> Option<DateTime<Utc>> {
 /// One page of the seat listing with what its headers say.
 #[derive(Debug)]
 struct Page {
-    /// Shared with the conditional-read cache when it keeps the page.
-    body: Arc<PageSeats>,
+    body: PageSeats,
     links: Links,
     served_at: Option<DateTime<Utc>>,
 }
@@ -173,7 +173,7 @@ struct Assembly {
     /// Entries without an assignee: counted, never planned.
     unassigned: u64,
     next: usize,
-    early: BTreeMap<usize, Arc<PageSeats>>,
+    early: BTreeMap<usize, PageSeats>,
     /// Page 1's `Date`: an entry granted after it means seats changed while
     /// paging (a net-zero change, one seat in and one out, leaves every
     /// count equal while shifting an entry past us).
@@ -183,7 +183,7 @@ struct Assembly {
 }
 
 impl Assembly {
-    fn add(&mut self, page: usize, body: Arc<PageSeats>) -> Result<(), GitHubError> {
+    fn add(&mut self, page: usize, body: PageSeats) -> Result<(), GitHubError> {
         self.early.insert(page, body);
         while let Some(body) = self.early.remove(&self.next) {
             if let Some(served) = self.served
@@ -197,11 +197,9 @@ impl Assembly {
                     "a seat was granted at {late} while the listing was read (page 1 was served at {served}): the pages may have shifted; the next reconcile will read them again"
                 )));
             }
-            // A page the cache does not share moves into the fold; a shared
-            // one is copied entry by entry.
             let PageSeats {
                 seats, team_names, ..
-            } = Arc::try_unwrap(body).unwrap_or_else(|shared| (*shared).clone());
+            } = body;
             for (slug, name) in team_names {
                 self.team_names.entry(slug).or_insert(name);
             }
@@ -315,7 +313,7 @@ impl GitHubClient {
                 }
                 // The 304's own Date says when the page was validated.
                 return Ok(Page {
-                    body: c.body.clone(),
+                    body: c.body.unpack(),
                     links: c.links,
                     served_at: served_at(&resp.headers),
                 });
@@ -338,7 +336,7 @@ impl GitHubClient {
         if !resp.status.is_success() {
             return Err(self.status_error(&req, &resp, Some(scope)));
         }
-        let body = Arc::new(resp.json::<SeatListResponse>(route)?.into_page(scope));
+        let body = resp.json::<SeatListResponse>(route)?.into_page(scope);
         let links = links(&resp.headers);
         if let Some(r) = round {
             let digest = etag::digest(&resp.body);
@@ -357,7 +355,7 @@ impl GitHubClient {
                 Arc::new(CachedPage {
                     etag,
                     digest,
-                    body: body.clone(),
+                    body: PackedPage::pack(&body),
                     links,
                 })
             });
@@ -836,22 +834,20 @@ mod tests {
     #[test]
     fn pages_of_a_listing_that_changed_are_refused() {
         let page = |seats: usize, total: u64, last: Option<usize>, next: bool| Page {
-            body: Arc::new(
-                SeatListResponse {
-                    total_seats: total,
-                    seats: (0..seats)
-                        .map(|i| {
-                            serde_json::from_value(serde_json::json!({
-                                "created_at": "2026-01-01T00:00:00Z",
-                                "assignee": {"login": format!("u{i}")}
-                            }))
-                            .unwrap()
-                        })
-                        .collect(),
-                    seat_management_setting: None,
-                }
-                .into_page(&Scope::Org("o".into())),
-            ),
+            body: SeatListResponse {
+                total_seats: total,
+                seats: (0..seats)
+                    .map(|i| {
+                        serde_json::from_value(serde_json::json!({
+                            "created_at": "2026-01-01T00:00:00Z",
+                            "assignee": {"login": format!("u{i}")}
+                        }))
+                        .unwrap()
+                    })
+                    .collect(),
+                seat_management_setting: None,
+            }
+            .into_page(&Scope::Org("o".into())),
             links: Links {
                 last,
                 next,

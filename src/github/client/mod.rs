@@ -18,6 +18,7 @@ mod contents;
 mod etag;
 mod identity;
 mod listing;
+mod packed;
 mod redirect;
 mod repo;
 mod retry;

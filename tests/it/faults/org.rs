@@ -122,7 +122,7 @@ impl Scope for Org {
                 seat.pending_cancellation_date = Some(cancel_date);
                 seat.assigning_team = team_of[i].map(|j| TeamRef {
                     kind: TeamKind::Org,
-                    slug: slugs[j].clone(),
+                    slug: slugs[j].as_str().into(),
                 });
                 st.seats.push(seat);
             }
