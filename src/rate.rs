@@ -106,6 +106,24 @@ pub enum WaitReason {
     Remaining,
 }
 
+/// What one run of a scope spent, in primary-limit points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Spend {
+    /// The reconcile's own points: the estimate of the scope's next one.
+    pub reconcile: u64,
+    /// Points spent alongside it that the next run need not repeat (the
+    /// hourly AI-credit usage read): counted in the hour, kept out of the
+    /// estimate; [`Budget::decide`] is told when the next run repeats them.
+    pub extra: u64,
+}
+
+impl Spend {
+    /// Everything the run spent.
+    pub fn total(self) -> u64 {
+        self.reconcile.saturating_add(self.extra)
+    }
+}
+
 /// GitHub's last word on the primary limit: points left and when it resets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Remaining {
@@ -169,10 +187,11 @@ impl Budget {
             .sum()
     }
 
-    /// Record a finished reconcile of `scope` that cost `points`.
-    pub fn record(&mut self, scope: usize, now: Instant, points: u64) {
-        self.last.insert(scope, points);
-        self.spent.push_back((now, points));
+    /// Record a finished run of `scope` that spent `spend`: all of it
+    /// counts in the hour, the reconcile's own points become its estimate.
+    pub fn record(&mut self, scope: usize, now: Instant, spend: Spend) {
+        self.last.insert(scope, spend.reconcile);
+        self.spent.push_back((now, spend.total()));
         while let Some(&(at, _)) = self.spent.front() {
             if now.saturating_duration_since(at) >= HOUR {
                 self.spent.pop_front();
@@ -193,16 +212,26 @@ impl Budget {
     }
 
     /// May a reconcile of `scope` start at `now`? Its cost is taken to be
-    /// the last one's (unknown: it starts, and teaches the estimate). It
+    /// the last one's (unknown: it starts, and teaches the estimate) plus
+    /// `extra`, the points the run spends beside it this time (the usage
+    /// read when it is due), so a run is never started that the budget
+    /// cannot pay for in full. It
     /// waits while GitHub has fewer points left than it needs (until the
     /// reset), and while the trailing hour's spend plus its cost exceeds the
     /// allowance (until enough of that spend is an hour old). A reconcile
     /// that costs more than the whole allowance runs only once the hour
     /// holds no other spend: at most once an hour, never never.
-    pub fn decide(&self, scope: usize, now: Instant, remaining: Option<Remaining>) -> Decision {
+    pub fn decide(
+        &self,
+        scope: usize,
+        now: Instant,
+        remaining: Option<Remaining>,
+        extra: u64,
+    ) -> Decision {
         let Some(cost) = self.estimate(scope) else {
             return Decision::Now;
         };
+        let cost = cost.saturating_add(extra);
         if let Some(r) = remaining
             && r.points < cost
             && r.reset > now
@@ -400,14 +429,21 @@ mod tests {
             let mut b = Budget::new(c.share.parse().unwrap());
             b.learn_limit(Some(c.limit));
             for &(m, p) in &c.history {
-                b.record(7, t0 + min(m), p);
+                b.record(
+                    7,
+                    t0 + min(m),
+                    Spend {
+                        reconcile: p,
+                        extra: 0,
+                    },
+                );
             }
             let cost_known = !c.history.is_empty();
             let remaining = c.remaining.map(|(points, reset)| Remaining {
                 points,
                 reset: t0 + min(reset),
             });
-            let got = b.decide(7, t0 + min(c.at), remaining);
+            let got = b.decide(7, t0 + min(c.at), remaining, 0);
             let want = match c.want {
                 None => Decision::Now,
                 Some((m, why)) => Decision::Wait {
@@ -425,13 +461,71 @@ mod tests {
         let t0 = Instant::now();
         let mut b = Budget::new("50%".parse().unwrap());
         b.learn_limit(Some(15_000));
-        b.record(0, t0, 1_310);
-        b.record(1, t0 + Duration::from_secs(600), 0);
+        let points = |reconcile| Spend {
+            reconcile,
+            extra: 0,
+        };
+        b.record(0, t0, points(1_310));
+        b.record(1, t0 + Duration::from_secs(600), points(0));
         assert_eq!(b.spent_in_hour(t0 + Duration::from_secs(601)), 1_310);
         assert_eq!(b.spent_in_hour(t0 + HOUR + Duration::from_secs(1)), 0);
         let per_hour = b.reconciles_per_hour(0).unwrap();
         assert!((per_hour - 7_500.0 / 1_310.0).abs() < 1e-9);
         assert_eq!(b.reconciles_per_hour(1), Some(f64::INFINITY));
         assert_eq!(b.reconciles_per_hour(2), None);
+    }
+
+    #[test]
+    fn the_usage_read_counts_in_the_hour_and_in_the_plan() {
+        let t0 = Instant::now();
+        let min = |m: u64| t0 + Duration::from_secs(60 * m);
+        // 100% of 100: an allowance of 100 points an hour.
+        let mut b = Budget::new("100%".parse().unwrap());
+        b.learn_limit(Some(100));
+        // A 49-point reconcile and the 1-point usage read made with it.
+        b.record(
+            0,
+            min(0),
+            Spend {
+                reconcile: 49,
+                extra: 1,
+            },
+        );
+        assert_eq!(b.spent_in_hour(min(1)), 50, "the read is spent too");
+        assert_eq!(b.estimate(0), Some(49), "but not repeated every run");
+        // 50 spent + 49 + a due 1-point read = 100: fits exactly.
+        assert_eq!(b.decide(0, min(10), None, 1), Decision::Now);
+        b.record(
+            0,
+            min(10),
+            Spend {
+                reconcile: 50,
+                extra: 0,
+            },
+        );
+        // 100 spent: nothing fits until the first run ages out; then 50
+        // spent + 50 fits, but not with a due read on top.
+        assert_eq!(b.decide(0, min(60), None, 0), Decision::Now);
+        assert_eq!(
+            b.decide(0, min(60), None, 1),
+            Decision::Wait {
+                until: min(70),
+                why: WaitReason::Share
+            },
+            "a reconcile and its read that the hour cannot pay for wait"
+        );
+        // GitHub has exactly the reconcile's points left, not the read's.
+        let left = Remaining {
+            points: 50,
+            reset: min(90),
+        };
+        assert_eq!(b.decide(0, min(80), Some(left), 0), Decision::Now);
+        assert_eq!(
+            b.decide(0, min(80), Some(left), 1),
+            Decision::Wait {
+                until: min(90),
+                why: WaitReason::Remaining
+            }
+        );
     }
 }

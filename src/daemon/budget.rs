@@ -2,7 +2,8 @@
 //! reconcile, ask [`crate::rate::Budget`] whether the org's last cost fits
 //! the trailing hour and GitHub's remaining points, and wait (the schedule
 //! stretches; triggers meanwhile coalesce into one run) until it does; after
-//! it, record the points it spent. `/status` and
+//! it, record the points it spent. The hourly AI-credit usage read goes with
+//! a reconcile: planned (one point) while due, recorded with it. `/status` and
 //! `seatkeeper_next_reconcile_allowed_timestamp_seconds` say when the next
 //! reconcile of each org may start.
 
@@ -12,9 +13,9 @@ use chrono::Utc;
 use tokio::sync::watch;
 
 use crate::github::client::ClientStats;
-use crate::rate::{Decision, Remaining, WaitReason};
+use crate::rate::{Decision, Remaining, Spend, WaitReason};
 
-use super::{OrgSlot, Shared, lock};
+use super::{OrgSlot, Shared, USAGE_READ_POINTS, lock};
 
 /// GitHub's remaining points as the budget reads them.
 fn remaining(stats: &ClientStats, now: Instant) -> Option<Remaining> {
@@ -45,7 +46,13 @@ impl Shared {
         let decision = {
             let mut b = lock(&self.budget);
             b.learn_limit(stats.rate_limit_limit);
-            b.decide(slot.index, now, remaining(&stats, now))
+            // A due usage read is part of the run: plan its points too.
+            let read = if slot.usage_read_due(now) {
+                USAGE_READ_POINTS
+            } else {
+                0
+            };
+            b.decide(slot.index, now, remaining(&stats, now), read)
         };
         let (at, why) = match decision {
             Decision::Now => (Utc::now(), None),
@@ -96,14 +103,15 @@ impl Shared {
         }
     }
 
-    /// Record that a reconcile of `slot` spent `points`, then publish when
-    /// the next one may start.
-    pub(super) fn record_spend(&self, slot: &OrgSlot, points: u64) {
+    /// Record what a run of `slot` spent (its reconcile and the usage read
+    /// made with it), then publish when the next one may start.
+    pub(super) fn record_spend(&self, slot: &OrgSlot, spend: Spend) {
+        let points = spend.total();
         let now = Instant::now();
         let (hour, allowance) = {
             let mut b = lock(&self.budget);
             b.learn_limit(self.client.stats().rate_limit_limit);
-            b.record(slot.index, now, points);
+            b.record(slot.index, now, spend);
             (b.spent_in_hour(now), b.allowance())
         };
         lock(&slot.status).last_points = Some(points);

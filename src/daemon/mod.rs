@@ -50,6 +50,7 @@ use crate::github::repo::{RefRead, RepoApi, RepoRef};
 use crate::http_guard::{HttpArgs, WebhookGuard};
 use crate::metrics::Metrics;
 use crate::plan::Action;
+use crate::rate::Spend;
 use crate::reconcile::{Mode, Options, Outcome, Status};
 use crate::source::{Loaded, Source, SourceSpec};
 
@@ -207,6 +208,7 @@ pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> cra
                         ..OrgStatus::default()
                     }),
                     head: Mutex::new(None),
+                    usage_read_at: Mutex::new(None),
                 })
             })
             .collect(),
@@ -566,6 +568,9 @@ struct OrgSlot {
     /// The source ref's last known commit and its ETag (commit tracking),
     /// shared by the worker and the poller so each read is conditional.
     head: Mutex<Option<(String, Option<String>)>>,
+    /// When the AI-credit usage report was last read for the metric: the
+    /// rate budget plans the next read's points while one is due.
+    usage_read_at: Mutex<Option<Instant>>,
 }
 
 impl OrgSlot {
@@ -576,6 +581,12 @@ impl OrgSlot {
             .org
             .clone()
             .unwrap_or_else(|| self.source.clone())
+    }
+
+    /// Whether a reconcile finishing at `now` reads the usage report.
+    fn usage_read_due(&self, now: Instant) -> bool {
+        lock(&self.usage_read_at)
+            .is_none_or(|t| now.saturating_duration_since(t) >= USAGE_READ_EVERY)
     }
 }
 
@@ -593,8 +604,6 @@ struct Attempt {
 struct WorkerState {
     source: Source,
     last: Option<Loaded>,
-    /// When the AI-credit usage report was last read for the metric.
-    usage_read_at: Option<Instant>,
     /// With `--leader-elect`: the leadership term this reconcile runs in;
     /// every write batch is fenced against it.
     term: Option<u64>,
@@ -604,11 +613,15 @@ struct WorkerState {
 /// usage is not live, and each read is a request.
 const USAGE_READ_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
+/// The points one usage read costs: a single `GET` (retries, if any, are
+/// measured and recorded as spent). The rate budget plans them into a run
+/// the read is due in.
+const USAGE_READ_POINTS: u64 = 1;
+
 async fn worker(shared: Arc<Shared>, slot: Arc<OrgSlot>, mut shutdown: watch::Receiver<bool>) {
     let mut state = WorkerState {
         source: Source::new(slot.spec.clone()),
         last: None,
-        usage_read_at: None,
         term: None,
     };
     loop {
@@ -863,20 +876,29 @@ impl Shared {
             st.running = true;
             st.last_started_at = Some(Utc::now());
         }
-        let points_before = self.client.stats().primary_points;
+        let points = || self.client.stats().primary_points;
+        let points_before = points();
         let attempt = self.attempt(slot, state).await;
         let elapsed = started.elapsed();
+        let points_reconciled = points();
+        let org = slot.label();
+        if let Ok(outcome) = &attempt.result
+            && slot.usage_read_due(Instant::now())
+        {
+            *lock(&slot.usage_read_at) = Some(Instant::now());
+            self.read_ai_credits(&org, &outcome.scope).await;
+        }
         // One client for every org: a reconcile of another org running at
         // the same time is counted here too (an overestimate, never less).
+        // The usage read is this org's spend as well, planned apart.
         self.record_spend(
             slot,
-            self.client
-                .stats()
-                .primary_points
-                .saturating_sub(points_before),
+            Spend {
+                reconcile: points_reconciled.saturating_sub(points_before),
+                extra: points().saturating_sub(points_reconciled),
+            },
         );
         let duration_ms = elapsed.as_millis() as u64;
-        let org = slot.label();
         let result = match &attempt.result {
             Ok(o) => o.metric_result(),
             Err(_) => "error",
@@ -886,13 +908,6 @@ impl Shared {
             .observe_reconcile(&org, result, elapsed.as_secs_f64());
         if let Ok(outcome) = &attempt.result {
             self.metrics.observe_outcome(&org, outcome);
-            if state
-                .usage_read_at
-                .is_none_or(|t| t.elapsed() >= USAGE_READ_EVERY)
-            {
-                state.usage_read_at = Some(Instant::now());
-                self.read_ai_credits(&org, &outcome.scope).await;
-            }
         }
         let sha = attempt.sha.as_deref().unwrap_or("");
         let mode = if self.dry_run {

@@ -252,7 +252,8 @@ pub(super) struct OrgStatus {
     /// The latest changes written, newest first (at most
     /// [`RECENT_CHANGES`]), each with the source commit that asked for it.
     pub(super) recent_changes: Vec<RecentChange>,
-    /// GitHub primary rate-limit points the last reconcile spent.
+    /// GitHub primary rate-limit points the last reconcile spent, with the
+    /// usage read made after it.
     pub(super) last_points: Option<u64>,
     /// When the rate budget lets the next reconcile start (now or earlier:
     /// at once).

@@ -577,6 +577,98 @@ fn chart_app_version_is_the_crate_version() {
 }
 
 // ---------------------------------------------------------------------------
+// The PrometheusRule
+
+/// The alerts of the PrometheusRule rendered from ci/monitoring-values.yaml
+/// and `extra`, by name.
+fn alert_rules(helm: &Path, extra: &[&str]) -> std::collections::BTreeMap<String, Value> {
+    let values = chart_dir().join("ci/monitoring-values.yaml");
+    let mut args = vec!["--values", values.to_str().expect("UTF-8 path")];
+    args.extend_from_slice(extra);
+    let docs = manifests(helm, &args);
+    let rules = find(&docs, "PrometheusRule");
+    assert_eq!(rules.len(), 1, "one PrometheusRule");
+    rules[0]["spec"]["groups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|g| g["rules"].as_array().cloned().unwrap_or_default())
+        .map(|r| (r["alert"].as_str().expect("an alert").to_string(), r))
+        .collect()
+}
+
+/// The alert names of the Alerts table in docs/metrics.md.
+fn documented_alerts() -> BTreeSet<String> {
+    let doc = std::fs::read_to_string(Path::new(MANIFEST_DIR).join("docs/metrics.md")).unwrap();
+    let table = doc
+        .split("\n## Alerts\n")
+        .nth(1)
+        .expect("docs/metrics.md has an Alerts section");
+    table
+        .split("\n## ")
+        .next()
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `Seatkeeper"))
+        .filter_map(|l| l.split('`').next())
+        .map(|n| format!("Seatkeeper{n}"))
+        .collect()
+}
+
+#[test]
+#[ignore = "needs helm: `bash scripts/helm-check.sh` installs it; CI runs it"]
+fn the_prometheus_rule_ships_the_documented_alerts_and_one_for_an_incomplete_listing() {
+    let helm = helm();
+    let rules = alert_rules(&helm, &[]);
+    // The CI values leave SeatkeeperAbsent out.
+    let mut want = documented_alerts();
+    assert!(want.remove("SeatkeeperAbsent"), "{want:?}");
+    assert_eq!(rules.keys().cloned().collect::<BTreeSet<_>>(), want);
+    let metrics = readme_metrics();
+    for (name, rule) in &rules {
+        let expr = rule["expr"].as_str().expect("expr");
+        for m in metric_names(expr) {
+            assert!(
+                metrics.contains(&m),
+                "{name} queries {m}, not in docs/metrics.md"
+            );
+        }
+        assert_eq!(rule["labels"]["team"], "platform", "{name}");
+    }
+
+    // An incomplete listing held the removals: warned after
+    // listingIncompleteFor (30m by default) without a proven listing.
+    let rule = &rules["SeatkeeperListingIncomplete"];
+    assert_eq!(
+        rule["expr"],
+        r#"max by (namespace, org) (seatkeeper_listing_incomplete{namespace="seatkeeper"}) > 0"#
+    );
+    assert_eq!(rule["for"], "30m");
+    assert_eq!(rule["labels"]["severity"], "warning");
+    let description = rule["annotations"]["description"].as_str().unwrap();
+    for said in [
+        "adds only",
+        "hold every removal",
+        "listing_whole",
+        "troubleshooting",
+    ] {
+        assert!(description.contains(said), "{said}: {description}");
+    }
+
+    let rules = alert_rules(&helm, &["--set", "prometheusRule.listingIncompleteFor=2h"]);
+    assert_eq!(rules["SeatkeeperListingIncomplete"]["for"], "2h");
+    let rules = alert_rules(
+        &helm,
+        &[
+            "--set",
+            "prometheusRule.disabled.SeatkeeperListingIncomplete=true",
+        ],
+    );
+    assert!(!rules.contains_key("SeatkeeperListingIncomplete"));
+    assert!(rules.contains_key("SeatkeeperGuardTripped"));
+}
+
+// ---------------------------------------------------------------------------
 // The Grafana dashboard
 
 /// The dashboard ConfigMap rendered with `extra`, if any.

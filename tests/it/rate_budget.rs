@@ -2,8 +2,10 @@
 //! `seatkeeper run` against the simulator, whose `x-ratelimit-limit` is the
 //! limit it learns. The scheduling decisions themselves are table-tested in
 //! `src/rate.rs`; here: the schedule stretches, `/status` and the metrics say
-//! when the next reconcile may run, a steady state of 304s costs nothing,
-//! and an absurd `x-ratelimit-limit` is ignored and logged once.
+//! when the next reconcile may run, the hourly AI-credit usage read is
+//! counted and planned with the reconcile it follows, a steady state of 304s
+//! costs nothing, and an absurd `x-ratelimit-limit` is ignored and logged
+//! once.
 
 use std::time::Duration;
 
@@ -31,11 +33,21 @@ async fn sim(seats: usize, limit: u64) -> Simulator {
 /// A daemon reconciling every second (dry run: the budget, not the writes,
 /// is under test), with an in-sync seats.yaml.
 fn daemon(sim: &Simulator, dir: &tempfile::TempDir, seats: usize, budget: &str) -> Daemon {
-    let path = dir.path().join("seats.yaml");
+    daemon_of(sim, dir, &seats_yaml(seats, ""), budget)
+}
+
+/// seats.yaml keeping the `seats` generated logins, after `head`.
+fn seats_yaml(seats: usize, head: &str) -> String {
     let users: String = (0..seats)
         .map(|i| format!("  - {}\n", generated_login(i)))
         .collect();
-    write_atomic(&path, &format!("org: acme\nusers:\n{users}"));
+    format!("org: acme\n{head}users:\n{users}")
+}
+
+/// A daemon reconciling every second (dry run) with `yaml` as seats.yaml.
+fn daemon_of(sim: &Simulator, dir: &tempfile::TempDir, yaml: &str, budget: &str) -> Daemon {
+    let path = dir.path().join("seats.yaml");
+    write_atomic(&path, yaml);
     Daemon::start(
         sim,
         &[
@@ -63,9 +75,11 @@ async fn metrics(d: &Daemon) -> String {
 
 #[tokio::test]
 async fn the_budget_stretches_the_schedule_and_says_when_the_next_reconcile_runs() {
-    // 1,050 seats: 11 pages + the billing details = 12 points. 10% of 100
-    // an hour is 10: the first reconcile (cost unknown) runs, the next one
-    // would take 24 > 10 and waits until the first is an hour old.
+    // 1,050 seats: 11 pages + the billing details = 12 points, and the
+    // hourly AI-credit usage read made with the first reconcile 1 more.
+    // 10% of 100 an hour is 10: the first reconcile (cost unknown) runs,
+    // the next one would take 13 + 12 > 10 and waits until the first is an
+    // hour old.
     let sim = sim(1_050, 100).await;
     let dir = tempfile::tempdir().unwrap();
     let d = daemon(&sim, &dir, 1_050, "10%");
@@ -87,7 +101,7 @@ async fn the_budget_stretches_the_schedule_and_says_when_the_next_reconcile_runs
     );
     let org = &st["orgs"][0];
     assert_eq!(org["budget_wait"], "rate_budget");
-    assert_eq!(org["last_points"], 12);
+    assert_eq!(org["last_points"], 13);
     let at: DateTime<Utc> = org["next_reconcile_allowed_at"]
         .as_str()
         .unwrap()
@@ -110,14 +124,15 @@ async fn the_budget_stretches_the_schedule_and_says_when_the_next_reconcile_runs
         metric(&m, "seatkeeper_rate_budget_points_hour", &[]),
         Some(10.0)
     );
-    assert_eq!(metric(&m, "seatkeeper_github_points_hour", &[]), Some(12.0));
     assert_eq!(
         metric(&m, "seatkeeper_github_points_reconcile", &[("org", "acme")]),
-        Some(12.0)
+        Some(13.0)
     );
-    // The controller's hourly AI-credit usage read (the cost metric) is
-    // spent outside reconciles.
-    assert_eq!(sim.rate_limit().used, 12 + usage_reads(&sim));
+    // Every point GitHub counted is in the budget's hour, the usage read's
+    // too.
+    assert_eq!(usage_reads(&sim), 1);
+    assert_eq!(sim.rate_limit().used, 13);
+    assert_eq!(metric(&m, "seatkeeper_github_points_hour", &[]), Some(13.0));
 }
 
 /// Requests the controller made for the AI-credit usage metric.
@@ -129,6 +144,43 @@ fn usage_reads(sim: &Simulator) -> u64 {
 }
 
 #[tokio::test]
+async fn a_due_usage_read_is_planned_into_the_next_reconcile() {
+    // A reconcile that fails (seats.yaml names a team GitHub does not know)
+    // spends its points but reads no usage: the hourly read is still due,
+    // so the next run is planned at its estimate plus the read's point.
+    // 150 seats: 2 pages + the billing details + the team lookup = 4
+    // points. 8% of 100 an hour is 8: 4 spent + 4 would fit, 4 + 4 + the
+    // read's 1 does not.
+    let sim = sim(150, 100).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = daemon_of(&sim, &dir, &seats_yaml(150, "teams:\n  - ghost\n"), "8%");
+    let failed = || async {
+        let m = metrics(&d).await;
+        metric(
+            &m,
+            "seatkeeper_reconcile_total",
+            &[("org", "acme"), ("result", "error")],
+        )
+        .unwrap_or(0.0)
+    };
+    d.wait_for("the first reconcile, failed", || async {
+        (failed().await >= 1.0).then_some(())
+    })
+    .await;
+    let st = d
+        .wait_for("the budget's verdict", || async {
+            let st = status(&d).await;
+            st["orgs"][0]["last_points"].is_u64().then_some(st)
+        })
+        .await;
+    assert_eq!(st["orgs"][0]["last_points"], 4, "{st}");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(failed().await, 1.0, "the every-second schedule stretched");
+    assert_eq!(status(&d).await["orgs"][0]["budget_wait"], "rate_budget");
+    assert_eq!(usage_reads(&sim), 0, "a failed reconcile reads no usage");
+}
+
+#[tokio::test]
 async fn a_steady_state_of_unchanged_pages_costs_no_point() {
     let sim = sim(1_050, 5_000).await;
     let dir = tempfile::tempdir().unwrap();
@@ -137,15 +189,16 @@ async fn a_steady_state_of_unchanged_pages_costs_no_point() {
         (d.reconciles().await >= 3.0).then_some(())
     })
     .await;
-    // Only the cold read cost points: every later page and the billing
-    // details were 304s (plus the hourly AI-credit usage read).
-    assert_eq!(sim.rate_limit().used, 12 + usage_reads(&sim));
+    // Only the cold read and the hourly AI-credit usage read made with it
+    // cost points: every later page and the billing details were 304s.
+    assert_eq!(usage_reads(&sim), 1);
+    assert_eq!(sim.rate_limit().used, 13);
     let m = metrics(&d).await;
     assert_eq!(
         metric(&m, "seatkeeper_github_points_reconcile", &[("org", "acme")]),
         Some(0.0)
     );
-    assert_eq!(metric(&m, "seatkeeper_github_points_hour", &[]), Some(12.0));
+    assert_eq!(metric(&m, "seatkeeper_github_points_hour", &[]), Some(13.0));
     assert_eq!(
         metric(&m, "seatkeeper_rate_budget_points_hour", &[]),
         Some(2_500.0)
