@@ -151,6 +151,15 @@ impl CiIndex {
         }
     }
 
+    /// An index of positions `0..n`, the first of equal keys kept.
+    pub(crate) fn of<'k>(n: usize, key_at: impl Fn(usize) -> Ci<'k>) -> CiIndex {
+        let mut index = CiIndex::with_capacity(n);
+        for i in 0..n {
+            index.insert(i, &key_at);
+        }
+        index
+    }
+
     fn hash(&self, key: Ci<'_>) -> u64 {
         std::hash::BuildHasher::hash_one(&self.hasher, key)
     }
@@ -229,6 +238,12 @@ mod tests {
         let mut index = CiIndex::with_capacity(1);
         let stored: Vec<Option<usize>> = (0..keys.len()).map(|i| index.insert(i, at)).collect();
         assert_eq!(stored, [None, None, Some(0), None, Some(1)]);
+        let built: Vec<usize> = {
+            let mut p: Vec<usize> = CiIndex::of(keys.len(), at).positions().collect();
+            p.sort();
+            p
+        };
+        assert_eq!(built, [0, 1, 3], "of() keeps the first of equal keys");
         #[rustfmt::skip]
         let cases = [("ALICE", Some(0)), ("bob", Some(1)), ("Carol", Some(3)), ("dave", None), ("alic", None)];
         for (key, want) in cases {

@@ -119,7 +119,11 @@ impl SeatJson {
     /// that organization's grant; an entry naming neither is a direct
     /// enterprise grant.
     pub fn grant(&self, scope: &Scope) -> Grant {
-        let team = self.assigning_team.as_ref().map(TeamJson::team);
+        self.grant_with(scope, self.assigning_team.as_ref().map(TeamJson::team))
+    }
+
+    /// [`SeatJson::grant`] with the assigning team already read.
+    fn grant_with(&self, scope: &Scope, team: Option<TeamRef>) -> Grant {
         match (scope, team, &self.organization) {
             (Scope::Enterprise(_), Some(t), _) if t.kind == super::live::TeamKind::Enterprise => {
                 Grant::Team(t)
@@ -136,11 +140,16 @@ impl SeatJson {
     /// The entry for the fold; `None` for an entry without an assignee (it
     /// cannot be managed by login, so it is counted but never planned).
     pub fn entry(&self, scope: &Scope) -> Option<Entry> {
+        self.entry_with(scope, self.assigning_team.as_ref().map(TeamJson::team))
+    }
+
+    /// [`SeatJson::entry`] with the assigning team already read.
+    fn entry_with(&self, scope: &Scope, team: Option<TeamRef>) -> Option<Entry> {
         let assignee = self.assignee.as_ref()?;
         Some(Entry {
             login: assignee.login.clone(),
             seat: GrantSeat {
-                grant: self.grant(scope),
+                grant: self.grant_with(scope, team),
                 pending_cancellation_date: self.pending_cancellation_date,
                 created_at: self.created_at,
             },
@@ -197,15 +206,16 @@ impl SeatListResponse {
             .seats
             .iter()
             .map(|s| {
-                if let Some(t) = &s.assigning_team
-                    && let Some(name) = &t.name
+                // Read once: for the name and for the entry's grant.
+                let team = s.assigning_team.as_ref().map(TeamJson::team);
+                if let (Some(t), Some(name)) = (
+                    &team,
+                    s.assigning_team.as_ref().and_then(|t| t.name.as_ref()),
+                ) && !team_names.iter().any(|(s, _)| **s == *t.slug)
                 {
-                    let slug = t.team().slug;
-                    if !team_names.iter().any(|(s, _)| **s == *slug) {
-                        team_names.push((slug.to_string(), name.clone()));
-                    }
+                    team_names.push((t.slug.to_string(), name.clone()));
                 }
-                match s.entry(scope) {
+                match s.entry_with(scope, team) {
                     Some(e) => PageSeat::Assigned(e),
                     None => PageSeat::Unassigned(s.created_at),
                 }

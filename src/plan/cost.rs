@@ -167,15 +167,9 @@ impl CostInput {
     pub fn from_plan(plan: &Plan, live: &LiveState, today: NaiveDate, prices: SeatPrices) -> Self {
         // Lookups by login without lowercase copies: at 100,000 seats two
         // maps and a set of lowercase logins were the reconcile's peak.
-        let mut index = CiIndex::with_capacity(live.users.len());
-        for i in 0..live.users.len() {
-            index.insert(i, |j| Ci(&live.users[j].login));
-        }
-        let user = |l: &str| {
-            index
-                .get(Ci(l), |j| Ci(&live.users[j].login))
-                .map(|i| &live.users[i])
-        };
+        let login = |j: usize| Ci(&live.users[j].login);
+        let index = CiIndex::of(live.users.len(), login);
+        let user = |l: &str| index.get(Ci(l), login).map(|i| &live.users[i]);
         let held = |l: &str| user(l).filter(|u| u.held()).map(|u| u.plan_type);
         let mut before: BTreeMap<PlanType, u64> = BTreeMap::new();
         for l in plan.roster_before.iter() {
@@ -188,10 +182,7 @@ impl CostInput {
             .map(|(p, _)| *p)
             .unwrap_or(PlanType::Business);
         let after_list: Vec<&str> = plan.roster_after.iter().collect();
-        let mut after = CiIndex::with_capacity(after_list.len());
-        for i in 0..after_list.len() {
-            after.insert(i, |j| Ci(after_list[j]));
-        }
+        let after = CiIndex::of(after_list.len(), |j| Ci(after_list[j]));
         let lost = plan
             .roster_before
             .iter()

@@ -136,10 +136,7 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
         ));
     }
     // Positions of views by login; the first view of a login wins.
-    let mut index = CiIndex::with_capacity(views.len());
-    for i in 0..views.len() {
-        index.insert(i, |j| views[j].key);
-    }
+    let mut index = CiIndex::of(views.len(), |j| views[j].key);
     if let Some(list) = &live.assignment_members {
         for m in list {
             if index.get(Ci(m), |j| views[j].key).is_some() {
@@ -294,10 +291,8 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
         remove_idle && is_idle(v) && listed_as[i] & PROTECTED == 0
     };
 
-    // User adds, keyed; sorted through `adds_order` below, so each change
-    // moves once, into the plan (moving 100,000 of them through a sort
-    // was a fifth of the planner's time).
-    let mut user_adds: Vec<(Ci, Option<usize>, Option<Change>)> = Vec::new();
+    // User adds, keyed for sorting.
+    let mut user_adds: Vec<(Ci, Option<usize>, Change)> = Vec::new();
     for &(u, vi) in &wanted_views {
         let (key, vi) = (Ci(&u.login), vi.map(|i| i as usize));
         let v = vi.map(|i| &views[i]);
@@ -339,7 +334,7 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
         };
         // The first team by name, not by the listing's order of grants.
         let team = v.and_then(|v| teams_of(v).iter().min()).map(|t| t.0);
-        user_adds.push((key, vi, Some(add_change(&u.login, reason, v, team))));
+        user_adds.push((key, vi, add_change(&u.login, reason, v, team)));
     }
     // Protected holders keep their seat when their teams go away (a direct
     // grant pending cancellation is restored by the same add).
@@ -355,18 +350,17 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
                 user_adds.push((
                     v.key,
                     Some(i),
-                    Some(add_change(
+                    add_change(
                         v.key.0,
                         Reason::TeamRemoved,
                         Some(v),
                         teams_of(v).iter().min().map(|t| t.0),
-                    )),
+                    ),
                 ));
             }
         }
     }
-    let mut adds_order: Vec<usize> = (0..user_adds.len()).collect();
-    sort_ci(&mut adds_order, |&i| user_adds[i].0);
+    sort_ci(&mut user_adds, |(k, _, _)| *k);
 
     // User removals: a direct grant (or membership) held, not protected; not
     // desired, or idle.
@@ -483,6 +477,9 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
         };
         direct || keeps_team(v) || has_outside(v) || added_members.contains(&v.key)
     };
+    // Once per view: the rosters, the counts and the seats each removed
+    // team takes all read it.
+    let holds: Vec<bool> = (0..views.len()).map(holds_after).collect();
     if via_added && let Some(t) = &via {
         team_adds.insert(0, Change::new(Action::AddTeam, t, Reason::New));
     }
@@ -493,7 +490,7 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
     if !team_removal_keys.is_empty() {
         for &i in &order {
             let ts = teams_of(&views[i]);
-            if ts.iter().any(|t| removed_teams.contains(t)) && !holds_after(i) {
+            if ts.iter().any(|t| removed_teams.contains(t)) && !holds[i] {
                 for (j, t) in ts.iter().enumerate() {
                     if removed_teams.contains(t) && !ts[..j].contains(t) {
                         *lost_by_team.entry(*t).or_default() += 1;
@@ -533,7 +530,6 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
     // Rosters and counts, walking the sorted order; nothing of the size of
     // the listing is collected (at 100,000 seats four such lists cost
     // about 17 MB at the plan's peak).
-    let holds: Vec<bool> = (0..views.len()).map(holds_after).collect();
     let before = || order.iter().copied().filter(|&i| views[i].held);
     let kept = || order.iter().copied().filter(|&i| holds[i]);
     let lost = before().filter(|&i| !holds[i]).count();
@@ -560,12 +556,10 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
     let new_users: Vec<(Ci, &str)> = if via.is_some() && !via_active {
         Vec::new()
     } else {
-        // An add's key is its login.
-        adds_order
+        user_adds
             .iter()
-            .map(|&i| &user_adds[i])
             .filter(|(_, vi, _)| vi.is_none())
-            .map(|(k, _, _)| (*k, k.0))
+            .map(|(k, _, c)| (*k, c.name.as_str()))
             .collect()
     };
     let adds: HashSet<Ci> = if added_members.is_empty() {
@@ -602,7 +596,7 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
             .iter()
             .filter(|&&i| {
                 let v = &views[i];
-                !v.listed && v.direct == Direct::Member && fate[i] & REMOVED != 0 && !holds_after(i)
+                !v.listed && v.direct == Direct::Member && fate[i] & REMOVED != 0 && !holds[i]
             })
             .count()
     } else {
@@ -632,7 +626,7 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
         team_adds.len() + user_adds.len() + team_removals.len() + user_removals.len(),
     );
     changes.extend(team_adds);
-    changes.extend(adds_order.iter().filter_map(|&i| user_adds[i].2.take()));
+    changes.extend(user_adds.into_iter().map(|(_, _, c)| c));
     changes.extend(team_removals);
     changes.extend(user_removals.into_iter().map(|(_, c)| c));
 
