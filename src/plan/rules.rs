@@ -291,8 +291,9 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
         remove_idle && is_idle(v) && listed_as[i] & PROTECTED == 0
     };
 
-    // User adds, keyed for sorting.
-    let mut user_adds: Vec<(Ci, Option<usize>, Change)> = Vec::new();
+    // User adds, keyed; sorted through `adds_order` below, so each change
+    // moves once, into the plan, not through the sort and back.
+    let mut user_adds: Vec<(Ci, Option<usize>, Option<Change>)> = Vec::new();
     for &(u, vi) in &wanted_views {
         let (key, vi) = (Ci(&u.login), vi.map(|i| i as usize));
         let v = vi.map(|i| &views[i]);
@@ -334,7 +335,7 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
         };
         // The first team by name, not by the listing's order of grants.
         let team = v.and_then(|v| teams_of(v).iter().min()).map(|t| t.0);
-        user_adds.push((key, vi, add_change(&u.login, reason, v, team)));
+        user_adds.push((key, vi, Some(add_change(&u.login, reason, v, team))));
     }
     // Protected holders keep their seat when their teams go away (a direct
     // grant pending cancellation is restored by the same add).
@@ -350,17 +351,18 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
                 user_adds.push((
                     v.key,
                     Some(i),
-                    add_change(
+                    Some(add_change(
                         v.key.0,
                         Reason::TeamRemoved,
                         Some(v),
                         teams_of(v).iter().min().map(|t| t.0),
-                    ),
+                    )),
                 ));
             }
         }
     }
-    sort_ci(&mut user_adds, |(k, _, _)| *k);
+    let mut adds_order: Vec<usize> = (0..user_adds.len()).collect();
+    sort_ci(&mut adds_order, |&i| user_adds[i].0);
 
     // User removals: a direct grant (or membership) held, not protected; not
     // desired, or idle.
@@ -556,10 +558,12 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
     let new_users: Vec<(Ci, &str)> = if via.is_some() && !via_active {
         Vec::new()
     } else {
-        user_adds
+        // An add's key is its login.
+        adds_order
             .iter()
+            .map(|&i| &user_adds[i])
             .filter(|(_, vi, _)| vi.is_none())
-            .map(|(k, _, c)| (*k, c.name.as_str()))
+            .map(|(k, _, _)| (*k, k.0))
             .collect()
     };
     let adds: HashSet<Ci> = if added_members.is_empty() {
@@ -626,7 +630,7 @@ pub fn plan(desired: &Desired, live: &LiveState, today: NaiveDate) -> Plan {
         team_adds.len() + user_adds.len() + team_removals.len() + user_removals.len(),
     );
     changes.extend(team_adds);
-    changes.extend(user_adds.into_iter().map(|(_, _, c)| c));
+    changes.extend(adds_order.iter().filter_map(|&i| user_adds[i].2.take()));
     changes.extend(team_removals);
     changes.extend(user_removals.into_iter().map(|(_, c)| c));
 
