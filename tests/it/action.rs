@@ -31,6 +31,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::support::text;
+
 const BIN: &str = env!("CARGO_BIN_EXE_seatkeeper");
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const MARKER: &str = "<!-- seatkeeper-plan -->";
@@ -39,10 +41,6 @@ const PR: u64 = 7;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 // ---------------------------------------------------------------------------

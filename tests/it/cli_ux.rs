@@ -9,6 +9,8 @@ use seatkeeper::simulator::{
     FaultAction, ScriptedFault, SimOptions, SimState, Simulator, generated_login, routes,
 };
 
+use crate::support::text;
+
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_seatkeeper"));
     c.env("NO_COLOR", "1")
@@ -18,10 +20,6 @@ fn bin() -> Command {
         .env_remove("RUST_LOG")
         .env_remove("SEATKEEPER_TOKEN_FILE");
     c
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 fn run_with(sim: &Simulator, args: &[&str]) -> Output {

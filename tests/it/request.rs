@@ -8,12 +8,10 @@ use std::process::{Command, Output};
 use seatkeeper::simulator::{SimOptions, Simulator, demo_state, routes};
 use serde_json::Value;
 
+use crate::support::{json_of, text};
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 fn run(sim: &Simulator, args: &[&str]) -> Output {
@@ -227,11 +225,6 @@ fn parent_text(sim: &Simulator, c: &seatkeeper::simulator::SimCommit) -> String 
     let st = sim.state();
     let r = st.repo(REPO).unwrap();
     r.commits[&c.parents[0]].files["seats.yaml"].clone()
-}
-
-fn json_of(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}{}", text(&out.stdout), text(&out.stderr)))
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -8,6 +8,8 @@ use std::process::{Command, Output, Stdio};
 
 use seatkeeper::simulator::{SimOptions, Simulator, demo_state};
 
+use crate::support::text;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -22,10 +24,6 @@ fn run(sim: &Simulator, args: &[&str], dir: &Path) -> Output {
         .env_remove("GITHUB_API_URL")
         .output()
         .expect("run seatkeeper")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 fn writes(sim: &Simulator) -> Vec<String> {

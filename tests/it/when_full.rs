@@ -9,24 +9,14 @@
 use std::process::Output;
 
 use seatkeeper::simulator::{Simulator, routes};
-use serde_json::Value;
 
-use crate::support::{org_state, sim_options, strings};
+use crate::support::{json_of, org_state, sim_options, strings, text};
 
 const REPO: &str = "acme/seats";
 const CONFIG: &str = "github:acme/seats/seats.yaml@main";
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 fn run(sim: &Simulator, args: &[&str]) -> Output {
     crate::support::run_cli(sim, args)
-}
-
-fn json_of(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}{}", text(&out.stdout), text(&out.stderr)))
 }
 
 /// Org `acme`: alice and bob seated and listed (in sync), nadia a member

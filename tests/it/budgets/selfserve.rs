@@ -9,16 +9,12 @@ use seatkeeper::reconcile::{Mode, Options, Status, reconcile};
 use seatkeeper::simulator::{DEMO_REPO, SimOptions, Simulator, demo_state};
 use serde_json::Value;
 
-use crate::support::{loaded, sim_client};
+use crate::support::{loaded, sim_client, text};
 
 fn run(sim: &Simulator, args: &[&str]) -> Output {
     let mut all = args.to_vec();
     all.extend(["--today", "2026-12-05"]);
     crate::support::run_cli(sim, &all)
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 fn seats_yaml(sim: &Simulator) -> String {
